@@ -1,0 +1,61 @@
+# The one place commands live. CI calls these targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+# One BLAS thread everywhere: statsmodels fits are ~20x slower with several on 2 cores.
+export OPENBLAS_NUM_THREADS := 1
+export OMP_NUM_THREADS := 1
+export MKL_NUM_THREADS := 1
+export MPLBACKEND := Agg
+
+.PHONY: help install run serve test test-unit test-integration test-e2e lint format typecheck bench lock clean
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install stocky with locked dependencies
+
+run: $(STAMP)  ## train the default ticker if no champion exists, then serve on 127.0.0.1:8000
+	$(BIN)/stocky train --if-missing
+	$(BIN)/stocky serve
+
+serve: $(STAMP)  ## serve the API without training
+	$(BIN)/stocky serve
+
+test: $(STAMP)  ## run every test suite
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-unit: $(STAMP)  ## fast offline tests only
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+lint: $(STAMP)  ## ruff check, ruff format --check, mypy
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+format: $(STAMP)  ## apply ruff fixes and formatting
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+bench: $(STAMP)  ## benchmarks that print ratios measured side by side
+	$(BIN)/python bench/bench_core.py
+
+lock:  ## re-resolve every dependency into requirements.lock (needs a package index)
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip
+	.lock-venv/bin/pip install --quiet -e ".[dev]"
+	{ head -3 requirements.lock; .lock-venv/bin/pip freeze --exclude-editable | grep -v '^stocky'; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock && rm -rf .lock-venv
+
+clean:  ## remove the venv and local state
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The `stocky` command line: cli/main.py assembles one module per command."""

@@ -1,0 +1,111 @@
+"""One Settings object, read from STOCKY_* environment variables (and `.env`) on first use.
+
+Nothing here runs at import: entrypoints call `get_settings()`; tests build `Settings(...)`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+PriceSourceName = Literal["auto", "bundled", "yahoo", "csv"]
+
+
+class Settings(BaseSettings):
+    """Every knob of stocky. Environment variable = `STOCKY_` + field name in upper case."""
+
+    model_config = SettingsConfigDict(env_prefix="STOCKY_", env_file=".env", extra="ignore")
+
+    # --- state -------------------------------------------------------------------------
+    home: Path = Field(Path("var"), description="Folder for local state (DB, MLflow store).")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default SQLite `<home>/stocky.db` in WAL mode."
+    )
+    mlflow_tracking_uri: str | None = Field(
+        None, description="MLflow tracking URI; default SQLite `<home>/mlflow.db`."
+    )
+    mlflow_artifact_root: str | None = Field(
+        None, description="Where a new experiment keeps artifacts; default `<home>/mlartifacts`."
+    )
+    mlflow_experiment: str = Field("stocky", description="MLflow experiment for runs.")
+
+    # --- data --------------------------------------------------------------------------
+    price_source: PriceSourceName = Field(
+        "auto", description="auto (Yahoo when reachable, else bundled), bundled, yahoo, csv."
+    )
+    csv_path: Path | None = Field(None, description="CSV file (Date, Close) for source=csv.")
+    default_ticker: str = Field("^GSPC", description="Ticker used when none is given.")
+    exchange: str = Field("XNYS", description="Exchange calendar for trading sessions.")
+    yahoo_timeout_seconds: float = Field(10.0, gt=0)
+    yahoo_retries: int = Field(3, ge=0)
+
+    # --- training ----------------------------------------------------------------------
+    order: str = Field("auto", description="ARIMA order 'p,d,q' or 'auto'.")
+    test_size: int = Field(252, ge=20, description="Walk-forward test sessions.")
+    validation_size: int = Field(126, ge=20, description="Sessions that check the auto order.")
+    train_window: int = Field(1260, ge=0, description="Sessions to fit on (0 = all history).")
+    refit_every: int = Field(0, ge=0, description="Refit every K test sessions (0 = never).")
+    min_train_size: int = Field(250, ge=30, description="Fewest sessions a fit accepts.")
+
+    # --- serving -----------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    min_prices: int = Field(10, ge=3)
+    max_prices: int = Field(60, ge=3)
+    max_body_bytes: int = Field(64 * 1024, ge=1024)
+    reload_interval_seconds: float = Field(30.0, ge=0)
+    admin_api_key: SecretStr | None = None
+
+    # --- monitoring and retraining (used by later pipelines) ---------------------------
+    drift_window: int = Field(14, ge=2)
+    drift_threshold_multiplier: float = Field(1.5, gt=0)
+    drift_consecutive_days: int = Field(3, ge=1)
+    drift_metric: Literal["rmse", "return_rmse", "mape", "mase"] = "rmse"
+    drift_cooldown_sessions: int = Field(10, ge=0)
+    holdout_size: int = Field(63, ge=10)
+    min_improvement: float = Field(0.0, ge=0)
+    naive_tolerance: float = Field(0.0, ge=0)
+    dm_alpha: float | None = Field(None, gt=0, lt=1)
+
+    log_level: str = "INFO"
+
+    @field_validator("default_ticker")
+    @classmethod
+    def _upper_ticker(cls, value: str) -> str:
+        return value.strip().upper()
+
+    # --- derived -----------------------------------------------------------------------
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'stocky.db').resolve()}"
+
+    @property
+    def tracking_uri(self) -> str:
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+
+    @property
+    def artifact_root(self) -> str:
+        if self.mlflow_artifact_root:
+            return self.mlflow_artifact_root
+        return (self.home / "mlartifacts").resolve().as_uri()
+
+    def ensure_home(self) -> Path:
+        """Create the state folder (entrypoints call this, never imports)."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        return self.home
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide Settings, built on first use."""
+    return Settings()

@@ -1,0 +1,38 @@
+"""Process set-up shared by every entrypoint (CLI, API, benchmarks, tests)."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+__all__ = ["configure_logging", "limit_blas_threads"]
+
+_BLAS_VARS = (
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
+def limit_blas_threads(n: int = 1) -> None:
+    """Pin BLAS/OpenMP pools to `n` threads.
+
+    statsmodels fits run ~20x slower when OpenBLAS spreads over both cores of a busy 2-core
+    machine. Environment variables cover libraries loaded later (and child processes);
+    threadpoolctl covers those already loaded.
+    """
+    for var in _BLAS_VARS:
+        os.environ[var] = str(n)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=n)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Plain one-line logs on stderr; called by entrypoints only."""
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
