@@ -1,0 +1,272 @@
+"""ARIMA(p, d, q): fit an order with statsmodels, forecast one step fast from fixed parameters.
+
+`ArimaForecaster` follows the estimator shape: ``fit(y) -> self`` stores fitted state in
+trailing-underscore attributes; ``forecast(window)`` returns a frozen `Forecast`. The fast path
+uses `stocky.core.kalman.linear_forecast` weights, cached per window length, so a forecast is a
+dot product that equals statsmodels' own forecast for the same parameters and window.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.stats import norm
+
+from stocky.core.kalman import LinearForecast, linear_forecast
+from stocky.errors import BadInput
+
+__all__ = ["ArimaForecaster", "ArimaOrder", "ArimaParams", "Forecast", "validate_window"]
+
+_MAX_P = _MAX_Q = 5
+_MAX_D = 2
+
+
+@dataclass(frozen=True, order=True)
+class ArimaOrder:
+    """An ARIMA order; ``str()`` gives the seed API's "(p, d, q)" form."""
+
+    p: int
+    d: int
+    q: int
+
+    def __post_init__(self) -> None:
+        for name, value, high in (("p", self.p, _MAX_P), ("d", self.d, _MAX_D), ("q", self.q, _MAX_Q)):
+            if not 0 <= value <= high:
+                raise BadInput(f"ARIMA {name}={value} is out of range: use 0..{high}")
+
+    def __str__(self) -> str:
+        return f"({self.p}, {self.d}, {self.q})"
+
+    @property
+    def n_params(self) -> int:
+        """Estimated parameters excluding sigma2 and any constant."""
+        return self.p + self.q
+
+    @classmethod
+    def parse(cls, text: str) -> ArimaOrder:
+        """Parse "2,1,2" or "(2, 1, 2)".
+
+        Raises:
+            BadInput: If the text is not three non-negative integers.
+        """
+        parts = re.findall(r"-?\d+", text)
+        if len(parts) != 3 or re.sub(r"[\d\s,()\-]", "", text):
+            raise BadInput(f"order {text!r} is not p,d,q: write three integers such as 2,1,2")
+        p, d, q = (int(x) for x in parts)
+        return cls(p, d, q)
+
+
+RANDOM_WALK = ArimaOrder(0, 1, 0)
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """A one-step forecast with a central interval at `level`."""
+
+    mean: float
+    lower: float
+    upper: float
+    std: float
+    level: float = 0.95
+
+
+@dataclass(frozen=True)
+class ArimaParams:
+    """Fixed ARIMA parameters: everything a forecast needs, JSON-friendly."""
+
+    order: ArimaOrder
+    trend: str
+    const: float
+    ar: tuple[float, ...]
+    ma: tuple[float, ...]
+    sigma2: float
+
+    def __post_init__(self) -> None:
+        if self.trend not in ("n", "c"):
+            raise BadInput(f"trend {self.trend!r} is not supported: use 'n' or 'c'")
+        if self.trend == "c" and self.order.d != 0:
+            raise BadInput("a constant needs d=0: use trend 'n' with d >= 1")
+        if len(self.ar) != self.order.p or len(self.ma) != self.order.q:
+            raise BadInput(
+                f"{len(self.ar)} AR and {len(self.ma)} MA coefficients do not fit order "
+                f"{self.order}: give p AR and q MA values"
+            )
+        values = (*self.ar, *self.ma, self.const, self.sigma2)
+        if not all(np.isfinite(values)) or not self.sigma2 > 0:
+            raise BadInput("ARIMA parameters must be finite with sigma2 > 0: refit the model")
+
+    def as_vector(self) -> NDArray[np.float64]:
+        """Parameters in statsmodels' order: [const], ar..., ma..., sigma2."""
+        head = [self.const] if self.trend == "c" else []
+        return np.array([*head, *self.ar, *self.ma, self.sigma2], dtype=float)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "order": [self.order.p, self.order.d, self.order.q],
+            "trend": self.trend,
+            "const": self.const,
+            "ar": list(self.ar),
+            "ma": list(self.ma),
+            "sigma2": self.sigma2,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ArimaParams:
+        """Rebuild from `to_dict` output.
+
+        Raises:
+            BadInput: If a key is missing or a value is malformed.
+        """
+        try:
+            return cls(
+                order=ArimaOrder(*(int(v) for v in data["order"])),
+                trend=str(data["trend"]),
+                const=float(data.get("const", 0.0)),
+                ar=tuple(float(v) for v in data["ar"]),
+                ma=tuple(float(v) for v in data["ma"]),
+                sigma2=float(data["sigma2"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadInput(f"model parameters are malformed ({exc!r}): retrain the model") from exc
+
+    @classmethod
+    def from_statsmodels(cls, order: ArimaOrder, trend: str, names: list[str], values: Any) -> ArimaParams:
+        """Build from a statsmodels result's ``param_names`` and ``params``."""
+        by_name = dict(zip(names, np.asarray(values, dtype=float), strict=True))
+        return cls(
+            order=order,
+            trend=trend,
+            const=float(by_name.get("const", 0.0)),
+            ar=tuple(by_name[f"ar.L{i}"] for i in range(1, order.p + 1)),
+            ma=tuple(by_name[f"ma.L{i}"] for i in range(1, order.q + 1)),
+            sigma2=float(by_name["sigma2"]),
+        )
+
+
+def validate_window(window: ArrayLike, *, min_len: int = 2, name: str = "recent_prices") -> NDArray[np.float64]:
+    """Check a price window and return it as a float array.
+
+    Raises:
+        BadInput: Naming the first bad index and the fix.
+    """
+    try:
+        arr = np.asarray(window, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise BadInput(f"{name} must be a list of numbers: send finite prices > 0") from exc
+    if arr.ndim != 1:
+        raise BadInput(f"{name} must be a flat list of prices, got {arr.ndim} dimensions")
+    if len(arr) < min_len:
+        raise BadInput(f"{name} has {len(arr)} prices, fewer than {min_len}: send at least {min_len}")
+    bad = np.flatnonzero(~np.isfinite(arr) | (arr <= 0))
+    if len(bad):
+        i = int(bad[0])
+        what = "NaN" if np.isnan(arr[i]) else ("infinite" if np.isinf(arr[i]) else f"{arr[i]:g}")
+        raise BadInput(f"{name}[{i}] is {what}: send finite prices > 0")
+    return arr
+
+
+@lru_cache(maxsize=4096)
+def _weights(params: ArimaParams, n: int) -> LinearForecast:
+    return linear_forecast(
+        n,
+        ar=np.array(params.ar),
+        ma=np.array(params.ma),
+        d=params.order.d,
+        sigma2=params.sigma2,
+        mean=params.const,
+    )
+
+
+class ArimaForecaster:
+    """ARIMA(p, d, q) with a constant when d=0 and none otherwise (statsmodels' defaults).
+
+    Attributes set by `fit` / `from_params`: ``params_`` (ArimaParams), ``aic_``, ``nobs_``,
+    ``fit_warnings_`` (messages statsmodels raised while fitting, kept for the run record).
+    """
+
+    def __init__(self, order: ArimaOrder, *, trend: str | None = None) -> None:
+        self.order = order
+        self.trend = trend if trend is not None else ("c" if order.d == 0 else "n")
+        self.params_: ArimaParams | None = None
+        self.aic_: float = float("nan")
+        self.nobs_: int = 0
+        self.fit_warnings_: tuple[str, ...] = ()
+
+    def _model(self, y: NDArray[np.float64]) -> Any:
+        from statsmodels.tsa.arima.model import ARIMA
+
+        return ARIMA(y, order=(self.order.p, self.order.d, self.order.q), trend=self.trend)
+
+    def fit(self, y: ArrayLike, *, start_params: ArimaParams | None = None) -> ArimaForecaster:
+        """Fit by exact maximum likelihood (statsmodels state space).
+
+        Args:
+            y: Prices, oldest first.
+            start_params: Optional warm start (for example the previous fit's parameters).
+
+        Returns:
+            self, fitted.
+
+        Raises:
+            BadInput: If y is too short or not finite and positive.
+        """
+        arr = validate_window(y, min_len=max(30, 3 * (self.order.p + self.order.q + self.order.d) + 10), name="y")
+        model = self._model(arr)
+        start = start_params.as_vector() if start_params is not None and start_params.order == self.order else None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = model.fit(start_params=start)
+        self.fit_warnings_ = tuple(sorted({f"{w.category.__name__}: {w.message}" for w in caught}))
+        self.params_ = ArimaParams.from_statsmodels(self.order, self.trend, list(model.param_names), res.params)
+        self.aic_ = float(res.aic)
+        self.nobs_ = len(arr)
+        return self
+
+    @classmethod
+    def from_params(cls, params: ArimaParams) -> ArimaForecaster:
+        """A fitted forecaster from stored parameters (no data, no fitting)."""
+        model = cls(params.order, trend=params.trend)
+        model.params_ = params
+        return model
+
+    def _fitted(self) -> ArimaParams:
+        if self.params_ is None:
+            raise BadInput("this forecaster is not fitted: call fit(y) or from_params() before forecasting")
+        return self.params_
+
+    def forecast(self, window: ArrayLike, *, level: float = 0.95) -> Forecast:
+        """One-step forecast after `window` (oldest first) with a central `level` interval.
+
+        Raises:
+            BadInput: If the window is too short, non-finite or not positive.
+        """
+        params = self._fitted()
+        arr = validate_window(window, min_len=params.order.d + 1)
+        lf = _weights(params, len(arr))
+        mean = float(lf.intercept + lf.weights @ arr)
+        std = float(np.sqrt(lf.variance))
+        z = float(norm.ppf(0.5 + level / 2))
+        return Forecast(mean=mean, lower=mean - z * std, upper=mean + z * std, std=std, level=level)
+
+    def one_step_path(self, y: ArrayLike, *, start: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """One-step forecasts of y[start:], each from all of y before it, with fixed parameters.
+
+        This is the Kalman filter run once over the whole series (statsmodels `filter`), the
+        fast way to walk forward without refitting.
+
+        Returns:
+            (means, standard deviations), each of length ``len(y) - start``.
+        """
+        params = self._fitted()
+        arr = validate_window(y, min_len=start + 1, name="y")
+        if start < params.order.d + 1:
+            raise BadInput(f"start={start} leaves no history: start at {params.order.d + 1} or later")
+        res = self._model(arr).filter(params.as_vector())
+        pred = res.get_prediction(start=start)
+        return np.asarray(pred.predicted_mean, float), np.sqrt(np.asarray(pred.var_pred_mean, float))
