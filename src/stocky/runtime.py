@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
-__all__ = ["configure_logging", "limit_blas_threads"]
+__all__ = ["configure_logging", "git_commit", "limit_blas_threads"]
 
 _BLAS_VARS = (
     "OPENBLAS_NUM_THREADS",
@@ -36,3 +36,24 @@ def configure_logging(level: str = "INFO") -> None:
         level=level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+
+
+def git_commit() -> str | None:
+    """The commit of the checkout stocky runs from, when it is a git checkout."""
+    import subprocess
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        logging.getLogger(__name__).debug("no git commit: %s", exc)
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None

@@ -36,7 +36,11 @@ class ArimaOrder:
     q: int
 
     def __post_init__(self) -> None:
-        for name, value, high in (("p", self.p, _MAX_P), ("d", self.d, _MAX_D), ("q", self.q, _MAX_Q)):
+        for name, value, high in (
+            ("p", self.p, _MAX_P),
+            ("d", self.d, _MAX_D),
+            ("q", self.q, _MAX_Q),
+        ):
             if not 0 <= value <= high:
                 raise BadInput(f"ARIMA {name}={value} is out of range: use 0..{high}")
 
@@ -136,7 +140,9 @@ class ArimaParams:
             raise BadInput(f"model parameters are malformed ({exc!r}): retrain the model") from exc
 
     @classmethod
-    def from_statsmodels(cls, order: ArimaOrder, trend: str, names: list[str], values: Any) -> ArimaParams:
+    def from_statsmodels(
+        cls, order: ArimaOrder, trend: str, names: list[str], values: Any
+    ) -> ArimaParams:
         """Build from a statsmodels result's ``param_names`` and ``params``."""
         by_name = dict(zip(names, np.asarray(values, dtype=float), strict=True))
         return cls(
@@ -149,7 +155,9 @@ class ArimaParams:
         )
 
 
-def validate_window(window: ArrayLike, *, min_len: int = 2, name: str = "recent_prices") -> NDArray[np.float64]:
+def validate_window(
+    window: ArrayLike, *, min_len: int = 2, name: str = "recent_prices"
+) -> NDArray[np.float64]:
     """Check a price window and return it as a float array.
 
     Raises:
@@ -162,7 +170,9 @@ def validate_window(window: ArrayLike, *, min_len: int = 2, name: str = "recent_
     if arr.ndim != 1:
         raise BadInput(f"{name} must be a flat list of prices, got {arr.ndim} dimensions")
     if len(arr) < min_len:
-        raise BadInput(f"{name} has {len(arr)} prices, fewer than {min_len}: send at least {min_len}")
+        raise BadInput(
+            f"{name} has {len(arr)} prices, fewer than {min_len}: send at least {min_len}"
+        )
     bad = np.flatnonzero(~np.isfinite(arr) | (arr <= 0))
     if len(bad):
         i = int(bad[0])
@@ -216,14 +226,22 @@ class ArimaForecaster:
         Raises:
             BadInput: If y is too short or not finite and positive.
         """
-        arr = validate_window(y, min_len=max(30, 3 * (self.order.p + self.order.q + self.order.d) + 10), name="y")
+        arr = validate_window(
+            y, min_len=max(30, 3 * (self.order.p + self.order.q + self.order.d) + 10), name="y"
+        )
         model = self._model(arr)
-        start = start_params.as_vector() if start_params is not None and start_params.order == self.order else None
+        start = (
+            start_params.as_vector()
+            if start_params is not None and start_params.order == self.order
+            else None
+        )
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             res = model.fit(start_params=start)
         self.fit_warnings_ = tuple(sorted({f"{w.category.__name__}: {w.message}" for w in caught}))
-        self.params_ = ArimaParams.from_statsmodels(self.order, self.trend, list(model.param_names), res.params)
+        self.params_ = ArimaParams.from_statsmodels(
+            self.order, self.trend, list(model.param_names), res.params
+        )
         self.aic_ = float(res.aic)
         self.nobs_ = len(arr)
         return self
@@ -237,7 +255,9 @@ class ArimaForecaster:
 
     def _fitted(self) -> ArimaParams:
         if self.params_ is None:
-            raise BadInput("this forecaster is not fitted: call fit(y) or from_params() before forecasting")
+            raise BadInput(
+                "this forecaster is not fitted: call fit(y) or from_params() before forecasting"
+            )
         return self.params_
 
     def forecast(self, window: ArrayLike, *, level: float = 0.95) -> Forecast:
@@ -254,7 +274,9 @@ class ArimaForecaster:
         z = float(norm.ppf(0.5 + level / 2))
         return Forecast(mean=mean, lower=mean - z * std, upper=mean + z * std, std=std, level=level)
 
-    def one_step_path(self, y: ArrayLike, *, start: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    def one_step_path(
+        self, y: ArrayLike, *, start: int
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """One-step forecasts of y[start:], each from all of y before it, with fixed parameters.
 
         This is the Kalman filter run once over the whole series (statsmodels `filter`), the
@@ -266,7 +288,11 @@ class ArimaForecaster:
         params = self._fitted()
         arr = validate_window(y, min_len=start + 1, name="y")
         if start < params.order.d + 1:
-            raise BadInput(f"start={start} leaves no history: start at {params.order.d + 1} or later")
+            raise BadInput(
+                f"start={start} leaves no history: start at {params.order.d + 1} or later"
+            )
         res = self._model(arr).filter(params.as_vector())
         pred = res.get_prediction(start=start)
-        return np.asarray(pred.predicted_mean, float), np.sqrt(np.asarray(pred.var_pred_mean, float))
+        return np.asarray(pred.predicted_mean, float), np.sqrt(
+            np.asarray(pred.var_pred_mean, float)
+        )

@@ -100,7 +100,9 @@ def walk_forward(
             current = model.params_
             refits += 1
         assert current is not None
-        m, s = ArimaForecaster.from_params(current).one_step_path(arr[seg_start:end], start=b - seg_start)
+        m, s = ArimaForecaster.from_params(current).one_step_path(
+            arr[seg_start:end], start=b - seg_start
+        )
         means.append(m)
         stds.append(s)
         used.append(current)

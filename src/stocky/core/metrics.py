@@ -324,7 +324,8 @@ def diebold_mariano(
 
     Degenerate cases, instead of dividing by zero:
 
-    * every ``d_t`` is 0 (identical losses, e.g. identical forecasts): statistic 0.0,
+    * the two loss series agree to rounding (relative 1e-9; e.g. a random walk scored
+      against naive, whose forecasts differ only in the last bits): statistic 0.0,
       p-value 1.0 -- there is no evidence of a difference;
     * the long-run variance is not positive while ``d`` is not all zero: if h > 1 the
       variance falls back to ``g_0 / n`` (the h = 1 estimate, as Diebold & Mariano suggest
@@ -348,8 +349,10 @@ def diebold_mariano(
     e1, e2 = _validate_pair(errors_model, errors_benchmark, "errors_model", "errors_benchmark")
     n = e1.size
     _validate_dm_options(n, h, power)
-    d = np.abs(e1) ** power - np.abs(e2) ** power
-    if not np.any(d):
+    loss1, loss2 = np.abs(e1) ** power, np.abs(e2) ** power
+    d = loss1 - loss2
+    tiny = 1e-12 * float(max(np.max(loss1), np.max(loss2)))
+    if np.allclose(loss1, loss2, rtol=1e-9, atol=tiny):
         return DieboldMariano(statistic=0.0, pvalue=1.0)
     dbar = float(np.mean(d))
     centred = d - dbar

@@ -57,7 +57,9 @@ def choose_d(y: ArrayLike, *, max_d: int = 2, alpha: float = 0.05) -> int:
     return max_d
 
 
-def _css_residuals(theta: NDArray[np.float64], x: NDArray[np.float64], p: int, q: int) -> NDArray[np.float64]:
+def _css_residuals(
+    theta: NDArray[np.float64], x: NDArray[np.float64], p: int, q: int
+) -> NDArray[np.float64]:
     ar = np.r_[1.0, -theta[:p]]
     ma = np.r_[1.0, theta[p : p + q]]
     return np.asarray(lfilter(ar, ma, x)[p:], float)
@@ -92,13 +94,17 @@ def css_aic(x: ArrayLike, p: int, q: int) -> float:
     return float(n * np.log(ssr / n) + 2 * (k + 1))
 
 
-def rank_orders(y: ArrayLike, *, d: int, max_p: int = 3, max_q: int = 3) -> list[tuple[ArimaOrder, float]]:
+def rank_orders(
+    y: ArrayLike, *, d: int, max_p: int = 3, max_q: int = 3
+) -> list[tuple[ArimaOrder, float]]:
     """Every (p, d, q) with p <= max_p, q <= max_q, ranked by CSS AIC (best first)."""
     x = np.diff(np.asarray(y, dtype=float), d) if d else np.asarray(y, dtype=float)
     x = x - x.mean() if d == 0 else x
     # Scale so the optimiser works on unit-sized numbers; AIC differences are unaffected.
     x = x / (x.std() or 1.0)
-    scored = [(ArimaOrder(p, d, q), css_aic(x, p, q)) for p in range(max_p + 1) for q in range(max_q + 1)]
+    scored = [
+        (ArimaOrder(p, d, q), css_aic(x, p, q)) for p in range(max_p + 1) for q in range(max_q + 1)
+    ]
     return sorted(scored, key=lambda item: item[1])
 
 
@@ -137,7 +143,9 @@ def select_order(
         return OrderChoice(RANDOM_WALK, "the random walk has the lowest AIC", d, table, best)
     span = arr[-(len(fit_part) + validation_size) :]
     cand = walk_forward(span, order=best, test_size=validation_size, train_window=len(fit_part))
-    rw = walk_forward(span, order=RANDOM_WALK, test_size=validation_size, train_window=len(fit_part))
+    rw = walk_forward(
+        span, order=RANDOM_WALK, test_size=validation_size, train_window=len(fit_part)
+    )
     if cand.rmse < rw.rmse:
         reason = (
             f"{best} has the lowest AIC and beat the random walk on the {validation_size}-session "
@@ -147,7 +155,8 @@ def select_order(
     else:
         reason = (
             f"{best} has the lowest AIC but did not beat the random walk on the {validation_size}-"
-            f"session validation window (RMSE {cand.rmse:.4f} vs {rw.rmse:.4f}): kept the random walk"
+            f"session validation window (RMSE {cand.rmse:.4f} vs {rw.rmse:.4f}): "
+            "kept the random walk"
         )
         chosen = RANDOM_WALK
     return OrderChoice(chosen, reason, d, table, best, cand.rmse, rw.rmse)

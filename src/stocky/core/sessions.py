@@ -12,6 +12,7 @@ calendar takes a while, so calendars are built on first use and cached per
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from functools import lru_cache
 from typing import TypeAlias
 
@@ -34,9 +35,15 @@ DateLike: TypeAlias = dt.date | dt.datetime | pd.Timestamp | str
 def _calendar(exchange: str, start: str, end: str | None) -> xcals.ExchangeCalendar:
     """Build (once per key) the exchange_calendars calendar."""
     try:
-        return xcals.get_calendar(exchange, start=start, end=end)
+        with warnings.catch_warnings():
+            # exchange_calendars 4.x reads tz-aware Series.values while building; pandas 3.1
+            # deprecates that. The values it wants (UTC nanoseconds) are unaffected.
+            warnings.filterwarnings(
+                "ignore", message="Series.values returning an ndarray that drops timezone"
+            )
+            return xcals.get_calendar(exchange, start=start, end=end)
     except xcals.errors.InvalidCalendarName as exc:
-        names = sorted(n for n in xcals.get_calendar_names(include_aliases=False))
+        names = sorted(xcals.get_calendar_names(include_aliases=False))
         examples = ", ".join(n for n in ("XNYS", "XNAS", "XLON", "XTKS", "XHKG") if n in names)
         raise BadInput(
             f"unknown exchange {exchange!r}: pass an exchange_calendars name such as "
@@ -66,7 +73,7 @@ def _to_date(value: DateLike, name: str) -> dt.date:
             ) from exc
         if pd.isna(parsed):
             raise BadInput(f"{name}={value!r} is not a date: pass an ISO date like '2024-07-03'")
-        return parsed.date()
+        return _session_date(parsed)
     raise BadInput(
         f"{name}={value!r} has type {type(value).__name__}: pass a datetime.date, "
         "datetime.datetime, pandas.Timestamp or ISO date string"
@@ -232,6 +239,6 @@ class TradingCalendar:
         return [_session_date(s) for s in sessions]
 
 
-def _session_date(session: pd.Timestamp) -> dt.date:
-    """exchange_calendars labels sessions with midnight Timestamps; keep only the date."""
+def _session_date(session: dt.datetime) -> dt.date:
+    """Keep only the date (exchange_calendars labels sessions with midnight Timestamps)."""
     return session.date()

@@ -86,7 +86,7 @@ def select_range(
 
 def _default_label(frame: pd.DataFrame) -> Callable[[int], str]:
     def label(i: int) -> str:
-        return f"row {i} (date {frame['date'].iloc[i]:%Y-%m-%d})"
+        return f"the row dated {frame['date'].iloc[i]:%Y-%m-%d}"
 
     return label
 
@@ -158,8 +158,8 @@ def _as_dates(values: pd.Series, *, where: str) -> pd.Series:
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise BadInput(
-            f"{where}: row {i} has date {values.iloc[i]!r}, which is not a date: "
-            "send ISO dates such as 2024-01-31"
+            f"{where}: row {i + 1} (counting from 1) has date {values.iloc[i]!r}, which is not "
+            "a date: send ISO dates such as 2024-01-31"
         )
     return dates.dt.normalize().astype("datetime64[ns]")
 
@@ -172,13 +172,13 @@ def _check_rows(
     fix: str,
     sorted_: bool,
 ) -> None:
-    for col in _PRICE_VALUE_COLUMNS:
+    for col in ("close", "open", "high", "low"):  # close first: it is the one modelled
         values = frame[col].to_numpy()
         bad = ~(np.isfinite(values) & (values > 0))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise BadInput(
-                f"{where}: {label(i)} has {col} = {values[i]!r}; prices must be finite "
+                f"{where}: {label(i)} has {col} = {float(values[i])!r}; prices must be finite "
                 f"numbers > 0: {fix}"
             )
     volume = frame["volume"].to_numpy()
@@ -186,8 +186,7 @@ def _check_rows(
     if bad_volume.any():
         i = int(np.flatnonzero(bad_volume)[0])
         raise BadInput(
-            f"{where}: {label(i)} has volume = {volume[i]!r}; volume must be >= 0 or "
-            f"empty: {fix}"
+            f"{where}: {label(i)} has volume = {float(volume[i])!r}; volume must be >= 0 or empty: {fix}"
         )
     dates = frame["date"]
     repeated = dates.duplicated(keep="first").to_numpy()
@@ -203,7 +202,6 @@ def _check_rows(
         if backwards.any():
             i = int(np.flatnonzero(backwards)[0])
             raise BadInput(
-                f"{where}: {label(i)} (date {dates.iloc[i]:%Y-%m-%d}) comes after "
-                f"{label(i - 1)} (date {dates.iloc[i - 1]:%Y-%m-%d}) but is earlier: "
-                "sort the rows by date, oldest first"
+                f"{where}: {label(i)} has date {dates.iloc[i]:%Y-%m-%d}, earlier than "
+                f"{dates.iloc[i - 1]:%Y-%m-%d} just before it: sort the rows by date, oldest first"
             )

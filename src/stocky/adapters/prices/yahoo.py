@@ -164,14 +164,13 @@ def _flatten(raw: pd.DataFrame, symbol: str) -> pd.DataFrame:
         )
         other = [i for i in range(frame.columns.nlevels) if i != price_level]
         if len(other) == 1:
-            names = list(dict.fromkeys(frame.columns.get_level_values(other[0])))
-            key = symbol if symbol in names else names[0] if len(names) == 1 else None
-            if key is None:
+            names = list(dict.fromkeys(map(str, frame.columns.get_level_values(other[0]))))
+            if symbol not in names:
                 raise DataUnavailable(
-                    f"Yahoo answered for {', '.join(map(str, names))}, not {symbol}: "
+                    f"Yahoo answered for {', '.join(names)}, not {symbol}: "
                     f"check the symbol, {_OFFLINE_HINT}"
                 )
-            frame = frame.xs(key, axis=1, level=other[0])
+            frame = frame.xs(symbol, axis=1, level=other[0])
         else:
             frame = frame.droplevel(other, axis=1)
     missing = [c for c in ("Close",) if c not in frame.columns]

@@ -1,0 +1,59 @@
+"""Price sources behind one small protocol, and the factory that picks one from Settings."""
+
+from __future__ import annotations
+
+from stocky.adapters.prices.auto import AutoSource
+from stocky.adapters.prices.base import (
+    PRICE_COLUMNS,
+    PriceSource,
+    empty_price_frame,
+    normalise_frame,
+    select_range,
+)
+from stocky.adapters.prices.bundled import BUNDLED_TICKERS, BundledSource
+from stocky.adapters.prices.csv import CsvSource
+from stocky.adapters.prices.yahoo import YahooSource
+from stocky.config import Settings
+from stocky.errors import BadInput
+
+__all__ = [
+    "BUNDLED_TICKERS",
+    "PRICE_COLUMNS",
+    "AutoSource",
+    "BundledSource",
+    "CsvSource",
+    "PriceSource",
+    "YahooSource",
+    "empty_price_frame",
+    "make_price_source",
+    "normalise_frame",
+    "select_range",
+]
+
+
+def make_price_source(settings: Settings) -> PriceSource:
+    """Build the price source named by `settings.price_source`.
+
+    Args:
+        settings: Uses price_source, csv_path, yahoo_timeout_seconds and yahoo_retries.
+
+    Returns:
+        An AutoSource, BundledSource, YahooSource or CsvSource.
+
+    Raises:
+        BadInput: price_source is csv but no csv_path is set.
+    """
+    kind = settings.price_source
+    if kind == "bundled":
+        return BundledSource()
+    if kind == "csv":
+        if settings.csv_path is None:
+            raise BadInput(
+                "STOCKY_PRICE_SOURCE=csv needs a file: set STOCKY_CSV_PATH to a CSV with "
+                "Date and Close columns"
+            )
+        return CsvSource(settings.csv_path)
+    yahoo = YahooSource(settings.yahoo_timeout_seconds, settings.yahoo_retries)
+    if kind == "yahoo":
+        return yahoo
+    return AutoSource(yahoo, BundledSource())

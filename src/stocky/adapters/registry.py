@@ -1,0 +1,237 @@
+"""MLflow: training runs, registered models `stocky-<ticker>`, aliases, and model spec load.
+
+Aliases, never stages (MLflow 3). `champion` is what serving loads; the alias move is the
+single switch that promotes a version. mlflow is imported lazily: it costs ~2 s.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stocky.core.spec import ModelSpec
+from stocky.errors import ModelNotFound, RegistryError
+
+__all__ = ["ModelRegistry", "ModelVersionInfo", "RunRecord", "model_name"]
+
+SPEC_FILE = "spec.json"
+MODEL_DIR = "model"
+
+
+def model_name(ticker: str) -> str:
+    """Registered model name for a ticker: `^GSPC` -> `stocky-gspc`, `BRK.B` -> `stocky-brk-b`."""
+    slug = re.sub(r"[^a-z0-9]+", "-", ticker.lower()).strip("-")
+    if not slug:
+        raise RegistryError(f"ticker {ticker!r} has no letters or digits: use a real symbol")
+    return f"stocky-{slug}"
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What one training run logs."""
+
+    run_name: str
+    params: Mapping[str, Any]
+    metrics: Mapping[str, float]
+    tags: Mapping[str, str]
+    artifacts: Mapping[str, bytes]
+
+
+@dataclass(frozen=True)
+class ModelVersionInfo:
+    """A registered model version as stocky sees it."""
+
+    ticker: str
+    name: str
+    version: int
+    aliases: tuple[str, ...]
+    run_id: str | None
+    tags: Mapping[str, str]
+
+
+class ModelRegistry:
+    """Thin wrapper over an MlflowClient bound to one tracking URI and experiment."""
+
+    def __init__(
+        self, *, tracking_uri: str, experiment: str, artifact_root: str | None = None
+    ) -> None:
+        self.tracking_uri = tracking_uri
+        self.experiment = experiment
+        self.artifact_root = artifact_root
+        self._client: Any = None
+        self._experiment_id: str | None = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            from mlflow import MlflowClient
+
+            self._client = MlflowClient(
+                tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri
+            )
+        return self._client
+
+    def _exc(self) -> type[Exception]:
+        from mlflow.exceptions import MlflowException
+
+        return MlflowException
+
+    def experiment_id(self) -> str:
+        if self._experiment_id is None:
+            try:
+                exp = self.client.get_experiment_by_name(self.experiment)
+                self._experiment_id = (
+                    exp.experiment_id
+                    if exp is not None
+                    else self.client.create_experiment(
+                        self.experiment, artifact_location=self.artifact_root
+                    )
+                )
+            except self._exc() as exc:
+                raise RegistryError(
+                    f"cannot open MLflow experiment {self.experiment!r} at {self.tracking_uri}: {exc}"
+                ) from exc
+        return self._experiment_id
+
+    def log_run(self, record: RunRecord, *, spec: ModelSpec) -> str:
+        """Create a finished run with params, metrics, tags, artifacts and the model spec.
+
+        Returns:
+            The run id.
+        """
+        client = self.client
+        try:
+            run = client.create_run(
+                self.experiment_id(), run_name=record.run_name, tags=dict(record.tags)
+            )
+            run_id = run.info.run_id
+            for key, value in record.params.items():
+                client.log_param(run_id, key, str(value)[:6000])
+            for key, value in record.metrics.items():
+                client.log_metric(run_id, key, float(value))
+            with tempfile.TemporaryDirectory() as tmp:
+                root = Path(tmp)
+                for rel, payload in record.artifacts.items():
+                    target = root / "files" / rel
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(payload)
+                if record.artifacts:
+                    client.log_artifacts(run_id, str(root / "files"))
+                model_dir = root / MODEL_DIR
+                model_dir.mkdir()
+                (model_dir / SPEC_FILE).write_text(
+                    json.dumps(spec.to_dict(), indent=2, sort_keys=True)
+                )
+                client.log_artifacts(run_id, str(model_dir), artifact_path=MODEL_DIR)
+            client.set_terminated(run_id)
+        except self._exc() as exc:
+            raise RegistryError(f"MLflow run logging failed at {self.tracking_uri}: {exc}") from exc
+        return str(run_id)
+
+    def register(self, ticker: str, run_id: str, *, tags: Mapping[str, str]) -> ModelVersionInfo:
+        """Register the run's model spec as a new version of `stocky-<ticker>`."""
+        name = model_name(ticker)
+        client = self.client
+        try:
+            if not client.search_registered_models(filter_string=f"name = '{name}'"):
+                client.create_registered_model(name, tags={"ticker": ticker})
+            run = client.get_run(run_id)
+            mv = client.create_model_version(
+                name, source=f"{run.info.artifact_uri}/{MODEL_DIR}", run_id=run_id, tags=dict(tags)
+            )
+        except self._exc() as exc:
+            raise RegistryError(f"registering {name} failed: {exc}") from exc
+        return self._info(ticker, mv)
+
+    def set_alias(self, ticker: str, alias: str, version: int) -> None:
+        """Point `alias` at `version` (one atomic registry write)."""
+        try:
+            self.client.set_registered_model_alias(model_name(ticker), alias, str(version))
+        except self._exc() as exc:
+            raise RegistryError(
+                f"setting alias {alias} of {model_name(ticker)} failed: {exc}"
+            ) from exc
+
+    def alias_version(self, ticker: str, alias: str) -> ModelVersionInfo | None:
+        """The version an alias points at, or None when the model or alias does not exist."""
+        try:
+            mv = self.client.get_model_version_by_alias(model_name(ticker), alias)
+        except self._exc() as exc:
+            code = getattr(exc, "error_code", "")
+            if code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"):
+                return None
+            raise RegistryError(
+                f"reading alias {alias} of {model_name(ticker)} failed: {exc}"
+            ) from exc
+        return self._info(ticker, mv)
+
+    def load_spec(self, ticker: str, alias: str = "champion") -> tuple[ModelSpec, ModelVersionInfo]:
+        """Download and parse the spec of the version behind `alias`.
+
+        Raises:
+            ModelNotFound: No such model or alias.
+            RegistryError: The artifact is missing or unreadable.
+        """
+        info = self.alias_version(ticker, alias)
+        if info is None:
+            raise ModelNotFound(
+                f"no {alias!r} model for {ticker} ({model_name(ticker)}): "
+                f"run `stocky train --ticker {ticker}`"
+            )
+        return self.load_version(ticker, info.version), info
+
+    def load_version(self, ticker: str, version: int) -> ModelSpec:
+        """Download and parse the spec of one version."""
+        import mlflow.artifacts
+
+        name = model_name(ticker)
+        try:
+            mv = self.client.get_model_version(name, str(version))
+            with tempfile.TemporaryDirectory() as tmp:
+                path = mlflow.artifacts.download_artifacts(
+                    artifact_uri=f"{mv.source}/{SPEC_FILE}",
+                    dst_path=tmp,
+                    tracking_uri=self.tracking_uri,
+                )
+                data = json.loads(Path(path).read_text())
+        except self._exc() as exc:
+            raise RegistryError(f"loading {name} v{version} failed: {exc}") from exc
+        except (OSError, ValueError) as exc:
+            raise RegistryError(
+                f"the spec of {name} v{version} is unreadable ({exc}): retrain"
+            ) from exc
+        return ModelSpec.from_dict(data)
+
+    def versions(self, ticker: str) -> list[ModelVersionInfo]:
+        """Every version of a ticker's model, newest first."""
+        name = model_name(ticker)
+        try:
+            found = self.client.search_model_versions(filter_string=f"name = '{name}'")
+        except self._exc() as exc:
+            raise RegistryError(f"listing versions of {name} failed: {exc}") from exc
+        infos = [self._info(ticker, mv) for mv in found]
+        return sorted(infos, key=lambda i: i.version, reverse=True)
+
+    def tickers(self) -> list[str]:
+        """Tickers with a registered stocky model (from the `ticker` tag)."""
+        try:
+            models = self.client.search_registered_models(filter_string="name LIKE 'stocky-%'")
+        except self._exc() as exc:
+            raise RegistryError(f"listing registered models failed: {exc}") from exc
+        return sorted(m.tags.get("ticker", m.name) for m in models)
+
+    @staticmethod
+    def _info(ticker: str, mv: Any) -> ModelVersionInfo:
+        return ModelVersionInfo(
+            ticker=ticker,
+            name=mv.name,
+            version=int(mv.version),
+            aliases=tuple(getattr(mv, "aliases", ()) or ()),
+            run_id=mv.run_id,
+            tags=dict(mv.tags or {}),
+        )

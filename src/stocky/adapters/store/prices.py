@@ -1,0 +1,184 @@
+"""Read and write daily prices in the `prices` table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any, NamedTuple
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from stocky.adapters.prices.base import PRICE_COLUMNS, empty_price_frame
+from stocky.adapters.store.tables import prices
+from stocky.errors import StoreError
+
+__all__ = ["PriceRepository", "PriceSummary"]
+
+_STORE_HINT = "check the database is reachable and `stocky data pull` created its tables"
+
+
+class PriceSummary(NamedTuple):
+    """What the store holds for one ticker."""
+
+    ticker: str
+    first: dt.date
+    last: dt.date
+    rows: int
+    source: str
+    """Source name(s) of the stored rows, comma-separated when several."""
+
+
+class PriceRepository:
+    """Prices stored per (ticker, date); frames in and out have the price-frame shape.
+
+    Args:
+        engine: A SQLite or PostgreSQL engine whose schema exists (`create_schema`).
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def upsert(
+        self, ticker: str, frame: pd.DataFrame, *, source: str, fetched_at: dt.datetime
+    ) -> int:
+        """Insert the frame's rows for `ticker`, replacing rows with the same date.
+
+        Args:
+            ticker: Ticker the rows belong to.
+            frame: A normalised price frame (see `adapters.prices.base`).
+            source: Name of the source that served the rows.
+            fetched_at: When the rows were fetched (time is an argument, not read here).
+
+        Returns:
+            How many rows were written (inserted or replaced).
+
+        Raises:
+            StoreError: The database failed, or its dialect has no upsert here.
+        """
+        if frame.empty:
+            return 0
+        rows = [_row(ticker, rec, source, fetched_at) for rec in frame.itertuples(index=False)]
+        stmt = self._upsert_statement()
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(stmt, rows)
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"could not store {len(rows)} price rows for {ticker}: {exc}: {_STORE_HINT}"
+            ) from exc
+        return len(rows)
+
+    def load(
+        self, ticker: str, start: dt.date | None = None, end: dt.date | None = None
+    ) -> pd.DataFrame:
+        """Stored prices for `ticker` with `start <= date <= end`, oldest first.
+
+        Returns:
+            A price frame (`PRICE_COLUMNS`, date as datetime64[ns]); empty when none stored.
+
+        Raises:
+            StoreError: The database failed.
+        """
+        cols = [prices.c[name] for name in PRICE_COLUMNS]
+        query = sa.select(*cols).where(prices.c.ticker == ticker).order_by(prices.c.date)
+        if start is not None:
+            query = query.where(prices.c.date >= start)
+        if end is not None:
+            query = query.where(prices.c.date <= end)
+        try:
+            with self.engine.connect() as conn:
+                records = conn.execute(query).all()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"could not read prices for {ticker}: {exc}: {_STORE_HINT}") from exc
+        if not records:
+            return empty_price_frame()
+        frame = pd.DataFrame.from_records(records, columns=list(PRICE_COLUMNS))
+        frame["date"] = pd.to_datetime(frame["date"]).astype("datetime64[ns]")
+        for col in PRICE_COLUMNS[1:]:
+            frame[col] = pd.to_numeric(frame[col]).astype("float64")
+        return frame
+
+    def last_date(self, ticker: str) -> dt.date | None:
+        """The latest stored session for `ticker`, or None when nothing is stored.
+
+        Raises:
+            StoreError: The database failed.
+        """
+        query = sa.select(sa.func.max(prices.c.date)).where(prices.c.ticker == ticker)
+        try:
+            with self.engine.connect() as conn:
+                value = conn.execute(query).scalar_one_or_none()
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"could not read the last stored date for {ticker}: {exc}: {_STORE_HINT}"
+            ) from exc
+        return value if isinstance(value, dt.date) or value is None else _as_date(value)
+
+    def summary(self) -> list[PriceSummary]:
+        """One PriceSummary per stored ticker, sorted by ticker.
+
+        Raises:
+            StoreError: The database failed.
+        """
+        c = prices.c
+        spans = sa.select(
+            c.ticker, sa.func.min(c.date), sa.func.max(c.date), sa.func.count()
+        ).group_by(c.ticker)
+        sources = sa.select(c.ticker, c.source).distinct()
+        try:
+            with self.engine.connect() as conn:
+                span_rows = conn.execute(spans).all()
+                source_rows = conn.execute(sources).all()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"could not summarise stored prices: {exc}: {_STORE_HINT}") from exc
+        by_ticker: dict[str, set[str]] = {}
+        for ticker, source in source_rows:
+            by_ticker.setdefault(ticker, set()).add(source)
+        return [
+            PriceSummary(
+                ticker, _as_date(first), _as_date(last), int(n), ",".join(sorted(by_ticker[ticker]))
+            )
+            for ticker, first, last, n in sorted(span_rows)
+        ]
+
+    def _upsert_statement(self) -> Any:
+        dialect = self.engine.dialect.name
+        if dialect == "sqlite":
+            stmt: Any = sqlite.insert(prices)
+        elif dialect == "postgresql":
+            stmt = postgresql.insert(prices)
+        else:
+            raise StoreError(
+                f"price upsert supports SQLite and PostgreSQL, not {dialect}: point "
+                "STOCKY_DATABASE_URL at one of those"
+            )
+        keys = {prices.c.ticker.name, prices.c.date.name}
+        updates = {col.name: stmt.excluded[col.name] for col in prices.c if col.name not in keys}
+        return stmt.on_conflict_do_update(index_elements=sorted(keys), set_=updates)
+
+
+def _row(ticker: str, rec: Any, source: str, fetched_at: dt.datetime) -> dict[str, Any]:
+    volume = float(rec.volume)
+    return {
+        "ticker": ticker,
+        "date": pd.Timestamp(rec.date).date(),
+        "open": float(rec.open),
+        "high": float(rec.high),
+        "low": float(rec.low),
+        "close": float(rec.close),
+        "volume": round(volume) if math.isfinite(volume) else None,
+        "source": source,
+        "fetched_at": fetched_at,
+    }
+
+
+def _as_date(value: Any) -> dt.date:
+    """A DB date value as `datetime.date` (aggregates may come back as strings on SQLite)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])

@@ -1,0 +1,173 @@
+"""`stocky train`: fit, walk forward against naive, log to MLflow, register."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from stocky.cli._common import handle_errors, settings_for_cli
+from stocky.cli.services import build_registry, build_services
+from stocky.errors import BadInput
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from stocky.pipelines.train import TrainResult
+
+
+__all__ = ["train"]
+
+
+def _fmt(value: float | None, spec: str = ".4f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+@handle_errors
+def train(
+    ticker: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ticker", "-t", help="Ticker to train (repeatable). Default: STOCKY_DEFAULT_TICKER."
+        ),
+    ] = None,
+    all_tickers: Annotated[
+        bool, typer.Option("--all", help="Train every ticker the price source lists.")
+    ] = False,
+    order: Annotated[
+        str | None,
+        typer.Option(
+            help="ARIMA order 'p,d,q' (the seed used 0,1,0) or 'auto' (AIC + validation check)."
+        ),
+    ] = None,
+    split_date: Annotated[
+        str | None,
+        typer.Option(help="Test on sessions after this date (YYYY-MM-DD) instead of --test-size."),
+    ] = None,
+    test_size: Annotated[
+        int | None, typer.Option(help="Walk-forward test sessions (default STOCKY_TEST_SIZE).")
+    ] = None,
+    refit_every: Annotated[
+        int | None, typer.Option(help="Refit every K test sessions; 0 keeps parameters fixed.")
+    ] = None,
+    train_window: Annotated[
+        int | None, typer.Option(help="Sessions to fit on; 0 means all history.")
+    ] = None,
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="Skip tickers that already have a champion model.")
+    ] = False,
+) -> None:
+    """Train ARIMA models, compare them with the naive random walk, and register them in MLflow."""
+    from stocky.pipelines.data import load_or_pull
+    from stocky.pipelines.train import TrainConfig, train_ticker
+    from stocky.runtime import git_commit
+
+    settings = settings_for_cli()
+    services = build_services(settings)
+    registry = build_registry(settings)
+    if all_tickers:
+        tickers = services.source.tickers()
+        if not tickers:
+            raise BadInput(
+                f"source {services.source.name!r} cannot list tickers: pass --ticker instead of --all"
+            )
+    else:
+        tickers = [t.strip().upper() for t in (ticker or [settings.default_ticker])]
+    if split_date is not None and test_size is not None:
+        raise BadInput("--split-date and --test-size both given: use one of them")
+    console = Console()
+    results = []
+    commit = git_commit()
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
+    ) as bar:
+        task = bar.add_task("starting", total=len(tickers))
+        for sym in tickers:
+            if if_missing and registry.alias_version(sym, "champion") is not None:
+                console.print(f"{sym}: a champion exists, skipped (--if-missing)")
+                bar.advance(task)
+                continue
+            now = datetime.now(UTC)
+            bar.update(task, description=f"{sym}: loading prices")
+            frame = load_or_pull(source=services.source, repo=services.prices, ticker=sym, now=now)
+            size = test_size if test_size is not None else settings.test_size
+            if split_date is not None:
+                size = _test_size_after(frame, split_date)
+            config = TrainConfig(
+                order=order or settings.order,
+                test_size=size,
+                validation_size=settings.validation_size,
+                train_window=settings.train_window if train_window is None else train_window,
+                refit_every=settings.refit_every if refit_every is None else refit_every,
+                min_train_size=settings.min_train_size,
+            )
+            result = train_ticker(
+                ticker=sym,
+                prices=frame,
+                source=services.source.name,
+                registry=registry,
+                config=config,
+                now=now,
+                git_commit=commit,
+                progress=_reporter(bar, task, sym),
+            )
+            results.append(result)
+            bar.advance(task)
+    if results:
+        console.print(_summary(results))
+    for r in results:
+        console.print(f"{r.ticker} ({r.source} prices): {r.order_reason}")
+        for w in r.warnings:
+            console.print(f"[yellow]warning[/yellow] {r.ticker}: {w}")
+
+
+def _reporter(bar: Progress, task: TaskID, ticker: str) -> Callable[[str], None]:
+    def report(message: str) -> None:
+        bar.update(task, description=f"{ticker}: {message}")
+
+    return report
+
+
+def _test_size_after(frame: pd.DataFrame, split_date: str) -> int:
+    import pandas as pd
+
+    try:
+        cut = date.fromisoformat(split_date)
+    except ValueError as exc:
+        raise BadInput(
+            f"--split-date {split_date!r} is not YYYY-MM-DD: write e.g. 2018-01-02"
+        ) from exc
+    dates = pd.to_datetime(frame["date"])
+    size = int((dates > pd.Timestamp(cut)).sum())
+    if size < 20:
+        raise BadInput(
+            f"only {size} sessions after --split-date {split_date}: choose an earlier date (need 20+)"
+        )
+    return size
+
+
+def _summary(results: list[TrainResult]) -> Table:
+    table = Table(title="walk-forward test vs the naive random walk")
+    for col in ("ticker", "order", "ver", "alias", "RMSE", "naive", "skill", "DM p", "cov95"):
+        table.add_column(
+            col, justify="left" if col in ("ticker", "alias") else "right", no_wrap=True
+        )
+    for r in results:
+        s = r.scores
+        table.add_row(
+            r.ticker,
+            str(r.spec.params.order),
+            str(r.version.version),
+            r.alias,
+            _fmt(s.rmse),
+            _fmt(s.naive_rmse),
+            _fmt(s.skill, "+.2%"),
+            _fmt(s.dm_pvalue, ".3f"),
+            _fmt(s.coverage, ".1%"),
+        )
+    return table

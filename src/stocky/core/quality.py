@@ -1,0 +1,106 @@
+"""Checks that a price history is fit to train on: enough rows, no long gaps or split jumps.
+
+Pure: pandas and numpy only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from stocky.errors import DataQualityError
+
+__all__ = ["QualityReport", "check_prices"]
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    """Result of `check_prices`.
+
+    Attributes:
+        rows: Number of sessions checked.
+        first: First session.
+        last: Last session.
+        warnings: Human-readable findings that do not block training.
+    """
+
+    rows: int
+    first: dt.date
+    last: dt.date
+    warnings: tuple[str, ...] = ()
+
+
+def _validate_columns(frame: pd.DataFrame) -> None:
+    missing = [c for c in ("date", "close") if c not in frame.columns]
+    if missing:
+        raise DataQualityError(
+            f"price frame lacks column(s) {', '.join(missing)}: pass a frame with date and close"
+        )
+
+
+def _validate_closes(frame: pd.DataFrame) -> None:
+    close = frame["close"].to_numpy(dtype="float64")
+    bad = ~(np.isfinite(close) & (close > 0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataQualityError(
+            f"close[{i}] (date {pd.Timestamp(frame['date'].iloc[i]):%Y-%m-%d}) is {close[i]!r}: "
+            "send finite prices > 0"
+        )
+
+
+def check_prices(
+    frame: pd.DataFrame,
+    *,
+    min_rows: int,
+    max_gap_days: int = 7,
+    max_jump: float = 0.4,
+) -> QualityReport:
+    """Check a price frame before training.
+
+    Args:
+        frame: A price frame with `date` (sorted ascending) and `close` columns.
+        min_rows: Fewest sessions accepted.
+        max_gap_days: Calendar days between consecutive sessions above which a gap is reported.
+        max_jump: One-session absolute relative close move above which a split-like jump
+            is reported (0.4 = 40%).
+
+    Returns:
+        A QualityReport whose warnings name the dates of every long gap and large jump.
+
+    Raises:
+        DataQualityError: Fewer than `min_rows` sessions, or a close is not finite and > 0.
+    """
+    _validate_columns(frame)
+    rows = len(frame)
+    if rows < max(min_rows, 1):
+        raise DataQualityError(
+            f"only {rows} price rows, at least {min_rows} are needed to train: pull a longer "
+            "history (stocky data pull, or an earlier start) or lower STOCKY_MIN_TRAIN_SIZE"
+        )
+    _validate_closes(frame)
+    dates = pd.to_datetime(frame["date"]).reset_index(drop=True)
+    close = frame["close"].to_numpy(dtype="float64")
+    warnings: list[str] = []
+    gaps = dates.diff().dt.days.to_numpy()
+    for i in np.flatnonzero(gaps > max_gap_days):
+        warnings.append(
+            f"gap of {int(gaps[i])} calendar days between {dates[i - 1]:%Y-%m-%d} and "
+            f"{dates[i]:%Y-%m-%d} (more than {max_gap_days}): check for missing sessions"
+        )
+    moves = np.abs(close[1:] / close[:-1] - 1.0)
+    for i in np.flatnonzero(moves > max_jump) + 1:
+        warnings.append(
+            f"close moved {close[i] / close[i - 1] - 1.0:+.1%} from {dates[i - 1]:%Y-%m-%d} to "
+            f"{dates[i]:%Y-%m-%d} (more than {max_jump:.0%}): looks like an unadjusted split "
+            "or a bad price; check the source"
+        )
+    return QualityReport(
+        rows=rows,
+        first=dates.iloc[0].date(),
+        last=dates.iloc[-1].date(),
+        warnings=tuple(warnings),
+    )

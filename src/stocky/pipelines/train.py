@@ -1,0 +1,282 @@
+"""Train one ticker: quality gates, order choice, walk-forward vs naive, MLflow run, registry.
+
+Collaborators come in as keyword arguments; time is an argument (`now`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from stocky import __version__
+from stocky.adapters.registry import ModelRegistry, ModelVersionInfo, RunRecord
+from stocky.core.arima import ArimaForecaster, ArimaOrder
+from stocky.core.backtest import WalkForward, walk_forward
+from stocky.core.metrics import Scores, naive_scale, score
+from stocky.core.quality import check_prices
+from stocky.core.selection import OrderChoice, select_order
+from stocky.core.spec import ModelSpec
+from stocky.errors import BadInput
+from stocky.pipelines.plots import forecast_vs_actual_png
+
+__all__ = ["TrainConfig", "TrainResult", "data_hash", "evaluate", "train_ticker"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train: order ('auto' or 'p,d,q') and the split."""
+
+    order: str = "auto"
+    test_size: int = 252
+    validation_size: int = 126
+    train_window: int = 1260
+    refit_every: int = 0
+    min_train_size: int = 250
+
+    def __post_init__(self) -> None:
+        if self.order != "auto":
+            ArimaOrder.parse(self.order)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The pure part of training: chosen order, walk-forward and scores."""
+
+    order: ArimaOrder
+    choice: OrderChoice | None
+    walk: WalkForward
+    scores: Scores
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a training run produced."""
+
+    ticker: str
+    run_id: str
+    version: ModelVersionInfo
+    alias: str
+    spec: ModelSpec
+    scores: Scores
+    order_reason: str
+    warnings: tuple[str, ...]
+    source: str
+
+
+def data_hash(dates: pd.Series, close: np.ndarray) -> str:
+    """sha256 over the dates and closes used, so a run names its exact data."""
+    h = hashlib.sha256()
+    h.update(pd.to_datetime(dates).dt.strftime("%Y-%m-%d").str.cat(sep=",").encode())
+    h.update(np.ascontiguousarray(close, dtype=np.float64).tobytes())
+    return h.hexdigest()[:16]
+
+
+def evaluate(close: np.ndarray, config: TrainConfig) -> Evaluation:
+    """Choose the order (on data before the test period) and walk forward over the test period.
+
+    Args:
+        close: Closing prices, oldest first.
+        config: Split and order settings.
+
+    Returns:
+        The Evaluation; metrics compare the model with the naive random walk.
+    """
+    need = config.test_size + config.validation_size + config.min_train_size
+    if len(close) < need:
+        raise BadInput(
+            f"{len(close)} sessions are too few: training needs {need} (test {config.test_size} + "
+            f"validation {config.validation_size} + fit {config.min_train_size}); "
+            "use --test-size smaller or a source with more history"
+        )
+    pre_test = close[: -config.test_size]
+    choice: OrderChoice | None = None
+    if config.order == "auto":
+        choice = select_order(
+            pre_test, validation_size=config.validation_size, train_window=config.train_window
+        )
+        order = choice.order
+    else:
+        order = ArimaOrder.parse(config.order)
+    walk = walk_forward(
+        close,
+        order=order,
+        test_size=config.test_size,
+        train_window=config.train_window,
+        refit_every=config.refit_every,
+    )
+    train_part = pre_test[-config.train_window :] if config.train_window else pre_test
+    scores = score(
+        walk.actual,
+        walk.mean,
+        walk.naive,
+        lower=walk.lower,
+        upper=walk.upper,
+        scale=naive_scale(train_part),
+    )
+    return Evaluation(order=order, choice=choice, walk=walk, scores=scores)
+
+
+def train_ticker(
+    *,
+    ticker: str,
+    prices: pd.DataFrame,
+    source: str,
+    registry: ModelRegistry,
+    config: TrainConfig,
+    now: datetime,
+    git_commit: str | None = None,
+    progress: Callable[[str], None] = lambda _msg: None,
+) -> TrainResult:
+    """Train, evaluate and register one ticker.
+
+    Args:
+        ticker: Symbol, e.g. ``^GSPC``.
+        prices: Daily sessions with `date` and `close` columns, oldest first.
+        source: Name of the price source, recorded with the run.
+        registry: Where runs and model versions go.
+        config: Order and split.
+        now: The clock reading recorded as the training time.
+        git_commit: Code version, when known.
+        progress: Called with a short message at each step.
+
+    Returns:
+        The TrainResult: registered version, alias given, scores vs naive.
+
+    Raises:
+        DataQualityError: Too little or unusable data.
+        RegistryError: MLflow failed.
+    """
+    progress("checking data")
+    quality = check_prices(
+        prices, min_rows=config.test_size + config.validation_size + config.min_train_size
+    )
+    close = prices["close"].to_numpy(dtype=float)
+    dates = pd.to_datetime(prices["date"])
+    progress("choosing order and walking forward")
+    ev = evaluate(close, config)
+    progress("fitting on the latest data")
+    fit_slice = close[-config.train_window :] if config.train_window else close
+    final = ArimaForecaster(ev.order).fit(fit_slice, start_params=ev.walk.params[-1])
+    assert final.params_ is not None
+    fit_dates = dates.iloc[-len(fit_slice) :]
+    metrics = {
+        k: v for k, v in ev.scores.to_dict().items() if isinstance(v, int | float) and v is not None
+    }
+    reason = ev.choice.reason if ev.choice else f"order {ev.order} given by the caller"
+    spec = ModelSpec(
+        ticker=ticker,
+        params=final.params_,
+        train_start=str(fit_dates.iloc[0].date()),
+        train_end=str(fit_dates.iloc[-1].date()),
+        train_rows=len(fit_slice),
+        metrics={
+            "walk_forward_rmse": ev.scores.rmse,
+            "naive_rmse": ev.scores.naive_rmse,
+            "skill": ev.scores.skill,
+        },
+        info={"source": source, "trained_at": now.isoformat(), "order_reason": reason},
+    )
+    test_dates = dates.iloc[ev.walk.start :]
+    params = {
+        "ticker": ticker,
+        "order": str(ev.order),
+        "order_mode": config.order,
+        "order_reason": reason,
+        "test_size": config.test_size,
+        "validation_size": config.validation_size,
+        "train_window": config.train_window,
+        "refit_every": config.refit_every,
+        "source": source,
+        "data_first": str(dates.iloc[0].date()),
+        "data_last": str(dates.iloc[-1].date()),
+        "test_first": str(test_dates.iloc[0].date()),
+        "test_last": str(test_dates.iloc[-1].date()),
+        "data_hash": data_hash(prices["date"], close),
+        "quality_warnings": len(quality.warnings),
+    }
+    progress("logging to MLflow")
+    record = RunRecord(
+        run_name=f"train-{ticker}",
+        params=params,
+        metrics=metrics,
+        tags={"stocky.version": __version__, "stocky.kind": "train", "ticker": ticker}
+        | ({"git.commit": git_commit} if git_commit else {}),
+        artifacts=_artifacts(ticker, ev, test_dates, quality.warnings, reason),
+    )
+    run_id = registry.log_run(record, spec=spec)
+    first = registry.alias_version(ticker, "champion") is None
+    version = registry.register(
+        ticker,
+        run_id,
+        tags={
+            "order": str(ev.order),
+            "walk_forward_rmse": f"{ev.scores.rmse:.6g}",
+            "naive_rmse": f"{ev.scores.naive_rmse:.6g}",
+            "skill": f"{ev.scores.skill:.6g}",
+            "train_start": spec.train_start,
+            "train_end": spec.train_end,
+        },
+    )
+    alias = "champion" if first else "challenger"
+    registry.set_alias(ticker, alias, version.version)
+    return TrainResult(
+        ticker=ticker,
+        run_id=run_id,
+        version=version,
+        alias=alias,
+        spec=spec,
+        scores=ev.scores,
+        order_reason=reason,
+        warnings=quality.warnings,
+        source=source,
+    )
+
+
+def _artifacts(
+    ticker: str, ev: Evaluation, test_dates: pd.Series, warnings: tuple[str, ...], reason: str
+) -> dict[str, bytes]:
+    frame = pd.DataFrame(
+        {
+            "date": test_dates.dt.strftime("%Y-%m-%d").to_numpy(),
+            "actual": ev.walk.actual,
+            "prediction": ev.walk.mean,
+            "lower": ev.walk.lower,
+            "upper": ev.walk.upper,
+            "naive": ev.walk.naive,
+        }
+    )
+    buf = io.StringIO()
+    frame.to_csv(buf, index=False)
+    summary: dict[str, Any] = {
+        "ticker": ticker,
+        "order": str(ev.order),
+        "order_reason": reason,
+        "metrics": ev.scores.to_dict(),
+        "quality_warnings": list(warnings),
+    }
+    if ev.choice is not None:
+        summary["aic_candidates"] = [list(c) for c in ev.choice.candidates]
+    png = forecast_vs_actual_png(
+        list(test_dates),
+        ev.walk.actual,
+        ev.walk.mean,
+        ev.walk.lower,
+        ev.walk.upper,
+        title=(
+            f"{ticker} ARIMA{ev.order}: walk-forward RMSE {ev.scores.rmse:.3f} "
+            f"vs naive {ev.scores.naive_rmse:.3f}"
+        ),
+    )
+    return {
+        "metrics.json": json.dumps(summary, indent=2, default=str).encode(),
+        "walk_forward.csv": buf.getvalue().encode(),
+        "forecast_vs_actual.png": png,
+    }
