@@ -59,8 +59,9 @@ def empty_yf_frame() -> pd.DataFrame:
 
 def make(download: FakeDownload, retries: int = 3) -> tuple[YahooSource, list[float]]:
     slept: list[float] = []
-    source = YahooSource(timeout=4.0, retries=retries, backoff=0.5, download=download,
-                         sleep=slept.append)
+    source = YahooSource(
+        timeout=4.0, retries=retries, backoff=0.5, download=download, sleep=slept.append
+    )
     return source, slept
 
 

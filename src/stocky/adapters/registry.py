@@ -214,8 +214,23 @@ class ModelRegistry:
             found = self.client.search_model_versions(filter_string=f"name = '{name}'")
         except self._exc() as exc:
             raise RegistryError(f"listing versions of {name} failed: {exc}") from exc
-        infos = [self._info(ticker, mv) for mv in found]
+        aliases = self.aliases(ticker) if found else {}
+        infos = [
+            self._info(ticker, mv, tuple(a for a, v in aliases.items() if v == int(mv.version)))
+            for mv in found
+        ]
         return sorted(infos, key=lambda i: i.version, reverse=True)
+
+    def aliases(self, ticker: str) -> dict[str, int]:
+        """Alias -> version for a ticker's model ({} when the model does not exist)."""
+        name = model_name(ticker)
+        try:
+            model = self.client.get_registered_model(name)
+        except self._exc() as exc:
+            if getattr(exc, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
+                return {}
+            raise RegistryError(f"reading aliases of {name} failed: {exc}") from exc
+        return {alias: int(version) for alias, version in (model.aliases or {}).items()}
 
     def tickers(self) -> list[str]:
         """Tickers with a registered stocky model (from the `ticker` tag)."""
@@ -226,12 +241,14 @@ class ModelRegistry:
         return sorted(m.tags.get("ticker", m.name) for m in models)
 
     @staticmethod
-    def _info(ticker: str, mv: Any) -> ModelVersionInfo:
+    def _info(ticker: str, mv: Any, aliases: tuple[str, ...] | None = None) -> ModelVersionInfo:
         return ModelVersionInfo(
             ticker=ticker,
             name=mv.name,
             version=int(mv.version),
-            aliases=tuple(getattr(mv, "aliases", ()) or ()),
+            aliases=tuple(
+                sorted(aliases if aliases is not None else (getattr(mv, "aliases", ()) or ()))
+            ),
             run_id=mv.run_id,
             tags=dict(mv.tags or {}),
         )

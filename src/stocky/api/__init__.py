@@ -1,0 +1,1 @@
+"""The REST API: `create_app(settings)` builds it."""

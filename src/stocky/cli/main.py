@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from stocky import __version__
-from stocky.cli import data, train
+from stocky.cli import data, serve, train
 from stocky.config import get_settings
 from stocky.runtime import configure_logging, limit_blas_threads
 
@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 app.add_typer(data.app, name="data")
 app.command("train")(train.train)
+app.command("serve")(serve.serve)
 
 
 @app.command("version")

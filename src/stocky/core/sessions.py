@@ -119,6 +119,19 @@ class TradingCalendar:
         return _calendar(self.exchange, self.start, self.end)
 
     @property
+    def timezone(self) -> str:
+        """The exchange's IANA time zone, e.g. America/New_York."""
+        return str(self._cal.tz)
+
+    def local_date(self, moment: dt.datetime) -> dt.date:
+        """The exchange's calendar date at `moment` (an aware datetime)."""
+        from zoneinfo import ZoneInfo
+
+        if moment.tzinfo is None:
+            raise BadInput(f"moment {moment!r} has no time zone: pass an aware datetime (UTC)")
+        return moment.astimezone(ZoneInfo(self.timezone)).date()
+
+    @property
     def first_session(self) -> dt.date:
         """The earliest session the calendar knows."""
         return _session_date(self._cal.first_session)
@@ -135,8 +148,8 @@ class TradingCalendar:
         if not first <= day <= last:
             raise BadInput(
                 f"{name} {day.isoformat()} is outside the {self.exchange} calendar "
-                f"({first.isoformat()} to {last.isoformat()}): pass a date in that range, "
-                "or build TradingCalendar with an earlier start / later end"
+                f"({first.isoformat()} to {last.isoformat()}): pass a date in that range "
+                "(the calendar reaches about a year past today)"
             )
         return day
 

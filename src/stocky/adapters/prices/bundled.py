@@ -3,8 +3,9 @@
 - `^GSPC` (S&P 500) and `^IXIC` (NASDAQ Composite), 1999-01-04 .. 2018-12-31, from `arch`.
 - `MSFT`, 1986-03-13 .. 2017-11-10, from `pmdarima`.
 
-`close` is the raw daily close (the datasets' `Close`, not `Adj Close`), matching the Yahoo
-source, which also serves raw closes.
+`close` is each dataset's `Close` column, never `Adj Close`. For the two indices that is the
+raw close, as the Yahoo source serves; pmdarima's MSFT file ships split-adjusted prices only
+(its 1986 closes are about $0.07), so no split-like jumps appear in it.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from stocky.errors import StoreError
 
-__all__ = ["create_schema", "metadata", "prices"]
+__all__ = ["create_schema", "metadata", "predictions", "prices"]
 
 # Stable constraint names, so migrations can refer to them on every database.
 metadata = sa.MetaData(
@@ -33,6 +33,42 @@ prices = sa.Table(
     sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
 )
 """One row per (ticker, session): raw daily prices and where/when they came from."""
+
+predictions = sa.Table(
+    "predictions",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("ticker", sa.String(32), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("target_date", sa.Date, nullable=False),
+    sa.Column("prediction", sa.Float, nullable=False),
+    sa.Column("lower", sa.Float, nullable=False),
+    sa.Column("upper", sa.Float, nullable=False),
+    sa.Column("naive", sa.Float, nullable=False),
+    sa.Column("model_name", sa.String(64), nullable=False),
+    sa.Column("model_version", sa.Integer, nullable=False),
+    sa.Column("arima_order", sa.String(16), nullable=False),
+    sa.Column("history_len", sa.Integer, nullable=False),
+    sa.Column("input_hash", sa.String(64), nullable=False),
+    sa.Column("request_id", sa.String(64), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    # delayed labels, filled by the actuals ETL once the target session has closed
+    sa.Column("actual", sa.Float),
+    sa.Column("error", sa.Float),
+    sa.Column("abs_error", sa.Float),
+    sa.Column("sq_error", sa.Float),
+    sa.Column("naive_error", sa.Float),
+    sa.Column("actual_at", sa.DateTime(timezone=True)),
+    sa.Index("ix_predictions_ticker_target", "ticker", "target_date"),
+    sa.Index("ix_predictions_pending", "ticker", "actual"),
+)
+"""One row per served forecast, written before the response; actuals attached later."""
 
 
 def create_schema(engine: sa.Engine) -> None:

@@ -1,0 +1,112 @@
+"""The FastAPI application factory. Nothing is built at import; `create_app` does it all."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from stocky import __version__
+from stocky.adapters.registry import ModelRegistry
+from stocky.adapters.store import PriceRepository, create_schema, make_engine
+from stocky.adapters.store.predictions import PredictionRepository
+from stocky.api.champions import ChampionCache
+from stocky.api.errors import install_error_handlers
+from stocky.api.reload import poll_forever, reload_now
+from stocky.api.routes import admin, health, metrics, models, predict
+from stocky.api.state import AppState, Clock, utc_now
+from stocky.api.telemetry import GuardMiddleware, Telemetry
+from stocky.config import Settings
+from stocky.core.sessions import TradingCalendar
+from stocky.errors import StockyError
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """
+One-step-ahead closing-price forecasts (ARIMA) with a 95% interval and the naive random walk
+beside them. Every forecast is logged before it is returned; actual closes are attached later.
+"""
+
+
+def build_state(
+    settings: Settings, *, clock: Clock = utc_now, registry: ModelRegistry | None = None
+) -> AppState:
+    """Collaborators for one app (no network calls, no model loading yet)."""
+    engine = make_engine(settings.db_url)
+    registry = registry or ModelRegistry(
+        tracking_uri=settings.tracking_uri,
+        experiment=settings.mlflow_experiment,
+        artifact_root=settings.artifact_root,
+    )
+    return AppState(
+        settings=settings,
+        engine=engine,
+        registry=registry,
+        champions=ChampionCache(registry),
+        predictions=PredictionRepository(engine),
+        prices=PriceRepository(engine),
+        calendar=TradingCalendar(settings.exchange),
+        telemetry=Telemetry(),
+        clock=clock,
+    )
+
+
+def create_app(
+    settings: Settings, *, clock: Clock = utc_now, registry: ModelRegistry | None = None
+) -> FastAPI:
+    """Build the app: routes, error handlers, guard middleware, and a lifespan that loads champions.
+
+    Args:
+        settings: Configuration (tests pass their own).
+        clock: Source of "now" (UTC); tests pass a fixed one.
+        registry: Registry to use instead of one built from settings.
+    """
+    state = build_state(settings, clock=clock, registry=registry)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        settings.ensure_home()
+        create_schema(state.engine)
+        try:
+            result = await reload_now(state)
+            log.info("champions loaded: %s", ", ".join(result.loaded) or "none")
+        except StockyError as exc:
+            state.last_reload_error = str(exc)
+            log.error(
+                "could not load champions at start-up (serving none until a reload works): %s", exc
+            )
+        poller = None
+        if settings.reload_interval_seconds > 0:
+            poller = asyncio.create_task(poll_forever(state, settings.reload_interval_seconds))
+        try:
+            yield
+        finally:
+            if poller is not None:
+                poller.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await poller
+            state.engine.dispose()
+
+    app = FastAPI(
+        title="stocky",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.stocky = state
+    install_error_handlers(app)
+    for module in (health, predict, models, admin, metrics):
+        app.include_router(module.router)
+    known = frozenset(p for r in app.routes if "{" not in (p := getattr(r, "path", "{")))
+    app.add_middleware(
+        GuardMiddleware,
+        telemetry=state.telemetry,
+        max_body_bytes=settings.max_body_bytes,
+        known_paths=known,
+    )
+    return app

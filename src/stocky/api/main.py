@@ -1,0 +1,20 @@
+"""Entrypoint for uvicorn workers: `uvicorn --factory stocky.api.main:app_factory`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from stocky.config import get_settings
+from stocky.runtime import configure_logging, limit_blas_threads
+
+__all__ = ["app_factory"]
+
+
+def app_factory() -> FastAPI:
+    """Build the app from the environment (each worker process calls this once)."""
+    from stocky.api.app import create_app
+
+    limit_blas_threads(1)
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

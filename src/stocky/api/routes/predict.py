@@ -1,0 +1,79 @@
+"""One-step forecasts: the seed's POST /predict, and GET /forecast/{ticker} from stored prices."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response
+
+from stocky.api.deps import StateDep
+from stocky.api.schemas import ErrorResponse, ForecastResponse, PredictRequest, PredictResponse
+from stocky.api.service import Served, parse_date, resolve_model, serve_forecast, timestamp_z
+from stocky.errors import DataUnavailable
+
+router = APIRouter(tags=["forecast"])
+
+_ERRORS = {
+    404: {"model": ErrorResponse, "description": "Unknown ticker"},
+    413: {"model": ErrorResponse, "description": "Body too large"},
+    415: {"model": ErrorResponse, "description": "Body is not JSON"},
+    422: {"model": ErrorResponse, "description": "Bad input, with the field and the fix"},
+    503: {"model": ErrorResponse, "description": "The prediction could not be logged"},
+}
+
+
+def _body(served: Served) -> dict[str, object]:
+    return {
+        "prediction": served.forecast.mean,
+        "model_type": "arima",
+        "arima_order": served.model.order,
+        "timestamp": timestamp_z(served.created_at),
+        "ticker": served.model.ticker,
+        "model_version": served.model.version,
+        "target_date": served.target_date.isoformat(),
+        "lower": served.forecast.lower,
+        "upper": served.forecast.upper,
+        "naive": served.naive,
+        "prediction_id": served.prediction_id,
+    }
+
+
+@router.post("/predict", response_model=PredictResponse, responses=_ERRORS)  # type: ignore[arg-type]
+def predict(
+    body: PredictRequest,
+    state: StateDep,
+    response: Response,
+    x_request_id: Annotated[str | None, Header()] = None,
+) -> dict[str, object]:
+    """Forecast the next session's close from recent prices; the forecast is logged first."""
+    request_id = (x_request_id or uuid.uuid4().hex)[:64]
+    model = resolve_model(state, body.ticker)
+    served = serve_forecast(
+        state,
+        model=model,
+        prices=[float(p) for p in body.recent_prices],
+        as_of=parse_date(body.date),
+        request_id=request_id,
+    )
+    response.headers["X-Request-ID"] = request_id
+    return _body(served)
+
+
+@router.get("/forecast/{ticker}", response_model=ForecastResponse, responses=_ERRORS)  # type: ignore[arg-type]
+def forecast(ticker: str, state: StateDep, response: Response) -> dict[str, object]:
+    """Forecast the session after the last stored close of `ticker`."""
+    model = resolve_model(state, ticker)
+    frame = state.prices.load(model.ticker)
+    if frame.empty:
+        raise DataUnavailable(
+            f"no prices are stored for {model.ticker}: run `stocky data pull --ticker {model.ticker}`"
+        )
+    tail = frame.tail(state.settings.max_prices)
+    as_of = tail["date"].iloc[-1].date()
+    request_id = uuid.uuid4().hex
+    served = serve_forecast(
+        state, model=model, prices=tail["close"].to_numpy(float), as_of=as_of, request_id=request_id
+    )
+    response.headers["X-Request-ID"] = request_id
+    return {**_body(served), "as_of": as_of.isoformat(), "history_len": served.history_len}

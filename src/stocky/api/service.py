@@ -1,0 +1,130 @@
+"""The prediction use case behind /predict and /forecast: validate, forecast, log, answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from stocky.adapters.store.predictions import PredictionRecord
+from stocky.api.champions import LoadedModel
+from stocky.api.state import AppState
+from stocky.core.arima import Forecast, validate_window
+from stocky.errors import BadInput, ModelNotFound, StoreError
+
+__all__ = ["Served", "parse_date", "resolve_model", "serve_forecast", "timestamp_z"]
+
+
+@dataclass(frozen=True)
+class Served:
+    """A logged forecast, ready to render."""
+
+    model: LoadedModel
+    forecast: Forecast
+    created_at: dt.datetime
+    as_of: dt.date
+    target_date: dt.date
+    naive: float
+    prediction_id: int
+    history_len: int
+
+
+def timestamp_z(moment: dt.datetime) -> str:
+    """UTC ISO-8601 with milliseconds and Z, as in the seed README."""
+    utc = moment.astimezone(dt.UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def parse_date(text: str | None) -> dt.date | None:
+    """Parse the optional `date` field.
+
+    Raises:
+        BadInput: Not a YYYY-MM-DD date.
+    """
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise BadInput(f"date: {text!r} is not a YYYY-MM-DD date: send e.g. 2024-01-15") from exc
+
+
+def resolve_model(state: AppState, ticker: str | None) -> LoadedModel:
+    """The champion for `ticker` (default ticker when None).
+
+    Raises:
+        ModelNotFound: No champion is loaded for it; the message lists those that are.
+    """
+    symbol = (ticker or state.settings.default_ticker).strip().upper()
+    model = state.champions.get(symbol)
+    if model is None:
+        known = ", ".join(state.champions.tickers()) or "none yet"
+        raise ModelNotFound(
+            f"ticker: no model is served for {symbol!r} (served: {known}): "
+            f"use one of those or run `stocky train --ticker {symbol}`"
+        )
+    return model
+
+
+def _validate_length(n: int, low: int, high: int) -> None:
+    if n < low:
+        raise BadInput(
+            f"recent_prices: {n} prices are too few: send {low} to {high} prices, most recent last"
+        )
+    if n > high:
+        raise BadInput(
+            f"recent_prices: {n} prices are too many: send {low} to {high} prices, most recent last"
+        )
+
+
+def serve_forecast(
+    state: AppState,
+    *,
+    model: LoadedModel,
+    prices: list[float] | np.ndarray,
+    as_of: dt.date | None,
+    request_id: str,
+    source: str = "api",
+) -> Served:
+    """Forecast the session after `as_of` and log it before returning.
+
+    Raises:
+        BadInput: Bad prices or a date outside the exchange calendar.
+        StoreError: The prediction could not be logged (the caller answers 503).
+    """
+    settings = state.settings
+    _validate_length(len(prices), settings.min_prices, settings.max_prices)
+    window = validate_window(prices)
+    forecast = model.forecaster.forecast(window)
+    now = state.clock()
+    day = as_of if as_of is not None else state.calendar.local_date(now)
+    target = state.next_session(day)
+    record = PredictionRecord(
+        ticker=model.ticker,
+        created_at=now,
+        as_of=day,
+        target_date=target,
+        prediction=forecast.mean,
+        lower=forecast.lower,
+        upper=forecast.upper,
+        naive=float(window[-1]),
+        model_name=model.name,
+        model_version=model.version,
+        arima_order=model.order,
+        history_len=len(window),
+        input_hash=hashlib.sha256(window.tobytes()).hexdigest()[:16],
+        request_id=request_id,
+        source=source,
+    )
+    try:
+        prediction_id = state.predictions.insert(record)
+    except StoreError as exc:
+        state.telemetry.log_failures.labels(model.ticker).inc()
+        raise StoreError(
+            f"{exc}: the forecast was not served because it could not be logged; "
+            "retry later and check the database (STOCKY_DATABASE_URL)"
+        ) from exc
+    state.telemetry.predictions.labels(model.ticker, str(model.version)).inc()
+    return Served(model, forecast, now, day, target, float(window[-1]), prediction_id, len(window))

@@ -1,0 +1,50 @@
+"""Everything a request needs, built once by `create_app` and kept on `app.state.stocky`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import sqlalchemy as sa
+
+from stocky.adapters.registry import ModelRegistry
+from stocky.adapters.store.predictions import PredictionRepository
+from stocky.adapters.store.prices import PriceRepository
+from stocky.api.champions import ChampionCache
+from stocky.api.telemetry import Telemetry
+from stocky.config import Settings
+from stocky.core.sessions import TradingCalendar
+
+__all__ = ["AppState", "Clock", "utc_now"]
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    """The wall clock, in UTC (the only place the API reads it)."""
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class AppState:
+    """Collaborators of the API, shared by all requests of one app."""
+
+    settings: Settings
+    engine: sa.Engine
+    registry: ModelRegistry
+    champions: ChampionCache
+    predictions: PredictionRepository
+    prices: PriceRepository
+    calendar: TradingCalendar
+    telemetry: Telemetry
+    clock: Clock = utc_now
+    last_reload_error: str | None = None
+    _next_session: Callable[[dt.date], dt.date] | None = field(default=None, repr=False)
+
+    def next_session(self, day: dt.date) -> dt.date:
+        """Cached: the calendar look-up costs ~70 us, a cache hit well under 1 us."""
+        if self._next_session is None:
+            self._next_session = lru_cache(maxsize=4096)(self.calendar.next_session)
+        return self._next_session(day)

@@ -1,0 +1,245 @@
+"""The REST API in-process (TestClient) against a real SQLite file and MLflow store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from stocky.adapters.store.predictions import PredictionRepository
+from stocky.adapters.store.tables import predictions
+from stocky.api.app import create_app
+from stocky.errors import StoreError
+from support import gspc_tail, make_settings, registry_for, train_into
+
+pytestmark = pytest.mark.integration
+
+SEED_EXAMPLE = {
+    "recent_prices": [170.2, 171.0, 169.8, 170.5, 171.3, 172.1, 171.8, 172.6, 173.0, 172.4]
+}
+SEED_KEYS = {"prediction", "model_type", "arima_order", "timestamp"}
+FIXED_NOW = dt.datetime(
+    2024, 7, 3, 21, 30, tzinfo=dt.UTC
+)  # 17:30 in New York, before Independence Day
+
+
+@pytest.fixture
+def client(trained_home, tmp_path) -> Iterator[TestClient]:
+    # a private copy of the database so row counts belong to this test
+    import shutil
+
+    db = tmp_path / "stocky.db"
+    shutil.copy(trained_home / "stocky.db", db)
+    settings = make_settings(trained_home, database_url=f"sqlite:///{db}", admin_api_key="s3cret")
+    with TestClient(create_app(settings, clock=lambda: FIXED_NOW)) as c:
+        yield c
+
+
+def _rows(client: TestClient) -> list[dict]:
+    engine = client.app.state.stocky.engine  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        return [
+            dict(r)
+            for r in conn.execute(sa.select(predictions).order_by(predictions.c.id)).mappings()
+        ]
+
+
+def test_health_is_exactly_ok(client):
+    r = client.get("/health")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok"}
+
+
+def test_ready_lists_loaded_models(client):
+    r = client.get("/ready")
+    assert r.status_code == 200
+    assert r.json()["models"] == {"^GSPC": 1}
+
+
+def test_seed_example_gets_seed_keys_and_is_logged(client):
+    r = client.post("/predict", json=SEED_EXAMPLE)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert set(body) >= SEED_KEYS
+    assert body["model_type"] == "arima"
+    assert body["arima_order"] == "(0, 1, 1)"
+    assert body["timestamp"] == "2024-07-03T21:30:00.000Z"
+    assert body["target_date"] == "2024-07-05"  # July 4th is skipped
+    assert body["naive"] == 172.4
+    assert body["lower"] < body["prediction"] < body["upper"]
+    assert body["ticker"] == "^GSPC" and body["model_version"] == 1
+    rows = _rows(client)
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["id"] == body["prediction_id"]
+    assert row["prediction"] == pytest.approx(body["prediction"])
+    assert row["history_len"] == 10
+    assert row["as_of"] == dt.date(2024, 7, 3)
+    assert row["model_name"] == "stocky-gspc" and row["source"] == "api"
+    assert row["request_id"] == r.headers["X-Request-ID"]
+    assert len(row["input_hash"]) == 16
+
+
+def test_forecast_equals_the_loaded_spec(client):
+    prices = gspc_tail(60)
+    r = client.post("/predict", json={"recent_prices": prices, "date": "2018-12-31"})
+    model = client.app.state.stocky.champions.get("^GSPC")  # type: ignore[attr-defined]
+    expected = model.spec.forecaster().forecast(prices)
+    assert r.json()["prediction"] == pytest.approx(expected.mean, rel=1e-12)
+    assert r.json()["target_date"] == "2019-01-02"
+
+
+def test_explicit_date_and_ticker(client):
+    r = client.post("/predict", json={**SEED_EXAMPLE, "date": "2024-12-24", "ticker": "^gspc"})
+    assert r.status_code == 200
+    assert r.json()["target_date"] == "2024-12-26"
+
+
+BAD = [
+    ({"recent_prices": [1.0] * 9}, 422, "recent_prices: 9 prices are too few"),
+    ({"recent_prices": [1.0] * 61}, 422, "recent_prices: 61 prices are too many"),
+    ({"recent_prices": [1.0] * 9 + [-3.0]}, 422, "recent_prices[9] is -3: send finite prices > 0"),
+    ({"recent_prices": [1.0] * 5 + [0.0] * 5}, 422, "recent_prices[5] is 0"),
+    ({"recent_prices": ["a"] + [1.0] * 9}, 422, "recent_prices[0]: Input should be a valid number"),
+    ({"recent_prices": ["170.2"] + [1.0] * 9}, 422, "recent_prices[0]"),
+    ({"recent_prices": [None] + [1.0] * 9}, 422, "recent_prices[0]"),
+    ({"recent_prices": [True] + [1.0] * 9}, 422, "recent_prices[0]"),
+    ({"recent_prices": "170.2"}, 422, "recent_prices"),
+    (
+        {"recent_prices": [1.0] * 10, "date": "2024-13-01"},
+        422,
+        "date: '2024-13-01' is not a YYYY-MM-DD date",
+    ),
+    ({"recent_prices": [1.0] * 10, "date": "2090-01-01"}, 422, "outside the XNYS calendar"),
+    ({"recent_prices": [1.0] * 10, "ticker": "NOPE"}, 404, "served: ^GSPC"),
+    ({"recent_prices": [1.0] * 10, "extra": 1}, 422, "extra: Extra inputs are not permitted"),
+    ({}, 422, "recent_prices: Field required"),
+    ([1.0, 2.0], 422, "send a JSON object"),
+]
+
+
+@pytest.mark.parametrize("body,status,message", BAD)
+def test_bad_input_gets_a_4xx_naming_the_problem(client, body, status, message):
+    r = client.post("/predict", json=body)
+    assert r.status_code == status, r.text
+    assert message in r.json()["detail"]
+    assert _rows(client) == []
+
+
+@pytest.mark.parametrize(
+    "raw,message",
+    [
+        ('{"recent_prices": [NaN, 1,1,1,1,1,1,1,1,1]}', "recent_prices[0] is NaN"),
+        ('{"recent_prices": [1,1,1,1,1,1,1,1,1, Infinity]}', "recent_prices[9] is infinite"),
+        ('{"recent_prices": [1, 2', "send valid JSON"),
+    ],
+)
+def test_non_finite_and_broken_json(client, raw, message):
+    r = client.post("/predict", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    assert message in r.json()["detail"]
+
+
+def test_wrong_content_type_is_415(client):
+    r = client.post(
+        "/predict", content="recent_prices=1,2,3", headers={"content-type": "text/plain"}
+    )
+    assert r.status_code == 415
+    assert "application/json" in r.json()["detail"]
+
+
+def test_oversized_body_is_413(client):
+    body = json.dumps({"recent_prices": [100.0] * 20000})
+    r = client.post("/predict", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert "limit" in r.json()["detail"]
+
+
+class FailingPredictions(PredictionRepository):
+    def insert(self, record):  # type: ignore[override]
+        raise StoreError("could not log the prediction for ^GSPC: disk I/O error")
+
+
+def test_log_failure_is_503_never_200(client):
+    state = client.app.state.stocky  # type: ignore[attr-defined]
+    state.predictions = FailingPredictions(state.engine)
+    r = client.post("/predict", json=SEED_EXAMPLE)
+    assert r.status_code == 503
+    assert "not served because it could not be logged" in r.json()["detail"]
+    metrics = client.get("/metrics").text
+    assert 'stocky_prediction_log_failures_total{ticker="^GSPC"} 1.0' in metrics
+
+
+def test_forecast_from_stored_prices(client):
+    r = client.get("/forecast/^GSPC")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["as_of"] == "2018-12-31"
+    assert body["target_date"] == "2019-01-02"
+    assert body["history_len"] == 60
+    assert body["naive"] == pytest.approx(gspc_tail(1)[0])
+    assert client.get("/forecast/NOPE").status_code == 404
+
+
+def test_models_lists_champion_with_naive(client):
+    rows = client.get("/models").json()
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["registered_name"] == "stocky-gspc"
+    assert row["aliases"] == ["champion"] and row["serving"] is True
+    assert row["order"] == "(0, 1, 1)"
+    assert row["naive_rmse"] > 0 and row["walk_forward_rmse"] > 0
+    assert row["skill"] == pytest.approx(1 - row["walk_forward_rmse"] / row["naive_rmse"], abs=1e-4)
+
+
+def test_metrics_count_requests_and_predictions(client):
+    client.post("/predict", json=SEED_EXAMPLE)
+    client.post("/predict", json={"recent_prices": [1.0]})
+    text = client.get("/metrics").text
+    assert 'stocky_http_requests_total{method="POST",route="/predict",status="200"} 1.0' in text
+    assert 'stocky_http_requests_total{method="POST",route="/predict",status="422"} 1.0' in text
+    assert 'stocky_predictions_total{model_version="1",ticker="^GSPC"} 1.0' in text
+    assert 'stocky_model_loaded_version{ticker="^GSPC"} 1.0' in text
+
+
+def test_admin_needs_the_key(client):
+    assert client.post("/admin/reload").status_code == 401
+    assert client.post("/admin/reload", headers={"X-API-Key": "wrong"}).status_code == 401
+    r = client.post("/admin/reload", headers={"X-API-Key": "s3cret"})
+    assert r.status_code == 200
+    assert r.json()["serving"] == {"^GSPC": 1}
+
+
+def test_admin_is_off_without_a_key(trained_home, tmp_path):
+    settings = make_settings(trained_home, database_url=f"sqlite:///{tmp_path / 'x.db'}")
+    with TestClient(create_app(settings)) as c:
+        assert c.post("/admin/reload", headers={"X-API-Key": "anything"}).status_code == 404
+
+
+def test_ready_is_503_without_models(tmp_path):
+    with TestClient(create_app(make_settings(tmp_path / "empty"))) as c:
+        r = c.get("/ready")
+        assert r.status_code == 503
+        assert "stocky train" in r.json()["reason"]
+        assert c.get("/health").json() == {"status": "ok"}
+        assert c.post("/predict", json=SEED_EXAMPLE).status_code == 404
+
+
+def test_alias_move_is_served_after_reload(fresh_trained_home):
+    home = fresh_trained_home()
+    settings = make_settings(home, admin_api_key="k")
+    with TestClient(create_app(settings)) as c:
+        assert c.post("/predict", json=SEED_EXAMPLE).json()["model_version"] == 1
+        second = train_into(settings)
+        assert second.alias == "challenger"
+        registry_for(settings).set_alias("^GSPC", "champion", second.version.version)
+        # not picked up until a reload (polling is off in this test)
+        assert c.post("/predict", json=SEED_EXAMPLE).json()["model_version"] == 1
+        r = c.post("/admin/reload", headers={"X-API-Key": "k"})
+        assert r.json()["loaded"] == ["^GSPC"]
+        assert c.post("/predict", json=SEED_EXAMPLE).json()["model_version"] == 2
+        assert "stocky_model_reloads_total" in c.get("/metrics").text

@@ -1,0 +1,68 @@
+"""Helpers shared by test modules (importable as `support`, tests/ is on pythonpath)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+
+from stocky.adapters.prices.bundled import BundledSource
+from stocky.adapters.registry import ModelRegistry
+from stocky.adapters.store import PriceRepository, create_schema, make_engine
+from stocky.config import Settings
+from stocky.pipelines.train import TrainConfig, TrainResult, train_ticker
+
+FAST_TRAIN = TrainConfig(
+    order="0,1,1", test_size=60, validation_size=30, train_window=500, min_train_size=100
+)
+TRAINED_AT = dt.datetime(2019, 1, 2, 22, 0, tzinfo=dt.UTC)
+
+
+def make_settings(home: Path, **overrides: object) -> Settings:
+    """Settings for a private home with the bundled source and no reload polling."""
+    values: dict[str, object] = {
+        "home": home,
+        "price_source": "bundled",
+        "reload_interval_seconds": 0,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def registry_for(settings: Settings) -> ModelRegistry:
+    return ModelRegistry(
+        tracking_uri=settings.tracking_uri,
+        experiment=settings.mlflow_experiment,
+        artifact_root=settings.artifact_root,
+    )
+
+
+def train_into(
+    settings: Settings, ticker: str = "^GSPC", config: TrainConfig = FAST_TRAIN
+) -> TrainResult:
+    """Store bundled prices for `ticker` and train it into the settings' registry."""
+    settings.ensure_home()
+    engine = make_engine(settings.db_url)
+    create_schema(engine)
+    repo = PriceRepository(engine)
+    source = BundledSource()
+    frame = source.fetch(ticker)
+    repo.upsert(ticker, frame, source="bundled", fetched_at=TRAINED_AT)
+    engine.dispose()
+    recent = frame.iloc[-1000:].reset_index(drop=True)
+    return train_ticker(
+        ticker=ticker,
+        prices=recent,
+        source="bundled",
+        registry=registry_for(settings),
+        config=config,
+        now=TRAINED_AT,
+    )
+
+
+def gspc_tail(n: int) -> list[float]:
+    import arch.data.sp500
+
+    close: pd.Series = arch.data.sp500.load()["Close"]
+    return [float(x) for x in close.iloc[-n:]]
