@@ -66,6 +66,25 @@ def print_machine(blas_env: str | None) -> None:
     print(f"OPENBLAS_NUM_THREADS at start: {blas_env}; limited to 1 thread by limit_blas_threads")
 
 
+class _SeedWalk:
+    """The seed's method: a cold statsmodels fit on the history before every test session."""
+
+    def __init__(self, y: np.ndarray, steps: int) -> None:
+        from statsmodels.tsa.arima.model import ARIMA
+
+        n = len(y)
+        self.actual = y[n - steps :]
+        self.naive = y[n - steps - 1 : n - 1]
+        preds = []
+        for t in range(n - steps, n):
+            res = ARIMA(y[t - TRAIN_WINDOW : t], order=ORDER).fit()
+            preds.append(float(res.forecast(1)[0]))
+        self.mean = np.array(preds)
+        self.refits = steps
+        self.rmse = float(np.sqrt(np.mean((self.actual - self.mean) ** 2)))
+        self.naive_rmse = float(np.sqrt(np.mean((self.actual - self.naive) ** 2)))
+
+
 def bench_walk_forward(y: np.ndarray, steps: int) -> None:
     from stocky.core.arima import ArimaOrder
     from stocky.core.backtest import walk_forward
@@ -78,34 +97,38 @@ def bench_walk_forward(y: np.ndarray, steps: int) -> None:
     methods = (
         ("fixed parameters", 0),
         (f"refit every {REFIT_PERIOD}", REFIT_PERIOD),
-        ("refit every step (seed)", 1),
+        ("refit every step, warm", 1),
+        ("refit every step, cold (seed)", -1),
     )
     # Untimed warm-up: the first fit pays for lazy imports and caches inside statsmodels.
     walk_forward(y, order=order, test_size=5, train_window=TRAIN_WINDOW)
     rows = []
     for name, every in methods:
-        secs, wf = _timed(
-            lambda every=every: walk_forward(
-                y, order=order, test_size=steps, train_window=TRAIN_WINDOW, refit_every=every
+        if every < 0:
+            secs, wf = _timed(lambda: _SeedWalk(y, steps))
+        else:
+            secs, wf = _timed(
+                lambda every=every: walk_forward(
+                    y, order=order, test_size=steps, train_window=TRAIN_WINDOW, refit_every=every
+                )
             )
-        )
         rows.append((name, secs, wf))
     base_secs, base = rows[-1][1], rows[-1][2]
     print(
-        f"{'method':<26}{'wall s':>9}{'refits':>8}{'RMSE':>10}{'naive':>10}"
+        f"{'method':<31}{'wall s':>9}{'refits':>8}{'RMSE':>10}{'naive':>10}"
         f"{'skill':>9}{'speed-up':>10}"
     )
     for name, secs, wf in rows:
         skill = 1 - wf.rmse / wf.naive_rmse
         print(
-            f"{name:<26}{secs:>9.3f}{wf.refits:>8d}{wf.rmse:>10.4f}{wf.naive_rmse:>10.4f}"
+            f"{name:<31}{secs:>9.3f}{wf.refits:>8d}{wf.rmse:>10.4f}{wf.naive_rmse:>10.4f}"
             f"{skill:>+9.2%}{base_secs / secs:>9.1f}x"
         )
     fixed_secs, fixed = rows[0][1], rows[0][2]
     speedup = base_secs / fixed_secs
     ok = speedup >= 200 and fixed.rmse <= base.rmse
     print(
-        f"target: fixed >= 200x faster than refit-every-step with RMSE no worse: "
+        f"target: fixed >= 200x faster than the seed's refit-every-step with RMSE no worse: "
         f"{speedup:.0f}x, RMSE {fixed.rmse:.4f} vs {base.rmse:.4f} -> {_verdict(ok)}"
     )
 

@@ -47,7 +47,9 @@ def build_state(
         settings=settings,
         engine=engine,
         registry=registry,
-        champions=ChampionCache(registry),
+        champions=ChampionCache(
+            registry, window_lengths=range(settings.min_prices, settings.max_prices + 1)
+        ),
         predictions=PredictionRepository(engine),
         prices=PriceRepository(engine),
         calendar=TradingCalendar(settings.exchange),

@@ -48,8 +48,11 @@ class ReloadResult:
 class ChampionCache:
     """Ticker -> LoadedModel for the `champion` alias of each registered model."""
 
-    def __init__(self, registry: ModelRegistry, *, alias: str = "champion") -> None:
+    def __init__(
+        self, registry: ModelRegistry, *, alias: str = "champion", window_lengths: range = range(0)
+    ) -> None:
         self.registry = registry
+        self.window_lengths = window_lengths
         self.alias = alias
         self._models: dict[str, LoadedModel] = {}
         self._lock = threading.Lock()
@@ -66,7 +69,8 @@ class ChampionCache:
 
     def _load(self, ticker: str, info: ModelVersionInfo) -> LoadedModel:
         spec = self.registry.load_version(ticker, info.version)
-        forecaster = spec.forecaster()
+        # weights for every allowed window length are computed here, not on a request
+        forecaster = spec.forecaster().prepare(self.window_lengths)
         return LoadedModel(ticker, info.name, info.version, spec, forecaster, info.aliases)
 
     def refresh(self) -> ReloadResult:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from stocky import __version__
-from stocky.cli import data, serve, train
+from stocky.cli import data, predictions, serve, train
 from stocky.config import get_settings
 from stocky.runtime import configure_logging, limit_blas_threads
 
@@ -19,6 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data.app, name="data")
+app.add_typer(predictions.app, name="predictions")
 app.command("train")(train.train)
 app.command("serve")(serve.serve)
 
@@ -31,6 +34,20 @@ def version() -> None:
 
 def main() -> None:
     """Console-script entrypoint: one BLAS thread, logging, then the command."""
+    from pydantic import ValidationError
+
     limit_blas_threads(1)
-    configure_logging(get_settings().log_level)
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"STOCKY_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
+        )
+        print(
+            f"error: invalid configuration: {problems}: fix the environment variable(s) or .env",
+            file=sys.stderr,
+        )
+        raise SystemExit(2) from exc
+    configure_logging(settings.log_level)
     app()

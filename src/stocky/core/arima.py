@@ -268,6 +268,14 @@ class ArimaForecaster:
             )
         return self.params_
 
+    def prepare(self, lengths: range) -> ArimaForecaster:
+        """Compute the forecast weights for these window lengths now (serving does this at load)."""
+        params = self._fitted()
+        for n in lengths:
+            if n > params.order.d:
+                _weights(params, n)
+        return self
+
     def forecast(self, window: ArrayLike, *, level: float = 0.95) -> Forecast:
         """One-step forecast after `window` (oldest first) with a central `level` interval.
 

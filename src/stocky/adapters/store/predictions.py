@@ -49,9 +49,15 @@ class PredictionRepository:
         Raises:
             StoreError: The database refused; nothing was written.
         """
+        values = asdict(record)
+        if record.created_at.tzinfo is None:
+            raise StoreError(
+                f"created_at {record.created_at!r} has no time zone: pass an aware UTC datetime"
+            )
+        values["created_at"] = record.created_at.astimezone(dt.UTC)
         try:
             with self.engine.begin() as conn:
-                result = conn.execute(predictions.insert().values(**asdict(record)))
+                result = conn.execute(predictions.insert().values(**values))
                 key = result.inserted_primary_key
         except SQLAlchemyError as exc:
             raise StoreError(

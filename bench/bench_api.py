@@ -1,0 +1,484 @@
+"""API load benchmark: /health, /predict (with its DB write) and the seed's refit, side by side.
+
+Run with ``python bench/bench_api.py`` (``--quick`` for 3 s per endpoint). Trains a ^GSPC
+model into a temporary STOCKY_HOME from the bundled data (offline), starts one uvicorn worker
+on loopback, and loads each endpoint with N keep-alive connections for a fixed time: with
+``wrk`` when it is installed, else with a small built-in asyncio client. The seed's method (a
+cold ARIMA fit on every request) is served by a second one-worker app for reference. Missed
+targets print MISS but never fail the run: throughput depends on the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HOST = "127.0.0.1"
+TICKER = "^GSPC"
+WINDOW = 60  # prices per /predict body: the API's maximum
+SEED_ORDER = (2, 1, 2)
+MIN_RATIO = 0.5  # /predict req/s over /health req/s
+MAX_P99_MS = 25.0
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+# --- the seed's method, served for reference -----------------------------------------------
+
+
+def seed_app() -> Any:
+    """The seed's POST /predict: a cold statsmodels ARIMA fit on every request."""
+    from fastapi import FastAPI
+
+    app = FastAPI(title="seed refit-per-request")
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/predict")
+    def predict(payload: dict[str, Any]) -> dict[str, object]:
+        import numpy as np
+        from statsmodels.tsa.arima.model import ARIMA
+
+        prices = np.asarray(payload["recent_prices"], dtype=float)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # convergence chatter on short windows
+            mean = ARIMA(prices, order=SEED_ORDER).fit().forecast(1)
+        return {
+            "prediction": float(mean[0]),
+            "model_type": "arima",
+            "arima_order": str(SEED_ORDER),
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+
+    return app
+
+
+def serve_seed(port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(seed_app(), host=HOST, port=port, log_level="warning", access_log=False)
+
+
+# --- set-up: a trained home and server processes -------------------------------------------
+
+
+def train_home(home: Path) -> dict[str, str]:
+    """Store bundled ^GSPC prices, train a (2,1,2) champion into `home`; return server env."""
+    from datetime import UTC, datetime
+
+    from stocky.adapters.prices.bundled import BundledSource
+    from stocky.adapters.registry import ModelRegistry
+    from stocky.adapters.store import PriceRepository, create_schema, make_engine
+    from stocky.config import Settings
+    from stocky.pipelines.train import TrainConfig, train_ticker
+
+    # Explicit None so a STOCKY_DATABASE_URL in the caller's environment is never written to.
+    settings = Settings(
+        home=home,
+        price_source="bundled",
+        reload_interval_seconds=0,
+        database_url=None,
+        mlflow_tracking_uri=None,
+        mlflow_artifact_root=None,
+        mlflow_experiment="stocky",
+    )
+    settings.ensure_home()
+    engine = make_engine(settings.db_url)
+    create_schema(engine)
+    frame = BundledSource().fetch(TICKER)
+    PriceRepository(engine).upsert(TICKER, frame, source="bundled", fetched_at=datetime.now(UTC))
+    engine.dispose()
+    train_ticker(
+        ticker=TICKER,
+        prices=frame.iloc[-1000:].reset_index(drop=True),
+        source="bundled",
+        registry=ModelRegistry(
+            tracking_uri=settings.tracking_uri,
+            experiment=settings.mlflow_experiment,
+            artifact_root=settings.artifact_root,
+        ),
+        config=TrainConfig(
+            order="2,1,2", test_size=60, validation_size=30, train_window=500, min_train_size=100
+        ),
+        now=datetime.now(UTC),
+    )
+    return {
+        "STOCKY_HOME": str(home),
+        "STOCKY_DATABASE_URL": settings.db_url,
+        "STOCKY_MLFLOW_TRACKING_URI": settings.tracking_uri,
+        "STOCKY_MLFLOW_ARTIFACT_ROOT": settings.artifact_root,
+        "STOCKY_PRICE_SOURCE": "bundled",
+        "STOCKY_RELOAD_INTERVAL_SECONDS": "0",
+        "STOCKY_LOG_LEVEL": "WARNING",
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def _get_status(port: int, path: str) -> int:
+    import http.client
+
+    conn = http.client.HTTPConnection(HOST, port, timeout=2)
+    try:
+        conn.request("GET", path)
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+@contextlib.contextmanager
+def server(args: list[str], env: dict[str, str], log: Path, timeout: float = 120) -> Iterator[int]:
+    """Run `args` (with "{port}" filled in) on a free port; yield the port once /health answers."""
+    port = _free_port()
+    cmd = [a.replace("{port}", str(port)) for a in args]
+    full_env = {**os.environ, **env, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, env=full_env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()}")
+            with contextlib.suppress(OSError):
+                if _get_status(port, "/health") == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server not healthy after {timeout} s:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# --- load generators ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Load:
+    """One endpoint's measured load."""
+
+    requests: int  # responses received
+    ok: int  # 2xx responses
+    errors: int  # non-2xx responses plus socket errors and timeouts
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Target:
+    method: str
+    port: int
+    path: str
+    body: bytes = b""
+
+
+_WRK_DONE = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("STOCKY_WRK %d %d %d %d %.1f %.1f\\n", summary.requests,
+    summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def wrk_command(target: Target, seconds: float, connections: int, script: Path) -> list[str]:
+    return [
+        "wrk",
+        "-t1",  # one client thread leaves the other core to the server on a 2-core box
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        str(script),
+        f"http://{HOST}:{target.port}{target.path}",
+    ]
+
+
+def run_wrk(target: Target, seconds: float, connections: int, workdir: Path) -> Load:
+    lines = [f'wrk.method = "{target.method}"']
+    if target.body:
+        lines.append(f"wrk.body = {json.dumps(target.body.decode())}")
+        lines.append('wrk.headers["Content-Type"] = "application/json"')
+    script = workdir / "wrk.lua"
+    script.write_text("\n".join(lines) + _WRK_DONE)
+    cmd = wrk_command(target, seconds, connections, script)
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    line = next((x for x in out.splitlines() if x.startswith("STOCKY_WRK ")), None)
+    if line is None:
+        raise RuntimeError(f"no summary line from wrk:\n{out}")
+    n, duration_us, status_errors, socket_errors, p50_us, p99_us = line.split()[1:]
+    return Load(
+        requests=int(n),
+        ok=int(n) - int(status_errors),
+        errors=int(status_errors) + int(socket_errors),
+        seconds=int(duration_us) / 1e6,
+        p50_ms=float(p50_us) / 1e3,
+        p99_ms=float(p99_us) / 1e3,
+    )
+
+
+def _parse_head(head: bytes) -> tuple[int, int, bool]:
+    """Status, Content-Length and whether the server will close, from a response head."""
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split()[1])
+    length, close = -1, False
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"connection":
+            close = value.strip().lower() == b"close"
+    if length < 0:
+        raise ValueError("response without Content-Length")
+    return status, length, close
+
+
+@dataclass
+class _Tally:
+    ok: int = 0
+    non2xx: int = 0
+    socket_errors: int = 0
+
+
+async def _connection(request: bytes, port: int, stop_at: float, lat: list[float], t: _Tally):
+    """One keep-alive connection: send, read the whole response, repeat until `stop_at`."""
+    writer: asyncio.StreamWriter | None = None
+    reader: asyncio.StreamReader | None = None
+    while time.perf_counter() < stop_at:
+        if writer is None or reader is None:
+            try:
+                reader, writer = await asyncio.open_connection(HOST, port)
+            except OSError:
+                t.socket_errors += 1
+                await asyncio.sleep(0.01)
+                continue
+        start = time.perf_counter()
+        try:
+            writer.write(request)
+            status, length, close = _parse_head(await reader.readuntil(b"\r\n\r\n"))
+            await reader.readexactly(length)
+        except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            t.socket_errors += 1
+            writer.close()
+            writer = reader = None
+            continue
+        lat.append(time.perf_counter() - start)
+        if 200 <= status < 300:
+            t.ok += 1
+        else:
+            t.non2xx += 1
+        if close:
+            writer.close()
+            writer = reader = None
+    if writer is not None:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+
+
+def run_builtin(target: Target, seconds: float, connections: int, _workdir: Path) -> Load:
+    """Closed-loop load: each connection stops sending at the deadline and drains its reply."""
+    import numpy as np
+
+    head = (
+        f"{target.method} {target.path} HTTP/1.1\r\nHost: {HOST}:{target.port}\r\n"
+        + (
+            f"Content-Type: application/json\r\nContent-Length: {len(target.body)}\r\n"
+            if target.body
+            else ""
+        )
+        + "\r\n"
+    )
+    request = head.encode() + target.body
+    lat: list[float] = []
+    tally = _Tally()
+
+    async def main() -> float:
+        start = time.perf_counter()
+        stop_at = start + seconds
+        await asyncio.gather(
+            *(_connection(request, target.port, stop_at, lat, tally) for _ in range(connections))
+        )
+        return time.perf_counter() - start
+
+    elapsed = asyncio.run(main())
+    ms = np.asarray(lat) * 1e3 if lat else np.zeros(1)
+    return Load(
+        requests=len(lat),
+        ok=tally.ok,
+        errors=tally.non2xx + tally.socket_errors,
+        seconds=elapsed,
+        p50_ms=float(np.percentile(ms, 50)),
+        p99_ms=float(np.percentile(ms, 99)),
+    )
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+def _settled_count(db_url: str) -> int:
+    """Rows in `predictions` once the server has finished the requests still in flight."""
+    from stocky.adapters.store import make_engine
+    from stocky.adapters.store.predictions import PredictionRepository
+
+    engine = make_engine(db_url)
+    try:
+        repo = PredictionRepository(engine)
+        last = repo.count()
+        for _ in range(25):
+            time.sleep(0.2)
+            now = repo.count()
+            if now == last:
+                return now
+            last = now
+        return last
+    finally:
+        engine.dispose()
+
+
+def _body(prices: list[float]) -> bytes:
+    return json.dumps({"recent_prices": prices}).encode()
+
+
+def main() -> None:
+    from stocky.runtime import limit_blas_threads
+
+    limit_blas_threads(1)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per endpoint")
+    parser.add_argument("--connections", type=int, default=8, help="concurrent connections")
+    parser.add_argument("--quick", action="store_true", help="3 s per endpoint")
+    parser.add_argument(
+        "--generator", choices=("auto", "wrk", "builtin"), default="auto", help="load generator"
+    )
+    parser.add_argument("--serve-seed", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_seed is not None:
+        serve_seed(args.serve_seed)
+        return
+    duration = 3.0 if args.quick else args.duration
+    warmup = min(1.0, duration / 3)
+    use_wrk = args.generator == "wrk" or (args.generator == "auto" and shutil.which("wrk"))
+    run = run_wrk if use_wrk else run_builtin
+
+    import arch.data.sp500
+
+    prices = [float(x) for x in arch.data.sp500.load()["Close"].iloc[-WINDOW:]]
+    body = _body(prices)
+    print("== API load benchmark")
+    print(
+        f"python {platform.python_version()}, cpu_count={os.cpu_count()}, one uvicorn worker on "
+        f"{HOST}; {args.connections} keep-alive connections, {duration:g} s per endpoint "
+        f"after a {warmup:g} s warm-up"
+    )
+    print(
+        f"load generator: {'wrk (-t1, Lua script for the POST body)' if use_wrk else 'built-in asyncio client'}"
+    )
+    print(f"/predict body: the last {WINDOW} S&P 500 closes (arch.data.sp500), ticker {TICKER}")
+
+    rows: list[tuple[str, Load]] = []
+    with tempfile.TemporaryDirectory(prefix="stocky-bench-") as tmp:
+        work = Path(tmp)
+        t0 = time.perf_counter()
+        env = train_home(work / "home")
+        print(f"trained a {TICKER} ARIMA{SEED_ORDER} champion in {time.perf_counter() - t0:.1f} s")
+        stocky_cmd = [sys.executable, "-m", "stocky", "serve", "--port", "{port}"]
+        with server([*stocky_cmd, "--log-level", "warning"], env, work / "stocky.log") as port:
+            health = Target("GET", port, "/health")
+            predict = Target("POST", port, "/predict", body)
+            if use_wrk:
+                script = work / "wrk.lua"
+                print(
+                    "wrk per endpoint:",
+                    " ".join(wrk_command(health, duration, args.connections, script)),
+                )
+            run(health, warmup, args.connections, work)
+            rows.append(("GET /health", run(health, duration, args.connections, work)))
+            run(predict, warmup, args.connections, work)
+            before = _settled_count(env["STOCKY_DATABASE_URL"])
+            load = run(predict, duration, args.connections, work)
+            logged = _settled_count(env["STOCKY_DATABASE_URL"]) - before
+            rows.append(("POST /predict (fixed params, logged)", load))
+        seed_cmd = [sys.executable, str(Path(__file__).resolve()), "--serve-seed", "{port}"]
+        with server(seed_cmd, {}, work / "seed.log") as port:
+            seed = Target("POST", port, "/predict", body)
+            run(seed, warmup, args.connections, work)
+            rows.append(
+                (
+                    "POST /predict (seed: refit per request)",
+                    run(seed, duration, args.connections, work),
+                )
+            )
+
+    base = rows[0][1].rps
+    print()
+    print(
+        f"{'endpoint':<41}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'errors':>8}{'vs /health':>12}"
+    )
+    for name, r in rows:
+        ratio = r.rps / base if base else float("nan")
+        print(
+            f"{name:<41}{r.requests:>9d}{r.rps:>9.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}"
+            f"{r.errors:>8d}{ratio:>11.1%}"
+        )
+    pred = rows[1][1]
+    in_flight = logged - pred.ok
+    exact = in_flight == 0
+    # wrk stops with up to one request per connection in flight: the server logs those too.
+    db_ok = exact or (use_wrk and 0 <= in_flight <= args.connections)
+    note = "" if exact else f" (+{in_flight} answered after the generator stopped)"
+    print(
+        f"\npredictions logged during the /predict run: {logged} rows; 2xx responses: "
+        f"{pred.ok}{note} -> {'OK' if db_ok else 'MISMATCH'}"
+    )
+    ratio = pred.rps / base if base else 0.0
+    print(
+        f"target: /predict >= {MIN_RATIO:.0%} of /health req/s on the same server: "
+        f"{ratio:.1%} -> {_verdict(ratio >= MIN_RATIO)}"
+    )
+    print(
+        f"target: /predict p99 < {MAX_P99_MS:g} ms: {pred.p99_ms:.2f} ms "
+        f"-> {_verdict(pred.p99_ms < MAX_P99_MS)}"
+    )
+
+
+if __name__ == "__main__":
+    main()

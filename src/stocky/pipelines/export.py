@@ -1,0 +1,89 @@
+"""Export logged predictions as CSV: the seed's columns first, then stocky's."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, TextIO
+
+from stocky.errors import BadInput
+
+__all__ = ["EXPORT_COLUMNS", "SEED_COLUMNS", "export_predictions", "write_predictions_csv"]
+
+#: The seed's predictions.csv columns, in its order.
+SEED_COLUMNS = (
+    "timestamp",
+    "prediction",
+    "actual",
+    "abs_error",
+    "history_len",
+    "model_type",
+    "arima_order",
+)
+EXTRA_COLUMNS = (
+    "id",
+    "ticker",
+    "as_of",
+    "target_date",
+    "lower",
+    "upper",
+    "naive",
+    "error",
+    "sq_error",
+    "naive_error",
+    "model_name",
+    "model_version",
+    "input_hash",
+    "request_id",
+    "source",
+    "actual_at",
+)
+EXPORT_COLUMNS = SEED_COLUMNS + EXTRA_COLUMNS
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        # stored in UTC; SQLite hands it back without an offset
+        aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return aware.astimezone(dt.UTC).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def write_predictions_csv(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
+    """Write rows (as read from the predictions table) to `out`; returns the row count."""
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    count = 0
+    for row in rows:
+        values = {**row, "timestamp": row.get("created_at"), "model_type": "arima"}
+        writer.writerow([_cell(values.get(col)) for col in EXPORT_COLUMNS])
+        count += 1
+    return count
+
+
+def export_predictions(*, rows: Iterable[dict[str, Any]], path: Path) -> int:
+    """Write the CSV to `path` (atomically: a temp file renamed at the end).
+
+    Raises:
+        BadInput: The folder does not exist or is not writable.
+    """
+    if not path.parent.exists():
+        raise BadInput(
+            f"--out {path}: folder {path.parent} does not exist: create it or pick another path"
+        )
+    tmp = path.with_name(path.name + ".part")
+    try:
+        with tmp.open("w", newline="") as fh:
+            count = write_predictions_csv(rows, fh)
+        tmp.replace(path)
+    except OSError as exc:
+        raise BadInput(
+            f"--out {path}: cannot write ({exc.strerror}): pick a writable path"
+        ) from exc
+    return count
