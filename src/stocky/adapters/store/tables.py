@@ -7,7 +7,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from stocky.errors import StoreError
 
-__all__ = ["create_schema", "metadata", "predictions", "prices"]
+__all__ = ["create_schema", "drift_checks", "metadata", "predictions", "prices", "promotions"]
 
 # Stable constraint names, so migrations can refer to them on every database.
 metadata = sa.MetaData(
@@ -69,6 +69,63 @@ predictions = sa.Table(
     sa.Index("ix_predictions_pending", "ticker", "actual"),
 )
 """One row per served forecast, written before the response; actuals attached later."""
+
+drift_checks = sa.Table(
+    "drift_checks",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("ticker", sa.String(32), nullable=False),
+    sa.Column("checked_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("metric", sa.String(16), nullable=False),
+    sa.Column("window", sa.Integer, nullable=False),
+    sa.Column("threshold_multiplier", sa.Float, nullable=False),
+    sa.Column("consecutive_days", sa.Integer, nullable=False),
+    sa.Column("baseline", sa.Float),
+    sa.Column("baseline_source", sa.String(128), nullable=False),
+    sa.Column("threshold", sa.Float),
+    sa.Column("latest_value", sa.Float),
+    sa.Column("naive_latest_value", sa.Float),
+    sa.Column("breach_streak", sa.Integer, nullable=False),
+    sa.Column("drifted", sa.Boolean, nullable=False),
+    sa.Column("decision", sa.String(32), nullable=False),
+    sa.Column("model_version", sa.Integer),
+    sa.Column("report", sa.Text, nullable=False),
+    sa.Index("ix_drift_checks_ticker_as_of", "ticker", "as_of"),
+)
+"""One row per drift check: the rule, the baseline and where it came from, and the decision."""
+
+promotions = sa.Table(
+    "promotions",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("ticker", sa.String(32), nullable=False),
+    sa.Column("model_name", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("from_version", sa.Integer),
+    sa.Column("to_version", sa.Integer),
+    sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("as_of", sa.Date),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("triggered_by", sa.String(16), nullable=False),
+    sa.Column("champion_rmse", sa.Float),
+    sa.Column("challenger_rmse", sa.Float),
+    sa.Column("naive_rmse", sa.Float),
+    sa.Column("dm_pvalue", sa.Float),
+    sa.Column("run_id", sa.String(64)),
+    sa.Index("ix_promotions_ticker_decided", "ticker", "decided_at"),
+)
+"""Every retrain decision (promote / reject), rollback and its reason: the audit trail."""
 
 
 def create_schema(engine: sa.Engine) -> None:
