@@ -20,7 +20,7 @@ help:  ## list targets
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev,lstm]"
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install stocky with locked dependencies
@@ -53,8 +53,8 @@ bench: $(STAMP)  ## benchmarks that print ratios measured side by side
 lock:  ## re-resolve every dependency into requirements.lock (needs a package index)
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/pip install --quiet --upgrade pip
-	.lock-venv/bin/pip install --quiet -e ".[dev]"
-	{ head -3 requirements.lock; .lock-venv/bin/pip freeze --exclude-editable | grep -v '^stocky'; } > requirements.lock.new
+	.lock-venv/bin/pip install --quiet -e ".[dev,lstm]"
+	{ head -3 requirements.lock; .lock-venv/bin/pip freeze --exclude-editable | grep -v '^stocky' | sed 's/+cpu$$//'; } > requirements.lock.new
 	mv requirements.lock.new requirements.lock && rm -rf .lock-venv
 
 clean:  ## remove the venv and local state
