@@ -54,6 +54,7 @@ class Evaluation:
     choice: OrderChoice | None
     walk: WalkForward
     scores: Scores
+    scale: float
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,24 @@ def evaluate(close: np.ndarray, config: TrainConfig) -> Evaluation:
     return Evaluation(order=order, choice=choice, walk=walk, scores=scores)
 
 
+def baseline_metrics(ev: Evaluation) -> dict[str, float | None]:
+    """The metrics a spec carries: drift baselines for every drift metric, naive beside them."""
+    walk = ev.walk
+    return {
+        "walk_forward_rmse": ev.scores.rmse,
+        "walk_forward_return_rmse": float(
+            np.sqrt(np.mean(((walk.actual - walk.mean) / walk.naive) ** 2))
+        ),
+        "walk_forward_mape": ev.scores.mape,
+        "walk_forward_mase": ev.scores.mase,
+        "walk_forward_coverage": ev.scores.coverage,
+        "naive_rmse": ev.scores.naive_rmse,
+        "skill": ev.scores.skill,
+        "dm_pvalue": ev.scores.dm_pvalue,
+        "naive_scale": ev.scale,
+    }
+
+
 def train_ticker(
     *,
     ticker: str,
@@ -177,11 +196,7 @@ def train_ticker(
         train_start=str(fit_dates.iloc[0].date()),
         train_end=str(fit_dates.iloc[-1].date()),
         train_rows=len(fit_slice),
-        metrics={
-            "walk_forward_rmse": ev.scores.rmse,
-            "naive_rmse": ev.scores.naive_rmse,
-            "skill": ev.scores.skill,
-        },
+        metrics=baseline_metrics(ev),
         info={"source": source, "trained_at": now.isoformat(), "order_reason": reason},
     )
     test_dates = dates.iloc[ev.walk.start :]

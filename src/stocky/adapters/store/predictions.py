@@ -7,13 +7,23 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from stocky.adapters.store.tables import predictions
 from stocky.errors import StoreError
 
-__all__ = ["PredictionRecord", "PredictionRepository"]
+__all__ = ["ActualUpdate", "PredictionRecord", "PredictionRepository"]
+
+
+@dataclass(frozen=True)
+class ActualUpdate:
+    """The delayed label for one prediction."""
+
+    id: int
+    actual: float
+    actual_at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -105,6 +115,138 @@ class PredictionRepository:
                     yield dict(row)
         except SQLAlchemyError as exc:
             raise StoreError(f"could not read predictions: {exc}") from exc
+
+    def pending(self, ticker: str, *, up_to: dt.date) -> pd.DataFrame:
+        """Predictions of `ticker` without an actual whose target session is on or before `up_to`.
+
+        Returns:
+            Columns id, target_date (datetime64), prediction, naive.
+        """
+        query = (
+            sa.select(
+                predictions.c.id,
+                predictions.c.target_date,
+                predictions.c.prediction,
+                predictions.c.naive,
+            )
+            .where(predictions.c.ticker == ticker)
+            .where(predictions.c.actual.is_(None))
+            .where(predictions.c.target_date <= up_to)
+            .order_by(predictions.c.id)
+        )
+        return self._frame(query, f"pending predictions of {ticker}")
+
+    def pending_count(self, ticker: str) -> int:
+        """All predictions of `ticker` still waiting for their actual."""
+        query = (
+            sa.select(sa.func.count())
+            .select_from(predictions)
+            .where(predictions.c.ticker == ticker)
+            .where(predictions.c.actual.is_(None))
+        )
+        try:
+            with self.engine.connect() as conn:
+                return int(conn.execute(query).scalar_one())
+        except SQLAlchemyError as exc:
+            raise StoreError(f"could not count pending predictions of {ticker}: {exc}") from exc
+
+    def attach_actuals(self, updates: list[ActualUpdate]) -> int:
+        """Write actuals and errors in ONE transaction; rows that already have an actual are left alone.
+
+        Returns:
+            Rows updated.
+
+        Raises:
+            StoreError: The database refused; nothing was written.
+        """
+        if not updates:
+            return 0
+        c = predictions.c
+        stmt = (
+            predictions.update()
+            .where(c.id == sa.bindparam("pid"))
+            .where(c.actual.is_(None))
+            .values(
+                actual=sa.bindparam("actual"),
+                error=sa.bindparam("actual") - c.prediction,
+                abs_error=sa.func.abs(sa.bindparam("actual") - c.prediction),
+                sq_error=(sa.bindparam("actual") - c.prediction)
+                * (sa.bindparam("actual") - c.prediction),
+                naive_error=sa.bindparam("actual") - c.naive,
+                actual_at=sa.bindparam("actual_at"),
+            )
+        )
+        params = [
+            {"pid": u.id, "actual": u.actual, "actual_at": u.actual_at.astimezone(dt.UTC)}
+            for u in updates
+        ]
+        try:
+            with self.engine.begin() as conn:
+                result = conn.execute(stmt, params)
+                return int(result.rowcount or 0)
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"could not store {len(updates)} actuals (nothing was written): {exc}"
+            ) from exc
+
+    def labeled(
+        self, ticker: str, *, up_to: dt.date | None = None, start: dt.date | None = None
+    ) -> pd.DataFrame:
+        """Predictions of `ticker` that have their actual, oldest target first.
+
+        Returns:
+            Columns id, created_at, as_of, target_date (datetime64), prediction, lower, upper,
+            naive, actual, error, naive_error, model_version, source.
+        """
+        c = predictions.c
+        query = (
+            sa.select(
+                c.id,
+                c.created_at,
+                c.as_of,
+                c.target_date,
+                c.prediction,
+                c.lower,
+                c.upper,
+                c.naive,
+                c.actual,
+                c.error,
+                c.naive_error,
+                c.model_version,
+                c.source,
+            )
+            .where(c.ticker == ticker)
+            .where(c.actual.is_not(None))
+            .order_by(c.target_date, c.created_at, c.id)
+        )
+        if up_to is not None:
+            query = query.where(c.target_date <= up_to)
+        if start is not None:
+            query = query.where(c.target_date >= start)
+        return self._frame(query, f"labeled predictions of {ticker}")
+
+    def tickers(self) -> list[str]:
+        """Tickers with at least one logged prediction."""
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    sa.select(predictions.c.ticker).distinct().order_by(predictions.c.ticker)
+                )
+                return [r[0] for r in rows]
+        except SQLAlchemyError as exc:
+            raise StoreError(f"could not list predicted tickers: {exc}") from exc
+
+    def _frame(self, query: sa.Select[Any], what: str) -> pd.DataFrame:
+        try:
+            with self.engine.connect() as conn:
+                result = conn.execute(query)
+                frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"could not read {what}: {exc}") from exc
+        for col in ("target_date", "as_of"):
+            if col in frame:
+                frame[col] = pd.to_datetime(frame[col])
+        return frame
 
     def ping(self) -> None:
         """Raise StoreError unless the database answers a trivial query."""

@@ -1,0 +1,125 @@
+"""Drift checks and promotion decisions: the monitoring and retraining audit trail."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from stocky.adapters.store.tables import drift_checks, promotions
+from stocky.errors import StoreError
+
+__all__ = ["AuditRepository", "DriftCheckRow", "PromotionRow"]
+
+
+@dataclass(frozen=True)
+class DriftCheckRow:
+    ticker: str
+    checked_at: dt.datetime
+    as_of: dt.date
+    metric: str
+    window: int
+    threshold_multiplier: float
+    consecutive_days: int
+    baseline: float | None
+    baseline_source: str
+    threshold: float | None
+    latest_value: float | None
+    naive_latest_value: float | None
+    breach_streak: int
+    drifted: bool
+    decision: str
+    model_version: int | None
+    report: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PromotionRow:
+    ticker: str
+    model_name: str
+    action: str  # promote | reject | rollback | failed
+    from_version: int | None
+    to_version: int | None
+    decided_at: dt.datetime
+    as_of: dt.date | None
+    reason: str
+    triggered_by: str  # drift | schedule | manual | replay | force
+    champion_rmse: float | None = None
+    challenger_rmse: float | None = None
+    naive_rmse: float | None = None
+    dm_pvalue: float | None = None
+    run_id: str | None = None
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is None:
+        raise StoreError(f"{moment!r} has no time zone: pass an aware UTC datetime")
+    return moment.astimezone(dt.UTC)
+
+
+class AuditRepository:
+    """Insert and read drift checks and promotions."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def add_drift_check(self, row: DriftCheckRow) -> int:
+        values = asdict(row)
+        values["checked_at"] = _utc(row.checked_at)
+        values["report"] = json.dumps(row.report, default=str)
+        return self._insert(drift_checks, values, f"drift check of {row.ticker}")
+
+    def add_promotion(self, row: PromotionRow) -> int:
+        values = asdict(row)
+        values["decided_at"] = _utc(row.decided_at)
+        return self._insert(promotions, values, f"promotion record of {row.ticker}")
+
+    def latest_drift_check(self, ticker: str) -> dict[str, Any] | None:
+        rows = self.drift_checks(ticker, limit=1)
+        return rows[0] if rows else None
+
+    def drift_checks(self, ticker: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """Newest first; `report` decoded from JSON."""
+        query = (
+            sa.select(drift_checks)
+            .where(drift_checks.c.ticker == ticker)
+            .order_by(drift_checks.c.as_of.desc(), drift_checks.c.id.desc())
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        rows = self._select(query, f"drift checks of {ticker}")
+        for row in rows:
+            row["report"] = json.loads(row["report"])
+        return rows
+
+    def promotions(self, ticker: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """Newest first."""
+        query = (
+            sa.select(promotions)
+            .where(promotions.c.ticker == ticker)
+            .order_by(promotions.c.decided_at.desc(), promotions.c.id.desc())
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        return self._select(query, f"promotions of {ticker}")
+
+    def _insert(self, table: sa.Table, values: dict[str, Any], what: str) -> int:
+        try:
+            with self.engine.begin() as conn:
+                key = conn.execute(table.insert().values(**values)).inserted_primary_key
+        except SQLAlchemyError as exc:
+            raise StoreError(f"could not store the {what}: {exc}") from exc
+        if key is None:
+            raise StoreError(f"the database returned no id for the {what}")
+        return int(key[0])
+
+    def _select(self, query: sa.Select[Any], what: str) -> list[dict[str, Any]]:
+        try:
+            with self.engine.connect() as conn:
+                return [dict(r) for r in conn.execute(query).mappings()]
+        except SQLAlchemyError as exc:
+            raise StoreError(f"could not read {what}: {exc}") from exc

@@ -1,0 +1,280 @@
+"""The drift rule: a rolling error over target sessions against a multiple of a baseline.
+
+Rule. Take labeled predictions, one per target session (when several predictions share a
+session, the LAST one logged counts: it used the most recent information, and it is the one a
+user acted on). Over the last `window` sessions compute the metric; a session breaches when that
+rolling value exceeds ``threshold_multiplier x baseline``. Drift is `consecutive_days`
+breaching sessions in a row, ending at the latest session. Windows count labeled sessions, not
+calendar days: a session with no prediction is skipped, not treated as zero error.
+
+Metrics. ``rmse`` (the seed's, in price units) grows with the price level: fine for one ticker
+over months, misleading across years or tickers. ``return_rmse`` (RMSE of the error divided by
+the last price, i.e. of the predicted return) and ``mape`` are scale-free; ``mase`` scales the
+absolute error by the in-sample naive error. Choose a scale-free metric when prices trend
+strongly or when comparing tickers; keep ``rmse`` to match a dollar baseline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from stocky.errors import BadInput
+
+__all__ = [
+    "DriftReport",
+    "DriftRule",
+    "SessionPoint",
+    "evaluate_drift",
+    "per_session",
+    "rolling_metric",
+]
+
+Metric = Literal["rmse", "return_rmse", "mape", "mase"]
+
+
+@dataclass(frozen=True)
+class DriftRule:
+    """Parameters of the rule."""
+
+    window: int = 14
+    threshold_multiplier: float = 1.5
+    consecutive_days: int = 3
+    metric: Metric = "rmse"
+    cooldown_sessions: int = 0
+
+    def __post_init__(self) -> None:
+        if self.window < 2:
+            raise BadInput(f"window={self.window}: use at least 2 sessions")
+        if not self.threshold_multiplier > 0:
+            raise BadInput(
+                f"threshold_multiplier={self.threshold_multiplier}: use a number > 0, e.g. 1.5"
+            )
+        if self.consecutive_days < 1:
+            raise BadInput(f"consecutive_days={self.consecutive_days}: use 1 or more")
+        if self.metric not in ("rmse", "return_rmse", "mape", "mase"):
+            raise BadInput(
+                f"metric {self.metric!r} is unknown: use rmse, return_rmse, mape or mase"
+            )
+
+
+@dataclass(frozen=True)
+class SessionPoint:
+    """The rolling metric at one target session."""
+
+    session: str
+    value: float
+    naive_value: float
+    breach: bool
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """What the check saw and decided."""
+
+    rule: DriftRule
+    baseline: float | None
+    baseline_source: str
+    threshold: float | None
+    sessions: int
+    series: tuple[SessionPoint, ...]
+    breach_streak: int
+    drifted: bool
+    decision: str
+    reason: str
+    latest_value: float | None = None
+    naive_latest_value: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["series"] = [asdict(p) for p in self.series]
+        return data
+
+
+def per_session(labeled: pd.DataFrame) -> pd.DataFrame:
+    """One row per target session: the last logged prediction for it.
+
+    Args:
+        labeled: Columns target_date, prediction, naive, actual (and optionally id / created_at
+            to order predictions of the same session; otherwise row order is used).
+
+    Returns:
+        Sorted by target_date, unique target_date.
+    """
+    _validate_columns(labeled, ("target_date", "prediction", "naive", "actual"))
+    order = [c for c in ("target_date", "created_at", "id") if c in labeled.columns]
+    frame = labeled.sort_values(order, kind="stable")
+    return frame.drop_duplicates("target_date", keep="last").reset_index(drop=True)
+
+
+def _validate_columns(frame: pd.DataFrame, needed: tuple[str, ...]) -> None:
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise BadInput(
+            f"labeled predictions lack column(s) {missing}: pass target_date, prediction, naive, actual"
+        )
+
+
+def _losses(
+    actual: np.ndarray, pred: np.ndarray, last: np.ndarray, metric: Metric, scale: float | None
+) -> np.ndarray:
+    err = actual - pred
+    if metric == "rmse":
+        return err**2
+    if metric == "return_rmse":
+        return (err / last) ** 2
+    if metric == "mape":
+        return np.abs(err / actual) * 100.0
+    if scale is None or not scale > 0:
+        raise BadInput("metric mase needs the naive scale of the training data: pass scale > 0")
+    return np.abs(err) / scale
+
+
+def rolling_metric(
+    actual: np.ndarray,
+    pred: np.ndarray,
+    last: np.ndarray,
+    *,
+    window: int,
+    metric: Metric,
+    scale: float | None = None,
+) -> np.ndarray:
+    """Rolling metric over `window` consecutive entries (NaN before the window fills)."""
+    losses = pd.Series(_losses(actual, pred, last, metric, scale))
+    mean = losses.rolling(window, min_periods=window).mean().to_numpy()
+    return np.sqrt(mean) if metric in ("rmse", "return_rmse") else mean
+
+
+def evaluate_drift(
+    labeled: pd.DataFrame,
+    *,
+    rule: DriftRule,
+    baseline: float | None,
+    baseline_source: str,
+    scale: float | None = None,
+    sessions_since_retrain: int | None = None,
+) -> DriftReport:
+    """Apply the rule to labeled predictions.
+
+    Args:
+        labeled: Labeled predictions (see `per_session`).
+        rule: Window, multiplier, consecutive sessions, metric, cooldown.
+        baseline: The metric's expected level (e.g. the champion's walk-forward RMSE).
+        baseline_source: Where the baseline came from, for the record.
+        scale: Naive in-sample MAE, needed for metric mase.
+        sessions_since_retrain: Sessions since the last retrain or promotion; within the
+            cooldown a breach is reported but not raised as drift.
+
+    Returns:
+        The DriftReport; `decision` is one of drift, no_drift, insufficient_data, cooldown,
+        no_baseline.
+    """
+    sessions = per_session(labeled)
+    n = len(sessions)
+    if baseline is not None and not baseline > 0:
+        raise BadInput(
+            f"baseline {baseline} must be > 0: pass the champion's walk-forward {rule.metric}"
+        )
+    threshold = None if baseline is None else rule.threshold_multiplier * baseline
+    if n < rule.window:
+        return DriftReport(
+            rule,
+            baseline,
+            baseline_source,
+            threshold,
+            n,
+            (),
+            0,
+            False,
+            "insufficient_data",
+            f"{n} labeled sessions, fewer than the window of {rule.window}: no decision yet",
+        )
+    actual = sessions["actual"].to_numpy(float)
+    pred = sessions["prediction"].to_numpy(float)
+    last = sessions["naive"].to_numpy(float)
+    values = rolling_metric(actual, pred, last, window=rule.window, metric=rule.metric, scale=scale)
+    naive_values = rolling_metric(
+        actual, last, last, window=rule.window, metric=rule.metric, scale=scale
+    )
+    dates = pd.to_datetime(sessions["target_date"]).dt.strftime("%Y-%m-%d").to_numpy()
+    points = tuple(
+        SessionPoint(str(d), float(v), float(nv), bool(threshold is not None and v > threshold))
+        for d, v, nv in zip(dates, values, naive_values, strict=True)
+        if not np.isnan(v)
+    )
+    streak = 0
+    for point in reversed(points):
+        if not point.breach:
+            break
+        streak += 1
+    latest, naive_latest = points[-1].value, points[-1].naive_value
+    if threshold is None:
+        return DriftReport(
+            rule,
+            None,
+            baseline_source,
+            None,
+            n,
+            points,
+            0,
+            False,
+            "no_baseline",
+            f"no baseline for {rule.metric}: pass one or train a model that records it",
+            latest_value=latest,
+            naive_latest_value=naive_latest,
+        )
+    breached = streak >= rule.consecutive_days
+    where = f"rolling {rule.metric} {latest:.4g} vs threshold {threshold:.4g} ({rule.threshold_multiplier} x {baseline:.4g})"
+    if (
+        breached
+        and sessions_since_retrain is not None
+        and sessions_since_retrain < rule.cooldown_sessions
+    ):
+        return DriftReport(
+            rule,
+            baseline,
+            baseline_source,
+            threshold,
+            n,
+            points,
+            streak,
+            False,
+            "cooldown",
+            f"{streak} breaching sessions but only {sessions_since_retrain} sessions since the last "
+            f"retrain (cooldown {rule.cooldown_sessions}): {where}",
+            latest_value=latest,
+            naive_latest_value=naive_latest,
+        )
+    if breached:
+        return DriftReport(
+            rule,
+            baseline,
+            baseline_source,
+            threshold,
+            n,
+            points,
+            streak,
+            True,
+            "drift",
+            f"{streak} consecutive sessions above the threshold (need {rule.consecutive_days}): {where}",
+            latest_value=latest,
+            naive_latest_value=naive_latest,
+        )
+    return DriftReport(
+        rule,
+        baseline,
+        baseline_source,
+        threshold,
+        n,
+        points,
+        streak,
+        False,
+        "no_drift",
+        f"{streak} of {rule.consecutive_days} consecutive breaching sessions needed: {where}",
+        latest_value=latest,
+        naive_latest_value=naive_latest,
+    )
