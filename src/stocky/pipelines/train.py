@@ -114,15 +114,11 @@ def evaluate(close: np.ndarray, config: TrainConfig) -> Evaluation:
         refit_every=config.refit_every,
     )
     train_part = pre_test[-config.train_window :] if config.train_window else pre_test
+    scale = naive_scale(train_part)
     scores = score(
-        walk.actual,
-        walk.mean,
-        walk.naive,
-        lower=walk.lower,
-        upper=walk.upper,
-        scale=naive_scale(train_part),
+        walk.actual, walk.mean, walk.naive, lower=walk.lower, upper=walk.upper, scale=scale
     )
-    return Evaluation(order=order, choice=choice, walk=walk, scores=scores)
+    return Evaluation(order=order, choice=choice, walk=walk, scores=scores, scale=scale)
 
 
 def baseline_metrics(ev: Evaluation) -> dict[str, float | None]:
