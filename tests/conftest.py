@@ -6,7 +6,7 @@ Every test run uses one BLAS thread and never touches the internet.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -19,6 +19,7 @@ import pytest  # noqa: E402
 
 from stocky.config import get_settings  # noqa: E402
 from stocky.runtime import limit_blas_threads  # noqa: E402
+from support import make_settings, train_into  # noqa: E402
 
 limit_blas_threads(1)
 
@@ -51,3 +52,23 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     get_settings.cache_clear()
     yield home
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home with ^GSPC prices stored and a champion ARIMA(0,1,1) registered (read-only use)."""
+    home = tmp_path_factory.mktemp("trained") / "home"
+    train_into(make_settings(home))
+    return home
+
+
+@pytest.fixture
+def fresh_trained_home(tmp_path: Path) -> Callable[[], Path]:
+    """A home of the test's own, trained on demand (for tests that move aliases)."""
+
+    def build() -> Path:
+        home = tmp_path / "home"
+        train_into(make_settings(home))
+        return home
+
+    return build

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from stocky import __version__
-from stocky.cli import data, predictions, serve, train
+from stocky.cli import actuals, data, drift, predictions, serve, train
 from stocky.config import get_settings
 from stocky.runtime import configure_logging, limit_blas_threads
 
@@ -24,6 +24,8 @@ app.add_typer(data.app, name="data")
 app.add_typer(predictions.app, name="predictions")
 app.command("train")(train.train)
 app.command("serve")(serve.serve)
+app.command("actuals")(actuals.actuals)
+app.command("drift")(drift.drift)
 
 
 @app.command("version")

@@ -131,6 +131,15 @@ class TradingCalendar:
             raise BadInput(f"moment {moment!r} has no time zone: pass an aware datetime (UTC)")
         return moment.astimezone(ZoneInfo(self.timezone)).date()
 
+    def last_closed_session(self, moment: dt.datetime) -> dt.date:
+        """The latest session whose close is at or before `moment` (an aware datetime)."""
+        local = self.local_date(moment)
+        day = self.session_on_or_before(local)
+        close = self._cal.session_close(pd.Timestamp(day))
+        if pd.Timestamp(moment).tz_convert("UTC") < close.tz_convert("UTC"):
+            return self.previous_session(day)
+        return day
+
     @property
     def first_session(self) -> dt.date:
         """The earliest session the calendar knows."""

@@ -1,0 +1,80 @@
+"""`stocky drift`: run the drift rule and store the report. Exit 0 no drift, 10 drift."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from stocky.cli._common import handle_errors, settings_for_cli
+from stocky.cli._dates import resolve_as_of
+from stocky.cli.services import build_registry, build_services
+
+__all__ = ["DRIFT_EXIT_CODE", "drift"]
+
+#: Exit code when at least one ticker drifted (errors use 1-6).
+DRIFT_EXIT_CODE = 10
+
+
+@handle_errors
+def drift(
+    ticker: Annotated[
+        list[str] | None,
+        typer.Option("--ticker", "-t", help="Tickers to check (default: all with predictions)."),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Last target session considered (default: the last closed one)."),
+    ] = None,
+    metric: Annotated[
+        str | None,
+        typer.Option(help="rmse, return_rmse, mape or mase (default STOCKY_DRIFT_METRIC)."),
+    ] = None,
+) -> None:
+    """Check the rolling error against the champion's baseline; prints and stores a DriftReport."""
+    from dataclasses import replace
+
+    from stocky.adapters.store.audit import AuditRepository
+    from stocky.adapters.store.predictions import PredictionRepository
+    from stocky.core.sessions import TradingCalendar
+    from stocky.pipelines.drift import check_drift, rule_from_settings
+
+    settings = settings_for_cli()
+    services = build_services(settings)
+    predictions = PredictionRepository(services.engine)
+    calendar = TradingCalendar(settings.exchange)
+    now = datetime.now(UTC)
+    day = resolve_as_of(as_of, calendar, now)
+    rule = rule_from_settings(settings)
+    if metric is not None:
+        rule = replace(rule, metric=metric)  # type: ignore[arg-type]
+    tickers = (
+        [t.strip().upper() for t in ticker]
+        if ticker
+        else (predictions.tickers() or [settings.default_ticker])
+    )
+    drifted = False
+    for sym in tickers:
+        report = check_drift(
+            predictions=predictions,
+            audit=AuditRepository(services.engine),
+            registry=build_registry(settings),
+            calendar=calendar,
+            ticker=sym,
+            as_of=day,
+            rule=rule,
+            now=now,
+        )
+        drifted = drifted or report.drifted
+        naive = (
+            "" if report.naive_latest_value is None else f" (naive {report.naive_latest_value:.4g})"
+        )
+        latest = "-" if report.latest_value is None else f"{report.latest_value:.4g}"
+        typer.echo(
+            f"{sym}: {report.decision.upper()} as of {day}: rolling {rule.metric} {latest}{naive}"
+        )
+        typer.echo(f"  {report.reason}")
+        typer.echo(f"  baseline: {report.baseline_source}")
+    if drifted:
+        raise typer.Exit(DRIFT_EXIT_CODE)

@@ -1,0 +1,287 @@
+"""The report's PNG charts: matplotlib Agg, fixed pixel size, returned as bytes.
+
+Figures are built with the object API (`matplotlib.figure.Figure`), never pyplot, so no global
+figure registry grows in a long-running server; a lock serialises rendering because matplotlib
+is not thread-safe and the API renders in a thread pool. Every chart is exactly
+CHART_WIDTH x CHART_HEIGHT pixels (no tight bounding box), so pages and tests can rely on it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from stocky.errors import BadInput
+
+if TYPE_CHECKING:
+    from stocky.pipelines.report import TickerReport
+
+__all__ = [
+    "CHARTS",
+    "CHART_HEIGHT",
+    "CHART_WIDTH",
+    "error_distribution_chart",
+    "forecast_chart",
+    "render_chart",
+    "rolling_error_chart",
+    "skill_chart",
+]
+
+CHART_WIDTH = 900
+CHART_HEIGHT = 360
+_DPI = 100
+
+#: Chart name -> caption, in page order.
+CHARTS: dict[str, str] = {
+    "forecast": "Forecast vs actual close, with the 95% interval",
+    "rolling": "Rolling error against the drift threshold (drift alerts and promotions marked)",
+    "errors": "Distribution of errors (actual - forecast): model vs naive",
+    "skill": "Skill vs the naive random walk over time (1 - RMSE / naive RMSE)",
+}
+
+_LOCK = threading.Lock()
+_ACTION_STYLE = {"promote": ("tab:green", "-"), "rollback": ("tab:orange", "--")}
+
+
+def _figure() -> tuple[Any, Any]:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(CHART_WIDTH / _DPI, CHART_HEIGHT / _DPI), dpi=_DPI, layout="constrained")
+    ax = fig.add_subplot()
+    ax.grid(alpha=0.3)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return fig, ax
+
+
+def _png(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=_DPI)  # no bbox_inches: the size must stay fixed
+    fig.clear()
+    return buf.getvalue()
+
+
+def _dates_axis(ax: Any) -> None:
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def _dates(values: ArrayLike) -> np.ndarray:
+    return np.asarray(values, dtype="datetime64[D]")
+
+
+def _message(ax: Any, text: str) -> None:
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="0.35")
+
+
+def forecast_chart(
+    dates: ArrayLike,
+    actual: ArrayLike,
+    predicted: ArrayLike,
+    lower: ArrayLike,
+    upper: ArrayLike,
+    *,
+    title: str,
+) -> bytes:
+    """Actual closes, one-step forecasts and the 95% band; actuals outside the band marked.
+
+    Args:
+        dates: Target sessions.
+        actual: Actual closes.
+        predicted: Forecasts.
+        lower: Lower bounds of the 95% interval.
+        upper: Upper bounds of the 95% interval.
+        title: Chart title.
+
+    Returns:
+        PNG bytes, CHART_WIDTH x CHART_HEIGHT.
+    """
+    x = _dates(dates)
+    a, p = np.asarray(actual, float), np.asarray(predicted, float)
+    lo, hi = np.asarray(lower, float), np.asarray(upper, float)
+    with _LOCK:
+        fig, ax = _figure()
+        ax.fill_between(x, lo, hi, color="tab:blue", alpha=0.18, lw=0, label="95% interval")
+        marker = "o" if x.size <= 60 else None
+        ax.plot(x, a, color="black", lw=1.3, marker=marker, ms=3, label="actual close")
+        ax.plot(x, p, color="tab:blue", lw=1.1, marker=marker, ms=3, label="forecast")
+        miss = (a < lo) | (a > hi)
+        if miss.any():
+            ax.scatter(x[miss], a[miss], color="tab:red", marker="x", s=36, zorder=3,
+                       label=f"outside the band ({int(miss.sum())})")
+        ax.set_title(title, loc="left")
+        ax.set_ylabel("price")
+        ax.legend(loc="upper left", fontsize="small", frameon=False)
+        _dates_axis(ax)
+        return _png(fig)
+
+
+def rolling_error_chart(
+    dates: ArrayLike,
+    model: ArrayLike,
+    naive: ArrayLike,
+    *,
+    metric: str,
+    window: int,
+    thresholds: Sequence[tuple[dt.date, float]],
+    alerts: Sequence[tuple[dt.date, float]],
+    changes: Sequence[tuple[dt.date, str, str]],
+    title: str,
+) -> bytes:
+    """Rolling error of the model and of naive, the threshold, drift alerts and model changes.
+
+    Args:
+        dates: Target sessions.
+        model: Rolling metric of the model (NaN before the window fills).
+        naive: Rolling metric of naive on the same sessions.
+        metric: Metric name for the axis label.
+        window: Rolling window in sessions, for the legend.
+        thresholds: (from session, threshold) steps, oldest first; the last runs to the end.
+        alerts: (session, rolling value) of drift checks that raised drift.
+        changes: (session, action, label) of promotions and rollbacks.
+        title: Chart title.
+
+    Returns:
+        PNG bytes, CHART_WIDTH x CHART_HEIGHT.
+    """
+    x = _dates(dates)
+    m, n = np.asarray(model, float), np.asarray(naive, float)
+    with _LOCK:
+        fig, ax = _figure()
+        ax.set_title(title, loc="left")
+        ax.set_ylabel(f"rolling {metric}")
+        filled = ~np.isnan(m)
+        if not filled.any():
+            _message(ax, f"the {window}-session window is not full yet ({x.size} labeled)")
+        ax.plot(x, m, color="tab:blue", lw=1.4, label=f"model ({window}-session {metric})")
+        ax.plot(x, n, color="0.5", lw=1.1, ls="--", label="naive")
+        if thresholds and x.size:
+            steps = sorted(thresholds)
+            tx = _dates([s for s, _ in steps] + [max(x.max(), _dates([steps[-1][0]])[0])])
+            ty = [v for _, v in steps] + [steps[-1][1]]
+            ax.step(tx, ty, where="post", color="tab:red", lw=1.2, label="drift threshold")
+        if alerts:
+            ax.scatter(_dates([d for d, _ in alerts]), [v for _, v in alerts], marker="v",
+                       color="tab:red", s=60, zorder=4, label="drift alert")
+        for day, action, label in changes:
+            color, style = _ACTION_STYLE.get(action, ("0.4", ":"))
+            ax.axvline(_dates([day])[0], color=color, ls=style, lw=1.2)
+            ax.annotate(label, (_dates([day])[0], 1.0), xycoords=("data", "axes fraction"),
+                        xytext=(3, -12), textcoords="offset points", color=color,
+                        fontsize="small")
+        if changes:
+            ax.plot([], [], color="tab:green", lw=1.2, label="promotion / rollback")
+        ax.legend(loc="upper left", fontsize="small", frameon=False, ncols=2)
+        _dates_axis(ax)
+        return _png(fig)
+
+
+def error_distribution_chart(
+    errors: ArrayLike, naive_errors: ArrayLike, *, title: str, bins: int = 30
+) -> bytes:
+    """Histograms of model and naive errors on shared bins, with each RMSE in the legend.
+
+    Args:
+        errors: actual - forecast.
+        naive_errors: actual - naive forecast (the previous close).
+        title: Chart title.
+        bins: Number of shared bins.
+
+    Returns:
+        PNG bytes, CHART_WIDTH x CHART_HEIGHT.
+    """
+    e, ne = np.asarray(errors, float), np.asarray(naive_errors, float)
+    if e.size == 0:
+        raise BadInput("no errors to plot: label predictions first (`stocky actuals`)")
+    edges = np.histogram_bin_edges(np.concatenate([e, ne]), bins=bins)
+    with _LOCK:
+        fig, ax = _figure()
+        for values, color, name in ((ne, "0.55", "naive"), (e, "tab:blue", "model")):
+            rmse = float(np.sqrt(np.mean(values**2)))
+            ax.hist(values, bins=edges, color=color, alpha=0.55, label=f"{name} (RMSE {rmse:.4g})")
+        ax.axvline(0.0, color="black", lw=0.8)
+        ax.set_title(title, loc="left")
+        ax.set_xlabel("error (actual - forecast)")
+        ax.set_ylabel("sessions")
+        ax.legend(loc="upper left", fontsize="small", frameon=False)
+        return _png(fig)
+
+
+def skill_chart(dates: ArrayLike, skill: ArrayLike, *, window: int, title: str) -> bytes:
+    """Rolling skill against naive; above zero the model beat the random walk.
+
+    Args:
+        dates: Target sessions.
+        skill: Rolling ``1 - RMSE / naive RMSE`` (NaN before the window fills).
+        window: Rolling window in sessions, for the label.
+        title: Chart title.
+
+    Returns:
+        PNG bytes, CHART_WIDTH x CHART_HEIGHT.
+    """
+    x = _dates(dates)
+    s = np.asarray(skill, float) * 100.0
+    with _LOCK:
+        fig, ax = _figure()
+        ax.set_title(title, loc="left")
+        ax.set_ylabel("skill vs naive (%)")
+        if np.isnan(s).all():
+            _message(ax, f"the {window}-session window is not full yet ({x.size} labeled)")
+        ax.axhline(0.0, color="black", lw=0.8)
+        ax.plot(x, s, color="tab:purple", lw=1.3, label=f"{window}-session skill")
+        ok = ~np.isnan(s)
+        ax.fill_between(x, s, 0.0, where=ok & (s >= 0), color="tab:green", alpha=0.25, lw=0,
+                        interpolate=True, label="beats naive")
+        ax.fill_between(x, s, 0.0, where=ok & (s < 0), color="tab:red", alpha=0.25, lw=0,
+                        interpolate=True, label="worse than naive")
+        ax.legend(loc="upper left", fontsize="small", frameon=False, ncols=3)
+        _dates_axis(ax)
+        return _png(fig)
+
+
+def render_chart(report: TickerReport, chart: str) -> bytes:
+    """Render one of CHARTS for a ticker's report.
+
+    Raises:
+        BadInput: Unknown chart name, or the ticker has no labeled predictions yet.
+    """
+    if chart not in CHARTS:
+        raise BadInput(f"chart {chart!r} is unknown: use one of {', '.join(CHARTS)}")
+    if not report.has_data:
+        raise BadInput(
+            f"{report.ticker} has no labeled predictions yet: run `stocky actuals` first"
+        )
+    s, r, t = report.sessions, report.rolling, report.ticker
+    if chart == "forecast":
+        return forecast_chart(
+            s["target_date"], s["actual"], s["prediction"], s["lower"], s["upper"],
+            title=f"{t}: forecast vs actual",
+        )
+    if chart == "rolling":
+        return rolling_error_chart(
+            r["target_date"],
+            r["value"],
+            r["naive_value"],
+            metric=report.metric,
+            window=report.window,
+            thresholds=report.thresholds,
+            alerts=report.alerts,
+            changes=report.changes,
+            title=f"{t}: rolling {report.metric} vs threshold",
+        )
+    if chart == "errors":
+        return error_distribution_chart(
+            s["error"], s["naive_error"], title=f"{t}: error distribution"
+        )
+    return skill_chart(
+        r["target_date"], r["skill"], window=report.window, title=f"{t}: skill vs naive"
+    )
