@@ -36,6 +36,8 @@ def configure_logging(level: str = "INFO") -> None:
         level=level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Alembic announces every plugin and migration context at INFO; keep its warnings only.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def git_commit() -> str | None:

@@ -16,7 +16,7 @@ from stocky.adapters.store.predictions import PredictionRepository
 from stocky.api.champions import ChampionCache
 from stocky.api.errors import install_error_handlers
 from stocky.api.reload import poll_forever, reload_now
-from stocky.api.routes import admin, health, metrics, models, monitoring, predict
+from stocky.api.routes import admin, dashboard, health, metrics, models, monitoring, predict
 from stocky.api.state import AppState, Clock, utc_now
 from stocky.api.telemetry import GuardMiddleware, Telemetry
 from stocky.config import Settings
@@ -102,7 +102,7 @@ def create_app(
     )
     app.state.stocky = state
     install_error_handlers(app)
-    for module in (health, predict, models, monitoring, admin, metrics):
+    for module in (health, predict, models, monitoring, admin, metrics, dashboard):
         app.include_router(module.router)
     known = frozenset(p for r in app.routes if "{" not in (p := getattr(r, "path", "{")))
     app.add_middleware(

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
 
-from stocky.adapters.store.predictions import PredictionRecord
 from stocky.api.champions import LoadedModel
 from stocky.api.state import AppState
-from stocky.core.arima import Forecast, validate_window
+from stocky.core.arima import Forecast
 from stocky.errors import BadInput, ModelNotFound, StoreError
+from stocky.pipelines.forecast import forecast_record
 
 __all__ = ["Served", "parse_date", "resolve_model", "serve_forecast", "timestamp_z"]
 
@@ -96,25 +95,17 @@ def serve_forecast(
     """
     settings = state.settings
     _validate_length(len(prices), settings.min_prices, settings.max_prices)
-    window = validate_window(prices)
-    forecast = model.forecaster.forecast(window)
     now = state.clock()
     day = as_of if as_of is not None else state.calendar.local_date(now)
-    target = state.next_session(day)
-    record = PredictionRecord(
+    forecast, record = forecast_record(
+        forecaster=model.forecaster,
+        window=prices,
         ticker=model.ticker,
-        created_at=now,
-        as_of=day,
-        target_date=target,
-        prediction=forecast.mean,
-        lower=forecast.lower,
-        upper=forecast.upper,
-        naive=float(window[-1]),
         model_name=model.name,
         model_version=model.version,
-        arima_order=model.order,
-        history_len=len(window),
-        input_hash=hashlib.sha256(window.tobytes()).hexdigest()[:16],
+        as_of=day,
+        target=state.next_session(day),
+        now=now,
         request_id=request_id,
         source=source,
     )
@@ -127,4 +118,13 @@ def serve_forecast(
             "retry later and check the database (STOCKY_DATABASE_URL)"
         ) from exc
     state.telemetry.predictions.labels(model.ticker, str(model.version)).inc()
-    return Served(model, forecast, now, day, target, float(window[-1]), prediction_id, len(window))
+    return Served(
+        model,
+        forecast,
+        now,
+        day,
+        record.target_date,
+        record.naive,
+        prediction_id,
+        record.history_len,
+    )

@@ -7,7 +7,18 @@ import sys
 import typer
 
 from stocky import __version__
-from stocky.cli import actuals, data, drift, predictions, serve, train
+from stocky.cli import (
+    actuals,
+    daily,
+    data,
+    drift,
+    predictions,
+    replay,
+    report,
+    retrain,
+    serve,
+    train,
+)
 from stocky.config import get_settings
 from stocky.runtime import configure_logging, limit_blas_threads
 
@@ -26,6 +37,12 @@ app.command("train")(train.train)
 app.command("serve")(serve.serve)
 app.command("actuals")(actuals.actuals)
 app.command("drift")(drift.drift)
+app.command("retrain")(retrain.retrain)
+app.command("rollback")(retrain.rollback)
+app.command("daily")(daily.daily)
+app.command("scheduler")(daily.scheduler)
+app.command("replay")(replay.replay)
+app.command("report")(report.report)
 
 
 @app.command("version")

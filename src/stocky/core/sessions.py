@@ -131,6 +131,12 @@ class TradingCalendar:
             raise BadInput(f"moment {moment!r} has no time zone: pass an aware datetime (UTC)")
         return moment.astimezone(ZoneInfo(self.timezone)).date()
 
+    def session_close(self, session: DateLike) -> dt.datetime:
+        """The close of `session` as an aware UTC datetime (early closes included)."""
+        day = self._checked(session, "session")
+        close = self._cal.session_close(pd.Timestamp(day))
+        return close.tz_convert("UTC").to_pydatetime()
+
     def last_closed_session(self, moment: dt.datetime) -> dt.date:
         """The latest session whose close is at or before `moment` (an aware datetime)."""
         local = self.local_date(moment)

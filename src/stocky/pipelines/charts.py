@@ -75,12 +75,16 @@ def _dates_axis(ax: Any) -> None:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
-def _dates(values: ArrayLike) -> np.ndarray:
+def _dates(values: Any) -> np.ndarray:
     return np.asarray(values, dtype="datetime64[D]")
 
 
 def _message(ax: Any, text: str) -> None:
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="0.35")
+
+
+def _rms(values: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(values**2)))
 
 
 def forecast_chart(
@@ -116,11 +120,18 @@ def forecast_chart(
         ax.plot(x, p, color="tab:blue", lw=1.1, marker=marker, ms=3, label="forecast")
         miss = (a < lo) | (a > hi)
         if miss.any():
-            ax.scatter(x[miss], a[miss], color="tab:red", marker="x", s=36, zorder=3,
-                       label=f"outside the band ({int(miss.sum())})")
+            ax.scatter(
+                x[miss],
+                a[miss],
+                color="tab:red",
+                marker="x",
+                s=36,
+                zorder=3,
+                label=f"outside the band ({int(miss.sum())})",
+            )
         ax.set_title(title, loc="left")
         ax.set_ylabel("price")
-        ax.legend(loc="upper left", fontsize="small", frameon=False)
+        ax.legend(loc="best", fontsize="small", frameon=False)
         _dates_axis(ax)
         return _png(fig)
 
@@ -162,25 +173,43 @@ def rolling_error_chart(
         filled = ~np.isnan(m)
         if not filled.any():
             _message(ax, f"the {window}-session window is not full yet ({x.size} labeled)")
-        ax.plot(x, m, color="tab:blue", lw=1.4, label=f"model ({window}-session {metric})")
-        ax.plot(x, n, color="0.5", lw=1.1, ls="--", label="naive")
+        # naive underneath, wide and light: the two lines often nearly coincide
+        ax.plot(x, n, color="0.72", lw=3.0, label="naive")
+        ax.plot(x, m, color="tab:blue", lw=1.3, label=f"model ({window}-session {metric})")
         if thresholds and x.size:
             steps = sorted(thresholds)
             tx = _dates([s for s, _ in steps] + [max(x.max(), _dates([steps[-1][0]])[0])])
             ty = [v for _, v in steps] + [steps[-1][1]]
             ax.step(tx, ty, where="post", color="tab:red", lw=1.2, label="drift threshold")
         if alerts:
-            ax.scatter(_dates([d for d, _ in alerts]), [v for _, v in alerts], marker="v",
-                       color="tab:red", s=60, zorder=4, label="drift alert")
+            ax.scatter(
+                _dates([d for d, _ in alerts]),
+                [v for _, v in alerts],
+                marker="v",
+                color="tab:red",
+                s=60,
+                zorder=4,
+                label="drift alert",
+            )
         for day, action, label in changes:
             color, style = _ACTION_STYLE.get(action, ("0.4", ":"))
             ax.axvline(_dates([day])[0], color=color, ls=style, lw=1.2)
-            ax.annotate(label, (_dates([day])[0], 1.0), xycoords=("data", "axes fraction"),
-                        xytext=(3, -12), textcoords="offset points", color=color,
-                        fontsize="small")
+            ax.annotate(
+                label,
+                (_dates([day])[0], 0.0),  # at the foot: the legend holds the top
+                xycoords=("data", "axes fraction"),
+                xytext=(3, 4),
+                textcoords="offset points",
+                color=color,
+                fontsize="small",
+            )
         if changes:
             ax.plot([], [], color="tab:green", lw=1.2, label="promotion / rollback")
-        ax.legend(loc="upper left", fontsize="small", frameon=False, ncols=2)
+        # from zero, with headroom above the highest line so the legend never covers it
+        levels = np.concatenate([m, n, [v for _, v in thresholds], [v for _, v in alerts]])
+        if np.isfinite(levels).any():
+            ax.set_ylim(0.0, 1.35 * float(np.nanmax(levels)))
+        ax.legend(loc="upper left", fontsize="small", frameon=False, ncols=3)
         _dates_axis(ax)
         return _png(fig)
 
@@ -205,9 +234,15 @@ def error_distribution_chart(
     edges = np.histogram_bin_edges(np.concatenate([e, ne]), bins=bins)
     with _LOCK:
         fig, ax = _figure()
-        for values, color, name in ((ne, "0.55", "naive"), (e, "tab:blue", "model")):
-            rmse = float(np.sqrt(np.mean(values**2)))
-            ax.hist(values, bins=edges, color=color, alpha=0.55, label=f"{name} (RMSE {rmse:.4g})")
+        ax.hist(e, bins=edges, color="tab:blue", alpha=0.5, label=f"model (RMSE {_rms(e):.4g})")
+        ax.hist(
+            ne,
+            bins=edges,
+            histtype="step",
+            color="0.25",
+            lw=1.4,
+            label=f"naive (RMSE {_rms(ne):.4g})",
+        )
         ax.axvline(0.0, color="black", lw=0.8)
         ax.set_title(title, loc="left")
         ax.set_xlabel("error (actual - forecast)")
@@ -239,10 +274,28 @@ def skill_chart(dates: ArrayLike, skill: ArrayLike, *, window: int, title: str) 
         ax.axhline(0.0, color="black", lw=0.8)
         ax.plot(x, s, color="tab:purple", lw=1.3, label=f"{window}-session skill")
         ok = ~np.isnan(s)
-        ax.fill_between(x, s, 0.0, where=ok & (s >= 0), color="tab:green", alpha=0.25, lw=0,
-                        interpolate=True, label="beats naive")
-        ax.fill_between(x, s, 0.0, where=ok & (s < 0), color="tab:red", alpha=0.25, lw=0,
-                        interpolate=True, label="worse than naive")
+        ax.fill_between(
+            x,
+            s,
+            0.0,
+            where=ok & (s >= 0),
+            color="tab:green",
+            alpha=0.25,
+            lw=0,
+            interpolate=True,
+            label="beats naive",
+        )
+        ax.fill_between(
+            x,
+            s,
+            0.0,
+            where=ok & (s < 0),
+            color="tab:red",
+            alpha=0.25,
+            lw=0,
+            interpolate=True,
+            label="worse than naive",
+        )
         ax.legend(loc="upper left", fontsize="small", frameon=False, ncols=3)
         _dates_axis(ax)
         return _png(fig)
@@ -263,7 +316,11 @@ def render_chart(report: TickerReport, chart: str) -> bytes:
     s, r, t = report.sessions, report.rolling, report.ticker
     if chart == "forecast":
         return forecast_chart(
-            s["target_date"], s["actual"], s["prediction"], s["lower"], s["upper"],
+            s["target_date"],
+            s["actual"],
+            s["prediction"],
+            s["lower"],
+            s["upper"],
             title=f"{t}: forecast vs actual",
         )
     if chart == "rolling":

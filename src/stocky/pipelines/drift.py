@@ -12,10 +12,11 @@ from stocky.adapters.store.audit import AuditRepository, DriftCheckRow
 from stocky.adapters.store.predictions import PredictionRepository
 from stocky.core.drift import DriftReport, DriftRule, evaluate_drift
 from stocky.core.sessions import TradingCalendar
+from stocky.core.spec import ModelSpec
 from stocky.errors import ModelNotFound
 
 if TYPE_CHECKING:
-    from stocky.adapters.registry import ModelRegistry
+    from stocky.adapters.registry import ModelRegistry, ModelVersionInfo
     from stocky.config import Settings
 
 __all__ = [
@@ -49,9 +50,9 @@ def rule_from_settings(settings: Settings) -> DriftRule:
 def sessions_since_last_change(
     *, audit: AuditRepository, calendar: TradingCalendar, ticker: str, as_of: dt.date
 ) -> int | None:
-    """Sessions after the last promotion/rollback up to `as_of` (None when there was none)."""
-    for row in audit.promotions(ticker):
-        if row["action"] in ("promote", "rollback") and row["as_of"] is not None:
+    """Sessions after the last retrain (promoted or not) or rollback up to `as_of` (None if none)."""
+    for row in audit.promotions(ticker, limit=20):
+        if row["as_of"] is not None:
             changed: dt.date = row["as_of"]
             if changed >= as_of:
                 return 0
@@ -70,6 +71,7 @@ def check_drift(
     rule: DriftRule,
     now: dt.datetime,
     baseline: float | None = None,
+    champion: tuple[ModelSpec, ModelVersionInfo] | None = None,
 ) -> DriftReport:
     """Evaluate the rule for `ticker` up to `as_of` and store the report in drift_checks.
 
@@ -83,6 +85,7 @@ def check_drift(
         rule: The drift rule.
         now: Recorded as checked_at.
         baseline: Overrides the registry baseline (e.g. the seed's training_rmse).
+        champion: The champion (spec, version) when the caller holds it; else read from the registry.
 
     Returns:
         The stored DriftReport.
@@ -94,10 +97,15 @@ def check_drift(
     if baseline is not None:
         source = "given by the caller"
     else:
-        try:
-            spec, info = registry.load_spec(ticker)
-        except ModelNotFound:
-            spec, info = None, None
+        spec: ModelSpec | None
+        info: ModelVersionInfo | None
+        if champion is not None:
+            spec, info = champion
+        else:
+            try:
+                spec, info = registry.load_spec(ticker)
+            except ModelNotFound:
+                spec, info = None, None
         if spec is None or info is None:
             source = f"no champion for {ticker}"
         else:

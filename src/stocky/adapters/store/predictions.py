@@ -240,7 +240,9 @@ class PredictionRepository:
         try:
             with self.engine.connect() as conn:
                 result = conn.execute(query)
-                frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+                frame = pd.DataFrame(
+                    [tuple(r) for r in result.fetchall()], columns=list(result.keys())
+                )
         except SQLAlchemyError as exc:
             raise StoreError(f"could not read {what}: {exc}") from exc
         for col in ("target_date", "as_of"):

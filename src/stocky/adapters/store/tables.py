@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.exc import SQLAlchemyError
-
-from stocky.errors import StoreError
 
 __all__ = ["create_schema", "drift_checks", "metadata", "predictions", "prices", "promotions"]
 
@@ -129,15 +126,14 @@ promotions = sa.Table(
 
 
 def create_schema(engine: sa.Engine) -> None:
-    """Create every missing table (Alembic migrations will take over later).
+    """Bring the database to the newest schema: `alembic upgrade head` under a lock.
+
+    Cheap when the database is already there (one query on the first call in a process, none
+    after); see `stocky.adapters.store.schema.upgrade_to_head`.
 
     Raises:
-        StoreError: The database refused.
+        StoreError: The database refused, or a newer stocky migrated it.
     """
-    try:
-        metadata.create_all(engine)
-    except SQLAlchemyError as exc:
-        raise StoreError(
-            f"could not create the stocky tables: {exc}: check the database is reachable "
-            "and the user may create tables"
-        ) from exc
+    from stocky.adapters.store.schema import upgrade_to_head
+
+    upgrade_to_head(engine)

@@ -64,7 +64,7 @@ def predict(
 def forecast(ticker: str, state: StateDep, response: Response) -> dict[str, object]:
     """Forecast the session after the last stored close of `ticker`."""
     model = resolve_model(state, ticker)
-    frame = state.prices.load(model.ticker)
+    frame = state.prices.load(model.ticker, last=state.settings.max_prices)
     if frame.empty:
         raise DataUnavailable(
             f"no prices are stored for {model.ticker}: run `stocky data pull --ticker {model.ticker}`"

@@ -1,0 +1,1 @@
+"""Alembic migrations of stocky's tables (run by `stocky.adapters.store.schema`)."""

@@ -1,0 +1,132 @@
+"""The live monitoring page: `stocky report` for every ticker, charts rendered on request."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from stocky.adapters.store.audit import AuditRepository
+from stocky.api.deps import StateDep
+from stocky.api.state import AppState
+from stocky.pipelines.charts import CHARTS, render_chart
+from stocky.pipelines.drift import rule_from_settings
+from stocky.pipelines.report import Report, build_report, known_tickers, render_html
+
+router = APIRouter(tags=["dashboard"])
+
+REFRESH_SECONDS = 300
+
+
+class ChartCache:
+    """Rendered PNGs by (ticker, chart, data fingerprint); the oldest go first."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, str]) -> bytes | None:
+        with self._lock:
+            png = self._items.get(key)
+            if png is not None:
+                self._items.move_to_end(key)
+            return png
+
+    def put(self, key: tuple[str, str, str], png: bytes) -> None:
+        with self._lock:
+            self._items[key] = png
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+def _cache(request: Request) -> ChartCache:
+    cache = getattr(request.app.state, "dashboard_charts", None)
+    if cache is None:
+        cache = request.app.state.dashboard_charts = ChartCache()
+    return cache
+
+
+def _report(state: AppState, tickers: list[str] | None = None) -> Report:
+    return build_report(
+        predictions=state.predictions,
+        audit=AuditRepository(state.engine),
+        registry=state.registry,
+        tickers=tickers
+        if tickers is not None
+        else known_tickers(predictions=state.predictions, registry=state.registry),
+        drift_rule=rule_from_settings(state.settings),
+        now=state.clock(),
+    )
+
+
+def _not_found(detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail, "errors": []}, status_code=404)
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+async def dashboard(state: StateDep, request: Request) -> HTMLResponse:
+    """Forecasts vs actuals, rolling error vs the drift threshold, skill, and model versions."""
+    report = await run_in_threadpool(_report, state)
+    root = request.scope.get("root_path", "")
+
+    def image_src(ticker: str, chart: str) -> str:
+        part = report.get(ticker)
+        version = part.fingerprint if part is not None else ""
+        return f"{root}/dashboard/charts/{quote(ticker, safe='')}/{chart}.png?v={version}"
+
+    page = render_html(report, image_src=image_src, refresh_seconds=REFRESH_SECONDS)
+    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+
+@router.get(
+    "/dashboard/charts/{ticker}/{chart}.png",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/png": {}}},
+        404: {"description": "unknown ticker or chart"},
+    },
+)
+async def dashboard_chart(
+    state: StateDep,
+    request: Request,
+    ticker: str,
+    chart: str,
+    v: Annotated[str | None, Query(description="Data fingerprint from the page.")] = None,
+) -> Response:
+    """One chart of the dashboard as PNG (forecast, rolling, errors or skill)."""
+    if chart not in CHARTS:
+        return _not_found(f"chart {chart!r} is unknown: use one of {', '.join(CHARTS)}")
+    cache = _cache(request)
+    headers = {"Cache-Control": "no-cache"}
+    if v is not None and (png := cache.get((ticker, chart, v))) is not None:
+        return Response(png, media_type="image/png", headers=headers | {"ETag": f'"{v}"'})
+
+    def render() -> tuple[str, bytes] | str:
+        known = known_tickers(predictions=state.predictions, registry=state.registry)
+        if ticker not in known:
+            return (
+                f"ticker {ticker!r} has no model and no predictions: "
+                f"use one of {', '.join(known) or 'none (run `stocky train`)'}"
+            )
+        part = _report(state, [ticker]).tickers[0]
+        if not part.has_data:
+            return f"{ticker} has no labeled predictions yet: run `stocky actuals` first"
+        key = (ticker, chart, part.fingerprint)
+        png = cache.get(key)
+        if png is None:
+            png = render_chart(part, chart)
+            cache.put(key, png)
+        return part.fingerprint, png
+
+    result = await run_in_threadpool(render)
+    if isinstance(result, str):
+        return _not_found(result)
+    fingerprint, png = result
+    return Response(png, media_type="image/png", headers=headers | {"ETag": f'"{fingerprint}"'})

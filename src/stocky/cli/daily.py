@@ -1,0 +1,204 @@
+"""`stocky daily` and `stocky scheduler`: the daily loop, once or forever."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from typing import TYPE_CHECKING, Annotated, cast
+
+import typer
+
+from stocky.cli._common import console_err, handle_errors, settings_for_cli
+from stocky.cli._dates import resolve_as_of
+from stocky.cli.services import build_registry, build_services
+from stocky.config import Settings
+from stocky.errors import StockyError
+
+if TYPE_CHECKING:
+    from stocky.pipelines.daily import DailyDeps, RetrainMode
+
+__all__ = ["build_daily_deps", "daily", "run_daily_cli", "scheduler"]
+
+log = logging.getLogger(__name__)
+
+
+def build_daily_deps(settings: Settings) -> DailyDeps:
+    """DailyDeps from Settings."""
+    from stocky.adapters.store.audit import AuditRepository
+    from stocky.adapters.store.predictions import PredictionRepository
+    from stocky.core.promotion import PromotionPolicy
+    from stocky.core.sessions import TradingCalendar
+    from stocky.pipelines.daily import DailyDeps
+    from stocky.pipelines.drift import rule_from_settings
+    from stocky.pipelines.retrain import RetrainConfig
+
+    services = build_services(settings)
+    return DailyDeps(
+        engine=services.engine,
+        prices=services.prices,
+        predictions=PredictionRepository(services.engine),
+        audit=AuditRepository(services.engine),
+        registry=build_registry(settings),
+        source=services.source,
+        calendar=TradingCalendar(settings.exchange),
+        rule=rule_from_settings(settings),
+        retrain=RetrainConfig(
+            order=settings.order,
+            holdout_size=settings.holdout_size,
+            validation_size=settings.holdout_size,
+            train_window=settings.train_window,
+            min_train_size=settings.min_train_size,
+            policy=PromotionPolicy(
+                settings.min_improvement, settings.naive_tolerance, settings.dm_alpha
+            ),
+        ),
+        max_prices=settings.max_prices,
+    )
+
+
+def run_daily_cli(
+    settings: Settings,
+    *,
+    as_of: str | None,
+    retrain_mode: str,
+    tickers: list[str] | None,
+    forecast: bool,
+    report: bool,
+) -> int:
+    """Run the daily job under the state folder's lock; print one summary; return the exit code."""
+    from stocky.adapters.lock import exclusive_lock
+    from stocky.pipelines.daily import run_daily_ticker
+
+    if retrain_mode not in ("on-drift", "always", "never"):
+        raise StockyError(f"--retrain {retrain_mode!r}: use on-drift, always or never")
+    with exclusive_lock(settings.home / "daily.lock", what="the daily job"):
+        deps = build_daily_deps(settings)
+        now = dt.datetime.now(dt.UTC)
+        day = resolve_as_of(as_of, deps.calendar, now)
+        symbols = (
+            [t.strip().upper() for t in tickers]
+            if tickers
+            else sorted(set(deps.registry.tickers()) | set(deps.predictions.tickers()))
+            or [settings.default_ticker]
+        )
+        code = 0
+        lines = []
+        for sym in symbols:
+            try:
+                r = run_daily_ticker(
+                    deps,
+                    ticker=sym,
+                    as_of=day,
+                    now=now,
+                    retrain_mode=cast("RetrainMode", retrain_mode),
+                    forecast=forecast,
+                    progress=lambda m: log.info(m),
+                )
+            except StockyError as exc:
+                console_err(f"error: {sym}: {exc}")
+                code = code or exc.exit_code
+                lines.append(f"{sym:8} FAILED: {exc}")
+                continue
+            retrain_text = "no retrain"
+            if r.retrain is not None:
+                retrain_text = (
+                    f"PROMOTED v{r.retrain.to_version}"
+                    if r.retrain.promoted
+                    else f"rejected (v{r.retrain.from_version} stays)"
+                )
+            latest = "-" if r.drift.latest_value is None else f"{r.drift.latest_value:.4g}"
+            fc = f"forecast for {r.forecast_target}" if r.forecast_target else "no new forecast"
+            lines.append(
+                f"{sym:8} as of {day}: +{r.rows_pulled} prices, {r.actuals.updated} labeled, "
+                f"drift {r.drift.decision} ({deps.rule.metric} {latest}), {retrain_text}, {fc}"
+            )
+        if report:
+            lines.append(_write_report(settings, deps, symbols, now))
+    typer.echo("daily summary")
+    for line in lines:
+        typer.echo(f"  {line}")
+    return code
+
+
+def _write_report(settings: Settings, deps: DailyDeps, symbols: list[str], now: dt.datetime) -> str:
+    from stocky.pipelines.report import build_report, write_report
+
+    built = build_report(
+        predictions=deps.predictions,
+        audit=deps.audit,
+        registry=deps.registry,
+        tickers=symbols,
+        drift_rule=deps.rule,
+        now=now,
+    )
+    path = write_report(built, settings.home / "report")
+    return f"report: {path}"
+
+
+@handle_errors
+def daily(
+    as_of: Annotated[
+        str | None, typer.Option(help="Run as of this session (default: the last closed one).")
+    ] = None,
+    retrain: Annotated[str, typer.Option(help="on-drift (default), always or never.")] = "on-drift",
+    ticker: Annotated[
+        list[str] | None,
+        typer.Option("--ticker", "-t", help="Tickers (default: every registered one)."),
+    ] = None,
+    forecast: Annotated[
+        bool, typer.Option(help="Log the champion's forecast for the next session.")
+    ] = True,
+    report: Annotated[bool, typer.Option(help="Write the HTML report to <home>/report.")] = True,
+) -> None:
+    """Pull prices, attach actuals, check drift, retrain when needed, forecast, report. Exit 11 if already running."""
+    settings = settings_for_cli()
+    code = run_daily_cli(
+        settings,
+        as_of=as_of,
+        retrain_mode=retrain,
+        tickers=ticker,
+        forecast=forecast,
+        report=report,
+    )
+    if code:
+        raise typer.Exit(code)
+
+
+@handle_errors
+def scheduler(
+    delay_minutes: Annotated[
+        int, typer.Option(help="Minutes after each session's close to run.")
+    ] = 30,
+    retrain: Annotated[str, typer.Option(help="on-drift (default), always or never.")] = "on-drift",
+    once: Annotated[
+        bool, typer.Option("--once", help="Wait for the next run time, run once, exit.")
+    ] = False,
+) -> None:
+    """Run the daily job after every session's close, in this long-lived process (for compose)."""
+    from stocky.core.sessions import TradingCalendar
+    from stocky.pipelines.schedule import next_run
+
+    settings = settings_for_cli()
+    calendar = TradingCalendar(settings.exchange)
+    while True:
+        now = dt.datetime.now(dt.UTC)
+        session, at = next_run(calendar, now, delay=dt.timedelta(minutes=delay_minutes))
+        typer.echo(f"next daily run: {at.isoformat()} (after the {session} close)")
+        while (left := (at - dt.datetime.now(dt.UTC)).total_seconds()) > 0:
+            time.sleep(min(left, 60.0))
+        try:
+            run_daily_cli(
+                settings,
+                as_of=session.isoformat(),
+                retrain_mode=retrain,
+                tickers=None,
+                forecast=True,
+                report=True,
+            )
+        except StockyError as exc:
+            console_err(
+                f"error: daily run for {session} failed, will try again after the next close: {exc}"
+            )
+        if once:
+            return

@@ -1,0 +1,181 @@
+"""`stocky replay`: the whole loop over history, in a state folder of its own."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from stocky.cli._common import handle_errors, settings_for_cli
+from stocky.errors import BadInput
+
+__all__ = ["replay"]
+
+
+def _date(text: str, flag: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise BadInput(f"{flag} {text!r} is not YYYY-MM-DD: write e.g. 2008-01-02") from exc
+
+
+@handle_errors
+def replay(
+    start: Annotated[
+        str, typer.Option(help="First session (the initial champion is trained up to it).")
+    ],
+    end: Annotated[str, typer.Option(help="Last session.")],
+    ticker: Annotated[
+        str | None, typer.Option("--ticker", "-t", help="Ticker (default STOCKY_DEFAULT_TICKER).")
+    ] = None,
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            help="Replay state folder (default <home>/replays/<ticker>-<start>-<end>); wiped first."
+        ),
+    ] = None,
+    order: Annotated[
+        str | None, typer.Option(help="Order for training and retraining ('auto' or p,d,q).")
+    ] = None,
+    holdout: Annotated[int | None, typer.Option(help="Retrain holdout sessions.")] = None,
+    min_improvement: Annotated[
+        float | None, typer.Option(help="Promotion: required relative RMSE gain.")
+    ] = None,
+    naive_tolerance: Annotated[
+        float | None, typer.Option(help="Promotion: allowed relative excess over naive.")
+    ] = None,
+    dm_alpha: Annotated[
+        float | None, typer.Option(help="Promotion: require a DM p-value below this.")
+    ] = None,
+    drift_window: Annotated[
+        int | None, typer.Option(help="Drift rolling window (sessions).")
+    ] = None,
+    drift_threshold: Annotated[
+        float | None, typer.Option(help="Drift threshold multiplier.")
+    ] = None,
+    report: Annotated[
+        bool, typer.Option(help="Write the HTML report into the replay folder.")
+    ] = True,
+) -> None:
+    """Replay the daily loop over history: forecast, label, drift, retrain, promote; then summarise."""
+    from stocky.adapters.prices import make_price_source
+    from stocky.adapters.registry import model_name
+    from stocky.core.drift import DriftRule
+    from stocky.core.promotion import PromotionPolicy
+    from stocky.core.sessions import TradingCalendar
+    from stocky.pipelines.replay import replay as run_replay
+    from stocky.pipelines.retrain import RetrainConfig
+    from stocky.pipelines.train import TrainConfig
+
+    settings = settings_for_cli()
+    symbol = (ticker or settings.default_ticker).strip().upper()
+    first, last = _date(start, "--start"), _date(end, "--end")
+    folder = (
+        home
+        or settings.home
+        / "replays"
+        / f"{model_name(symbol).removeprefix('stocky-')}-{first}-{last}"
+    )
+    if folder.resolve() == settings.home.resolve():
+        raise BadInput(
+            f"--home {folder} is the live state folder: give the replay a folder of its own"
+        )
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    rule = DriftRule(
+        window=drift_window or settings.drift_window,
+        threshold_multiplier=drift_threshold or settings.drift_threshold_multiplier,
+        consecutive_days=settings.drift_consecutive_days,
+        metric=settings.drift_metric,
+        cooldown_sessions=settings.drift_cooldown_sessions,
+    )
+    policy = PromotionPolicy(
+        min_improvement=settings.min_improvement if min_improvement is None else min_improvement,
+        naive_tolerance=settings.naive_tolerance if naive_tolerance is None else naive_tolerance,
+        dm_alpha=settings.dm_alpha if dm_alpha is None else dm_alpha,
+    )
+    chosen = order or settings.order
+    t0 = time.perf_counter()
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+    ) as bar:
+        task = bar.add_task(f"{symbol}: training the initial champion", total=None)
+
+        def progress(i: int, n: int, message: str) -> None:
+            bar.update(task, total=n, completed=i, description=f"{symbol} {message}")
+
+        summary = run_replay(
+            ticker=symbol,
+            start=first,
+            end=last,
+            source=make_price_source(settings),
+            home=str(folder),
+            database_url=f"sqlite:///{(folder / 'stocky.db').resolve()}",
+            tracking_uri=f"sqlite:///{(folder / 'mlflow.db').resolve()}",
+            artifact_root=(folder / "mlartifacts").resolve().as_uri(),
+            calendar=TradingCalendar(settings.exchange),
+            rule=rule,
+            train=TrainConfig(
+                order=chosen,
+                test_size=settings.test_size,
+                validation_size=settings.validation_size,
+                train_window=settings.train_window,
+                min_train_size=settings.min_train_size,
+            ),
+            retrain=RetrainConfig(
+                order=chosen,
+                holdout_size=holdout or settings.holdout_size,
+                validation_size=holdout or settings.holdout_size,
+                train_window=settings.train_window,
+                min_train_size=settings.min_train_size,
+                policy=policy,
+            ),
+            max_prices=settings.max_prices,
+            progress=progress,
+        )
+    elapsed = time.perf_counter() - t0
+    s = summary
+    typer.echo(
+        f"replay of {s.ticker} {s.start}..{s.end}: {s.sessions} sessions in {elapsed:.1f} s (state in {folder})"
+    )
+    typer.echo(f"  forecasts labeled  {s.labeled}")
+    typer.echo(
+        f"  RMSE               {s.rmse:.4f}   naive {s.naive_rmse:.4f}   skill {s.skill:+.2%}"
+    )
+    typer.echo(f"  drift alerts       {s.drift_alerts}")
+    typer.echo(
+        f"  retrains           {s.retrains} ({s.promotions} promoted, {s.retrains - s.promotions} rejected)"
+    )
+    typer.echo(f"  rollbacks          {s.rollbacks}")
+    typer.echo(f"  champion           v{s.initial_version} -> v{s.final_version}")
+    if report:
+        from stocky.adapters.registry import ModelRegistry
+        from stocky.adapters.store import make_engine
+        from stocky.adapters.store.audit import AuditRepository
+        from stocky.adapters.store.predictions import PredictionRepository
+        from stocky.pipelines.report import build_report, write_report
+
+        engine = make_engine(f"sqlite:///{(folder / 'stocky.db').resolve()}")
+        registry = ModelRegistry(
+            tracking_uri=f"sqlite:///{(folder / 'mlflow.db').resolve()}",
+            experiment="stocky-replay",
+            artifact_root=(folder / "mlartifacts").resolve().as_uri(),
+        )
+        built = build_report(
+            predictions=PredictionRepository(engine),
+            audit=AuditRepository(engine),
+            registry=registry,
+            tickers=[symbol],
+            drift_rule=rule,
+            now=dt.datetime.now(dt.UTC),
+        )
+        typer.echo(f"  report             {write_report(built, folder / 'report')}")

@@ -1,0 +1,129 @@
+"""`stocky retrain` and `stocky rollback`. Retrain exits 0 promoted, 20 rejected, 1-6 failed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from stocky.cli._common import handle_errors, settings_for_cli
+from stocky.cli._dates import resolve_as_of
+from stocky.cli.services import build_registry, build_services
+
+__all__ = ["REJECTED_EXIT_CODE", "retrain", "rollback"]
+
+#: Exit code of a retrain whose challenger was rejected (errors use 1-6, drift 10).
+REJECTED_EXIT_CODE = 20
+
+
+@handle_errors
+def retrain(
+    ticker: Annotated[
+        str | None, typer.Option("--ticker", "-t", help="Ticker (default STOCKY_DEFAULT_TICKER).")
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Promote even if the policy rejects (recorded as forced)."),
+    ] = False,
+    as_of: Annotated[
+        str | None, typer.Option(help="Use data up to this session (default: the last closed one).")
+    ] = None,
+    order: Annotated[
+        str | None, typer.Option(help="Challenger order 'p,d,q' or 'auto' (default STOCKY_ORDER).")
+    ] = None,
+    holdout: Annotated[
+        int | None, typer.Option(help="Holdout sessions (default STOCKY_HOLDOUT_SIZE, 63).")
+    ] = None,
+    min_improvement: Annotated[
+        float | None, typer.Option(help="Required relative RMSE gain over the champion.")
+    ] = None,
+    naive_tolerance: Annotated[
+        float | None, typer.Option(help="Allowed relative RMSE excess over naive.")
+    ] = None,
+    dm_alpha: Annotated[
+        float | None, typer.Option(help="Require a Diebold-Mariano p-value below this.")
+    ] = None,
+) -> None:
+    """Train a challenger, score champion / challenger / naive on one holdout, promote only if truly better."""
+    from stocky.adapters.store.audit import AuditRepository
+    from stocky.core.promotion import PromotionPolicy
+    from stocky.core.sessions import TradingCalendar
+    from stocky.pipelines.data import load_or_pull
+    from stocky.pipelines.retrain import RetrainConfig, retrain_ticker
+    from stocky.runtime import git_commit
+
+    settings = settings_for_cli()
+    services = build_services(settings)
+    symbol = (ticker or settings.default_ticker).strip().upper()
+    now = datetime.now(UTC)
+    day = resolve_as_of(as_of, TradingCalendar(settings.exchange), now)
+    frame = load_or_pull(
+        source=services.source, repo=services.prices, ticker=symbol, end=day, now=now
+    )
+    config = RetrainConfig(
+        order=order or settings.order,
+        holdout_size=holdout or settings.holdout_size,
+        validation_size=settings.holdout_size,
+        train_window=settings.train_window,
+        min_train_size=settings.min_train_size,
+        policy=PromotionPolicy(
+            min_improvement=settings.min_improvement
+            if min_improvement is None
+            else min_improvement,
+            naive_tolerance=settings.naive_tolerance
+            if naive_tolerance is None
+            else naive_tolerance,
+            dm_alpha=settings.dm_alpha if dm_alpha is None else dm_alpha,
+        ),
+    )
+    result = retrain_ticker(
+        ticker=symbol,
+        prices=frame,
+        registry=build_registry(settings),
+        audit=AuditRepository(services.engine),
+        config=config,
+        as_of=day,
+        now=now,
+        triggered_by="manual",
+        force=force,
+        git_commit=git_commit(),
+    )
+    d = result.decision
+    champ = "-" if d.champion_rmse is None else f"{d.champion_rmse:.4f}"
+    typer.echo(
+        f"{symbol}: holdout {result.holdout[0]}..{result.holdout[1]} ({config.holdout_size} sessions)"
+    )
+    typer.echo(f"  champion   {result.champion_order or '-':>10}  RMSE {champ}")
+    typer.echo(f"  challenger {result.challenger_order:>10}  RMSE {d.challenger_rmse:.4f}")
+    typer.echo(f"  naive      {'(0, 1, 0)':>10}  RMSE {d.naive_rmse:.4f}")
+    if result.promoted:
+        typer.echo(
+            f"PROMOTED v{result.to_version} (was v{result.from_version}): {d.reason if not result.forced else 'forced'}"
+        )
+    else:
+        typer.echo(f"REJECTED, champion stays v{result.from_version}: {d.reason}")
+        raise typer.Exit(REJECTED_EXIT_CODE)
+
+
+@handle_errors
+def rollback(
+    ticker: Annotated[
+        str | None, typer.Option("--ticker", "-t", help="Ticker (default STOCKY_DEFAULT_TICKER).")
+    ] = None,
+) -> None:
+    """Move `champion` back to the `previous` version (audited like a promotion)."""
+    from stocky.adapters.store.audit import AuditRepository
+    from stocky.pipelines.retrain import rollback as do_rollback
+
+    settings = settings_for_cli()
+    services = build_services(settings)
+    symbol = (ticker or settings.default_ticker).strip().upper()
+    before, after = do_rollback(
+        ticker=symbol,
+        registry=build_registry(settings),
+        audit=AuditRepository(services.engine),
+        now=datetime.now(UTC),
+        as_of=None,
+    )
+    typer.echo(f"{symbol}: champion moved back from v{before} to v{after}")

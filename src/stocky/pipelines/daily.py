@@ -1,0 +1,197 @@
+"""The daily pipeline: pull prices -> actuals -> drift -> retrain when asked -> forecast -> report.
+
+One function, collaborators passed in, time an argument: the scheduler, `stocky daily`, and the
+replay all run this same code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import sqlalchemy as sa
+
+from stocky.adapters.prices.base import PriceSource
+from stocky.adapters.registry import ModelRegistry, ModelVersionInfo
+from stocky.adapters.store.audit import AuditRepository
+from stocky.adapters.store.predictions import PredictionRepository
+from stocky.adapters.store.prices import PriceRepository
+from stocky.adapters.store.tables import predictions as predictions_table
+from stocky.core.drift import DriftReport, DriftRule
+from stocky.core.sessions import TradingCalendar
+from stocky.core.spec import ModelSpec
+from stocky.errors import ModelNotFound
+from stocky.pipelines.actuals import ActualsResult, attach_actuals
+from stocky.pipelines.data import pull_prices
+from stocky.pipelines.drift import check_drift
+from stocky.pipelines.forecast import forecast_record
+from stocky.pipelines.retrain import RetrainConfig, RetrainResult, retrain_ticker
+
+__all__ = ["DailyDeps", "RetrainMode", "TickerDay", "run_daily_ticker"]
+
+log = logging.getLogger(__name__)
+
+RetrainMode = Literal["on-drift", "always", "never"]
+Champion = tuple[ModelSpec, ModelVersionInfo]
+
+
+@dataclass
+class DailyDeps:
+    """Collaborators of the daily job."""
+
+    engine: sa.Engine
+    prices: PriceRepository
+    predictions: PredictionRepository
+    audit: AuditRepository
+    registry: ModelRegistry
+    source: PriceSource
+    calendar: TradingCalendar
+    rule: DriftRule
+    retrain: RetrainConfig
+    max_prices: int = 60
+    #: Champions held in memory (replay); the registry is read when a ticker is missing.
+    champions: dict[str, Champion] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TickerDay:
+    """What the daily job did for one ticker."""
+
+    ticker: str
+    as_of: dt.date
+    rows_pulled: int
+    actuals: ActualsResult
+    drift: DriftReport
+    retrain: RetrainResult | None
+    forecast_id: int | None
+    forecast_target: dt.date | None
+
+
+def _champion(deps: DailyDeps, ticker: str) -> Champion | None:
+    if ticker not in deps.champions:
+        try:
+            deps.champions[ticker] = deps.registry.load_spec(ticker)
+        except ModelNotFound:
+            return None
+    return deps.champions[ticker]
+
+
+def forecast_next(
+    deps: DailyDeps, *, ticker: str, as_of: dt.date, now: dt.datetime, source: str
+) -> tuple[int | None, dt.date | None]:
+    """Log the champion's forecast for the session after `as_of` from stored closes (once per day)."""
+    champ = _champion(deps, ticker)
+    if champ is None:
+        return None, None
+    c = predictions_table.c
+    with deps.engine.connect() as conn:
+        exists = conn.execute(
+            sa.select(c.id).where(c.ticker == ticker, c.as_of == as_of, c.source == source).limit(1)
+        ).first()
+    if exists is not None:
+        return int(exists[0]), None
+    frame = deps.prices.load(ticker, end=as_of, last=deps.max_prices)
+    if frame.empty or frame["date"].iloc[-1].date() != as_of:
+        log.info("%s: no close stored for %s; no forecast logged", ticker, as_of)
+        return None, None
+    spec, info = champ
+    target = deps.calendar.next_session(as_of)
+    _forecast, record = forecast_record(
+        forecaster=spec.forecaster(),
+        window=frame["close"].to_numpy(float),
+        ticker=ticker,
+        model_name=info.name,
+        model_version=info.version,
+        as_of=as_of,
+        target=target,
+        now=now,
+        request_id=f"{source}-{uuid.uuid4().hex[:12]}",
+        source=source,
+    )
+    return deps.predictions.insert(record), target
+
+
+def run_daily_ticker(
+    deps: DailyDeps,
+    *,
+    ticker: str,
+    as_of: dt.date,
+    now: dt.datetime,
+    retrain_mode: RetrainMode = "on-drift",
+    pull: bool = True,
+    forecast: bool = True,
+    forecast_source: str = "daily",
+    triggered_by: str = "schedule",
+    progress: Callable[[str], None] = lambda _m: None,
+) -> TickerDay:
+    """Run the daily steps for one ticker as of one session.
+
+    Args:
+        deps: Collaborators.
+        ticker: The ticker.
+        as_of: The session whose close is the latest usable.
+        now: The clock reading (recorded on rows).
+        retrain_mode: on-drift (default), always, or never.
+        pull: Fetch missing prices from the source first.
+        forecast: Log the champion's forecast for the next session (source `forecast_source`).
+        forecast_source: Source label of that forecast.
+        triggered_by: Recorded with a retrain (schedule, replay, ...).
+        progress: Called with a short message per step.
+
+    Returns:
+        What happened, step by step.
+    """
+    pulled = 0
+    if pull:
+        progress(f"{ticker}: pulling prices")
+        pulled = pull_prices(
+            source=deps.source, repo=deps.prices, ticker=ticker, end=as_of, now=now
+        ).rows_added
+    progress(f"{ticker}: attaching actuals")
+    actuals = attach_actuals(
+        predictions=deps.predictions,
+        prices=deps.prices,
+        source=deps.source,
+        ticker=ticker,
+        as_of=as_of,
+        now=now,
+    )
+    progress(f"{ticker}: checking drift")
+    drift = check_drift(
+        predictions=deps.predictions,
+        audit=deps.audit,
+        registry=deps.registry,
+        calendar=deps.calendar,
+        ticker=ticker,
+        as_of=as_of,
+        rule=deps.rule,
+        now=now,
+        champion=_champion(deps, ticker),
+    )
+    result = None
+    if retrain_mode == "always" or (retrain_mode == "on-drift" and drift.drifted):
+        progress(f"{ticker}: retraining ({'drift' if drift.drifted else retrain_mode})")
+        result = retrain_ticker(
+            ticker=ticker,
+            prices=deps.prices.load(ticker, end=as_of),
+            registry=deps.registry,
+            audit=deps.audit,
+            config=deps.retrain,
+            as_of=as_of,
+            now=now,
+            triggered_by="drift" if drift.drifted else triggered_by,
+            champion=_champion(deps, ticker),
+        )
+        if result.promoted and result.version is not None:
+            deps.champions[ticker] = (result.spec, result.version)
+    forecast_id = target = None
+    if forecast:
+        progress(f"{ticker}: forecasting the next session")
+        forecast_id, target = forecast_next(
+            deps, ticker=ticker, as_of=as_of, now=now, source=forecast_source
+        )
+    return TickerDay(ticker, as_of, pulled, actuals, drift, result, forecast_id, target)

@@ -1,0 +1,189 @@
+"""Replay: walk a simulated clock over history, running the whole loop each session.
+
+Each session the current champion forecasts the next close (logged like an API prediction,
+source `replay`), then the daily pipeline runs as of that session: actuals, drift, retrain
+and promotion when drift. Everything lives in the replay's own state folder (database and
+MLflow store), never the user's live one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from stocky.adapters.prices.base import PriceSource
+from stocky.adapters.registry import ModelRegistry
+from stocky.adapters.store import PriceRepository, create_schema, make_engine
+from stocky.adapters.store.audit import AuditRepository
+from stocky.adapters.store.predictions import PredictionRepository
+from stocky.core.drift import DriftRule
+from stocky.core.sessions import TradingCalendar
+from stocky.errors import BadInput
+from stocky.pipelines.daily import DailyDeps, run_daily_ticker
+from stocky.pipelines.retrain import RetrainConfig
+from stocky.pipelines.train import TrainConfig, train_ticker
+
+__all__ = ["ReplaySummary", "replay"]
+
+
+@dataclass(frozen=True)
+class ReplaySummary:
+    """What happened over the replayed period."""
+
+    ticker: str
+    start: dt.date
+    end: dt.date
+    sessions: int
+    predictions: int
+    labeled: int
+    rmse: float
+    naive_rmse: float
+    skill: float
+    drift_alerts: int
+    retrains: int
+    promotions: int
+    rollbacks: int
+    initial_version: int
+    final_version: int
+
+
+def _clock(session: dt.date) -> dt.datetime:
+    """Simulated time: 22:00 UTC on the session, after the US close."""
+    return dt.datetime.combine(session, dt.time(22, 0), tzinfo=dt.UTC)
+
+
+def replay(
+    *,
+    ticker: str,
+    start: dt.date,
+    end: dt.date,
+    source: PriceSource,
+    home: str,
+    database_url: str,
+    tracking_uri: str,
+    artifact_root: str,
+    calendar: TradingCalendar,
+    rule: DriftRule,
+    train: TrainConfig,
+    retrain: RetrainConfig,
+    max_prices: int = 60,
+    progress: Callable[[int, int, str], None] = lambda _i, _n, _m: None,
+) -> ReplaySummary:
+    """Replay `ticker` from `start` to `end` (sessions, inclusive).
+
+    Args:
+        ticker: The ticker.
+        start: First session: the initial champion is trained on data up to it.
+        end: Last session.
+        source: Where history comes from (read once, then stored in the replay database).
+        home: The replay's own state folder (recorded in the summary only).
+        database_url: The replay's database (fresh).
+        tracking_uri: The replay's MLflow store (fresh).
+        artifact_root: The replay's MLflow artifact folder.
+        calendar: Trading sessions.
+        rule: Drift rule.
+        train: Initial training configuration.
+        retrain: Retrain configuration and promotion policy.
+        max_prices: Window of prices each forecast uses.
+        progress: Called with (session index, total, message).
+
+    Returns:
+        The ReplaySummary.
+
+    Raises:
+        BadInput: The period is empty or outside the available history.
+    """
+    if end <= start:
+        raise BadInput(f"--end {end} is not after --start {start}: give a later end")
+    engine = make_engine(database_url)
+    create_schema(engine)
+    prices = PriceRepository(engine)
+    history = source.fetch(ticker, None, end)
+    if history.empty or history["date"].iloc[0].date() >= start:
+        raise BadInput(
+            f"{ticker} has no history before {start} in source {source.name!r}: start later"
+        )
+    first_time = _clock(start)
+    prices.upsert(ticker, history, source=source.name, fetched_at=first_time)
+    registry = ModelRegistry(
+        tracking_uri=tracking_uri, experiment="stocky-replay", artifact_root=artifact_root
+    )
+    initial = train_ticker(
+        ticker=ticker,
+        prices=history[history["date"] <= pd.Timestamp(start)].reset_index(drop=True),
+        source=source.name,
+        registry=registry,
+        config=train,
+        now=first_time,
+    )
+    deps = DailyDeps(
+        engine=engine,
+        prices=prices,
+        predictions=PredictionRepository(engine),
+        audit=AuditRepository(engine),
+        registry=registry,
+        source=source,
+        calendar=calendar,
+        rule=rule,
+        retrain=retrain,
+        max_prices=max_prices,
+    )
+    stored = set(history["date"].dt.date)
+    sessions = [s for s in calendar.sessions_in_range(start, end) if s in stored]
+    if not sessions:
+        raise BadInput(
+            f"no stored sessions of {ticker} between {start} and {end}: pick a range the source covers"
+        )
+    for i, session in enumerate(sessions):
+        day = run_daily_ticker(
+            deps,
+            ticker=ticker,
+            as_of=session,
+            now=_clock(session),
+            pull=False,
+            forecast=True,
+            forecast_source="replay",
+            triggered_by="replay",
+        )
+        if day.retrain is not None:
+            verdict = "promoted" if day.retrain.promoted else "rejected"
+            progress(i + 1, len(sessions), f"{session}: drift -> retrain {verdict}")
+        elif i % 21 == 0 or i == len(sessions) - 1:
+            progress(i + 1, len(sessions), f"{session}")
+    return _summary(deps, ticker, sessions, initial.version.version)
+
+
+def _summary(
+    deps: DailyDeps, ticker: str, sessions: list[dt.date], initial_version: int
+) -> ReplaySummary:
+    labeled = deps.predictions.labeled(ticker)
+    labeled = labeled[labeled["source"] == "replay"]
+    actual = labeled["actual"].to_numpy(float)
+    err = actual - labeled["prediction"].to_numpy(float)
+    nerr = actual - labeled["naive"].to_numpy(float)
+    rmse = float(np.sqrt(np.mean(err**2))) if len(err) else float("nan")
+    naive_rmse = float(np.sqrt(np.mean(nerr**2))) if len(nerr) else float("nan")
+    checks = deps.audit.drift_checks(ticker)
+    decisions = deps.audit.promotions(ticker)
+    champion = deps.champions.get(ticker)
+    return ReplaySummary(
+        ticker=ticker,
+        start=sessions[0],
+        end=sessions[-1],
+        sessions=len(sessions),
+        predictions=deps.predictions.count(ticker),
+        labeled=len(labeled),
+        rmse=rmse,
+        naive_rmse=naive_rmse,
+        skill=1 - rmse / naive_rmse if naive_rmse > 0 else float("nan"),
+        drift_alerts=sum(1 for c in checks if c["drifted"]),
+        retrains=sum(1 for d in decisions if d["action"] in ("promote", "reject")),
+        promotions=sum(1 for d in decisions if d["action"] == "promote"),
+        rollbacks=sum(1 for d in decisions if d["action"] == "rollback"),
+        initial_version=initial_version,
+        final_version=champion[1].version if champion else initial_version,
+    )

@@ -1,0 +1,327 @@
+"""Retrain with safe promotion, and rollback.
+
+A challenger is fitted on data before a holdout (the last `holdout_size` sessions up to
+`as_of`); champion, challenger and naive are scored by walk-forward on that same holdout with
+fixed parameters; `core.promotion.decide` rules. On promotion the challenger is refitted on
+all data up to `as_of`, registered, the old champion gets the alias `previous`, and then
+`champion` moves: that last alias write is the single switch, so a crash at any moment leaves
+`champion` on a complete, loadable version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from stocky import __version__
+from stocky.adapters.registry import ModelRegistry, ModelVersionInfo, RunRecord, model_name
+from stocky.adapters.store.audit import AuditRepository, PromotionRow
+from stocky.core.arima import ArimaForecaster, ArimaOrder, ArimaParams
+from stocky.core.backtest import walk_forward
+from stocky.core.metrics import naive_scale, score
+from stocky.core.promotion import Decision, HoldoutScore, PromotionPolicy, decide
+from stocky.core.selection import select_order
+from stocky.core.spec import ModelSpec
+from stocky.errors import BadInput, ModelNotFound
+from stocky.pipelines.train import Evaluation, baseline_metrics
+
+__all__ = ["RetrainConfig", "RetrainResult", "retrain_ticker", "rollback"]
+
+
+@dataclass(frozen=True)
+class RetrainConfig:
+    """Order, holdout and policy of a retrain."""
+
+    order: str = "auto"
+    holdout_size: int = 63
+    validation_size: int = 63
+    train_window: int = 1260
+    min_train_size: int = 250
+    policy: PromotionPolicy = PromotionPolicy()
+
+
+@dataclass(frozen=True)
+class RetrainResult:
+    """What a retrain decided and did."""
+
+    ticker: str
+    promoted: bool
+    decision: Decision
+    from_version: int | None
+    to_version: int | None
+    run_id: str
+    challenger_order: str
+    champion_order: str | None
+    holdout: tuple[str, str]
+    forced: bool
+    spec: ModelSpec
+    version: ModelVersionInfo | None
+
+
+def _holdout_errors(close: np.ndarray, params: ArimaParams, cfg: RetrainConfig) -> np.ndarray:
+    walk = walk_forward(
+        close,
+        order=params.order,
+        test_size=cfg.holdout_size,
+        train_window=cfg.train_window,
+        params=params,
+    )
+    return walk.actual - walk.mean
+
+
+def retrain_ticker(
+    *,
+    ticker: str,
+    prices: pd.DataFrame,
+    registry: ModelRegistry,
+    audit: AuditRepository,
+    config: RetrainConfig,
+    as_of: dt.date,
+    now: dt.datetime,
+    triggered_by: str,
+    force: bool = False,
+    champion: tuple[ModelSpec, ModelVersionInfo] | None = None,
+    git_commit: str | None = None,
+) -> RetrainResult:
+    """Train a challenger, score all three on the holdout, decide, and promote or reject.
+
+    Args:
+        ticker: The ticker.
+        prices: Stored prices (date, close), any range; only sessions up to `as_of` are used.
+        registry: MLflow registry (runs, versions, aliases).
+        audit: Where the decision is recorded (promotions table).
+        config: Order, holdout, windows and promotion policy.
+        as_of: The last session whose close may be used.
+        now: Recorded decision time.
+        triggered_by: drift, schedule, manual, replay...
+        force: Promote even when the policy rejects (the reason says so).
+        champion: The current champion (spec, version); loaded from the registry when None.
+        git_commit: Code version, when known.
+
+    Returns:
+        The RetrainResult.
+
+    Raises:
+        BadInput: Too little data before `as_of`.
+        RegistryError: MLflow failed (the champion alias is untouched unless the final switch ran).
+    """
+    frame = prices[pd.to_datetime(prices["date"]) <= pd.Timestamp(as_of)]
+    close = frame["close"].to_numpy(dtype=float)
+    dates = pd.to_datetime(frame["date"])
+    need = config.holdout_size + config.validation_size + config.min_train_size
+    if len(close) < need:
+        raise BadInput(
+            f"{ticker}: {len(close)} sessions up to {as_of}, fewer than the {need} a retrain needs "
+            f"(holdout {config.holdout_size} + validation {config.validation_size} + fit {config.min_train_size}): "
+            "pull more history or shrink --holdout"
+        )
+    if champion is None:
+        try:
+            champion = registry.load_spec(ticker)
+        except ModelNotFound:
+            champion = None
+    start = len(close) - config.holdout_size
+    pre = close[:start]
+    if config.order == "auto":
+        order = select_order(
+            pre, validation_size=config.validation_size, train_window=config.train_window
+        ).order
+    else:
+        order = ArimaOrder.parse(config.order)
+    fit_part = pre[-config.train_window :] if config.train_window else pre
+    challenger = ArimaForecaster(order).fit(fit_part)
+    walk = walk_forward(
+        close,
+        order=order,
+        test_size=config.holdout_size,
+        train_window=config.train_window,
+        params=challenger.params_,
+    )
+    naive_errors = walk.actual - walk.naive
+    champion_score = None
+    if champion is not None:
+        champion_score = HoldoutScore(
+            "champion", _holdout_errors(close, champion[0].params, config)
+        )
+    decision = decide(
+        champion_score,
+        HoldoutScore("challenger", walk.actual - walk.mean),
+        HoldoutScore("naive", naive_errors),
+        config.policy,
+    )
+    promote = decision.promote or force
+    reason = (
+        decision.reason
+        if decision.promote or not force
+        else f"forced by the operator; the policy said: {decision.reason}"
+    )
+    holdout = (str(dates.iloc[start].date()), str(dates.iloc[-1].date()))
+
+    scale = naive_scale(fit_part)
+    scores = score(
+        walk.actual, walk.mean, walk.naive, lower=walk.lower, upper=walk.upper, scale=scale
+    )
+    evaluation = Evaluation(order=order, choice=None, walk=walk, scores=scores, scale=scale)
+    final = (
+        ArimaForecaster(order).fit(
+            close[-config.train_window :] if config.train_window else close,
+            start_params=challenger.params_,
+        )
+        if promote
+        else challenger
+    )
+    assert final.params_ is not None
+    fit_len = final.nobs_
+    spec = ModelSpec(
+        ticker=ticker,
+        params=final.params_,
+        train_start=str(dates.iloc[len(close) - fit_len].date())
+        if promote
+        else str(dates.iloc[start - len(fit_part)].date()),
+        train_end=str(dates.iloc[-1].date()) if promote else str(dates.iloc[start - 1].date()),
+        train_rows=fit_len,
+        metrics=baseline_metrics(evaluation),
+        info={
+            "trained_at": now.isoformat(),
+            "kind": "retrain",
+            "holdout": list(holdout),
+            "decision": reason,
+        },
+    )
+    champ_version = champion[1].version if champion else None
+    record = RunRecord(
+        run_name=f"retrain-{ticker}-{as_of}",
+        params={
+            "ticker": ticker,
+            "as_of": as_of.isoformat(),
+            "challenger_order": str(order),
+            "champion_order": str(champion[0].params.order) if champion else "none",
+            "champion_version": champ_version if champ_version is not None else "none",
+            "holdout_first": holdout[0],
+            "holdout_last": holdout[1],
+            "triggered_by": triggered_by,
+            "forced": force,
+            "min_improvement": config.policy.min_improvement,
+            "naive_tolerance": config.policy.naive_tolerance,
+            "dm_alpha": config.policy.dm_alpha if config.policy.dm_alpha is not None else "none",
+            "decision": "promote" if promote else "reject",
+            "reason": reason,
+        },
+        metrics={
+            k: v
+            for k, v in {
+                "challenger_rmse": decision.challenger_rmse,
+                "champion_rmse": decision.champion_rmse,
+                "naive_rmse": decision.naive_rmse,
+                "dm_pvalue": decision.dm_pvalue,
+                "promoted": 1.0 if promote else 0.0,
+            }.items()
+            if v is not None
+        },
+        tags={"stocky.version": __version__, "stocky.kind": "retrain", "ticker": ticker}
+        | ({"git.commit": git_commit} if git_commit else {}),
+        artifacts={
+            "decision.json": json.dumps(
+                {**decision.to_dict(), "reason": reason, "holdout": holdout}, indent=2
+            ).encode()
+        },
+    )
+    run_id = registry.log_run(record, spec=spec)
+    to_version = None
+    version: ModelVersionInfo | None = None
+    if promote:
+        version = registry.register(
+            ticker,
+            run_id,
+            tags={
+                "order": str(order),
+                "walk_forward_rmse": f"{scores.rmse:.6g}",
+                "naive_rmse": f"{scores.naive_rmse:.6g}",
+                "skill": f"{scores.skill:.6g}",
+                "train_start": spec.train_start,
+                "train_end": spec.train_end,
+            },
+        )
+        to_version = version.version
+        if champ_version is not None:
+            registry.set_alias(ticker, "previous", champ_version)
+        registry.set_alias(ticker, "champion", version.version)  # the single switch
+    audit.add_promotion(
+        PromotionRow(
+            ticker=ticker,
+            model_name=champion[1].name if champion else model_name(ticker),
+            action="promote" if promote else "reject",
+            from_version=champ_version,
+            to_version=to_version,
+            decided_at=now,
+            as_of=as_of,
+            reason=reason,
+            triggered_by="force" if force and not decision.promote else triggered_by,
+            champion_rmse=decision.champion_rmse,
+            challenger_rmse=decision.challenger_rmse,
+            naive_rmse=decision.naive_rmse,
+            dm_pvalue=decision.dm_pvalue,
+            run_id=run_id,
+        )
+    )
+    return RetrainResult(
+        ticker=ticker,
+        promoted=promote,
+        decision=decision,
+        from_version=champ_version,
+        to_version=to_version,
+        run_id=run_id,
+        challenger_order=str(order),
+        champion_order=str(champion[0].params.order) if champion else None,
+        holdout=holdout,
+        forced=force and not decision.promote,
+        spec=spec,
+        version=version,
+    )
+
+
+def rollback(
+    *,
+    ticker: str,
+    registry: ModelRegistry,
+    audit: AuditRepository,
+    now: dt.datetime,
+    as_of: dt.date | None,
+    triggered_by: str = "manual",
+) -> tuple[int, int]:
+    """Move `champion` back to the version behind `previous` (and `previous` to the old champion).
+
+    Returns:
+        (from_version, to_version).
+
+    Raises:
+        ModelNotFound: No champion or no previous version to go back to.
+    """
+    current = registry.alias_version(ticker, "champion")
+    previous = registry.alias_version(ticker, "previous")
+    if current is None:
+        raise ModelNotFound(f"{ticker} has no champion: run `stocky train --ticker {ticker}` first")
+    if previous is None:
+        raise ModelNotFound(
+            f"{ticker} has no 'previous' version to roll back to: a promotion sets it"
+        )
+    registry.set_alias(ticker, "champion", previous.version)
+    registry.set_alias(ticker, "previous", current.version)
+    audit.add_promotion(
+        PromotionRow(
+            ticker=ticker,
+            model_name=current.name,
+            action="rollback",
+            from_version=current.version,
+            to_version=previous.version,
+            decided_at=now,
+            as_of=as_of,
+            reason=f"rolled back from v{current.version} to v{previous.version} by the operator",
+            triggered_by=triggered_by,
+        )
+    )
+    return current.version, previous.version
