@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# Build a local base image equivalent to python:3.11-slim from Debian packages alone, for
-# machines that can reach a Debian mirror but no container registry:
+# Build a local base image like python:3.11-slim from Debian packages alone, for machines that
+# reach a Debian mirror but no container registry:
 #   debootstrap (minbase + python3, python3-venv, ca-certificates) -> docker import.
 #
-#   docker/build-base.sh [TAG]        (default TAG: stocky-base:bookworm-py311)
+#   docker/build-base.sh [TAG]        (default TAG: stocky-base:$DEBIAN_SUITE)
+#
+# The suite is Debian 13 "trixie" (Python 3.13), the Debian release python:3.11-slim is built
+# on: bookworm's python3 is 3.11.2, too old for requirements.lock (soupsieve 4.1.3 needs
+# Python >= 3.11.5). DEBIAN_SUITE picks another suite.
 #
 # Needs root, debootstrap and a running Docker engine. Skips the work when TAG exists
-# (set FORCE=1 to rebuild). The mirror is the one apt already uses for the suite
-# (read from `apt-cache policy`), or DEBIAN_MIRROR if set.
+# (FORCE=1 rebuilds it). The mirror is the Debian archive apt already uses (read from
+# `apt-cache policy`), or DEBIAN_MIRROR if set.
 set -euo pipefail
 
-TAG="${1:-stocky-base:bookworm-py311}"
-SUITE="${DEBIAN_SUITE:-bookworm}"
+SUITE="${DEBIAN_SUITE:-trixie}"
+TAG="${1:-stocky-base:$SUITE}"
 PACKAGES="python3,python3-venv,ca-certificates"
 
 log() { printf 'build-base: %s\n' "$*" >&2; }
@@ -27,13 +31,21 @@ if [[ "$(id -u)" != 0 ]]; then
 fi
 command -v debootstrap >/dev/null || { log "debootstrap is not installed (apt-get install debootstrap)"; exit 1; }
 
-mirror="${DEBIAN_MIRROR:-}"
-if [[ -z "$mirror" ]]; then
-    # Lines like " 500 <uri> bookworm/main amd64 Packages": the archive apt uses for SUITE.
-    mirror="$(apt-cache policy 2>/dev/null | awk -v s="$SUITE/main" '$3 == s && $2 ~ /^(https?|file):/ { print $2; exit }')"
+# The Debian archive in apt's sources: a " 500 <uri> <codename>/main amd64 Packages" line
+# whose next line says "o=Debian,...,l=Debian," (not -updates, -security or another vendor).
+debian_archive() {
+    apt-cache policy 2>/dev/null | awk '
+        uri != "" && /o=Debian,/ && /l=Debian,/ { print uri; exit }
+        { uri = "" }
+        $2 ~ /^(https?|file):/ && $3 ~ /^[a-z]+\/main$/ { uri = $2 }'
+}
+mirror="${DEBIAN_MIRROR:-$(debian_archive)}"
+if [[ -z "$mirror" ]] && command -v apt-get >/dev/null; then
+    apt-get update -qq || true
+    mirror="$(debian_archive)"
 fi
 if [[ -z "$mirror" ]]; then
-    log "no apt source for $SUITE/main found (run apt-get update, or set DEBIAN_MIRROR to a Debian mirror URL)"
+    log "no Debian archive in apt's sources: set DEBIAN_MIRROR to a Debian mirror URL"
     exit 1
 fi
 

@@ -1,0 +1,71 @@
+"""The promotion decision as a pure function."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stocky.core.promotion import HoldoutScore, PromotionPolicy, decide
+from stocky.errors import BadInput
+
+rng = np.random.default_rng(7)
+BASE = rng.normal(0, 10, 63)
+
+
+def s(name: str, scale: float) -> HoldoutScore:
+    return HoldoutScore(name, BASE * scale)
+
+
+def test_better_than_champion_and_naive_is_promoted():
+    d = decide(s("champion", 1.0), s("challenger", 0.9), s("naive", 0.95), PromotionPolicy())
+    assert d.promote
+    assert d.challenger_rmse == pytest.approx(0.9 * np.sqrt(np.mean(BASE**2)))
+    assert d.reason.startswith("promoted: challenger RMSE")
+    assert "+10.00%" in d.reason
+
+
+def test_equal_rmse_is_rejected():
+    d = decide(s("champion", 1.0), s("challenger", 1.0), s("naive", 1.0), PromotionPolicy())
+    assert not d.promote and "must be lower than the champion" in d.reason
+
+
+def test_min_improvement_is_relative():
+    policy = PromotionPolicy(min_improvement=0.05)
+    assert not decide(s("c", 1.0), s("n", 0.97), s("v", 2.0), policy).promote
+    assert decide(s("c", 1.0), s("n", 0.94), s("v", 2.0), policy).promote
+
+
+def test_worse_than_naive_is_rejected_unless_tolerated():
+    d = decide(s("c", 1.2), s("n", 1.1), s("v", 1.0), PromotionPolicy())
+    assert not d.promote and "worse than naive" in d.reason
+    assert decide(
+        s("c", 1.2), s("n", 1.1), s("v", 1.0), PromotionPolicy(naive_tolerance=0.15)
+    ).promote
+
+
+def test_dm_alpha_requires_significance():
+    # 1% better everywhere by a constant factor: the DM test sees a systematic gain
+    strong = decide(s("c", 1.0), s("n", 0.5), s("v", 2.0), PromotionPolicy(dm_alpha=0.05))
+    assert strong.promote and strong.dm_pvalue is not None and strong.dm_pvalue < 0.05
+    noisy = HoldoutScore("n", BASE + rng.normal(0, 10, 63) * 0.3)
+    weak = decide(s("c", 1.0), noisy, s("v", 2.0), PromotionPolicy(dm_alpha=1e-6))
+    assert not weak.promote or weak.dm_pvalue < 1e-6
+
+
+def test_no_champion_only_checks_naive():
+    assert decide(None, s("n", 0.99), s("v", 1.0), PromotionPolicy()).promote
+    d = decide(None, s("n", 1.01), s("v", 1.0), PromotionPolicy())
+    assert not d.promote and d.champion_rmse is None
+
+
+def test_lengths_must_match():
+    with pytest.raises(BadInput, match="one holdout"):
+        decide(HoldoutScore("c", BASE[:10]), s("n", 1.0), s("v", 1.0), PromotionPolicy())
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"min_improvement": -0.1}, {"naive_tolerance": -1}, {"dm_alpha": 1.5}]
+)
+def test_policy_validation(kwargs):
+    with pytest.raises(BadInput):
+        PromotionPolicy(**kwargs)
