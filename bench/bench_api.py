@@ -83,6 +83,7 @@ def serve_seed(port: int) -> None:
 
 def train_home(home: Path) -> dict[str, str]:
     """Store bundled ^GSPC prices, train a (2,1,2) champion into `home`; return server env."""
+    import logging
     from datetime import UTC, datetime
 
     from stocky.adapters.prices.bundled import BundledSource
@@ -101,6 +102,7 @@ def train_home(home: Path) -> dict[str, str]:
         mlflow_artifact_root=None,
         mlflow_experiment="stocky",
     )
+    logging.getLogger("mlflow").setLevel(logging.WARNING)  # its table-creation chatter
     settings.ensure_home()
     engine = make_engine(settings.db_url)
     create_schema(engine)
@@ -436,8 +438,8 @@ def measure(
         health = Target("GET", port, "/health")
         predict = Target("POST", port, "/predict", body)
         if run is run_wrk:
-            cmd = wrk_command(predict, duration, connections, work / "wrk.lua")
-            print("wrk command (POST body, header and summary in the Lua script):", shlex.join(cmd))
+            cmd = wrk_command(predict, duration, connections, Path("wrk.lua"))
+            print("wrk command (POST body, header and summary in wrk.lua):", shlex.join(cmd))
         run_builtin(health, warmup, connections, work)
         rows.append(("GET /health", run(health, duration, connections, work)))
         run_builtin(predict, warmup, connections, work)
@@ -512,6 +514,7 @@ def main() -> None:
 
     import arch.data.sp500
 
+    sys.stdout.reconfigure(line_buffering=True)  # progress lines stay in order with stderr
     prices = [float(x) for x in arch.data.sp500.load()["Close"].iloc[-WINDOW:]]
     print("== API load benchmark")
     print("command:", shlex.join(["python", "bench/bench_api.py", *sys.argv[1:]]))

@@ -102,6 +102,26 @@ def test_at_head_costs_one_read_then_nothing(engine, forget_checks):
     assert statements == []  # cached per URL for the life of the process
 
 
+def test_at_head_a_new_process_does_not_import_alembic(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'stocky.db'}"
+    create_schema(make_engine(url))
+    check = (
+        "import sys; from stocky.adapters.store import create_schema, make_engine; "
+        f"create_schema(make_engine({url!r})); "
+        "assert 'alembic' not in sys.modules, 'alembic was imported'"
+    )
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_in_memory_databases_are_each_migrated():
+    for _ in range(2):
+        engine = make_engine("sqlite://")
+        create_schema(engine)
+        assert table_names(engine) >= STOCKY_TABLES
+        engine.dispose()
+
+
 def test_database_migrated_by_a_newer_stocky_is_refused(engine, forget_checks):
     create_schema(engine)
     with engine.begin() as conn:

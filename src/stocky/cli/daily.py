@@ -13,7 +13,7 @@ from stocky.cli._common import console_err, handle_errors, settings_for_cli
 from stocky.cli._dates import resolve_as_of
 from stocky.cli.services import build_registry, build_services
 from stocky.config import Settings
-from stocky.errors import StockyError
+from stocky.errors import BadInput, StockyError
 
 if TYPE_CHECKING:
     from stocky.pipelines.daily import DailyDeps, RetrainMode
@@ -71,7 +71,7 @@ def run_daily_cli(
     from stocky.pipelines.daily import run_daily_ticker
 
     if retrain_mode not in ("on-drift", "always", "never"):
-        raise StockyError(f"--retrain {retrain_mode!r}: use on-drift, always or never")
+        raise BadInput(f"--retrain {retrain_mode!r}: use on-drift, always or never")
     with exclusive_lock(settings.home / "daily.lock", what="the daily job"):
         deps = build_daily_deps(settings)
         now = dt.datetime.now(dt.UTC)
