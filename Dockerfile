@@ -31,12 +31,14 @@ RUN update-ca-certificates \
 
 WORKDIR /build
 
-# Dependencies first (cached until pyproject, the lock or the version change): the package
-# itself is only its __init__ here; the full source is installed over it below.
-COPY pyproject.toml requirements.lock README.md ./
+# Dependencies first, cached until pyproject.toml, the lock or the version change: here the
+# package is only its __init__ (and an empty README); the real one is installed over it below.
+COPY pyproject.toml requirements.lock ./
 COPY src/stocky/__init__.py src/stocky/__init__.py
-RUN /opt/venv/bin/python -m pip install --no-cache-dir -c requirements.lock .
+RUN touch README.md \
+    && /opt/venv/bin/python -m pip install --no-cache-dir -c requirements.lock .
 
+COPY README.md ./
 COPY src/ src/
 RUN /opt/venv/bin/python -m pip install --no-cache-dir --no-deps --force-reinstall . \
     && /opt/venv/bin/stocky version
@@ -64,6 +66,7 @@ COPY --from=builder /opt/venv /opt/venv
 
 # One BLAS thread: statsmodels fits are ~20x slower with more on a busy small machine.
 # requests and curl_cffi (Yahoo Finance) read the system bundle, extra CAs included.
+# No MLflow usage telemetry from a server; COLUMNS keeps `stocky train`'s table whole in logs.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -72,6 +75,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     MKL_NUM_THREADS=1 \
     MPLBACKEND=Agg \
     MPLCONFIGDIR=/tmp/matplotlib \
+    MLFLOW_DISABLE_TELEMETRY=true \
+    COLUMNS=120 \
     SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
     REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt \
     CURL_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt \
@@ -79,7 +84,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     STOCKY_HOST=0.0.0.0 \
     STOCKY_PORT=8000
 
-USER stocky
+USER 10001:10001
 WORKDIR /data
 VOLUME ["/data"]
 EXPOSE 8000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated
@@ -80,7 +81,7 @@ def train(
         tickers = [t.strip().upper() for t in (ticker or [settings.default_ticker])]
     if split_date is not None and test_size is not None:
         raise BadInput("--split-date and --test-size both given: use one of them")
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 110)
     results = []
     commit = git_commit()
     with Progress(
