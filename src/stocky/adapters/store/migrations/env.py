@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import context
+from alembic.util import CommandError
 
 from stocky.adapters.store.engine import make_engine
 from stocky.adapters.store.tables import metadata
@@ -22,7 +23,7 @@ def _run(connection: sa.Connection) -> None:
 
 def main() -> None:
     if context.is_offline_mode():
-        raise SystemExit("stocky's migrations run online only: pass a database URL")
+        raise CommandError("stocky's migrations run online only: give alembic_config a URL")
     config = context.config
     connection = config.attributes.get("connection")
     if connection is not None:
@@ -30,7 +31,7 @@ def main() -> None:
         return
     url = config.get_main_option("sqlalchemy.url")
     if not url:
-        raise SystemExit("no database: build the config with alembic_config(url)")
+        raise CommandError("no database to migrate: build the config with alembic_config(url)")
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
