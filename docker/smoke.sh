@@ -15,6 +15,7 @@
 #   SMOKE_BASE_IMAGE     base image to build on (default: the debootstrapped one)
 #   SMOKE_IMAGE          tag of the image under test (default stocky:smoke)
 #   SMOKE_TIMEOUT        seconds to wait for a healthy container (default 300)
+#   DOCKER_BUILDKIT      1 to build with BuildKit (default 0, the legacy builder)
 #   STOCKY_EXTRA_CA_DIR  folder of extra CA certificates (*.crt) copied to docker/certs/
 #                        (default /usr/local/share/ca-certificates, Debian's local CA folder)
 set -euo pipefail
@@ -33,7 +34,7 @@ t0=$SECONDS
 log() { printf '\n== docker-smoke [%4ds] %s\n' "$((SECONDS - t0))" "$*" >&2; }
 die() { printf '\ndocker-smoke: FAILED: %s\n' "$*" >&2; exit 1; }
 
-mkdir -p "$STATE"
+mkdir -p "$STATE" 2>/dev/null || STATE="$(mktemp -d)"
 dockerd_pid=""
 cleanup() {
     docker rm -f "$CONTAINER" >/dev/null 2>&1 || true
@@ -105,9 +106,11 @@ shopt -u nullglob
 for crt in "${extra_cas[@]}"; do
     cp "$crt" "docker/certs/host-$(basename "$crt")"
 done
-log "building $IMAGE on $BASE_IMAGE (${#extra_cas[@]} extra CA certificate(s); legacy builder)"
+# The legacy builder by default: Debian's docker.io has no BuildKit client (buildx).
+export DOCKER_BUILDKIT="${DOCKER_BUILDKIT:-0}"
+log "building $IMAGE on $BASE_IMAGE (${#extra_cas[@]} extra CA certificate(s), DOCKER_BUILDKIT=$DOCKER_BUILDKIT)"
 build_start=$SECONDS
-DOCKER_BUILDKIT=0 docker build --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$IMAGE" . \
+docker build --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$IMAGE" . \
     >"$STATE/build.log" 2>&1 ||
     { tail -n 40 "$STATE/build.log" >&2; die "docker build failed (log: $STATE/build.log)"; }
 log "built in $((SECONDS - build_start)) s: $(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1 / 1e6}')"

@@ -75,6 +75,14 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    @field_validator("admin_api_key", mode="before")
+    @classmethod
+    def _empty_key_is_unset(cls, value: object) -> object:
+        # STOCKY_ADMIN_API_KEY="" must not turn admin routes on with an empty key
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        return value
+
     @field_validator("default_ticker")
     @classmethod
     def _upper_ticker(cls, value: str) -> str:
