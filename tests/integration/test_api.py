@@ -216,7 +216,9 @@ def test_admin_needs_the_key(client):
 
 @pytest.mark.parametrize("key", [None, "", "   "])
 def test_admin_is_off_without_a_key(trained_home, tmp_path, key):
-    settings = make_settings(trained_home, database_url=f"sqlite:///{tmp_path / 'x.db'}", admin_api_key=key)
+    settings = make_settings(
+        trained_home, database_url=f"sqlite:///{tmp_path / 'x.db'}", admin_api_key=key
+    )
     assert settings.admin_api_key is None
     with TestClient(create_app(settings)) as c:
         assert c.post("/admin/reload").status_code == 404

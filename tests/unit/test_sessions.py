@@ -114,14 +114,18 @@ def test_rejects_non_dates(nyse: TradingCalendar, value: Any) -> None:
 
 def test_after_calendar_end_is_bad_input(nyse: TradingCalendar) -> None:
     last = nyse.last_session.isoformat()
-    with pytest.raises(BadInput, match=rf"2100-01-01 is outside .*{last}\): pass a date in that range"):
+    with pytest.raises(
+        BadInput, match=rf"2100-01-01 is outside .*{last}\): pass a date in that range"
+    ):
         nyse.next_session("2100-01-01")
 
 
 def test_before_calendar_start_is_bad_input() -> None:
     cal = TradingCalendar(start="2000-01-01")
     assert cal.first_session == dt.date(2000, 1, 3)
-    with pytest.raises(BadInput, match=r"1990-03-15 is outside .*2000-01-03 to .*pass a date in that range"):
+    with pytest.raises(
+        BadInput, match=r"1990-03-15 is outside .*2000-01-03 to .*pass a date in that range"
+    ):
         cal.is_session("1990-03-15")
     with pytest.raises(BadInput, match="no XNYS session before 2000-01-03"):
         cal.previous_session("2000-01-03")
