@@ -11,7 +11,7 @@ import typer
 
 from stocky.cli._common import console_err, handle_errors, settings_for_cli
 from stocky.cli._dates import resolve_as_of
-from stocky.cli.services import build_registry, build_services
+from stocky.cli.services import build_registry, build_services, retrain_config
 from stocky.config import Settings
 from stocky.errors import BadInput, StockyError
 
@@ -27,11 +27,9 @@ def build_daily_deps(settings: Settings) -> DailyDeps:
     """DailyDeps from Settings."""
     from stocky.adapters.store.audit import AuditRepository
     from stocky.adapters.store.predictions import PredictionRepository
-    from stocky.core.promotion import PromotionPolicy
     from stocky.core.sessions import TradingCalendar
     from stocky.pipelines.daily import DailyDeps
     from stocky.pipelines.drift import rule_from_settings
-    from stocky.pipelines.retrain import RetrainConfig
 
     services = build_services(settings)
     return DailyDeps(
@@ -43,16 +41,7 @@ def build_daily_deps(settings: Settings) -> DailyDeps:
         source=services.source,
         calendar=TradingCalendar(settings.exchange),
         rule=rule_from_settings(settings),
-        retrain=RetrainConfig(
-            order=settings.order,
-            holdout_size=settings.holdout_size,
-            validation_size=settings.holdout_size,
-            train_window=settings.train_window,
-            min_train_size=settings.min_train_size,
-            policy=PromotionPolicy(
-                settings.min_improvement, settings.naive_tolerance, settings.dm_alpha
-            ),
-        ),
+        retrain=retrain_config(settings),
         max_prices=settings.max_prices,
     )
 

@@ -12,6 +12,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from stocky.cli._common import handle_errors, settings_for_cli
+from stocky.cli.services import retrain_config
 from stocky.errors import BadInput
 
 __all__ = ["replay"]
@@ -66,10 +67,8 @@ def replay(
     from stocky.adapters.prices import make_price_source
     from stocky.adapters.registry import model_name
     from stocky.core.drift import DriftRule
-    from stocky.core.promotion import PromotionPolicy
     from stocky.core.sessions import TradingCalendar
     from stocky.pipelines.replay import replay as run_replay
-    from stocky.pipelines.retrain import RetrainConfig
     from stocky.pipelines.train import TrainConfig
 
     settings = settings_for_cli()
@@ -94,11 +93,6 @@ def replay(
         consecutive_days=settings.drift_consecutive_days,
         metric=settings.drift_metric,
         cooldown_sessions=settings.drift_cooldown_sessions,
-    )
-    policy = PromotionPolicy(
-        min_improvement=settings.min_improvement if min_improvement is None else min_improvement,
-        naive_tolerance=settings.naive_tolerance if naive_tolerance is None else naive_tolerance,
-        dm_alpha=settings.dm_alpha if dm_alpha is None else dm_alpha,
     )
     chosen = order or settings.order
     t0 = time.perf_counter()
@@ -131,13 +125,13 @@ def replay(
                 train_window=settings.train_window,
                 min_train_size=settings.min_train_size,
             ),
-            retrain=RetrainConfig(
+            retrain=retrain_config(
+                settings,
                 order=chosen,
-                holdout_size=holdout or settings.holdout_size,
-                validation_size=holdout or settings.holdout_size,
-                train_window=settings.train_window,
-                min_train_size=settings.min_train_size,
-                policy=policy,
+                holdout=holdout,
+                min_improvement=min_improvement,
+                naive_tolerance=naive_tolerance,
+                dm_alpha=dm_alpha,
             ),
             max_prices=settings.max_prices,
             progress=progress,

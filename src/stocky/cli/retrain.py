@@ -9,7 +9,7 @@ import typer
 
 from stocky.cli._common import handle_errors, settings_for_cli
 from stocky.cli._dates import resolve_as_of
-from stocky.cli.services import build_registry, build_services
+from stocky.cli.services import build_registry, build_services, retrain_config
 
 __all__ = ["REJECTED_EXIT_CODE", "retrain", "rollback"]
 
@@ -47,10 +47,9 @@ def retrain(
 ) -> None:
     """Train a challenger, score champion / challenger / naive on one holdout, promote only if truly better."""
     from stocky.adapters.store.audit import AuditRepository
-    from stocky.core.promotion import PromotionPolicy
     from stocky.core.sessions import TradingCalendar
     from stocky.pipelines.data import load_or_pull
-    from stocky.pipelines.retrain import RetrainConfig, retrain_ticker
+    from stocky.pipelines.retrain import retrain_ticker
     from stocky.runtime import git_commit
 
     settings = settings_for_cli()
@@ -61,21 +60,13 @@ def retrain(
     frame = load_or_pull(
         source=services.source, repo=services.prices, ticker=symbol, end=day, now=now
     )
-    config = RetrainConfig(
-        order=order or settings.order,
-        holdout_size=holdout or settings.holdout_size,
-        validation_size=settings.holdout_size,
-        train_window=settings.train_window,
-        min_train_size=settings.min_train_size,
-        policy=PromotionPolicy(
-            min_improvement=settings.min_improvement
-            if min_improvement is None
-            else min_improvement,
-            naive_tolerance=settings.naive_tolerance
-            if naive_tolerance is None
-            else naive_tolerance,
-            dm_alpha=settings.dm_alpha if dm_alpha is None else dm_alpha,
-        ),
+    config = retrain_config(
+        settings,
+        order=order,
+        holdout=holdout,
+        min_improvement=min_improvement,
+        naive_tolerance=naive_tolerance,
+        dm_alpha=dm_alpha,
     )
     result = retrain_ticker(
         ticker=symbol,

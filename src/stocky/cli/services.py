@@ -13,8 +13,9 @@ if TYPE_CHECKING:
     from stocky.adapters.prices.base import PriceSource
     from stocky.adapters.registry import ModelRegistry
     from stocky.adapters.store.prices import PriceRepository
+    from stocky.pipelines.retrain import RetrainConfig
 
-__all__ = ["Services", "build_registry", "build_services"]
+__all__ = ["Services", "build_registry", "build_services", "retrain_config"]
 
 
 @dataclass
@@ -45,4 +46,36 @@ def build_registry(settings: Settings) -> ModelRegistry:
         tracking_uri=settings.tracking_uri,
         experiment=settings.mlflow_experiment,
         artifact_root=settings.artifact_root,
+    )
+
+
+def retrain_config(
+    settings: Settings,
+    *,
+    order: str | None = None,
+    holdout: int | None = None,
+    min_improvement: float | None = None,
+    naive_tolerance: float | None = None,
+    dm_alpha: float | None = None,
+) -> RetrainConfig:
+    """The retrain configuration and promotion policy from Settings, with CLI overrides."""
+    from stocky.core.promotion import PromotionPolicy
+    from stocky.pipelines.retrain import RetrainConfig
+
+    size = holdout or settings.holdout_size
+    return RetrainConfig(
+        order=order or settings.order,
+        holdout_size=size,
+        validation_size=size,
+        train_window=settings.train_window,
+        min_train_size=settings.min_train_size,
+        policy=PromotionPolicy(
+            min_improvement=settings.min_improvement
+            if min_improvement is None
+            else min_improvement,
+            naive_tolerance=settings.naive_tolerance
+            if naive_tolerance is None
+            else naive_tolerance,
+            dm_alpha=settings.dm_alpha if dm_alpha is None else dm_alpha,
+        ),
     )
