@@ -55,6 +55,7 @@ def build_state(
         calendar=TradingCalendar(settings.exchange),
         telemetry=Telemetry(),
         clock=clock,
+        inline_writes=engine.dialect.name == "sqlite",
     )
 
 

@@ -12,12 +12,16 @@ from stocky.config import Settings
 __all__ = ["SettingsDep", "StateDep", "get_settings_dep", "get_state", "require_admin"]
 
 
-def get_state(request: Request) -> AppState:
+# Dependencies are `async def`: FastAPI runs a plain `def` dependency in the thread pool,
+# a thread hop per dependency per request, which cost more than /predict's own work.
+
+
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.stocky
     return state
 
 
-def get_settings_dep(state: Annotated[AppState, Depends(get_state)]) -> Settings:
+async def get_settings_dep(state: Annotated[AppState, Depends(get_state)]) -> Settings:
     return state.settings
 
 
@@ -25,7 +29,7 @@ StateDep = Annotated[AppState, Depends(get_state)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-def require_admin(state: StateDep, x_api_key: Annotated[str | None, Header()] = None) -> None:
+async def require_admin(state: StateDep, x_api_key: Annotated[str | None, Header()] = None) -> None:
     """Admin routes need X-API-Key equal to STOCKY_ADMIN_API_KEY, compared in constant time."""
     import hmac
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
 __all__ = [
     "ErrorItem",
@@ -18,7 +18,8 @@ __all__ = [
     "ReloadResponse",
 ]
 
-Price = Annotated[StrictFloat | StrictInt, Field(description="A closing price > 0.")]
+# Strict: JSON numbers only (integers included); "170.2", true and null are rejected.
+Price = Annotated[StrictFloat, Field(description="A closing price > 0.")]
 
 
 class PredictRequest(BaseModel):

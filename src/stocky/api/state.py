@@ -41,6 +41,8 @@ class AppState:
     telemetry: Telemetry
     clock: Clock = utc_now
     last_reload_error: str | None = None
+    #: Log writes run on the event loop (local SQLite) instead of the thread pool.
+    inline_writes: bool = False
     _next_session: Callable[[dt.date], dt.date] | None = field(default=None, repr=False)
 
     def next_session(self, day: dt.date) -> dt.date:

@@ -8,7 +8,7 @@ import hashlib
 import numpy as np
 
 from stocky.adapters.store.predictions import PredictionRecord
-from stocky.core.arima import ArimaForecaster, Forecast, validate_window
+from stocky.core.arima import ArimaForecaster, Forecast
 
 __all__ = ["forecast_record", "input_hash"]
 
@@ -32,8 +32,8 @@ def forecast_record(
     source: str,
 ) -> tuple[Forecast, PredictionRecord]:
     """Forecast the session after `as_of` and build the row to log (the caller writes it)."""
-    arr = validate_window(window)
-    forecast = forecaster.forecast(arr)
+    forecast = forecaster.forecast(window)  # validates the window (names the bad index)
+    arr = np.asarray(window, dtype=float)
     assert forecaster.params_ is not None
     record = PredictionRecord(
         ticker=ticker,
