@@ -97,6 +97,7 @@ class GuardMiddleware:
     ) -> None:
         self.app = app
         self.known_paths = known_paths
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.telemetry = telemetry
         self.max_body_bytes = max_body_bytes
 
@@ -185,8 +186,16 @@ class GuardMiddleware:
 
     def _observe(self, scope: Scope, status: int, start: float) -> None:
         route = _route_of(scope, self.known_paths)
-        self.telemetry.requests.labels(route, scope["method"], str(status)).inc()
-        self.telemetry.latency.labels(route).observe(time.perf_counter() - start)
+        key = (route, scope["method"], status)
+        children = self._children.get(key)
+        if children is None:  # label look-ups cost ~10 us each; keep the children per key
+            children = (
+                self.telemetry.requests.labels(route, scope["method"], str(status)),
+                self.telemetry.latency.labels(route),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(time.perf_counter() - start)
 
 
 class _BodyTooLarge(Exception):

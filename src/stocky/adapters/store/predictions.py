@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import Any
@@ -58,6 +59,8 @@ class PredictionRepository:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         self._sqlite_plan: tuple[str, tuple[str, ...], dict[str, Any]] | None = None
+        self._sqlite_conn: Any = None
+        self._sqlite_lock = threading.Lock()
 
     def insert(self, record: PredictionRecord) -> int:
         """Write one prediction durably (committed) and return its id.
