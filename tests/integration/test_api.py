@@ -174,6 +174,25 @@ def test_log_failure_is_503_never_200(client):
     assert 'stocky_prediction_log_failures_total{ticker="^GSPC"} 1.0' in metrics
 
 
+def test_concurrent_requests_are_each_logged_once(client):
+    import asyncio
+
+    import httpx
+
+    async def burst() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as ac:
+            return await asyncio.gather(
+                *(ac.post("/predict", json=SEED_EXAMPLE) for _ in range(40))
+            )
+
+    responses = client.portal.call(burst)  # type: ignore[union-attr]
+    assert [r.status_code for r in responses] == [200] * 40
+    ids = [r.json()["prediction_id"] for r in responses]
+    assert len(set(ids)) == 40
+    assert sorted(r["id"] for r in _rows(client)) == sorted(ids)
+
+
 def test_forecast_from_stored_prices(client):
     r = client.get("/forecast/^GSPC")
     assert r.status_code == 200, r.text
