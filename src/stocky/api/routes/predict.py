@@ -5,9 +5,8 @@ from __future__ import annotations
 import functools
 import json
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from stocky.api.deps import StateDep
@@ -43,13 +42,13 @@ def _body(served: Served) -> dict[str, object]:
 
 
 @router.post("/predict", response_model=PredictResponse, responses=_ERRORS)  # type: ignore[arg-type]
-async def predict(
-    body: PredictRequest,
-    state: StateDep,
-    x_request_id: Annotated[str | None, Header()] = None,
-) -> Response:
-    """Forecast the next session's close from recent prices; the forecast is logged first."""
-    request_id = (x_request_id or uuid.uuid4().hex)[:64]
+async def predict(body: PredictRequest, state: StateDep, request: Request) -> Response:
+    """Forecast the next session's close from recent prices; the forecast is logged first.
+
+    Send an `X-Request-ID` header to have it logged and echoed; one is made up otherwise.
+    """
+    # read from the request, not a Header() parameter: one dependency less on the hot path
+    request_id = (request.headers.get("x-request-id") or uuid.uuid4().hex)[:64]
     model = resolve_model(state, body.ticker)
     call = functools.partial(
         serve_forecast,
