@@ -61,6 +61,7 @@ _FIXES = {
     "string_type": "send a string",
     "json_invalid": "send valid JSON",
     "model_attributes_type": "send a JSON object",
+    "model_type": "send a JSON object",
     "dict_type": "send a JSON object",
 }
 

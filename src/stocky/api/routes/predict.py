@@ -7,6 +7,8 @@ import json
 import uuid
 
 from fastapi import APIRouter, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from stocky.api.deps import StateDep
@@ -41,12 +43,38 @@ def _body(served: Served) -> dict[str, object]:
     }
 
 
-@router.post("/predict", response_model=PredictResponse, responses=_ERRORS)  # type: ignore[arg-type]
-async def predict(body: PredictRequest, state: StateDep, request: Request) -> Response:
+_PREDICT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": PredictRequest.model_json_schema()}},
+    }
+}
+
+
+async def _parse(request: Request) -> PredictRequest:
+    # pydantic-core parses and validates the raw bytes in one pass, cheaper than FastAPI's
+    # json.loads + validate; errors go to the same handler as FastAPI's own.
+    raw = await request.body()
+    try:
+        return PredictRequest.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = [{**err, "loc": ("body", *err["loc"])} for err in exc.errors()]
+        raise RequestValidationError(errors, body=raw) from exc
+
+
+@router.post(
+    "/predict",
+    response_model=PredictResponse,
+    responses=_ERRORS,  # type: ignore[arg-type]
+    openapi_extra=_PREDICT_BODY,
+)
+async def predict(state: StateDep, request: Request) -> Response:
     """Forecast the next session's close from recent prices; the forecast is logged first.
 
+    Body: `recent_prices` (10-60 closes, oldest first), optional `date` and `ticker`.
     Send an `X-Request-ID` header to have it logged and echoed; one is made up otherwise.
     """
+    body = await _parse(request)
     # read from the request, not a Header() parameter: one dependency less on the hot path
     request_id = (request.headers.get("x-request-id") or uuid.uuid4().hex)[:64]
     model = resolve_model(state, body.ticker)
