@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
+import subprocess
+import time
 from pathlib import Path
 
+import httpx
 import pandas as pd
 
 from stocky.adapters.prices.bundled import BundledSource
@@ -66,3 +70,24 @@ def gspc_tail(n: int) -> list[float]:
 
     close: pd.Series = arch.data.sp500.load()["Close"]
     return [float(x) for x in close.iloc[-n:]]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            out = proc.stdout.read().decode() if proc.stdout else ""
+            raise AssertionError(f"server exited with {proc.returncode}:\n{out}")
+        try:
+            if httpx.get(f"{base}/health", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass  # not listening yet
+        time.sleep(0.2)
+    raise AssertionError(f"server at {base} not healthy after {timeout} s")

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
 import struct
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,7 +29,7 @@ from stocky.core.sessions import TradingCalendar
 from stocky.pipelines.actuals import attach_actuals
 from stocky.pipelines.charts import CHART_HEIGHT, CHART_WIDTH, CHARTS
 from stocky.pipelines.drift import check_drift, rule_from_settings
-from support import make_settings, registry_for, train_into
+from support import free_port, make_settings, registry_for, train_into, wait_healthy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -95,27 +93,6 @@ def require_browser() -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            out = proc.stdout.read().decode() if proc.stdout else ""
-            raise AssertionError(f"server exited with {proc.returncode}:\n{out}")
-        try:
-            if httpx.get(f"{base}/health", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass  # not listening yet
-        time.sleep(0.2)
-    raise AssertionError(f"server at {base} not healthy after {timeout} s")
 
 
 @pytest.fixture(scope="module")

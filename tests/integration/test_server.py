@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,34 +15,13 @@ import pytest
 
 from stocky.adapters.store import make_engine
 from stocky.adapters.store.predictions import PredictionRepository
-from support import make_settings, registry_for, train_into
+from support import free_port, make_settings, registry_for, train_into, wait_healthy
 
 pytestmark = pytest.mark.integration
 
 SEED_EXAMPLE = {
     "recent_prices": [170.2, 171.0, 169.8, 170.5, 171.3, 172.1, 171.8, 172.6, 173.0, 172.4]
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            out = proc.stdout.read().decode() if proc.stdout else ""
-            raise AssertionError(f"server exited with {proc.returncode}:\n{out}")
-        try:
-            if httpx.get(f"{base}/health", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass  # not listening yet; try again until the deadline
-        time.sleep(0.2)
-    raise AssertionError(f"server at {base} not healthy after {timeout} s")
 
 
 @pytest.fixture

@@ -212,69 +212,38 @@ def evaluate_drift(
             break
         streak += 1
     latest, naive_latest = points[-1].value, points[-1].naive_value
-    if threshold is None:
+
+    def report(decision: str, drifted: bool, reason: str) -> DriftReport:
         return DriftReport(
-            rule,
-            None,
-            baseline_source,
-            None,
-            n,
-            points,
-            0,
-            False,
+            rule, baseline, baseline_source, threshold, n, points, streak, drifted, decision, reason,
+            latest_value=latest, naive_latest_value=naive_latest,
+        )  # fmt: skip
+
+    if threshold is None or baseline is None:
+        return report(
             "no_baseline",
-            f"no baseline for {rule.metric}: pass one or train a model that records it",
-            latest_value=latest,
-            naive_latest_value=naive_latest,
-        )
-    breached = streak >= rule.consecutive_days
-    where = f"rolling {rule.metric} {latest:.4g} vs threshold {threshold:.4g} ({rule.threshold_multiplier} x {baseline:.4g})"
-    if (
-        breached
-        and sessions_since_retrain is not None
-        and sessions_since_retrain < rule.cooldown_sessions
-    ):
-        return DriftReport(
-            rule,
-            baseline,
-            baseline_source,
-            threshold,
-            n,
-            points,
-            streak,
             False,
+            f"no baseline for {rule.metric}: pass one or train a model that records it",
+        )
+    where = (
+        f"rolling {rule.metric} {latest:.4g} vs threshold {threshold:.4g} "
+        f"({rule.threshold_multiplier} x {baseline:.4g})"
+    )
+    if streak < rule.consecutive_days:
+        return report(
+            "no_drift",
+            False,
+            f"{streak} of {rule.consecutive_days} consecutive breaching sessions needed: {where}",
+        )
+    if sessions_since_retrain is not None and sessions_since_retrain < rule.cooldown_sessions:
+        return report(
             "cooldown",
+            False,
             f"{streak} breaching sessions but only {sessions_since_retrain} sessions since the last "
             f"retrain (cooldown {rule.cooldown_sessions}): {where}",
-            latest_value=latest,
-            naive_latest_value=naive_latest,
         )
-    if breached:
-        return DriftReport(
-            rule,
-            baseline,
-            baseline_source,
-            threshold,
-            n,
-            points,
-            streak,
-            True,
-            "drift",
-            f"{streak} consecutive sessions above the threshold (need {rule.consecutive_days}): {where}",
-            latest_value=latest,
-            naive_latest_value=naive_latest,
-        )
-    return DriftReport(
-        rule,
-        baseline,
-        baseline_source,
-        threshold,
-        n,
-        points,
-        streak,
-        False,
-        "no_drift",
-        f"{streak} of {rule.consecutive_days} consecutive breaching sessions needed: {where}",
-        latest_value=latest,
-        naive_latest_value=naive_latest,
+    return report(
+        "drift",
+        True,
+        f"{streak} consecutive sessions above the threshold (need {rule.consecutive_days}): {where}",
     )
