@@ -10,10 +10,11 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from stocky.adapters.registry import ModelRegistry
 from stocky.adapters.store.predictions import PredictionRepository
 from stocky.adapters.store.tables import predictions
 from stocky.api.app import create_app
-from stocky.errors import StoreError
+from stocky.errors import RegistryError, StoreError
 from support import gspc_tail, make_settings, registry_for, train_into
 
 pytestmark = pytest.mark.integration
@@ -267,3 +268,21 @@ def test_alias_move_is_served_after_reload(fresh_trained_home):
         assert r.json()["loaded"] == ["^GSPC"]
         assert c.post("/predict", json=SEED_EXAMPLE).json()["model_version"] == 2
         assert "stocky_model_reloads_total" in c.get("/metrics").text
+
+
+class UnreachableRegistry(ModelRegistry):
+    def tickers(self) -> list[str]:
+        raise RegistryError("MLflow at http://127.0.0.1:1 does not answer")
+
+
+def test_ready_says_why_when_the_registry_is_down(tmp_path):
+    settings = make_settings(tmp_path / "down")
+    registry = UnreachableRegistry(tracking_uri="http://127.0.0.1:1", experiment="x")
+    with TestClient(create_app(settings, registry=registry)) as c:
+        r = c.get("/ready")
+        assert r.status_code == 503
+        assert (
+            "the last registry reload failed: MLflow at http://127.0.0.1:1 does not answer"
+            in r.json()["reason"]
+        )
+        assert c.get("/health").json() == {"status": "ok"}

@@ -56,7 +56,6 @@ class ChampionCache:
         self.alias = alias
         self._models: dict[str, LoadedModel] = {}
         self._lock = threading.Lock()
-        self.reloads = 0
 
     def get(self, ticker: str) -> LoadedModel | None:
         return self._models.get(ticker)
@@ -105,6 +104,4 @@ class ChampionCache:
                 self._models[ticker] = model
                 loaded.append(ticker)
                 log.info("serving %s %s v%d (%s)", ticker, info.name, info.version, model.order)
-            if loaded:
-                self.reloads += 1
             return ReloadResult(tuple(loaded), tuple(unchanged), tuple(failed))

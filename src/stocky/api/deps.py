@@ -7,9 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from stocky.api.state import AppState
-from stocky.config import Settings
 
-__all__ = ["SettingsDep", "StateDep", "get_settings_dep", "get_state", "require_admin"]
+__all__ = ["StateDep", "get_state", "require_admin"]
 
 
 # Dependencies are `async def`: FastAPI runs a plain `def` dependency in the thread pool,
@@ -21,12 +20,7 @@ async def get_state(request: Request) -> AppState:
     return state
 
 
-async def get_settings_dep(state: Annotated[AppState, Depends(get_state)]) -> Settings:
-    return state.settings
-
-
 StateDep = Annotated[AppState, Depends(get_state)]
-SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
 async def require_admin(state: StateDep, x_api_key: Annotated[str | None, Header()] = None) -> None:

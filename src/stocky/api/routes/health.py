@@ -27,6 +27,8 @@ def ready(state: StateDep) -> JSONResponse:
         reason = (
             "no champion model is loaded: run `stocky train` (the server picks it up on reload)"
         )
+        if state.last_reload_error:
+            reason += f"; the last registry reload failed: {state.last_reload_error}"
     else:
         try:
             state.predictions.ping()
