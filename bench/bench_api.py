@@ -421,14 +421,29 @@ def _settled_count(db_url: str) -> int:
         engine.dispose()
 
 
+def _commits(port: int) -> tuple[float, float]:
+    """(rows, commits) of the prediction log so far, from the server's /metrics."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://{HOST}:{port}/metrics", timeout=10) as reply:
+        text = reply.read().decode()
+    found = {"sum": 0.0, "count": 0.0}
+    for line in text.splitlines():
+        for key in found:
+            if line.startswith(f"stocky_prediction_log_batch_rows_{key} "):
+                found[key] = float(line.split()[1])
+    return found["sum"], found["count"]
+
+
 def _body(prices: list[float]) -> bytes:
     return json.dumps({"recent_prices": prices}).encode()
 
 
 def measure(
     env: dict[str, str], work: Path, body: bytes, duration: float, connections: int, run: Any
-) -> tuple[list[tuple[str, Load]], int]:
-    """Load each endpoint in turn; return the table rows and the rows /predict logged.
+) -> tuple[list[tuple[str, Load]], int, float]:
+    """Load each endpoint in turn; return the table rows, the rows /predict logged and the
+    mean rows per commit (group commit).
 
     Warm-ups use the built-in client because it drains its replies: the next run starts on an
     idle server, and the row count taken before the /predict run is final.
@@ -447,10 +462,13 @@ def measure(
         rows.append(("GET /health", run(health, duration, connections, work)))
         run_builtin(predict, warmup, connections, work)
         before = _settled_count(db_url)
+        rows_before, commits_before = _commits(port)
         rows.append(
             ("POST /predict (stored params, logged)", run(predict, duration, connections, work))
         )
         logged = _settled_count(db_url) - before
+        rows_after, commits_after = _commits(port)
+        per_commit = (rows_after - rows_before) / max(commits_after - commits_before, 1)
     # A refit takes ~0.1 s of CPU, so 8 connections keep ~1 s of work in flight: wrk would drop
     # that at its deadline, the built-in client waits for it and counts it.
     seed_cmd = [sys.executable, str(Path(__file__).resolve()), "--serve-seed", "{port}"]
@@ -459,10 +477,12 @@ def measure(
         run_builtin(seed, warmup, connections, work)
         load = run_builtin(seed, duration, connections, work)
         rows.append(("POST /predict (seed: refit per request)*", load))
-    return rows, logged
+    return rows, logged, per_commit
 
 
-def report(rows: list[tuple[str, Load]], logged: int, connections: int, wrk: bool) -> None:
+def report(
+    rows: list[tuple[str, Load]], logged: int, per_commit: float, connections: int, wrk: bool
+) -> None:
     base = rows[0][1].rps
     print()
     print(
@@ -483,7 +503,7 @@ def report(rows: list[tuple[str, Load]], logged: int, connections: int, wrk: boo
     note = "" if extra == 0 else f" + {extra} in flight when wrk stopped"
     print(
         f"\npredictions table: {logged} rows written during the /predict run; 2xx responses "
-        f"{pred.ok}{note} -> {'OK' if db_ok else 'MISMATCH'}"
+        f"{pred.ok}{note} -> {'OK' if db_ok else 'MISMATCH'}; {per_commit:.2f} rows per commit"
     )
     ratio = pred.rps / base if base else 0.0
     print(
@@ -537,8 +557,10 @@ def main() -> None:
         env = train_home(work / "home")
         print(f"trained a {TICKER} ARIMA{SEED_ORDER} champion in {time.perf_counter() - t0:.1f} s")
         run = run_wrk if wrk else run_builtin
-        rows, logged = measure(env, work, _body(prices), duration, args.connections, run)
-    report(rows, logged, args.connections, wrk)
+        rows, logged, per_commit = measure(
+            env, work, _body(prices), duration, args.connections, run
+        )
+    report(rows, logged, per_commit, args.connections, wrk)
 
 
 if __name__ == "__main__":

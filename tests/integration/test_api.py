@@ -11,10 +11,9 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from stocky.adapters.registry import ModelRegistry
-from stocky.adapters.store.predictions import PredictionRepository
 from stocky.adapters.store.tables import predictions
 from stocky.api.app import create_app
-from stocky.errors import RegistryError, StoreError
+from stocky.errors import RegistryError
 from support import gspc_tail, make_settings, registry_for, train_into
 
 pytestmark = pytest.mark.integration
@@ -160,19 +159,22 @@ def test_oversized_body_is_413(client):
     assert "limit" in r.json()["detail"]
 
 
-class FailingPredictions(PredictionRepository):
-    def insert(self, record):  # type: ignore[override]
-        raise StoreError("could not log the prediction for ^GSPC: disk I/O error")
-
-
 def test_log_failure_is_503_never_200(client):
     state = client.app.state.stocky  # type: ignore[attr-defined]
-    state.predictions = FailingPredictions(state.engine)
+    assert client.post("/predict", json=SEED_EXAMPLE).status_code == 200
+    with state.engine.begin() as conn:  # a real failure: the table the log writes to is gone
+        conn.exec_driver_sql("ALTER TABLE predictions RENAME TO predictions_away")
     r = client.post("/predict", json=SEED_EXAMPLE)
     assert r.status_code == 503
-    assert "not served because it could not be logged" in r.json()["detail"]
+    detail = r.json()["detail"]
+    assert "not served because it could not be logged" in detail
+    assert "predictions" in detail  # the database's own reason is passed on
     metrics = client.get("/metrics").text
     assert 'stocky_prediction_log_failures_total{ticker="^GSPC"} 1.0' in metrics
+    with state.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE predictions_away RENAME TO predictions")
+    assert client.post("/predict", json=SEED_EXAMPLE).status_code == 200  # the writer recovers
+    assert state.predictions.count() == 2  # the failed request left no row
 
 
 def test_concurrent_requests_are_each_logged_once(client):
@@ -192,6 +194,24 @@ def test_concurrent_requests_are_each_logged_once(client):
     ids = [r.json()["prediction_id"] for r in responses]
     assert len(set(ids)) == 40
     assert sorted(r["id"] for r in _rows(client)) == sorted(ids)
+    metrics = client.get("/metrics").text
+    commits = _sample(metrics, "stocky_prediction_log_batch_rows_count")
+    assert _sample(metrics, "stocky_prediction_log_batch_rows_sum") == 40
+    assert 1 <= commits < 40  # concurrent requests shared commits (group commit)
+
+
+def _sample(metrics: str, name: str) -> float:
+    return next(float(line.split()[1]) for line in metrics.splitlines() if line.startswith(name))
+
+
+def test_openapi_documents_predict_body_and_errors(client):
+    op = client.get("/openapi.json").json()["paths"]["/predict"]["post"]
+    body = op["requestBody"]["content"]["application/json"]["schema"]
+    assert "recent_prices" in body["properties"] and body["required"] == ["recent_prices"]
+    assert set(op["responses"]) >= {"200", "404", "413", "415", "422", "503"}
+    assert op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/PredictResponse"
+    )
 
 
 def test_forecast_from_stored_prices(client):

@@ -15,6 +15,7 @@ from stocky.adapters.store import PriceRepository, create_schema, make_engine
 from stocky.adapters.store.predictions import PredictionRepository
 from stocky.api.champions import ChampionCache
 from stocky.api.errors import install_error_handlers
+from stocky.api.logwriter import GroupCommitLog
 from stocky.api.reload import poll_forever, reload_now
 from stocky.api.routes import admin, dashboard, health, metrics, models, monitoring, predict
 from stocky.api.state import AppState, Clock, utc_now
@@ -38,6 +39,8 @@ def build_state(
 ) -> AppState:
     """Collaborators for one app (no network calls, no model loading yet)."""
     engine = make_engine(settings.db_url)
+    predictions = PredictionRepository(engine)
+    telemetry = Telemetry()
     registry = registry or ModelRegistry(
         tracking_uri=settings.tracking_uri,
         experiment=settings.mlflow_experiment,
@@ -50,12 +53,17 @@ def build_state(
         champions=ChampionCache(
             registry, window_lengths=range(settings.min_prices, settings.max_prices + 1)
         ),
-        predictions=PredictionRepository(engine),
+        predictions=predictions,
         prices=PriceRepository(engine),
         calendar=TradingCalendar(settings.exchange),
-        telemetry=Telemetry(),
+        telemetry=telemetry,
+        # local SQLite commits on the event loop; a networked database in the thread pool
+        log=GroupCommitLog(
+            predictions.insert_many,
+            inline=engine.dialect.name == "sqlite",
+            on_batch=telemetry.log_batch_rows.observe,
+        ),
         clock=clock,
-        inline_writes=engine.dialect.name == "sqlite",
     )
 
 
@@ -103,6 +111,7 @@ def create_app(
     )
     app.state.stocky = state
     install_error_handlers(app)
+    predict.add_predict_route(app)  # the hot path, matched first
     for module in (health, predict, models, monitoring, admin, metrics, dashboard):
         app.include_router(module.router)
     known = frozenset(p for r in app.routes if "{" not in (p := getattr(r, "path", "{")))

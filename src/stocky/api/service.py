@@ -7,13 +7,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stocky.adapters.store.predictions import PredictionRecord
 from stocky.api.champions import LoadedModel
 from stocky.api.state import AppState
 from stocky.core.arima import Forecast
 from stocky.errors import BadInput, ModelNotFound, StoreError
 from stocky.pipelines.forecast import forecast_record
 
-__all__ = ["Served", "parse_date", "resolve_model", "serve_forecast", "timestamp_z"]
+__all__ = [
+    "Served",
+    "parse_date",
+    "resolve_model",
+    "serve_forecast",
+    "serve_forecast_grouped",
+    "timestamp_z",
+]
 
 
 @dataclass(frozen=True)
@@ -78,26 +86,20 @@ def _validate_length(n: int, low: int, high: int) -> None:
         )
 
 
-def serve_forecast(
+def _prepare(
     state: AppState,
     *,
     model: LoadedModel,
     prices: list[float] | np.ndarray,
     as_of: dt.date | None,
     request_id: str,
-    source: str = "api",
-) -> Served:
-    """Forecast the session after `as_of` and log it before returning.
-
-    Raises:
-        BadInput: Bad prices or a date outside the exchange calendar.
-        StoreError: The prediction could not be logged (the caller answers 503).
-    """
+    source: str,
+) -> tuple[Forecast, PredictionRecord]:
     settings = state.settings
     _validate_length(len(prices), settings.min_prices, settings.max_prices)
     now = state.clock()
     day = as_of if as_of is not None else state.calendar.local_date(now)
-    forecast, record = forecast_record(
+    return forecast_record(
         forecaster=model.forecaster,
         window=prices,
         ticker=model.ticker,
@@ -109,22 +111,81 @@ def serve_forecast(
         request_id=request_id,
         source=source,
     )
-    try:
-        prediction_id = state.predictions.insert(record)
-    except StoreError as exc:
-        state.telemetry.log_failures.labels(model.ticker).inc()
-        raise StoreError(
-            f"{exc}: the forecast was not served because it could not be logged; "
-            "retry later and check the database (STOCKY_DATABASE_URL)"
-        ) from exc
+
+
+def _not_logged(state: AppState, model: LoadedModel, exc: StoreError) -> StoreError:
+    state.telemetry.log_failures.labels(model.ticker).inc()
+    return StoreError(
+        f"{exc}: the forecast was not served because it could not be logged; "
+        "retry later and check the database (STOCKY_DATABASE_URL)"
+    )
+
+
+def _served(
+    state: AppState,
+    model: LoadedModel,
+    forecast: Forecast,
+    record: PredictionRecord,
+    prediction_id: int,
+) -> Served:
     state.telemetry.predictions.labels(model.ticker, str(model.version)).inc()
     return Served(
         model,
         forecast,
-        now,
-        day,
+        record.created_at,
+        record.as_of,
         record.target_date,
         record.naive,
         prediction_id,
         record.history_len,
     )
+
+
+def serve_forecast(
+    state: AppState,
+    *,
+    model: LoadedModel,
+    prices: list[float] | np.ndarray,
+    as_of: dt.date | None,
+    request_id: str,
+    source: str = "api",
+) -> Served:
+    """Forecast the session after `as_of` (default: today) and log it alone before returning.
+
+    Raises:
+        BadInput: Bad prices or a date outside the exchange calendar.
+        StoreError: The prediction could not be logged (the caller answers 503).
+    """
+    forecast, record = _prepare(
+        state, model=model, prices=prices, as_of=as_of, request_id=request_id, source=source
+    )
+    try:
+        prediction_id = state.predictions.insert(record)
+    except StoreError as exc:
+        raise _not_logged(state, model, exc) from exc
+    return _served(state, model, forecast, record, prediction_id)
+
+
+async def serve_forecast_grouped(
+    state: AppState,
+    *,
+    model: LoadedModel,
+    prices: list[float] | np.ndarray,
+    as_of: dt.date | None,
+    request_id: str,
+) -> Served:
+    """As `serve_forecast`, but the row is committed together with those of concurrent requests
+    (`GroupCommitLog`); it still returns only after its row is committed.
+
+    Raises:
+        BadInput: Bad prices or a date outside the exchange calendar.
+        StoreError: The prediction could not be logged (the caller answers 503).
+    """
+    forecast, record = _prepare(
+        state, model=model, prices=prices, as_of=as_of, request_id=request_id, source="api"
+    )
+    try:
+        prediction_id = await state.log.write(record)
+    except StoreError as exc:
+        raise _not_logged(state, model, exc) from exc
+    return _served(state, model, forecast, record, prediction_id)

@@ -13,6 +13,7 @@ from stocky.adapters.registry import ModelRegistry
 from stocky.adapters.store.predictions import PredictionRepository
 from stocky.adapters.store.prices import PriceRepository
 from stocky.api.champions import ChampionCache
+from stocky.api.logwriter import GroupCommitLog
 from stocky.api.telemetry import Telemetry
 from stocky.config import Settings
 from stocky.core.sessions import TradingCalendar
@@ -39,10 +40,10 @@ class AppState:
     prices: PriceRepository
     calendar: TradingCalendar
     telemetry: Telemetry
+    #: /predict's group-committed writes to `predictions`.
+    log: GroupCommitLog
     clock: Clock = utc_now
     last_reload_error: str | None = None
-    #: Log writes run on the event loop (local SQLite) instead of the thread pool.
-    inline_writes: bool = False
     _next_session: Callable[[dt.date], dt.date] | None = field(default=None, repr=False)
 
     def next_session(self, day: dt.date) -> dt.date:

@@ -46,6 +46,12 @@ class Telemetry:
             ["ticker"],
             registry=self.registry,
         )
+        self.log_batch_rows = Histogram(
+            "stocky_prediction_log_batch_rows",
+            "Predictions committed together in one transaction (group commit).",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+            registry=self.registry,
+        )
         self.reloads = Counter(
             "stocky_model_reloads_total",
             "Champion models (re)loaded by ticker.",

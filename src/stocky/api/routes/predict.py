@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import uuid
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 
 from stocky.api.deps import StateDep
+from stocky.api.leanroute import LeanRoute
 from stocky.api.schemas import ErrorResponse, ForecastResponse, PredictRequest, PredictResponse
-from stocky.api.service import Served, parse_date, resolve_model, serve_forecast, timestamp_z
+from stocky.api.service import (
+    Served,
+    parse_date,
+    resolve_model,
+    serve_forecast,
+    serve_forecast_grouped,
+    timestamp_z,
+)
+from stocky.api.state import AppState
 from stocky.errors import DataUnavailable
 
 router = APIRouter(tags=["forecast"])
@@ -62,39 +69,46 @@ async def _parse(request: Request) -> PredictRequest:
         raise RequestValidationError(errors, body=raw) from exc
 
 
-@router.post(
-    "/predict",
-    response_model=PredictResponse,
-    responses=_ERRORS,  # type: ignore[arg-type]
-    openapi_extra=_PREDICT_BODY,
-)
-async def predict(state: StateDep, request: Request) -> Response:
+async def predict(request: Request) -> Response:
     """Forecast the next session's close from recent prices; the forecast is logged first.
 
     Body: `recent_prices` (10-60 closes, oldest first), optional `date` and `ticker`.
     Send an `X-Request-ID` header to have it logged and echoed; one is made up otherwise.
     """
+    # A LeanRoute endpoint takes the request only (no StateDep): see stocky.api.leanroute.
+    state: AppState = request.app.state.stocky
     body = await _parse(request)
     # read from the request, not a Header() parameter: one dependency less on the hot path
     request_id = (request.headers.get("x-request-id") or uuid.uuid4().hex)[:64]
     model = resolve_model(state, body.ticker)
-    call = functools.partial(
-        serve_forecast,
+    # the row is committed (together with those of concurrent requests) before we answer
+    served = await serve_forecast_grouped(
         state,
         model=model,
         prices=body.recent_prices,
         as_of=parse_date(body.date),
         request_id=request_id,
     )
-    # The forecast takes microseconds. A local SQLite commit (WAL, synchronous=NORMAL) does not
-    # wait for the disk, so it runs inline on the event loop: a thread hop per request cost more
-    # than the work. A networked database (PostgreSQL) can block, so it goes to the thread pool.
-    served = call() if state.inline_writes else await run_in_threadpool(call)
     # The body is built here and serialised once; response_model documents it.
     return Response(
         json.dumps(_body(served)),
         media_type="application/json",
         headers={"X-Request-ID": request_id},
+    )
+
+
+def add_predict_route(app: FastAPI) -> None:
+    """Add POST /predict to `app` as a LeanRoute; call it before including routers, so the hot
+    route is matched first."""
+    app.router.add_api_route(
+        "/predict",
+        predict,
+        methods=["POST"],
+        tags=["forecast"],
+        response_model=PredictResponse,
+        responses=_ERRORS,  # type: ignore[arg-type]
+        openapi_extra=_PREDICT_BODY,
+        route_class_override=LeanRoute,
     )
 
 

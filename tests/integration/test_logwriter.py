@@ -1,0 +1,102 @@
+"""Group commit of the prediction log on SQLite (inline) and PostgreSQL (thread pool)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from stocky.adapters.store import create_schema, make_engine
+from stocky.adapters.store.predictions import PredictionRecord, PredictionRepository
+from stocky.api.logwriter import GroupCommitLog
+from stocky.errors import StoreError
+
+NOW = dt.datetime(2018, 12, 28, 21, 0, tzinfo=dt.UTC)
+
+
+def record(i: int) -> PredictionRecord:
+    return PredictionRecord(
+        ticker="^GSPC",
+        created_at=NOW,
+        as_of=dt.date(2018, 12, 28),
+        target_date=dt.date(2018, 12, 31),
+        prediction=2500.0 + i,
+        lower=2400.0,
+        upper=2600.0,
+        naive=2485.74,
+        model_name="stocky-gspc",
+        model_version=1,
+        arima_order="(0, 1, 0)",
+        history_len=30,
+        input_hash=f"h{i}",
+        request_id=f"r{i}",
+    )
+
+
+@pytest.fixture
+def repo(db_url: str) -> PredictionRepository:
+    engine = make_engine(db_url)
+    create_schema(engine)
+    return PredictionRepository(engine)
+
+
+def _log(repo: PredictionRepository, batches: list[int]) -> GroupCommitLog:
+    return GroupCommitLog(
+        repo.insert_many, inline=repo.engine.dialect.name == "sqlite", on_batch=batches.append
+    )
+
+
+def test_concurrent_writes_share_commits_and_each_gets_its_own_row(repo):
+    batches: list[int] = []
+    log = _log(repo, batches)
+
+    async def burst() -> list[int]:
+        return list(await asyncio.gather(*(log.write(record(i)) for i in range(40))))
+
+    ids = asyncio.run(burst())
+    assert len(set(ids)) == 40
+    assert sum(batches) == 40
+    assert len(batches) < 40  # rows were grouped, not committed one by one
+    with repo.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT id, request_id FROM predictions")).all()
+    assert {row.id: row.request_id for row in rows} == {ids[i]: f"r{i}" for i in range(40)}
+
+
+def test_a_failed_batch_fails_every_request_in_it_and_keeps_nothing(repo):
+    log = _log(repo, [])
+
+    async def write(n: int) -> list[int | BaseException]:
+        return list(
+            await asyncio.gather(*(log.write(record(i)) for i in range(n)), return_exceptions=True)
+        )
+
+    assert all(isinstance(i, int) for i in asyncio.run(write(3)))
+    with repo.engine.begin() as conn:  # a real failure: the table is gone
+        conn.exec_driver_sql("ALTER TABLE predictions RENAME TO predictions_away")
+    failed = asyncio.run(write(5))
+    assert all(isinstance(e, StoreError) for e in failed), failed
+    assert "could not log the prediction for ^GSPC" in str(failed[0])
+    with repo.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE predictions_away RENAME TO predictions")
+    assert repo.count() == 3  # the failed batch left no row behind
+    assert all(isinstance(i, int) for i in asyncio.run(write(2)))  # and the writer recovers
+    assert repo.count() == 5
+
+
+def test_a_cancelled_request_does_not_break_the_batch(repo):
+    log = _log(repo, [])
+
+    async def scenario() -> tuple[list[int], bool]:
+        doomed = asyncio.ensure_future(log.write(record(99)))
+        others = [asyncio.ensure_future(log.write(record(i))) for i in range(3)]
+        await asyncio.sleep(0)  # every write has queued its row
+        doomed.cancel()
+        ids = list(await asyncio.gather(*others))
+        return ids, doomed.cancelled()
+
+    ids, cancelled = asyncio.run(scenario())
+    assert cancelled
+    assert len(set(ids)) == 3
+    assert repo.count() == 4  # a row queued before its request was cancelled is still logged
