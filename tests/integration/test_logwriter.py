@@ -100,3 +100,22 @@ def test_a_cancelled_request_does_not_break_the_batch(repo):
     assert cancelled
     assert len(set(ids)) == 3
     assert repo.count() == 4  # a row queued before its request was cancelled is still logged
+
+
+# the closed loop never starts the PostgreSQL drain task: Python warns about exactly that
+@pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning")
+def test_a_flush_lost_with_its_closed_event_loop_does_not_stall_later_writes(repo):
+    log = _log(repo, [])
+    old = asyncio.new_event_loop()
+    orphan = old.create_task(log.write(record(7)))
+    old.call_soon(old.stop)
+    old.run_forever()  # one turn: the row is queued and a flush scheduled, never run
+    old.close()
+    assert not orphan.done()
+    orphan._log_destroy_pending = False  # type: ignore[attr-defined]  # it can never finish
+
+    async def later() -> int:
+        return await asyncio.wait_for(log.write(record(8)), timeout=10)
+
+    assert isinstance(asyncio.run(later()), int)
+    assert repo.count() == 2  # the orphaned row was written with the next batch

@@ -49,7 +49,8 @@ class GroupCommitLog:
         self._inline = inline
         self._on_batch = on_batch
         self._pending: _Pending = []
-        self._scheduled = False
+        # the loop a flush is scheduled on; None when none is (a closed loop never runs its flush)
+        self._flush_loop: asyncio.AbstractEventLoop | None = None
         self._drain: asyncio.Task[None] | None = None
 
     async def write(self, record: PredictionRecord) -> int:
@@ -61,8 +62,8 @@ class GroupCommitLog:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[int] = loop.create_future()
         self._pending.append((record, future))
-        if not self._scheduled:
-            self._scheduled = True
+        if self._flush_loop is not loop or loop.is_closed():
+            self._flush_loop = loop
             if self._inline:
                 loop.call_soon(self._flush_inline)
             else:
@@ -75,8 +76,13 @@ class GroupCommitLog:
             self._on_batch(len(batch))
         return batch
 
+    def _done_flushing(self) -> None:
+        # only this loop's flush: a flush lost with a closed loop was replaced by a new one
+        if self._flush_loop is asyncio.get_running_loop():
+            self._flush_loop = None
+
     def _flush_inline(self) -> None:
-        self._scheduled = False
+        self._done_flushing()
         batch = self._take()
         try:
             ids = self._write_many([record for record, _ in batch])
@@ -97,19 +103,25 @@ class GroupCommitLog:
                 else:
                     _settle(batch, ids=ids)
         finally:
-            self._scheduled = False
+            self._done_flushing()
             for _, future in batch:  # only when this task itself was cancelled (shutdown)
-                future.cancel()
+                if not _gone(future):
+                    future.cancel()
 
 
 def _settle(
     batch: _Pending, *, ids: list[int] | None = None, error: Exception | None = None
 ) -> None:
     for i, (_, future) in enumerate(batch):
-        if future.done():  # the request was cancelled (client gone); its row is kept anyway
+        if _gone(future):  # the row is kept anyway; there is no one left to answer
             continue
         if error is not None:
             future.set_exception(error)
         else:
             assert ids is not None
             future.set_result(ids[i])
+
+
+def _gone(future: asyncio.Future[int]) -> bool:
+    """The request was cancelled (client gone), or its event loop has closed."""
+    return future.done() or future.get_loop().is_closed()
