@@ -2,7 +2,8 @@
 
 Every model measured on daily closes lands within about a percent of the naive random walk,
 so the numbers that matter are relative ones: `skill` (1 - RMSE ratio), `mase` (MAE over the
-in-sample naive MAE) and the Diebold-Mariano test of equal accuracy. `score` bundles them.
+in-sample naive MAE) and the Diebold-Mariano test of equal accuracy (`stocky.core.dm`,
+re-exported here). `score` bundles them.
 
 All functions take anything array-like, work on 1-D float arrays and raise
 `stocky.errors.BadInput` on empty, non-finite or mismatched input.
@@ -10,14 +11,20 @@ All functions take anything array-like, work on 1-D float arrays and raise
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
-from scipy import stats
+from numpy.typing import ArrayLike
 
+from stocky.core.checks import (
+    validate_array,
+    validate_interval,
+    validate_nonzero,
+    validate_pair,
+    validate_positive,
+)
+from stocky.core.dm import DieboldMariano, diebold_mariano
 from stocky.errors import BadInput
 
 __all__ = [
@@ -33,15 +40,6 @@ __all__ = [
     "score",
     "skill",
 ]
-
-FloatArray = NDArray[np.float64]
-
-
-class DieboldMariano(NamedTuple):
-    """Result of a two-sided Diebold-Mariano test (HLN-corrected, Student-t p-value)."""
-
-    statistic: float
-    pvalue: float
 
 
 @dataclass(frozen=True)
@@ -81,90 +79,6 @@ class Scores:
         return asdict(self)
 
 
-# --------------------------------------------------------------------------- validation
-
-
-def _validate_array(values: ArrayLike, name: str) -> FloatArray:
-    """Convert to a non-empty, finite, 1-D float array or raise BadInput naming `name`."""
-    try:
-        array = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise BadInput(f"{name} is not numeric ({exc}): pass a 1-D sequence of numbers") from exc
-    if array.ndim != 1:
-        raise BadInput(f"{name} has shape {array.shape}: pass a 1-D sequence of numbers")
-    if array.size == 0:
-        raise BadInput(f"{name} is empty: pass at least one value")
-    bad = np.flatnonzero(~np.isfinite(array))
-    if bad.size:
-        first = int(bad[0])
-        raise BadInput(
-            f"{name}[{first}] is {array[first]} ({bad.size} non-finite value(s)): "
-            "pass finite numbers only"
-        )
-    return array
-
-
-def _validate_pair(
-    first: ArrayLike, second: ArrayLike, first_name: str, second_name: str
-) -> tuple[FloatArray, FloatArray]:
-    """Validate two arrays and check they have the same length."""
-    a = _validate_array(first, first_name)
-    b = _validate_array(second, second_name)
-    if a.size != b.size:
-        raise BadInput(
-            f"{first_name} and {second_name} differ in length ({a.size} vs {b.size}): "
-            "pass arrays of equal length"
-        )
-    return a, b
-
-
-def _validate_nonzero(actual: FloatArray, name: str) -> None:
-    """MAPE divides by the actuals, so none of them may be zero."""
-    zeros = np.flatnonzero(actual == 0.0)
-    if zeros.size:
-        raise BadInput(
-            f"{name}[{int(zeros[0])}] is 0 ({zeros.size} zero(s)), so MAPE is undefined: "
-            "use mae/rmse/mase for series that can be zero"
-        )
-
-
-def _validate_positive(value: float, name: str, *, allow_zero: bool = False) -> float:
-    """A finite scalar > 0 (or >= 0 with `allow_zero`)."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError) as exc:
-        raise BadInput(f"{name}={value!r} is not a number: pass a finite number") from exc
-    too_small = number < 0.0 if allow_zero else number <= 0.0
-    if not math.isfinite(number) or too_small:
-        bound = ">= 0" if allow_zero else "> 0"
-        raise BadInput(f"{name}={value!r} is invalid: pass a finite number {bound}")
-    return number
-
-
-def _validate_interval(lower: FloatArray, upper: FloatArray) -> None:
-    """Each lower bound must not exceed its upper bound."""
-    crossed = np.flatnonzero(lower > upper)
-    if crossed.size:
-        i = int(crossed[0])
-        raise BadInput(
-            f"lower[{i}]={lower[i]} exceeds upper[{i}]={upper[i]} "
-            f"({crossed.size} crossed interval(s)): pass lower <= upper"
-        )
-
-
-def _validate_dm_options(n: int, h: int, power: float) -> None:
-    """Horizon and loss power must make the HLN-corrected statistic well defined."""
-    if isinstance(h, bool) or not isinstance(h, int | np.integer) or h < 1:
-        raise BadInput(f"h={h!r} is invalid: pass the forecast horizon as an integer >= 1")
-    _validate_positive(power, "power")
-    if n < 2:
-        raise BadInput(
-            f"Diebold-Mariano needs at least 2 errors, got {n}: pass a longer error series"
-        )
-    if h >= n:
-        raise BadInput(f"h={h} is not below the number of errors ({n}): pass h < {n}")
-
-
 # --------------------------------------------------------------------------- point errors
 
 
@@ -181,7 +95,7 @@ def mae(actual: ArrayLike, predicted: ArrayLike) -> float:
     Raises:
         BadInput: If an input is empty, non-finite, not 1-D, or the lengths differ.
     """
-    a, p = _validate_pair(actual, predicted, "actual", "predicted")
+    a, p = validate_pair(actual, predicted, "actual", "predicted")
     return float(np.mean(np.abs(a - p)))
 
 
@@ -198,7 +112,7 @@ def rmse(actual: ArrayLike, predicted: ArrayLike) -> float:
     Raises:
         BadInput: If an input is empty, non-finite, not 1-D, or the lengths differ.
     """
-    a, p = _validate_pair(actual, predicted, "actual", "predicted")
+    a, p = validate_pair(actual, predicted, "actual", "predicted")
     return float(np.sqrt(np.mean((a - p) ** 2)))
 
 
@@ -216,8 +130,8 @@ def mape(actual: ArrayLike, predicted: ArrayLike) -> float:
         BadInput: If an input is empty, non-finite, not 1-D, the lengths differ, or any
             actual is zero.
     """
-    a, p = _validate_pair(actual, predicted, "actual", "predicted")
-    _validate_nonzero(a, "actual")
+    a, p = validate_pair(actual, predicted, "actual", "predicted")
+    validate_nonzero(a, "actual")
     return float(100.0 * np.mean(np.abs((a - p) / a)))
 
 
@@ -234,7 +148,7 @@ def naive_scale(train_series: ArrayLike) -> float:
         BadInput: If the series is empty, non-finite, shorter than 2, or constant (the
             scale would be 0 and MASE undefined).
     """
-    y = _validate_array(train_series, "train_series")
+    y = validate_array(train_series, "train_series")
     if y.size < 2:
         raise BadInput(
             f"train_series has {y.size} value(s): pass at least 2 to compute a naive scale"
@@ -262,7 +176,7 @@ def mase(actual: ArrayLike, predicted: ArrayLike, *, scale: float) -> float:
     Raises:
         BadInput: If the arrays are invalid or `scale` is not a finite number > 0.
     """
-    denominator = _validate_positive(scale, "scale")
+    denominator = validate_positive(scale, "scale")
     return mae(actual, predicted) / denominator
 
 
@@ -279,8 +193,8 @@ def skill(model_rmse: float, naive_rmse: float) -> float:
     Raises:
         BadInput: If either RMSE is out of range.
     """
-    model = _validate_positive(model_rmse, "model_rmse", allow_zero=True)
-    naive = _validate_positive(naive_rmse, "naive_rmse")
+    model = validate_positive(model_rmse, "model_rmse", allow_zero=True)
+    naive = validate_positive(naive_rmse, "naive_rmse")
     return 1.0 - model / naive
 
 
@@ -298,74 +212,10 @@ def coverage(actual: ArrayLike, lower: ArrayLike, upper: ArrayLike) -> float:
     Raises:
         BadInput: If an input is invalid, the lengths differ, or some lower > upper.
     """
-    a, lo = _validate_pair(actual, lower, "actual", "lower")
-    _, hi = _validate_pair(actual, upper, "actual", "upper")
-    _validate_interval(lo, hi)
+    a, lo = validate_pair(actual, lower, "actual", "lower")
+    _, hi = validate_pair(actual, upper, "actual", "upper")
+    validate_interval(lo, hi)
     return float(np.mean((a >= lo) & (a <= hi)))
-
-
-# --------------------------------------------------------------------------- Diebold-Mariano
-
-
-def diebold_mariano(
-    errors_model: ArrayLike,
-    errors_benchmark: ArrayLike,
-    *,
-    h: int = 1,
-    power: float = 2,
-) -> DieboldMariano:
-    """Two-sided Diebold-Mariano test of equal forecast accuracy.
-
-    With loss differential ``d_t = |e1_t|**power - |e2_t|**power``, mean ``dbar`` and
-    autocovariances ``g_k = (1/n) * sum_{t>k} (d_t - dbar)(d_{t-k} - dbar)``, the statistic is
-    ``dbar / sqrt((g_0 + 2 * sum_{k=1}^{h-1} g_k) / n)``, multiplied by the Harvey, Leybourne &
-    Newbold (1997) correction ``sqrt((n + 1 - 2h + h(h-1)/n) / n)`` and compared with a
-    Student-t distribution with n - 1 degrees of freedom.
-
-    Degenerate cases, instead of dividing by zero:
-
-    * the two loss series agree to rounding (relative 1e-9; e.g. a random walk scored
-      against naive, whose forecasts differ only in the last bits): statistic 0.0,
-      p-value 1.0 -- there is no evidence of a difference;
-    * the long-run variance is not positive while ``d`` is not all zero: if h > 1 the
-      variance falls back to ``g_0 / n`` (the h = 1 estimate, as Diebold & Mariano suggest
-      for a negative estimate); if ``d`` is a non-zero constant, the statistic is +-inf and
-      the p-value 0.0 (one forecast is better at every step).
-
-    Args:
-        errors_model: Forecast errors of the model (actual - forecast).
-        errors_benchmark: Errors of the benchmark (e.g. naive) on the same targets.
-        h: Forecast horizon; h - 1 autocovariances enter the long-run variance.
-        power: Loss exponent (2: squared error, 1: absolute error).
-
-    Returns:
-        DieboldMariano(statistic, pvalue). A negative statistic means the model has the
-        smaller loss.
-
-    Raises:
-        BadInput: If the errors are invalid or of different length, fewer than 2, h is not
-            an integer in [1, n), or power is not > 0.
-    """
-    e1, e2 = _validate_pair(errors_model, errors_benchmark, "errors_model", "errors_benchmark")
-    n = e1.size
-    _validate_dm_options(n, h, power)
-    loss1, loss2 = np.abs(e1) ** power, np.abs(e2) ** power
-    d = loss1 - loss2
-    tiny = 1e-12 * float(max(np.max(loss1), np.max(loss2)))
-    if np.allclose(loss1, loss2, rtol=1e-9, atol=tiny):
-        return DieboldMariano(statistic=0.0, pvalue=1.0)
-    dbar = float(np.mean(d))
-    centred = d - dbar
-    gammas = [float(np.dot(centred[k:], centred[: n - k])) / n for k in range(h)]
-    variance = (gammas[0] + 2.0 * sum(gammas[1:])) / n
-    if variance <= 0.0:
-        variance = gammas[0] / n
-    if variance <= 0.0:
-        return DieboldMariano(statistic=math.copysign(math.inf, dbar), pvalue=0.0)
-    correction = math.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
-    statistic = correction * dbar / math.sqrt(variance)
-    pvalue = float(2.0 * stats.t.sf(abs(statistic), df=n - 1))
-    return DieboldMariano(statistic=float(statistic), pvalue=pvalue)
 
 
 # --------------------------------------------------------------------------- bundle
@@ -397,8 +247,8 @@ def score(
         BadInput: If any input is invalid, lengths differ, only one interval bound is
             given, or a metric is undefined for the data (see the individual functions).
     """
-    a, p = _validate_pair(actual, predicted, "actual", "predicted")
-    _, nv = _validate_pair(actual, naive, "actual", "naive")
+    a, p = validate_pair(actual, predicted, "actual", "predicted")
+    _, nv = validate_pair(actual, naive, "actual", "naive")
     if (lower is None) != (upper is None):
         missing = "upper" if upper is None else "lower"
         raise BadInput(f"{missing} is missing: pass both lower and upper, or neither")
