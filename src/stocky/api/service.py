@@ -19,7 +19,6 @@ __all__ = [
     "parse_date",
     "resolve_model",
     "serve_forecast",
-    "serve_forecast_grouped",
     "timestamp_z",
 ]
 
@@ -93,7 +92,6 @@ def _prepare(
     prices: list[float] | np.ndarray,
     as_of: dt.date | None,
     request_id: str,
-    source: str,
 ) -> tuple[Forecast, PredictionRecord]:
     settings = state.settings
     _validate_length(len(prices), settings.min_prices, settings.max_prices)
@@ -109,7 +107,7 @@ def _prepare(
         target=state.next_session(day),
         now=now,
         request_id=request_id,
-        source=source,
+        source="api",
     )
 
 
@@ -141,32 +139,7 @@ def _served(
     )
 
 
-def serve_forecast(
-    state: AppState,
-    *,
-    model: LoadedModel,
-    prices: list[float] | np.ndarray,
-    as_of: dt.date | None,
-    request_id: str,
-    source: str = "api",
-) -> Served:
-    """Forecast the session after `as_of` (default: today) and log it alone before returning.
-
-    Raises:
-        BadInput: Bad prices or a date outside the exchange calendar.
-        StoreError: The prediction could not be logged (the caller answers 503).
-    """
-    forecast, record = _prepare(
-        state, model=model, prices=prices, as_of=as_of, request_id=request_id, source=source
-    )
-    try:
-        prediction_id = state.predictions.insert(record)
-    except StoreError as exc:
-        raise _not_logged(state, model, exc) from exc
-    return _served(state, model, forecast, record, prediction_id)
-
-
-async def serve_forecast_grouped(
+async def serve_forecast(
     state: AppState,
     *,
     model: LoadedModel,
@@ -174,15 +147,16 @@ async def serve_forecast_grouped(
     as_of: dt.date | None,
     request_id: str,
 ) -> Served:
-    """As `serve_forecast`, but the row is committed together with those of concurrent requests
-    (`GroupCommitLog`); it still returns only after its row is committed.
+    """Forecast the session after `as_of` (default: today) and return once the row is logged.
+
+    The row is committed together with those of concurrent requests (`GroupCommitLog`).
 
     Raises:
         BadInput: Bad prices or a date outside the exchange calendar.
         StoreError: The prediction could not be logged (the caller answers 503).
     """
     forecast, record = _prepare(
-        state, model=model, prices=prices, as_of=as_of, request_id=request_id, source="api"
+        state, model=model, prices=prices, as_of=as_of, request_id=request_id
     )
     try:
         prediction_id = await state.log.write(record)

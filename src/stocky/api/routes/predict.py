@@ -8,6 +8,7 @@ import uuid
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from stocky.api.deps import StateDep
 from stocky.api.leanroute import LeanRoute
@@ -17,7 +18,6 @@ from stocky.api.service import (
     parse_date,
     resolve_model,
     serve_forecast,
-    serve_forecast_grouped,
     timestamp_z,
 )
 from stocky.api.state import AppState
@@ -82,7 +82,7 @@ async def predict(request: Request) -> Response:
     request_id = (request.headers.get("x-request-id") or uuid.uuid4().hex)[:64]
     model = resolve_model(state, body.ticker)
     # the row is committed (together with those of concurrent requests) before we answer
-    served = await serve_forecast_grouped(
+    served = await serve_forecast(
         state,
         model=model,
         prices=body.recent_prices,
@@ -113,10 +113,10 @@ def add_predict_route(app: FastAPI) -> None:
 
 
 @router.get("/forecast/{ticker}", response_model=ForecastResponse, responses=_ERRORS)  # type: ignore[arg-type]
-def forecast(ticker: str, state: StateDep, response: Response) -> dict[str, object]:
+async def forecast(ticker: str, state: StateDep, response: Response) -> dict[str, object]:
     """Forecast the session after the last stored close of `ticker`."""
     model = resolve_model(state, ticker)
-    frame = state.prices.load(model.ticker, last=state.settings.max_prices)
+    frame = await run_in_threadpool(state.prices.load, model.ticker, last=state.settings.max_prices)
     if frame.empty:
         raise DataUnavailable(
             f"no prices are stored for {model.ticker}: run `stocky data pull --ticker {model.ticker}`"
@@ -124,7 +124,7 @@ def forecast(ticker: str, state: StateDep, response: Response) -> dict[str, obje
     tail = frame.tail(state.settings.max_prices)
     as_of = tail["date"].iloc[-1].date()
     request_id = uuid.uuid4().hex
-    served = serve_forecast(
+    served = await serve_forecast(
         state, model=model, prices=tail["close"].to_numpy(float), as_of=as_of, request_id=request_id
     )
     response.headers["X-Request-ID"] = request_id
