@@ -13,13 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from stocky.api.deps import StateDep
 from stocky.api.leanroute import LeanRoute
 from stocky.api.schemas import ErrorResponse, ForecastResponse, PredictRequest, PredictResponse
-from stocky.api.service import (
-    Served,
-    parse_date,
-    resolve_model,
-    serve_forecast,
-    timestamp_z,
-)
+from stocky.api.service import Served, parse_date, resolve_model, serve_forecast, timestamp_z
 from stocky.api.state import AppState
 from stocky.errors import DataUnavailable
 
@@ -75,10 +69,10 @@ async def predict(request: Request) -> Response:
     Body: `recent_prices` (10-60 closes, oldest first), optional `date` and `ticker`.
     Send an `X-Request-ID` header to have it logged and echoed; one is made up otherwise.
     """
-    # A LeanRoute endpoint takes the request only (no StateDep): see stocky.api.leanroute.
+    # A LeanRoute endpoint takes the request only (no StateDep, no Header() parameters): see
+    # stocky.api.leanroute.
     state: AppState = request.app.state.stocky
     body = await _parse(request)
-    # read from the request, not a Header() parameter: one dependency less on the hot path
     request_id = (request.headers.get("x-request-id") or uuid.uuid4().hex)[:64]
     model = resolve_model(state, body.ticker)
     # the row is committed (together with those of concurrent requests) before we answer
