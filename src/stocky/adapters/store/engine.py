@@ -13,13 +13,15 @@ from stocky.errors import BadInput, StoreError
 
 __all__ = ["make_engine"]
 
-# WAL lets the API read while a pipeline writes; NORMAL is durable enough in WAL mode; the busy
-# timeout makes a second writer wait instead of failing with "database is locked".
+# The busy timeout makes a second writer wait instead of failing with "database is locked"; it
+# comes first because switching a new file to WAL takes a lock too (processes starting together
+# failed there while the timeout was still 0). WAL lets the API read while a pipeline writes;
+# NORMAL is durable enough in WAL mode.
 _SQLITE_PRAGMAS = (
+    "PRAGMA busy_timeout=5000",
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=5000",
 )
 
 
