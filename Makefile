@@ -50,6 +50,7 @@ format: $(STAMP)  ## apply ruff fixes and formatting
 
 bench: $(STAMP)  ## benchmarks that print ratios measured side by side
 	$(BIN)/python bench/bench_core.py
+	$(BIN)/python bench/bench_intervals.py
 	$(BIN)/python bench/bench_api.py
 
 lock:  ## re-resolve every dependency into requirements.lock (needs a package index)

@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     min_prices: int = Field(10, ge=3)
     max_prices: int = Field(60, ge=3)
+    interval: Literal["ewma", "model"] = Field(
+        "ewma",
+        description=(
+            "How 95% intervals are sized: 'ewma' (recent volatility of the price window) or "
+            "'model' (the ARIMA's constant variance). Recorded in each trained model."
+        ),
+    )
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     reload_interval_seconds: float = Field(30.0, ge=0)
     admin_api_key: SecretStr | None = None

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from stocky.adapters.registry import ModelRegistry
 from stocky.adapters.store.tables import predictions
 from stocky.api.app import create_app
+from stocky.core.volatility import ewma_std
 from stocky.errors import RegistryError
 from support import gspc_tail, make_settings, registry_for, train_into
 
@@ -91,6 +92,11 @@ def test_forecast_equals_the_loaded_spec(client):
     expected = model.spec.forecaster().forecast(prices)
     assert r.json()["prediction"] == pytest.approx(expected.mean, rel=1e-12)
     assert r.json()["target_date"] == "2019-01-02"
+    # the default interval method, recorded in the spec: mean -+ 1.96 x the EWMA volatility
+    assert model.spec.interval == "ewma"
+    half = 1.959964 * ewma_std(prices)
+    assert r.json()["upper"] == pytest.approx(expected.mean + half, rel=1e-6)
+    assert r.json()["lower"] == pytest.approx(expected.mean - half, rel=1e-6)
 
 
 def test_explicit_date_and_ticker(client):

@@ -124,6 +124,8 @@ def replay(
                 validation_size=settings.validation_size,
                 train_window=settings.train_window,
                 min_train_size=settings.min_train_size,
+                interval=settings.interval,
+                interval_window=settings.max_prices,
             ),
             retrain=retrain_config(
                 settings,

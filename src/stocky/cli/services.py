@@ -69,6 +69,8 @@ def retrain_config(
         validation_size=size,
         train_window=settings.train_window,
         min_train_size=settings.min_train_size,
+        interval=settings.interval,
+        interval_window=settings.max_prices,
         policy=PromotionPolicy(
             min_improvement=settings.min_improvement
             if min_improvement is None

@@ -106,6 +106,8 @@ def train(
                 train_window=settings.train_window if train_window is None else train_window,
                 refit_every=settings.refit_every if refit_every is None else refit_every,
                 min_train_size=settings.min_train_size,
+                interval=settings.interval,
+                interval_window=settings.max_prices,
             )
             result = train_ticker(
                 ticker=sym,

@@ -12,16 +12,46 @@ import re
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.stats import norm
 
 from stocky.core.kalman import LinearForecast, linear_forecast
+from stocky.core.volatility import ewma_std
 from stocky.errors import BadInput
 
-__all__ = ["ArimaForecaster", "ArimaOrder", "ArimaParams", "Forecast", "validate_window"]
+__all__ = [
+    "INTERVAL_METHODS",
+    "ArimaForecaster",
+    "ArimaOrder",
+    "ArimaParams",
+    "Forecast",
+    "IntervalMethod",
+    "validate_interval_method",
+    "validate_window",
+]
+
+#: How a forecast's interval gets its width: "model" is the fitted ARIMA's constant one-step
+#: variance (statsmodels' interval); "ewma" the recent volatility of the window itself
+#: (`stocky.core.volatility.ewma_std`), which follows calm and wild spells.
+IntervalMethod = Literal["model", "ewma"]
+INTERVAL_METHODS: tuple[IntervalMethod, ...] = ("model", "ewma")
+
+
+def validate_interval_method(value: str) -> IntervalMethod:
+    """Return `value` as an IntervalMethod.
+
+    Raises:
+        BadInput: Not one of INTERVAL_METHODS.
+    """
+    if value not in INTERVAL_METHODS:
+        raise BadInput(
+            f"interval method {value!r} is unknown: use one of {', '.join(INTERVAL_METHODS)}"
+        )
+    return value
+
 
 _MAX_P = _MAX_Q = 5
 _MAX_D = 2
@@ -204,13 +234,19 @@ def _weights(params: ArimaParams, n: int) -> LinearForecast:
 class ArimaForecaster:
     """ARIMA(p, d, q) with a constant when d=0 and none otherwise (statsmodels' defaults).
 
+    `interval` chooses how `forecast` sizes its interval (see IntervalMethod); the mean does
+    not depend on it.
+
     Attributes set by `fit` / `from_params`: ``params_`` (ArimaParams), ``aic_``, ``nobs_``,
     ``fit_warnings_`` (messages statsmodels raised while fitting, kept for the run record).
     """
 
-    def __init__(self, order: ArimaOrder, *, trend: str | None = None) -> None:
+    def __init__(
+        self, order: ArimaOrder, *, trend: str | None = None, interval: str = "model"
+    ) -> None:
         self.order = order
         self.trend = trend if trend is not None else ("c" if order.d == 0 else "n")
+        self.interval: IntervalMethod = validate_interval_method(interval)
         self.params_: ArimaParams | None = None
         self.aic_: float = float("nan")
         self.nobs_: int = 0
@@ -255,9 +291,9 @@ class ArimaForecaster:
         return self
 
     @classmethod
-    def from_params(cls, params: ArimaParams) -> ArimaForecaster:
+    def from_params(cls, params: ArimaParams, *, interval: str = "model") -> ArimaForecaster:
         """A fitted forecaster from stored parameters (no data, no fitting)."""
-        model = cls(params.order, trend=params.trend)
+        model = cls(params.order, trend=params.trend, interval=interval)
         model.params_ = params
         return model
 
@@ -279,6 +315,9 @@ class ArimaForecaster:
     def forecast(self, window: ArrayLike, *, level: float = 0.95) -> Forecast:
         """One-step forecast after `window` (oldest first) with a central `level` interval.
 
+        The interval's standard deviation is the model's (``interval="model"``) or the EWMA
+        volatility of the window's own changes (``interval="ewma"``).
+
         Raises:
             BadInput: If the window is too short, non-finite or not positive.
         """
@@ -286,7 +325,7 @@ class ArimaForecaster:
         arr = validate_window(window, min_len=params.order.d + 1)
         lf = _weights(params, len(arr))
         mean = float(lf.intercept + lf.weights @ arr)
-        std = float(np.sqrt(lf.variance))
+        std = float(np.sqrt(lf.variance)) if self.interval == "model" else ewma_std(arr)
         z = _z(level)
         return Forecast(mean=mean, lower=mean - z * std, upper=mean + z * std, std=std, level=level)
 

@@ -13,7 +13,14 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.stats import norm
 
-from stocky.core.arima import ArimaForecaster, ArimaOrder, ArimaParams, validate_window
+from stocky.core.arima import (
+    ArimaForecaster,
+    ArimaOrder,
+    ArimaParams,
+    validate_interval_method,
+    validate_window,
+)
+from stocky.core.volatility import ewma_std_path
 from stocky.errors import BadInput
 
 __all__ = ["WalkForward", "walk_forward"]
@@ -63,6 +70,8 @@ def walk_forward(
     refit_every: int = 0,
     params: ArimaParams | None = None,
     level: float = 0.95,
+    interval: str = "model",
+    interval_window: int = 60,
 ) -> WalkForward:
     """Walk forward over the last `test_size` points of `y`.
 
@@ -74,6 +83,9 @@ def walk_forward(
         refit_every: Refit every K test points (0 = never, 1 = the seed's refit at every step).
         params: Fixed parameters to use instead of fitting on the training window.
         level: Interval level.
+        interval: "model" (the ARIMA's own variance) or "ewma" (the EWMA volatility of the
+            `interval_window` prices before each session, as a server given that many would).
+        interval_window: Prices behind each EWMA interval.
 
     Returns:
         A WalkForward with forecasts, naive forecasts (previous price) and intervals.
@@ -82,6 +94,7 @@ def walk_forward(
         BadInput: If the series is too short for the split or contains bad prices.
     """
     arr = validate_window(y, min_len=2, name="y")
+    method = validate_interval_method(interval)
     n = len(arr)
     _validate_split(n, test_size, train_window, order)
     test_start = n - test_size
@@ -107,7 +120,11 @@ def walk_forward(
         stds.append(s)
         used.append(current)
     mean = np.concatenate(means)
-    std = np.concatenate(stds)
+    std = (
+        np.concatenate(stds)
+        if method == "model"
+        else ewma_std_path(arr, start=test_start, window=interval_window)
+    )
     return WalkForward(
         start=test_start,
         actual=arr[test_start:].copy(),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from stocky.core.arima import ArimaForecaster, ArimaParams
+from stocky.core.arima import ArimaForecaster, ArimaParams, IntervalMethod, validate_interval_method
 from stocky.errors import BadInput
 
 __all__ = ["SPEC_SCHEMA", "ModelSpec"]
@@ -28,10 +28,12 @@ class ModelSpec:
     train_rows: int
     metrics: dict[str, float | None] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    #: How served intervals are sized; specs written before it existed used the model's own.
+    interval: IntervalMethod = "model"
 
     def forecaster(self) -> ArimaForecaster:
         """A fitted forecaster with these parameters."""
-        return ArimaForecaster.from_params(self.params)
+        return ArimaForecaster.from_params(self.params, interval=self.interval)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -39,6 +41,7 @@ class ModelSpec:
             "ticker": self.ticker,
             "model_type": "arima",
             "params": self.params.to_dict(),
+            "interval": self.interval,
             "training": {"start": self.train_start, "end": self.train_end, "rows": self.train_rows},
             "metrics": dict(self.metrics),
             "info": dict(self.info),
@@ -66,6 +69,7 @@ class ModelSpec:
                 train_rows=int(training["rows"]),
                 metrics=dict(data.get("metrics", {})),
                 info=dict(data.get("info", {})),
+                interval=validate_interval_method(str(data.get("interval", "model"))),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise BadInput(f"model spec is malformed ({exc!r}): retrain the model") from exc

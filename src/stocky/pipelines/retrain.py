@@ -20,7 +20,7 @@ import pandas as pd
 from stocky import __version__
 from stocky.adapters.registry import ModelRegistry, ModelVersionInfo, RunRecord, model_name
 from stocky.adapters.store.audit import AuditRepository, PromotionRow
-from stocky.core.arima import ArimaForecaster, ArimaOrder, ArimaParams
+from stocky.core.arima import ArimaForecaster, ArimaOrder, ArimaParams, validate_interval_method
 from stocky.core.backtest import walk_forward
 from stocky.core.metrics import naive_scale, score
 from stocky.core.promotion import Decision, HoldoutScore, PromotionPolicy, decide
@@ -42,6 +42,12 @@ class RetrainConfig:
     train_window: int = 1260
     min_train_size: int = 250
     policy: PromotionPolicy = PromotionPolicy()
+    #: As TrainConfig: the interval method the new model records, and its EWMA look-back.
+    interval: str = "ewma"
+    interval_window: int = 60
+
+    def __post_init__(self) -> None:
+        validate_interval_method(self.interval)
 
 
 @dataclass(frozen=True)
@@ -140,6 +146,8 @@ def retrain_ticker(
         test_size=config.holdout_size,
         train_window=config.train_window,
         params=challenger.params_,
+        interval=config.interval,
+        interval_window=config.interval_window,
     )
     naive_errors = walk.actual - walk.naive
     champion_score = None
@@ -191,6 +199,7 @@ def retrain_ticker(
             "holdout": list(holdout),
             "decision": reason,
         },
+        interval=validate_interval_method(config.interval),
     )
     champ_version = champion[1].version if champion else None
     record = RunRecord(
@@ -204,6 +213,7 @@ def retrain_ticker(
             "holdout_first": holdout[0],
             "holdout_last": holdout[1],
             "triggered_by": triggered_by,
+            "interval": config.interval,
             "forced": force,
             "min_improvement": config.policy.min_improvement,
             "naive_tolerance": config.policy.naive_tolerance,

@@ -18,7 +18,7 @@ import pandas as pd
 
 from stocky import __version__
 from stocky.adapters.registry import ModelRegistry, ModelVersionInfo, RunRecord
-from stocky.core.arima import ArimaForecaster, ArimaOrder
+from stocky.core.arima import ArimaForecaster, ArimaOrder, validate_interval_method
 from stocky.core.backtest import WalkForward, walk_forward
 from stocky.core.metrics import Scores, naive_scale, score
 from stocky.core.quality import check_prices
@@ -40,10 +40,15 @@ class TrainConfig:
     train_window: int = 1260
     refit_every: int = 0
     min_train_size: int = 250
+    #: How the model sizes its intervals (recorded in the spec), and the prices behind each
+    #: EWMA interval in the walk-forward (what the server gets: STOCKY_MAX_PRICES).
+    interval: str = "ewma"
+    interval_window: int = 60
 
     def __post_init__(self) -> None:
         if self.order != "auto":
             ArimaOrder.parse(self.order)
+        validate_interval_method(self.interval)
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,8 @@ def evaluate(close: np.ndarray, config: TrainConfig) -> Evaluation:
         test_size=config.test_size,
         train_window=config.train_window,
         refit_every=config.refit_every,
+        interval=config.interval,
+        interval_window=config.interval_window,
     )
     train_part = pre_test[-config.train_window :] if config.train_window else pre_test
     scale = naive_scale(train_part)
@@ -194,6 +201,7 @@ def train_ticker(
         train_rows=len(fit_slice),
         metrics=baseline_metrics(ev),
         info={"source": source, "trained_at": now.isoformat(), "order_reason": reason},
+        interval=validate_interval_method(config.interval),
     )
     test_dates = dates.iloc[ev.walk.start :]
     params = {
@@ -205,6 +213,7 @@ def train_ticker(
         "validation_size": config.validation_size,
         "train_window": config.train_window,
         "refit_every": config.refit_every,
+        "interval": config.interval,
         "source": source,
         "data_first": str(dates.iloc[0].date()),
         "data_last": str(dates.iloc[-1].date()),

@@ -1,0 +1,80 @@
+"""Recent volatility for forecast intervals: an EWMA of squared price changes (RiskMetrics).
+
+A fitted ARIMA has one constant error variance, fitted on years of history; daily closes have
+calm and wild spells (volatility clustering). On S&P 500 closes, ARIMA(0,1,1)'s 95% interval
+held 64% of the next closes in 2008 and 100% in 2004. Sized by the exponentially weighted mean
+of the window's own squared one-day changes (decay 0.94, RiskMetrics' daily value), it held
+92-96% in every year from 2003 to 2018 (`bench/bench_intervals.py`).
+
+Pure: numpy only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from stocky.errors import BadInput
+
+__all__ = ["DEFAULT_DECAY", "ewma_std", "ewma_std_path"]
+
+#: RiskMetrics' decay for daily data.
+DEFAULT_DECAY = 0.94
+
+
+def _validate_decay(decay: float) -> None:
+    if not 0.0 < decay < 1.0:
+        raise BadInput(f"decay={decay!r} is invalid: pass a number between 0 and 1, e.g. 0.94")
+
+
+def _weights(n: int, decay: float) -> NDArray[np.float64]:
+    """Normalised weights for n changes, oldest first (the newest weighs most)."""
+    w = decay ** np.arange(n - 1, -1, -1, dtype=np.float64)
+    return w / w.sum()
+
+
+def ewma_std(window: ArrayLike, *, decay: float = DEFAULT_DECAY) -> float:
+    """The EWMA standard deviation of one-day changes over `window` (prices, oldest first).
+
+    ``sqrt(sum_i w_i * (p_i - p_{i-1})**2)`` with ``w_i`` proportional to ``decay**(age_i)``
+    and summing to 1; the mean change is taken as zero, as RiskMetrics does.
+
+    Raises:
+        BadInput: Fewer than 2 prices, or a decay outside (0, 1).
+    """
+    _validate_decay(decay)
+    arr = np.asarray(window, dtype=np.float64)
+    if arr.ndim != 1 or arr.size < 2:
+        raise BadInput(
+            f"an EWMA volatility needs at least 2 prices, got {arr.size}: send a longer window"
+        )
+    changes = np.diff(arr)
+    return float(np.sqrt(_weights(changes.size, decay) @ (changes * changes)))
+
+
+def ewma_std_path(
+    y: ArrayLike, *, start: int, window: int, decay: float = DEFAULT_DECAY
+) -> NDArray[np.float64]:
+    """`ewma_std` of the `window` prices before each position from `start` to the end of `y`.
+
+    Element j equals ``ewma_std(y[max(0, t - window):t])`` with ``t = start + j``: what a server
+    given the last `window` prices before session t would use.
+
+    Raises:
+        BadInput: `start` leaves fewer than 2 prices before it, `window` < 2, or a bad decay.
+    """
+    _validate_decay(decay)
+    arr = np.asarray(y, dtype=np.float64)
+    if window < 2:
+        raise BadInput(f"window={window} is too short: pass at least 2 prices")
+    if start < 2 or start > arr.size:
+        raise BadInput(f"start={start} must be between 2 and {arr.size}: 2 prices come first")
+    squared = np.diff(arr) ** 2  # squared[i] is the change into price i + 1
+    out = np.empty(arr.size - start, dtype=np.float64)
+    full = _weights(window - 1, decay)
+    for j, t in enumerate(range(start, arr.size)):
+        lo = max(0, t - window)
+        seg = squared[lo : t - 1]
+        weights = full if seg.size == window - 1 else _weights(seg.size, decay)
+        out[j] = np.sqrt(weights @ seg)
+    return out
