@@ -102,6 +102,10 @@ class ModelInfo(BaseModel):
     walk_forward_rmse: float | None
     naive_rmse: float | None
     skill: float | None
+    interval: str | None = Field(None, description="How served 95% intervals are sized.")
+    walk_forward_coverage: float | None = Field(
+        None, description="Share of test-period closes inside the 95% interval."
+    )
 
 
 class ReloadResponse(BaseModel):

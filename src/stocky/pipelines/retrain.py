@@ -27,7 +27,7 @@ from stocky.core.promotion import Decision, HoldoutScore, PromotionPolicy, decid
 from stocky.core.selection import select_order
 from stocky.core.spec import ModelSpec
 from stocky.errors import BadInput, ModelNotFound
-from stocky.pipelines.train import Evaluation, baseline_metrics
+from stocky.pipelines.train import Evaluation, baseline_metrics, version_tags
 
 __all__ = ["RetrainConfig", "RetrainResult", "retrain_ticker", "rollback"]
 
@@ -247,14 +247,7 @@ def retrain_ticker(
         version = registry.register(
             ticker,
             run_id,
-            tags={
-                "order": str(order),
-                "walk_forward_rmse": f"{scores.rmse:.6g}",
-                "naive_rmse": f"{scores.naive_rmse:.6g}",
-                "skill": f"{scores.skill:.6g}",
-                "train_start": spec.train_start,
-                "train_end": spec.train_end,
-            },
+            tags=version_tags(spec, scores),
         )
         to_version = version.version
         if champ_version is not None:

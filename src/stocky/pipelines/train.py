@@ -27,7 +27,15 @@ from stocky.core.spec import ModelSpec
 from stocky.errors import BadInput
 from stocky.pipelines.plots import forecast_vs_actual_png
 
-__all__ = ["TrainConfig", "TrainResult", "data_hash", "evaluate", "train_ticker"]
+__all__ = [
+    "TrainConfig",
+    "TrainResult",
+    "baseline_metrics",
+    "data_hash",
+    "evaluate",
+    "train_ticker",
+    "version_tags",
+]
 
 
 @dataclass(frozen=True)
@@ -126,6 +134,23 @@ def evaluate(close: np.ndarray, config: TrainConfig) -> Evaluation:
         walk.actual, walk.mean, walk.naive, lower=walk.lower, upper=walk.upper, scale=scale
     )
     return Evaluation(order=order, choice=choice, walk=walk, scores=scores, scale=scale)
+
+
+def version_tags(spec: ModelSpec, scores: Scores) -> dict[str, str]:
+    """The registered version's tags: what `GET /models` and the report show without loading
+    the spec."""
+    tags = {
+        "order": str(spec.params.order),
+        "interval": spec.interval,
+        "walk_forward_rmse": f"{scores.rmse:.6g}",
+        "naive_rmse": f"{scores.naive_rmse:.6g}",
+        "skill": f"{scores.skill:.6g}",
+        "train_start": spec.train_start,
+        "train_end": spec.train_end,
+    }
+    if scores.coverage is not None:
+        tags["walk_forward_coverage"] = f"{scores.coverage:.6g}"
+    return tags
 
 
 def baseline_metrics(ev: Evaluation) -> dict[str, float | None]:
@@ -236,14 +261,7 @@ def train_ticker(
     version = registry.register(
         ticker,
         run_id,
-        tags={
-            "order": str(ev.order),
-            "walk_forward_rmse": f"{ev.scores.rmse:.6g}",
-            "naive_rmse": f"{ev.scores.naive_rmse:.6g}",
-            "skill": f"{ev.scores.skill:.6g}",
-            "train_start": spec.train_start,
-            "train_end": spec.train_end,
-        },
+        tags=version_tags(spec, ev.scores),
     )
     alias = "champion" if first else "challenger"
     registry.set_alias(ticker, alias, version.version)

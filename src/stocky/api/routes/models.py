@@ -39,6 +39,8 @@ async def models(state: StateDep) -> list[dict[str, object]]:
                         "walk_forward_rmse": _float(v.tags.get("walk_forward_rmse")),
                         "naive_rmse": _float(v.tags.get("naive_rmse")),
                         "skill": _float(v.tags.get("skill")),
+                        "interval": v.tags.get("interval"),
+                        "walk_forward_coverage": _float(v.tags.get("walk_forward_coverage")),
                     }
                 )
         return rows
