@@ -314,3 +314,37 @@ def test_ready_says_why_when_the_registry_is_down(tmp_path):
             in r.json()["reason"]
         )
         assert c.get("/health").json() == {"status": "ok"}
+
+
+def test_foreign_windows_are_left_out_of_monitoring(client):
+    from stocky.adapters.prices.bundled import BundledSource
+    from stocky.pipelines.actuals import attach_actuals
+
+    state = client.app.state.stocky  # type: ignore[attr-defined]
+    own = gspc_tail(61)[:-1]  # the 60 closes up to 2018-12-28
+    r = client.post("/predict", json={"recent_prices": own, "date": "2018-12-28"})
+    assert r.status_code == 200
+    # the seed README's example window (prices near 170) for ^GSPC (near 2,500), logged last
+    r = client.post("/predict", json={**SEED_EXAMPLE, "date": "2018-12-28"})
+    assert r.status_code == 200
+    done = attach_actuals(
+        predictions=state.predictions,
+        prices=state.prices,
+        source=BundledSource(),
+        ticker="^GSPC",
+        as_of=dt.date(2018, 12, 31),
+        now=FIXED_NOW,
+    )
+    assert done.updated == 2  # both get the real close: the log keeps everything
+    assert len(state.predictions.labeled("^GSPC", foreign_windows=True)) == 2
+    perf = client.get("/monitoring/^GSPC/performance").json()
+    assert perf["labeled_predictions"] == 1
+    assert perf["foreign_windows"] == 1
+    # the last prediction of the session counts, but only among windows of this ticker
+    actual = gspc_tail(1)[0]  # the close of 2018-12-31
+    assert perf["all"]["rmse"] == pytest.approx(abs(actual - _served_mean(client, own)), rel=1e-9)
+
+
+def _served_mean(client: TestClient, prices: list[float]) -> float:
+    model = client.app.state.stocky.champions.get("^GSPC")  # type: ignore[attr-defined]
+    return model.spec.forecaster().forecast(prices).mean

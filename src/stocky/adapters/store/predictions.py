@@ -13,10 +13,10 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from stocky.adapters.store.tables import predictions
+from stocky.adapters.store.tables import predictions, prices
 from stocky.errors import StoreError
 
-__all__ = ["ActualUpdate", "PredictionRecord", "PredictionRepository"]
+__all__ = ["WINDOW_TOLERANCE", "ActualUpdate", "PredictionRecord", "PredictionRepository"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,11 @@ class PredictionRecord:
 
 
 _FIELDS = tuple(f.name for f in fields(PredictionRecord))
+
+#: How far (as a share of the close) a window's last price may be from the ticker's stored
+#: close on its `as_of` before monitoring leaves the prediction out: wider than rounding and
+#: adjusted-vs-raw differences, narrower than a window of another ticker.
+WINDOW_TOLERANCE = 0.02
 _INSERT = predictions.insert()
 
 
@@ -264,9 +269,21 @@ class PredictionRepository:
             ) from exc
 
     def labeled(
-        self, ticker: str, *, up_to: dt.date | None = None, start: dt.date | None = None
+        self,
+        ticker: str,
+        *,
+        up_to: dt.date | None = None,
+        start: dt.date | None = None,
+        foreign_windows: bool = False,
     ) -> pd.DataFrame:
         """Predictions of `ticker` that have their actual, oldest target first.
+
+        A prediction's window should end at the ticker's close on `as_of`; its `naive` is that
+        last price. When the store holds that close and `naive` is off by more than
+        WINDOW_TOLERANCE (say, the seed README's example window of 170s sent for ^GSPC at
+        2,500, or an older window sent as today's on a day the price moved more than that),
+        the row measures nothing about this ticker's model and is left out unless
+        `foreign_windows` is True. Rows whose `as_of` close is not stored are kept.
 
         Returns:
             Columns id, created_at, as_of, target_date (datetime64), prediction, lower, upper,
@@ -293,11 +310,40 @@ class PredictionRepository:
             .where(c.actual.is_not(None))
             .order_by(c.target_date, c.created_at, c.id)
         )
+        if not foreign_windows:
+            close = prices.c.close
+            query = query.outerjoin(
+                prices, sa.and_(prices.c.ticker == c.ticker, prices.c.date == c.as_of)
+            ).where(
+                sa.or_(close.is_(None), sa.func.abs(c.naive - close) <= WINDOW_TOLERANCE * close)
+            )
         if up_to is not None:
             query = query.where(c.target_date <= up_to)
         if start is not None:
             query = query.where(c.target_date >= start)
         return self._frame(query, f"labeled predictions of {ticker}")
+
+    def foreign_window_count(self, ticker: str) -> int:
+        """Labeled predictions `labeled` leaves out: windows that do not end at the stored
+        close of their `as_of` (see `labeled`)."""
+        c = predictions.c
+        close = prices.c.close
+        query = (
+            sa.select(sa.func.count())
+            .select_from(
+                predictions.join(
+                    prices, sa.and_(prices.c.ticker == c.ticker, prices.c.date == c.as_of)
+                )
+            )
+            .where(c.ticker == ticker)
+            .where(c.actual.is_not(None))
+            .where(sa.func.abs(c.naive - close) > WINDOW_TOLERANCE * close)
+        )
+        try:
+            with self.engine.connect() as conn:
+                return int(conn.execute(query).scalar_one())
+        except SQLAlchemyError as exc:
+            raise StoreError(f"could not count foreign windows of {ticker}: {exc}") from exc
 
     def tickers(self) -> list[str]:
         """Tickers with at least one logged prediction."""

@@ -68,7 +68,12 @@ async def performance(
             "labeled_predictions": len(labeled),
             "labeled_sessions": len(sessions),
             "pending": state.predictions.pending_count(symbol),
-            "rule": "one prediction per target session: the last one logged",
+            # labeled, but from a window that does not end at the stored close: left out
+            "foreign_windows": state.predictions.foreign_window_count(symbol),
+            "rule": (
+                "one prediction per target session: the last one logged whose window ends "
+                "at the stored close of its date"
+            ),
             "windows": {},
         }
         if len(sessions):
