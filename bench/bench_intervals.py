@@ -4,8 +4,8 @@ Run with ``make bench`` (or ``python bench/bench_intervals.py``). For every year
 2018 of S&P 500 closes (arch.data.sp500, offline), ARIMA(0,1,1) is fitted on the three years
 before it and walked forward through the year with fixed parameters. Each session's interval
 is sized two ways side by side: the model's constant one-step variance, and the EWMA (decay
-0.94) of the 60 prices before it, which is what `stocky serve` uses by default
-(STOCKY_INTERVAL=ewma). The naive random walk's error is the yardstick of the width.
+0.94) of the 60 prices before it times a scale calibrated on the three training years (fat
+tails), which is what `stocky serve` uses by default (STOCKY_INTERVAL=ewma).
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ def main() -> None:
     )
     print()
     print(
-        f"{'year':<6}{'sessions':>9}{'model cover':>13}{'ewma cover':>12}{'model width':>13}{'ewma width':>12}"
+        f"{'year':<6}{'sessions':>9}{'model cover':>13}{'ewma cover':>12}{'model width':>13}"
+        f"{'ewma width':>12}{'ewma scale':>12}"
     )
     inside = {"model": [], "ewma": []}
     calibrated = {"model": 0, "ewma": 0}
@@ -67,11 +68,11 @@ def main() -> None:
             hit = (walk.actual >= walk.lower) & (walk.actual <= walk.upper)
             inside[method].append(hit)
             width = float(np.mean(walk.upper - walk.lower))
-            row[method] = (float(np.mean(hit)), width)
+            row[method] = (float(np.mean(hit)), width, walk.interval_scale)
             calibrated[method] += TARGET[0] <= row[method][0] <= TARGET[1]
         print(
             f"{year:<6}{test:>9}{row['model'][0]:>13.1%}{row['ewma'][0]:>12.1%}"
-            f"{row['model'][1]:>13.1f}{row['ewma'][1]:>12.1f}"
+            f"{row['model'][1]:>13.1f}{row['ewma'][1]:>12.1f}{row['ewma'][2]:>12.3f}"
         )
     every = {m: float(np.mean(np.concatenate(v))) for m, v in inside.items()}
     print()

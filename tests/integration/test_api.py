@@ -92,9 +92,10 @@ def test_forecast_equals_the_loaded_spec(client):
     expected = model.spec.forecaster().forecast(prices)
     assert r.json()["prediction"] == pytest.approx(expected.mean, rel=1e-12)
     assert r.json()["target_date"] == "2019-01-02"
-    # the default interval method, recorded in the spec: mean -+ 1.96 x the EWMA volatility
+    # the default interval method, recorded in the spec: mean -+ 1.96 x scale x EWMA volatility
     assert model.spec.interval == "ewma"
-    half = 1.959964 * ewma_std(prices)
+    assert 1.0 < model.spec.interval_scale < 1.3  # calibrated on the training closes
+    half = 1.959964 * model.spec.interval_scale * ewma_std(prices)
     assert r.json()["upper"] == pytest.approx(expected.mean + half, rel=1e-6)
     assert r.json()["lower"] == pytest.approx(expected.mean - half, rel=1e-6)
 

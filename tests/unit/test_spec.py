@@ -25,16 +25,18 @@ def _spec(**kw: object) -> ModelSpec:
 
 
 def test_round_trip_keeps_the_interval_method():
-    spec = _spec(interval="ewma", metrics={"walk_forward_rmse": 28.6})
+    spec = _spec(interval="ewma", interval_scale=1.08, metrics={"walk_forward_rmse": 28.6})
     again = ModelSpec.from_dict(spec.to_dict())
     assert again == spec
     assert again.forecaster().interval == "ewma"
+    assert again.forecaster().interval_scale == 1.08
 
 
 def test_a_spec_written_before_interval_methods_serves_the_model_interval():
     old = _spec().to_dict()
-    del old["interval"]
-    assert ModelSpec.from_dict(old).forecaster().interval == "model"
+    del old["interval"], old["interval_scale"]
+    model = ModelSpec.from_dict(old).forecaster()
+    assert (model.interval, model.interval_scale) == ("model", 1.0)
 
 
 def test_an_unknown_interval_method_says_what_to_do():

@@ -234,19 +234,31 @@ def _weights(params: ArimaParams, n: int) -> LinearForecast:
 class ArimaForecaster:
     """ARIMA(p, d, q) with a constant when d=0 and none otherwise (statsmodels' defaults).
 
-    `interval` chooses how `forecast` sizes its interval (see IntervalMethod); the mean does
-    not depend on it.
+    `interval` chooses how `forecast` sizes its interval (see IntervalMethod), and
+    `interval_scale` widens an "ewma" interval by a calibrated factor
+    (`stocky.core.volatility.interval_scale`); the mean depends on neither.
 
     Attributes set by `fit` / `from_params`: ``params_`` (ArimaParams), ``aic_``, ``nobs_``,
     ``fit_warnings_`` (messages statsmodels raised while fitting, kept for the run record).
     """
 
     def __init__(
-        self, order: ArimaOrder, *, trend: str | None = None, interval: str = "model"
+        self,
+        order: ArimaOrder,
+        *,
+        trend: str | None = None,
+        interval: str = "model",
+        interval_scale: float = 1.0,
     ) -> None:
         self.order = order
         self.trend = trend if trend is not None else ("c" if order.d == 0 else "n")
         self.interval: IntervalMethod = validate_interval_method(interval)
+        if not (np.isfinite(interval_scale) and interval_scale > 0):
+            raise BadInput(
+                f"interval_scale={interval_scale!r} is invalid: pass a finite number > 0 "
+                "(1.0 for none)"
+            )
+        self.interval_scale = float(interval_scale)
         self.params_: ArimaParams | None = None
         self.aic_: float = float("nan")
         self.nobs_: int = 0
@@ -291,9 +303,13 @@ class ArimaForecaster:
         return self
 
     @classmethod
-    def from_params(cls, params: ArimaParams, *, interval: str = "model") -> ArimaForecaster:
+    def from_params(
+        cls, params: ArimaParams, *, interval: str = "model", interval_scale: float = 1.0
+    ) -> ArimaForecaster:
         """A fitted forecaster from stored parameters (no data, no fitting)."""
-        model = cls(params.order, trend=params.trend, interval=interval)
+        model = cls(
+            params.order, trend=params.trend, interval=interval, interval_scale=interval_scale
+        )
         model.params_ = params
         return model
 
@@ -316,7 +332,7 @@ class ArimaForecaster:
         """One-step forecast after `window` (oldest first) with a central `level` interval.
 
         The interval's standard deviation is the model's (``interval="model"``) or the EWMA
-        volatility of the window's own changes (``interval="ewma"``).
+        volatility of the window's own changes times `interval_scale` (``interval="ewma"``).
 
         Raises:
             BadInput: If the window is too short, non-finite or not positive.
@@ -325,7 +341,11 @@ class ArimaForecaster:
         arr = validate_window(window, min_len=params.order.d + 1)
         lf = _weights(params, len(arr))
         mean = float(lf.intercept + lf.weights @ arr)
-        std = float(np.sqrt(lf.variance)) if self.interval == "model" else ewma_std(arr)
+        std = (
+            float(np.sqrt(lf.variance))
+            if self.interval == "model"
+            else ewma_std(arr) * self.interval_scale
+        )
         z = _z(level)
         return Forecast(mean=mean, lower=mean - z * std, upper=mean + z * std, std=std, level=level)
 

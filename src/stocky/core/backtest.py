@@ -20,7 +20,7 @@ from stocky.core.arima import (
     validate_interval_method,
     validate_window,
 )
-from stocky.core.volatility import ewma_std_path
+from stocky.core.volatility import ewma_std_path, interval_scale
 from stocky.errors import BadInput
 
 __all__ = ["WalkForward", "walk_forward"]
@@ -38,6 +38,8 @@ class WalkForward:
     naive: NDArray[np.float64]
     params: tuple[ArimaParams, ...]
     refits: int
+    #: The calibrated widening of "ewma" intervals (1.0 for "model").
+    interval_scale: float = 1.0
 
     @property
     def rmse(self) -> float:
@@ -84,7 +86,8 @@ def walk_forward(
         params: Fixed parameters to use instead of fitting on the training window.
         level: Interval level.
         interval: "model" (the ARIMA's own variance) or "ewma" (the EWMA volatility of the
-            `interval_window` prices before each session, as a server given that many would).
+            `interval_window` prices before each session, as a server given that many would,
+            times `interval_scale` calibrated on the training window before the test period).
         interval_window: Prices behind each EWMA interval.
 
     Returns:
@@ -120,11 +123,13 @@ def walk_forward(
         stds.append(s)
         used.append(current)
     mean = np.concatenate(means)
-    std = (
-        np.concatenate(stds)
-        if method == "model"
-        else ewma_std_path(arr, start=test_start, window=interval_window)
-    )
+    scale = 1.0
+    if method == "model":
+        std = np.concatenate(stds)
+    else:
+        history = arr[max(0, test_start - train_window) if train_window else 0 : test_start]
+        scale = interval_scale(history, window=interval_window, level=level)
+        std = scale * ewma_std_path(arr, start=test_start, window=interval_window)
     return WalkForward(
         start=test_start,
         actual=arr[test_start:].copy(),
@@ -134,4 +139,5 @@ def walk_forward(
         naive=arr[test_start - 1 : n - 1].copy(),
         params=tuple(used),
         refits=refits,
+        interval_scale=scale,
     )

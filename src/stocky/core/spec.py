@@ -30,10 +30,14 @@ class ModelSpec:
     info: dict[str, Any] = field(default_factory=dict)
     #: How served intervals are sized; specs written before it existed used the model's own.
     interval: IntervalMethod = "model"
+    #: Calibrated widening of "ewma" intervals (`stocky.core.volatility.interval_scale`).
+    interval_scale: float = 1.0
 
     def forecaster(self) -> ArimaForecaster:
         """A fitted forecaster with these parameters."""
-        return ArimaForecaster.from_params(self.params, interval=self.interval)
+        return ArimaForecaster.from_params(
+            self.params, interval=self.interval, interval_scale=self.interval_scale
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -42,6 +46,7 @@ class ModelSpec:
             "model_type": "arima",
             "params": self.params.to_dict(),
             "interval": self.interval,
+            "interval_scale": self.interval_scale,
             "training": {"start": self.train_start, "end": self.train_end, "rows": self.train_rows},
             "metrics": dict(self.metrics),
             "info": dict(self.info),
@@ -70,6 +75,7 @@ class ModelSpec:
                 metrics=dict(data.get("metrics", {})),
                 info=dict(data.get("info", {})),
                 interval=validate_interval_method(str(data.get("interval", "model"))),
+                interval_scale=float(data.get("interval_scale", 1.0)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise BadInput(f"model spec is malformed ({exc!r}): retrain the model") from exc

@@ -3,20 +3,29 @@
 A fitted ARIMA has one constant error variance, fitted on years of history; daily closes have
 calm and wild spells (volatility clustering). On S&P 500 closes, ARIMA(0,1,1)'s 95% interval
 held 64% of the next closes in 2008 and 100% in 2004. Sized by the exponentially weighted mean
-of the window's own squared one-day changes (decay 0.94, RiskMetrics' daily value), it held
-92-96% in every year from 2003 to 2018 (`bench/bench_intervals.py`).
+of the window's own squared one-day changes (decay 0.94, RiskMetrics' daily value) and
+calibrated as below, it held 92.8-98.4% in every year from 2003 to 2018
+(`bench/bench_intervals.py`).
 
-Pure: numpy only.
+Daily changes have fatter tails than the normal quantile assumes, so `mean ± 1.96 σ` with the
+EWMA σ holds ~93% of closes. `interval_scale` measures, on the training data only, the factor
+that makes the interval hold its level there; with it, coverage over 2003-2018 is 94.9%.
+
+Pure: numpy and scipy.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.stats import norm
 
 from stocky.errors import BadInput
 
-__all__ = ["DEFAULT_DECAY", "ewma_std", "ewma_std_path"]
+__all__ = ["DEFAULT_DECAY", "MIN_CALIBRATION_MOVES", "ewma_std", "ewma_std_path", "interval_scale"]
+
+#: Fewer one-day moves than this behind a fit, and `interval_scale` returns 1.0 (no calibration).
+MIN_CALIBRATION_MOVES = 60
 
 #: RiskMetrics' decay for daily data.
 DEFAULT_DECAY = 0.94
@@ -78,3 +87,40 @@ def ewma_std_path(
         weights = full if seg.size == window - 1 else _weights(seg.size, decay)
         out[j] = np.sqrt(weights @ seg)
     return out
+
+
+def interval_scale(
+    y: ArrayLike, *, window: int, level: float = 0.95, decay: float = DEFAULT_DECAY
+) -> float:
+    """The factor that makes ``mean ± z(level) × scale × ewma_std`` hold `level` of `y`'s moves.
+
+    For every price of `y` with `window` prices before it, the one-day move is divided by the
+    EWMA std of those prices; the `level` quantile of the absolute ratios, over the normal
+    quantile z(level), is the scale: ~1.04 for normal moves (the EWMA estimate is itself
+    noisy), 1.02-1.16 for S&P 500 closes. The naive move stands in for the model's one-step
+    error, as it does in `ewma_std`.
+
+    Args:
+        y: Training prices, oldest first (history only: never the period being evaluated).
+        window: Prices behind each EWMA std, as served (STOCKY_MAX_PRICES).
+        level: Interval level.
+        decay: EWMA decay.
+
+    Returns:
+        The scale, or 1.0 when `y` has fewer than MIN_CALIBRATION_MOVES moves after the
+        first `window` prices.
+
+    Raises:
+        BadInput: `level` outside (0, 1), or a bad window or decay.
+    """
+    if not 0.0 < level < 1.0:
+        raise BadInput(f"level={level!r} is invalid: pass a number between 0 and 1, e.g. 0.95")
+    arr = np.asarray(y, dtype=np.float64)
+    if arr.size - window < MIN_CALIBRATION_MOVES:
+        return 1.0
+    std = ewma_std_path(arr, start=window, window=window, decay=decay)
+    moves = np.abs(arr[window:] - arr[window - 1 : -1])
+    ratios = moves[std > 0] / std[std > 0]
+    if ratios.size < MIN_CALIBRATION_MOVES:
+        return 1.0
+    return float(np.quantile(ratios, level) / norm.ppf(0.5 + level / 2))

@@ -27,7 +27,12 @@ from stocky.core.promotion import Decision, HoldoutScore, PromotionPolicy, decid
 from stocky.core.selection import select_order
 from stocky.core.spec import ModelSpec
 from stocky.errors import BadInput, ModelNotFound
-from stocky.pipelines.train import Evaluation, baseline_metrics, version_tags
+from stocky.pipelines.train import (
+    Evaluation,
+    baseline_metrics,
+    served_interval_scale,
+    version_tags,
+)
 
 __all__ = ["RetrainConfig", "RetrainResult", "retrain_ticker", "rollback"]
 
@@ -174,11 +179,9 @@ def retrain_ticker(
         walk.actual, walk.mean, walk.naive, lower=walk.lower, upper=walk.upper, scale=scale
     )
     evaluation = Evaluation(order=order, choice=None, walk=walk, scores=scores, scale=scale)
+    latest = close[-config.train_window :] if config.train_window else close
     final = (
-        ArimaForecaster(order).fit(
-            close[-config.train_window :] if config.train_window else close,
-            start_params=challenger.params_,
-        )
+        ArimaForecaster(order).fit(latest, start_params=challenger.params_)
         if promote
         else challenger
     )
@@ -200,6 +203,9 @@ def retrain_ticker(
             "decision": reason,
         },
         interval=validate_interval_method(config.interval),
+        interval_scale=served_interval_scale(
+            config.interval, latest if promote else fit_part, config.interval_window
+        ),
     )
     champ_version = champion[1].version if champion else None
     record = RunRecord(

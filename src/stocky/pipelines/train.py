@@ -24,6 +24,7 @@ from stocky.core.metrics import Scores, naive_scale, score
 from stocky.core.quality import check_prices
 from stocky.core.selection import OrderChoice, select_order
 from stocky.core.spec import ModelSpec
+from stocky.core.volatility import interval_scale
 from stocky.errors import BadInput
 from stocky.pipelines.plots import forecast_vs_actual_png
 
@@ -33,6 +34,7 @@ __all__ = [
     "baseline_metrics",
     "data_hash",
     "evaluate",
+    "served_interval_scale",
     "train_ticker",
     "version_tags",
 ]
@@ -136,12 +138,18 @@ def evaluate(close: np.ndarray, config: TrainConfig) -> Evaluation:
     return Evaluation(order=order, choice=choice, walk=walk, scores=scores, scale=scale)
 
 
+def served_interval_scale(interval: str, prices: np.ndarray, window: int) -> float:
+    """The served model's interval scale, calibrated on the prices it is fitted on."""
+    return interval_scale(prices, window=window) if interval == "ewma" else 1.0
+
+
 def version_tags(spec: ModelSpec, scores: Scores) -> dict[str, str]:
     """The registered version's tags: what `GET /models` and the report show without loading
     the spec."""
     tags = {
         "order": str(spec.params.order),
         "interval": spec.interval,
+        "interval_scale": f"{spec.interval_scale:.4g}",
         "walk_forward_rmse": f"{scores.rmse:.6g}",
         "naive_rmse": f"{scores.naive_rmse:.6g}",
         "skill": f"{scores.skill:.6g}",
@@ -227,6 +235,7 @@ def train_ticker(
         metrics=baseline_metrics(ev),
         info={"source": source, "trained_at": now.isoformat(), "order_reason": reason},
         interval=validate_interval_method(config.interval),
+        interval_scale=served_interval_scale(config.interval, fit_slice, config.interval_window),
     )
     test_dates = dates.iloc[ev.walk.start :]
     params = {
