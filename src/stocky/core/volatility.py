@@ -16,6 +16,8 @@ Pure: numpy and scipy.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.stats import norm
@@ -36,10 +38,14 @@ def _validate_decay(decay: float) -> None:
         raise BadInput(f"decay={decay!r} is invalid: pass a number between 0 and 1, e.g. 0.94")
 
 
+@lru_cache(maxsize=256)
 def _weights(n: int, decay: float) -> NDArray[np.float64]:
-    """Normalised weights for n changes, oldest first (the newest weighs most)."""
+    """Normalised weights for n changes, oldest first (the newest weighs most). Cached: the
+    server asks for the same few lengths on every request; the array is read-only."""
     w = decay ** np.arange(n - 1, -1, -1, dtype=np.float64)
-    return w / w.sum()
+    w /= w.sum()
+    w.setflags(write=False)
+    return w
 
 
 def ewma_std(window: ArrayLike, *, decay: float = DEFAULT_DECAY) -> float:
