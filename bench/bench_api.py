@@ -2,8 +2,9 @@
 
 Run with ``python bench/bench_api.py`` (``--quick`` for 3 s per endpoint). Trains a ^GSPC
 model into a temporary STOCKY_HOME from the bundled data (offline), starts one uvicorn worker
-on loopback, and loads each endpoint with N keep-alive connections for a fixed time: with
-``wrk`` when it is installed, else with a small built-in asyncio client. The seed's method (a
+on loopback, and loads /health and /predict with N keep-alive connections for a fixed time,
+taking turns in short slices (``--slices``), with ``wrk`` when it is installed, else with a
+small built-in asyncio client. The seed's method (a
 cold ARIMA fit on every request) is served by a second one-worker app for reference. Missed
 targets print MISS but never fail the run: throughput depends on the machine and its load.
 """
@@ -200,6 +201,20 @@ class Load:
     @property
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds > 0 else 0.0
+
+    @classmethod
+    def merge(cls, parts: list[Load]) -> Load:
+        """Slices of one endpoint's load as one: counts and seconds add up; p50 is the
+        request-weighted mean of the slices' p50s, p99 the worst slice's."""
+        total = sum(p.requests for p in parts)
+        return cls(
+            requests=total,
+            ok=sum(p.ok for p in parts),
+            errors=sum(p.errors for p in parts),
+            seconds=sum(p.seconds for p in parts),
+            p50_ms=sum(p.p50_ms * p.requests for p in parts) / total if total else 0.0,
+            p99_ms=max(p.p99_ms for p in parts),
+        )
 
 
 @dataclass(frozen=True)
@@ -440,10 +455,20 @@ def _body(prices: list[float]) -> bytes:
 
 
 def measure(
-    env: dict[str, str], work: Path, body: bytes, duration: float, connections: int, run: Any
+    env: dict[str, str],
+    work: Path,
+    body: bytes,
+    duration: float,
+    connections: int,
+    run: Any,
+    slices: int,
 ) -> tuple[list[tuple[str, Load]], int, float]:
-    """Load each endpoint in turn; return the table rows, the rows /predict logged and the
-    mean rows per commit (group commit).
+    """Load the endpoints; return the table rows, the rows /predict logged and the mean rows
+    per commit (group commit).
+
+    /health and /predict take turns in `slices` slices of duration/slices seconds each (the
+    first of each pair alternates), so a slow spell of a shared machine weighs on both sides
+    of the ratio instead of on whichever endpoint happened to run during it.
 
     Warm-ups use the built-in client because it drains its replies: the next run starts on an
     idle server, and the row count taken before the /predict run is final.
@@ -456,16 +481,20 @@ def measure(
         health = Target("GET", port, "/health")
         predict = Target("POST", port, "/predict", body)
         if run is run_wrk:
-            cmd = wrk_command(predict, duration, connections, Path("wrk.lua"))
-            print("wrk command (POST body, header and summary in wrk.lua):", shlex.join(cmd))
+            cmd = wrk_command(predict, duration / slices, connections, Path("wrk.lua"))
+            print(f"wrk command per /predict slice (body in wrk.lua): {shlex.join(cmd)}")
         run_builtin(health, warmup, connections, work)
-        rows.append(("GET /health", run(health, duration, connections, work)))
         run_builtin(predict, warmup, connections, work)
         before = _settled_count(db_url)
         rows_before, commits_before = _commits(port)
-        rows.append(
-            ("POST /predict (stored params, logged)", run(predict, duration, connections, work))
-        )
+        loads: dict[str, list[Load]] = {"health": [], "predict": []}
+        part = duration / slices
+        for i in range(slices):
+            turn = [("health", health), ("predict", predict)]
+            for name, target in turn if i % 2 == 0 else turn[::-1]:
+                loads[name].append(run(target, part, connections, work))
+        rows.append(("GET /health", Load.merge(loads["health"])))
+        rows.append(("POST /predict (stored params, logged)", Load.merge(loads["predict"])))
         logged = _settled_count(db_url) - before
         rows_after, commits_after = _commits(port)
         per_commit = (rows_after - rows_before) / max(commits_after - commits_before, 1)
@@ -481,7 +510,12 @@ def measure(
 
 
 def report(
-    rows: list[tuple[str, Load]], logged: int, per_commit: float, connections: int, wrk: bool
+    rows: list[tuple[str, Load]],
+    logged: int,
+    per_commit: float,
+    connections: int,
+    wrk: bool,
+    slices: int,
 ) -> None:
     base = rows[0][1].rps
     print()
@@ -498,11 +532,12 @@ def report(
     print("* a second one-worker app, loaded by the built-in client (it counts in-flight refits)")
     pred = rows[1][1]
     extra = logged - pred.ok
-    # wrk stops with up to one request per connection in flight; the server logs those too.
-    db_ok = extra == 0 or (wrk and 0 < extra <= connections)
+    # wrk stops with up to one request per connection in flight (each slice); the server logs
+    # those too.
+    db_ok = extra == 0 or (wrk and 0 < extra <= connections * slices)
     note = "" if extra == 0 else f" + {extra} in flight when wrk stopped"
     print(
-        f"\npredictions table: {logged} rows written during the /predict run; 2xx responses "
+        f"\npredictions table: {logged} rows written during the /predict runs; 2xx responses "
         f"{pred.ok}{note} -> {'OK' if db_ok else 'MISMATCH'}; {per_commit:.2f} rows per commit"
     )
     ratio = pred.rps / base if base else 0.0
@@ -525,6 +560,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8, help="concurrent connections")
     parser.add_argument("--quick", action="store_true", help="3 s per endpoint")
     parser.add_argument(
+        "--slices", type=int, default=5, help="turns /health and /predict take (>= 1)"
+    )
+    parser.add_argument(
         "--generator", choices=("auto", "wrk", "builtin"), default="auto", help="load generator"
     )
     parser.add_argument("--serve-seed", type=int, metavar="PORT", help=argparse.SUPPRESS)
@@ -533,6 +571,7 @@ def main() -> None:
         serve_seed(args.serve_seed)
         return
     duration = 3.0 if args.quick else args.duration
+    slices = max(1, min(args.slices, int(duration)))  # wrk runs whole seconds
     wrk = args.generator == "wrk" or (args.generator == "auto" and shutil.which("wrk") is not None)
 
     import arch.data.sp500
@@ -544,7 +583,8 @@ def main() -> None:
     print(
         f"python {platform.python_version()}, cpu_count={os.cpu_count()}, load average "
         f"{os.getloadavg()[0]:.2f} at start; one uvicorn worker on {HOST}; "
-        f"{args.connections} keep-alive connections, {duration:g} s per endpoint"
+        f"{args.connections} keep-alive connections, {duration:g} s per endpoint in {slices} "
+        "alternating slices"
     )
     print(
         "load generator:",
@@ -558,9 +598,9 @@ def main() -> None:
         print(f"trained a {TICKER} ARIMA{SEED_ORDER} champion in {time.perf_counter() - t0:.1f} s")
         run = run_wrk if wrk else run_builtin
         rows, logged, per_commit = measure(
-            env, work, _body(prices), duration, args.connections, run
+            env, work, _body(prices), duration, args.connections, run, slices
         )
-    report(rows, logged, per_commit, args.connections, wrk)
+    report(rows, logged, per_commit, args.connections, wrk, slices)
 
 
 if __name__ == "__main__":
