@@ -51,6 +51,7 @@ class GroupCommitLog:
         self._pending: _Pending = []
         # the loop a flush is scheduled on; None when none is (a closed loop never runs its flush)
         self._flush_loop: asyncio.AbstractEventLoop | None = None
+        # the running PostgreSQL drain, referenced so it is not garbage-collected mid-flight
         self._drain: asyncio.Task[None] | None = None
 
     async def write(self, record: PredictionRecord) -> int:

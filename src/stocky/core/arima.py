@@ -12,46 +12,17 @@ import re
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.stats import norm
 
 from stocky.core.kalman import LinearForecast, linear_forecast
-from stocky.core.volatility import ewma_std
+from stocky.core.volatility import IntervalMethod, ewma_std, validate_interval_method
 from stocky.errors import BadInput
 
-__all__ = [
-    "INTERVAL_METHODS",
-    "ArimaForecaster",
-    "ArimaOrder",
-    "ArimaParams",
-    "Forecast",
-    "IntervalMethod",
-    "validate_interval_method",
-    "validate_window",
-]
-
-#: How a forecast's interval gets its width: "model" is the fitted ARIMA's constant one-step
-#: variance (statsmodels' interval); "ewma" the recent volatility of the window itself
-#: (`stocky.core.volatility.ewma_std`), which follows calm and wild spells.
-IntervalMethod = Literal["model", "ewma"]
-INTERVAL_METHODS: tuple[IntervalMethod, ...] = ("model", "ewma")
-
-
-def validate_interval_method(value: str) -> IntervalMethod:
-    """Return `value` as an IntervalMethod.
-
-    Raises:
-        BadInput: Not one of INTERVAL_METHODS.
-    """
-    if value not in INTERVAL_METHODS:
-        raise BadInput(
-            f"interval method {value!r} is unknown: use one of {', '.join(INTERVAL_METHODS)}"
-        )
-    return value
-
+__all__ = ["ArimaForecaster", "ArimaOrder", "ArimaParams", "Forecast", "validate_window"]
 
 _MAX_P = _MAX_Q = 5
 _MAX_D = 2

@@ -17,10 +17,9 @@ from stocky.core.arima import (
     ArimaForecaster,
     ArimaOrder,
     ArimaParams,
-    validate_interval_method,
     validate_window,
 )
-from stocky.core.volatility import ewma_std_path, interval_scale
+from stocky.core.volatility import ewma_std_path, interval_scale, validate_interval_method
 from stocky.errors import BadInput
 
 __all__ = ["WalkForward", "walk_forward"]

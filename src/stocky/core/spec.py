@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from stocky.core.arima import ArimaForecaster, ArimaParams, IntervalMethod, validate_interval_method
+from stocky.core.arima import ArimaForecaster, ArimaParams
+from stocky.core.volatility import IntervalMethod, validate_interval_method
 from stocky.errors import BadInput
 
 __all__ = ["SPEC_SCHEMA", "ModelSpec"]

@@ -17,6 +17,7 @@ Pure: numpy and scipy.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -24,7 +25,36 @@ from scipy.stats import norm
 
 from stocky.errors import BadInput
 
-__all__ = ["DEFAULT_DECAY", "MIN_CALIBRATION_MOVES", "ewma_std", "ewma_std_path", "interval_scale"]
+__all__ = [
+    "DEFAULT_DECAY",
+    "INTERVAL_METHODS",
+    "MIN_CALIBRATION_MOVES",
+    "IntervalMethod",
+    "ewma_std",
+    "ewma_std_path",
+    "interval_scale",
+    "validate_interval_method",
+]
+
+#: How a forecast's interval gets its width: "model" is the fitted ARIMA's constant one-step
+#: variance (statsmodels' interval); "ewma" the recent volatility of the window itself
+#: (`stocky.core.volatility.ewma_std`), which follows calm and wild spells.
+IntervalMethod = Literal["model", "ewma"]
+INTERVAL_METHODS: tuple[IntervalMethod, ...] = ("model", "ewma")
+
+
+def validate_interval_method(value: str) -> IntervalMethod:
+    """Return `value` as an IntervalMethod.
+
+    Raises:
+        BadInput: Not one of INTERVAL_METHODS.
+    """
+    if value not in INTERVAL_METHODS:
+        raise BadInput(
+            f"interval method {value!r} is unknown: use one of {', '.join(INTERVAL_METHODS)}"
+        )
+    return value
+
 
 #: Fewer one-day moves than this behind a fit, and `interval_scale` returns 1.0 (no calibration).
 MIN_CALIBRATION_MOVES = 60

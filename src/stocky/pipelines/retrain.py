@@ -20,12 +20,13 @@ import pandas as pd
 from stocky import __version__
 from stocky.adapters.registry import ModelRegistry, ModelVersionInfo, RunRecord, model_name
 from stocky.adapters.store.audit import AuditRepository, PromotionRow
-from stocky.core.arima import ArimaForecaster, ArimaOrder, ArimaParams, validate_interval_method
+from stocky.core.arima import ArimaForecaster, ArimaOrder, ArimaParams
 from stocky.core.backtest import walk_forward
 from stocky.core.metrics import naive_scale, score
 from stocky.core.promotion import Decision, HoldoutScore, PromotionPolicy, decide
 from stocky.core.selection import select_order
 from stocky.core.spec import ModelSpec
+from stocky.core.volatility import validate_interval_method
 from stocky.errors import BadInput, ModelNotFound
 from stocky.pipelines.train import (
     Evaluation,

@@ -18,13 +18,13 @@ import pandas as pd
 
 from stocky import __version__
 from stocky.adapters.registry import ModelRegistry, ModelVersionInfo, RunRecord
-from stocky.core.arima import ArimaForecaster, ArimaOrder, validate_interval_method
+from stocky.core.arima import ArimaForecaster, ArimaOrder
 from stocky.core.backtest import WalkForward, walk_forward
 from stocky.core.metrics import Scores, naive_scale, score
 from stocky.core.quality import check_prices
 from stocky.core.selection import OrderChoice, select_order
 from stocky.core.spec import ModelSpec
-from stocky.core.volatility import interval_scale
+from stocky.core.volatility import interval_scale, validate_interval_method
 from stocky.errors import BadInput
 from stocky.pipelines.plots import forecast_vs_actual_png
 
