@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from stocky.cli._common import handle_errors, settings_for_cli
-from stocky.cli.services import retrain_config
+from stocky.cli.services import retrain_config, train_config
 from stocky.errors import BadInput
 
 __all__ = ["replay"]
@@ -69,7 +69,6 @@ def replay(
     from stocky.core.drift import DriftRule
     from stocky.core.sessions import TradingCalendar
     from stocky.pipelines.replay import replay as run_replay
-    from stocky.pipelines.train import TrainConfig
 
     settings = settings_for_cli()
     symbol = (ticker or settings.default_ticker).strip().upper()
@@ -118,15 +117,7 @@ def replay(
             artifact_root=(folder / "mlartifacts").resolve().as_uri(),
             calendar=TradingCalendar(settings.exchange),
             rule=rule,
-            train=TrainConfig(
-                order=chosen,
-                test_size=settings.test_size,
-                validation_size=settings.validation_size,
-                train_window=settings.train_window,
-                min_train_size=settings.min_train_size,
-                interval=settings.interval,
-                interval_window=settings.max_prices,
-            ),
+            train=train_config(settings, order=chosen),
             retrain=retrain_config(
                 settings,
                 order=chosen,

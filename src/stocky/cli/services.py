@@ -14,8 +14,9 @@ if TYPE_CHECKING:
     from stocky.adapters.registry import ModelRegistry
     from stocky.adapters.store.prices import PriceRepository
     from stocky.pipelines.retrain import RetrainConfig
+    from stocky.pipelines.train import TrainConfig
 
-__all__ = ["Services", "build_registry", "build_services", "retrain_config"]
+__all__ = ["Services", "build_registry", "build_services", "retrain_config", "train_config"]
 
 
 @dataclass
@@ -46,6 +47,29 @@ def build_registry(settings: Settings) -> ModelRegistry:
         tracking_uri=settings.tracking_uri,
         experiment=settings.mlflow_experiment,
         artifact_root=settings.artifact_root,
+    )
+
+
+def train_config(
+    settings: Settings,
+    *,
+    order: str | None = None,
+    test_size: int | None = None,
+    train_window: int | None = None,
+    refit_every: int | None = None,
+) -> TrainConfig:
+    """The training configuration from Settings, with CLI overrides."""
+    from stocky.pipelines.train import TrainConfig
+
+    return TrainConfig(
+        order=order or settings.order,
+        test_size=settings.test_size if test_size is None else test_size,
+        validation_size=settings.validation_size,
+        train_window=settings.train_window if train_window is None else train_window,
+        refit_every=settings.refit_every if refit_every is None else refit_every,
+        min_train_size=settings.min_train_size,
+        interval=settings.interval,
+        interval_window=settings.max_prices,
     )
 
 

@@ -13,7 +13,7 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from rich.table import Table
 
 from stocky.cli._common import handle_errors, settings_for_cli
-from stocky.cli.services import build_registry, build_services
+from stocky.cli.services import build_registry, build_services, train_config
 from stocky.errors import BadInput
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ def train(
 ) -> None:
     """Train ARIMA models, compare them with the naive random walk, and register them in MLflow."""
     from stocky.pipelines.data import load_or_pull
-    from stocky.pipelines.train import TrainConfig, train_ticker
+    from stocky.pipelines.train import train_ticker
     from stocky.runtime import git_commit
 
     settings = settings_for_cli()
@@ -99,15 +99,12 @@ def train(
             size = test_size if test_size is not None else settings.test_size
             if split_date is not None:
                 size = _test_size_after(frame, split_date)
-            config = TrainConfig(
-                order=order or settings.order,
+            config = train_config(
+                settings,
+                order=order,
                 test_size=size,
-                validation_size=settings.validation_size,
-                train_window=settings.train_window if train_window is None else train_window,
-                refit_every=settings.refit_every if refit_every is None else refit_every,
-                min_train_size=settings.min_train_size,
-                interval=settings.interval,
-                interval_window=settings.max_prices,
+                train_window=train_window,
+                refit_every=refit_every,
             )
             result = train_ticker(
                 ticker=sym,

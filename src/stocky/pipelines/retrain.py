@@ -26,7 +26,7 @@ from stocky.core.metrics import naive_scale, score
 from stocky.core.promotion import Decision, HoldoutScore, PromotionPolicy, decide
 from stocky.core.selection import select_order
 from stocky.core.spec import ModelSpec
-from stocky.core.volatility import validate_interval_method
+from stocky.core.volatility import IntervalMethod, validate_interval_method
 from stocky.errors import BadInput, ModelNotFound
 from stocky.pipelines.train import (
     Evaluation,
@@ -49,7 +49,7 @@ class RetrainConfig:
     min_train_size: int = 250
     policy: PromotionPolicy = PromotionPolicy()
     #: As TrainConfig: the interval method the new model records, and its EWMA look-back.
-    interval: str = "ewma"
+    interval: IntervalMethod = "ewma"
     interval_window: int = 60
 
     def __post_init__(self) -> None:
@@ -203,7 +203,7 @@ def retrain_ticker(
             "holdout": list(holdout),
             "decision": reason,
         },
-        interval=validate_interval_method(config.interval),
+        interval=config.interval,
         interval_scale=served_interval_scale(
             config.interval, latest if promote else fit_part, config.interval_window
         ),

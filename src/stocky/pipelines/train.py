@@ -24,9 +24,9 @@ from stocky.core.metrics import Scores, naive_scale, score
 from stocky.core.quality import check_prices
 from stocky.core.selection import OrderChoice, select_order
 from stocky.core.spec import ModelSpec
-from stocky.core.volatility import interval_scale, validate_interval_method
+from stocky.core.volatility import IntervalMethod, interval_scale, validate_interval_method
 from stocky.errors import BadInput
-from stocky.pipelines.plots import forecast_vs_actual_png
+from stocky.pipelines.charts import forecast_chart
 
 __all__ = [
     "TrainConfig",
@@ -52,7 +52,7 @@ class TrainConfig:
     min_train_size: int = 250
     #: How the model sizes its intervals (recorded in the spec), and the prices behind each
     #: EWMA interval in the walk-forward (what the server gets: STOCKY_MAX_PRICES).
-    interval: str = "ewma"
+    interval: IntervalMethod = "ewma"
     interval_window: int = 60
 
     def __post_init__(self) -> None:
@@ -234,7 +234,7 @@ def train_ticker(
         train_rows=len(fit_slice),
         metrics=baseline_metrics(ev),
         info={"source": source, "trained_at": now.isoformat(), "order_reason": reason},
-        interval=validate_interval_method(config.interval),
+        interval=config.interval,
         interval_scale=served_interval_scale(config.interval, fit_slice, config.interval_window),
     )
     test_dates = dates.iloc[ev.walk.start :]
@@ -311,7 +311,7 @@ def _artifacts(
     }
     if ev.choice is not None:
         summary["aic_candidates"] = [list(c) for c in ev.choice.candidates]
-    png = forecast_vs_actual_png(
+    png = forecast_chart(
         list(test_dates),
         ev.walk.actual,
         ev.walk.mean,

@@ -55,6 +55,14 @@ _FIELDS = tuple(f.name for f in fields(PredictionRecord))
 #: close on its `as_of` before monitoring leaves the prediction out: wider than rounding and
 #: adjusted-vs-raw differences, narrower than a window of another ticker.
 WINDOW_TOLERANCE = 0.02
+
+# the ticker's stored close on a prediction's `as_of`, and windows that do not end there
+_AS_OF_CLOSE = sa.and_(
+    prices.c.ticker == predictions.c.ticker, prices.c.date == predictions.c.as_of
+)
+_FOREIGN_WINDOW = (
+    sa.func.abs(predictions.c.naive - prices.c.close) > WINDOW_TOLERANCE * prices.c.close
+)
 _INSERT = predictions.insert()
 
 
@@ -311,11 +319,8 @@ class PredictionRepository:
             .order_by(c.target_date, c.created_at, c.id)
         )
         if not foreign_windows:
-            close = prices.c.close
-            query = query.outerjoin(
-                prices, sa.and_(prices.c.ticker == c.ticker, prices.c.date == c.as_of)
-            ).where(
-                sa.or_(close.is_(None), sa.func.abs(c.naive - close) <= WINDOW_TOLERANCE * close)
+            query = query.outerjoin(prices, _AS_OF_CLOSE).where(
+                sa.or_(prices.c.close.is_(None), sa.not_(_FOREIGN_WINDOW))
             )
         if up_to is not None:
             query = query.where(c.target_date <= up_to)
@@ -327,17 +332,12 @@ class PredictionRepository:
         """Labeled predictions `labeled` leaves out: windows that do not end at the stored
         close of their `as_of` (see `labeled`)."""
         c = predictions.c
-        close = prices.c.close
         query = (
             sa.select(sa.func.count())
-            .select_from(
-                predictions.join(
-                    prices, sa.and_(prices.c.ticker == c.ticker, prices.c.date == c.as_of)
-                )
-            )
+            .select_from(predictions.join(prices, _AS_OF_CLOSE))
             .where(c.ticker == ticker)
             .where(c.actual.is_not(None))
-            .where(sa.func.abs(c.naive - close) > WINDOW_TOLERANCE * close)
+            .where(_FOREIGN_WINDOW)
         )
         try:
             with self.engine.connect() as conn:
