@@ -28,7 +28,8 @@ from stocky.adapters.store.predictions import PredictionRepository
 from stocky.core.sessions import TradingCalendar
 from stocky.pipelines.actuals import attach_actuals
 from stocky.pipelines.charts import CHART_HEIGHT, CHART_WIDTH, CHARTS
-from stocky.pipelines.drift import check_drift, rule_from_settings
+from stocky.pipelines.drift import check_drift
+from stocky.wiring import drift_rule
 from support import free_port, make_settings, registry_for, train_into, wait_healthy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -168,7 +169,7 @@ def log_label_and_check(base: str, home: Path) -> tuple[int, int]:
             calendar=calendar,
             ticker=TICKER,
             as_of=dt.date.fromisoformat(as_of),
-            rule=rule_from_settings(settings),
+            rule=drift_rule(settings),
             now=now,
         )
     engine.dispose()

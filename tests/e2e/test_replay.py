@@ -25,18 +25,18 @@ def test_replay_2008_2009_drifts_retrains_and_only_promotes_better_models(cli_en
     audit = AuditRepository(engine)
     checks = audit.drift_checks("^GSPC")
     assert len(checks) == 505
-    assert sum(c["drifted"] for c in checks) >= 1  # the 2008 crash raises drift
+    assert sum(c.drifted for c in checks) >= 1  # the 2008 crash raises drift
     decisions = audit.promotions("^GSPC")
     assert decisions, "drift must lead to at least one promotion decision"
     for d in decisions:
-        assert d["triggered_by"] == "drift"
-        if d["action"] == "promote":
+        assert d.triggered_by == "drift"
+        if d.action == "promote":
             # a promotion never raises the champion's holdout RMSE
-            assert d["challenger_rmse"] < d["champion_rmse"]
-            assert d["challenger_rmse"] <= d["naive_rmse"]
+            assert d.challenger_rmse < d.champion_rmse
+            assert d.challenger_rmse <= d.naive_rmse
     labeled = PredictionRepository(engine).labeled("^GSPC")
     assert len(labeled) == 504 and set(labeled["source"]) == {"replay"}
-    assert f"drift alerts       {sum(c['drifted'] for c in checks)}" in result.output
+    assert f"drift alerts       {sum(c.drifted for c in checks)}" in result.output
     assert (folder / "report" / "index.html").exists()
 
     # the user's live state was not touched

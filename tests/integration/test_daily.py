@@ -47,7 +47,7 @@ def test_daily_labels_checks_and_forecasts(home):
     ]
     assert (labeled["source"] == "daily").all()
     checks = AuditRepository(engine).drift_checks("^GSPC")
-    assert len(checks) == 4 and checks[0]["as_of"] == dt.date(2018, 12, 26)
+    assert len(checks) == 4 and checks[0].as_of == dt.date(2018, 12, 26)
 
     # running the same day again adds no second forecast and labels nothing twice
     again = runner.invoke(app, ["daily", "--as-of", "2018-12-26", "--no-report"])

@@ -136,8 +136,8 @@ def test_audit_trail_round_trip(engine):
     audit.add_drift_check(check)
     latest = audit.latest_drift_check("^GSPC")
     assert latest is not None
-    assert latest["drifted"] is True and latest["window"] == 14
-    assert latest["report"] == {"values": [50.0, 51.5], "note": "three days over"}
+    assert latest.drifted is True and latest.window == 14
+    assert latest.report == {"values": [50.0, 51.5], "note": "three days over"}
 
     for hours, action in ((0, "reject"), (1, "promote")):
         audit.add_promotion(
@@ -154,7 +154,7 @@ def test_audit_trail_round_trip(engine):
                 dm_pvalue=0.04,
             )
         )
-    assert [p["action"] for p in audit.promotions("^GSPC")] == ["promote", "reject"]
+    assert [p.action for p in audit.promotions("^GSPC")] == ["promote", "reject"]
 
 
 def test_actuals_pipeline_labels_closed_sessions(engine, gspc):

@@ -184,14 +184,12 @@ def test_rolling_series_agrees_with_stored_drift_checks(seeded):
     checks = part.drift_checks
     assert len(checks) >= 8
     for c in checks:  # evaluated independently by the drift pipeline when it ran
-        assert rolling.loc[c["as_of"], "value"] == pytest.approx(c["latest_value"], rel=1e-9)
-        assert rolling.loc[c["as_of"], "naive_value"] == pytest.approx(
-            c["naive_latest_value"], rel=1e-9
-        )
-    drifted = [(c["as_of"], c["latest_value"]) for c in reversed(checks) if c["drifted"]]
+        assert rolling.loc[c.as_of, "value"] == pytest.approx(c.latest_value, rel=1e-9)
+        assert rolling.loc[c.as_of, "naive_value"] == pytest.approx(c.naive_latest_value, rel=1e-9)
+    drifted = [(c.as_of, c.latest_value) for c in reversed(checks) if c.drifted]
     assert drifted, "the seeded rule should raise drift at least once on Q4 2018"
     assert list(part.alerts) == drifted
-    assert [v for _, v in part.thresholds] == [c["threshold"] for c in reversed(checks)]
+    assert [v for _, v in part.thresholds] == [c.threshold for c in reversed(checks)]
     assert part.changes == ((seeded.promoted_on, "promote", "promote v2"),)
     # skill from the rolling RMSEs, checked at the last session by hand
     a, p, nv = (

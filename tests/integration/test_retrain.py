@@ -58,9 +58,9 @@ def test_promote_moves_aliases_and_audits(home):
     assert spec.train_end == "2018-12-31"  # refitted on everything up to as_of
     assert spec.params.order.p == 1 and spec.params.order.q == 1
     row = audit.promotions("^GSPC")[0]
-    assert row["action"] == "promote" and row["from_version"] == 1 and row["to_version"] == 2
-    assert row["challenger_rmse"] == pytest.approx(result.decision.challenger_rmse)
-    assert row["naive_rmse"] == pytest.approx(result.decision.naive_rmse)
+    assert row.action == "promote" and row.from_version == 1 and row.to_version == 2
+    assert row.challenger_rmse == pytest.approx(result.decision.challenger_rmse)
+    assert row.naive_rmse == pytest.approx(result.decision.naive_rmse)
     run = registry.client.get_run(result.run_id)
     assert {"champion_rmse", "challenger_rmse", "naive_rmse", "promoted"} <= set(run.data.metrics)
     assert run.data.params["decision"] == "promote"
@@ -69,7 +69,7 @@ def test_promote_moves_aliases_and_audits(home):
     back = rollback(ticker="^GSPC", registry=registry, audit=audit, now=NOW, as_of=None)
     assert back == (2, 1)
     assert registry.alias_version("^GSPC", "champion").version == 1  # type: ignore[union-attr]
-    assert audit.promotions("^GSPC")[0]["action"] == "rollback"
+    assert audit.promotions("^GSPC")[0].action == "rollback"
 
 
 def test_rejected_challenger_leaves_champion(home):
@@ -92,7 +92,7 @@ def test_rejected_challenger_leaves_champion(home):
     assert [v.version for v in registry.versions("^GSPC")] == [
         1
     ]  # a rejected challenger is not registered
-    assert audit.promotions("^GSPC")[0]["action"] == "reject"
+    assert audit.promotions("^GSPC")[0].action == "reject"
     run = registry.client.get_run(result.run_id)
     assert run.data.metrics["promoted"] == 0.0
 

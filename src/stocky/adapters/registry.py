@@ -7,17 +7,20 @@ single switch that promotes a version. mlflow is imported lazily: it costs ~2 s.
 from __future__ import annotations
 
 import json
-import re
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stocky.adapters.ports import Champion, ModelVersionInfo, RunRecord
 from stocky.core.spec import ModelSpec
+from stocky.core.tickers import ticker_slug
 from stocky.errors import ModelNotFound, RegistryError
 
-__all__ = ["ModelRegistry", "ModelVersionInfo", "RunRecord", "model_name"]
+__all__ = ["Champion", "ModelRegistry", "ModelVersionInfo", "RunRecord", "model_name"]
+
+#: Page size of MLflow searches; every search is paged through to the end.
+PAGE_SIZE = 100
 
 SPEC_FILE = "spec.json"
 MODEL_DIR = "model"
@@ -25,33 +28,10 @@ MODEL_DIR = "model"
 
 def model_name(ticker: str) -> str:
     """Registered model name for a ticker: `^GSPC` -> `stocky-gspc`, `BRK.B` -> `stocky-brk-b`."""
-    slug = re.sub(r"[^a-z0-9]+", "-", ticker.lower()).strip("-")
+    slug = ticker_slug(ticker)
     if not slug:
         raise RegistryError(f"ticker {ticker!r} has no letters or digits: use a real symbol")
     return f"stocky-{slug}"
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """What one training run logs."""
-
-    run_name: str
-    params: Mapping[str, Any]
-    metrics: Mapping[str, float]
-    tags: Mapping[str, str]
-    artifacts: Mapping[str, bytes]
-
-
-@dataclass(frozen=True)
-class ModelVersionInfo:
-    """A registered model version as stocky sees it."""
-
-    ticker: str
-    name: str
-    version: int
-    aliases: tuple[str, ...]
-    run_id: str | None
-    tags: Mapping[str, str]
 
 
 class ModelRegistry:
@@ -170,6 +150,17 @@ class ModelRegistry:
             ) from exc
         return self._info(ticker, mv)
 
+    def champion(self, ticker: str, alias: str = "champion") -> Champion | None:
+        """The version behind `alias` with its spec, or None when there is no such model or alias.
+
+        Raises:
+            RegistryError: The registry failed or the spec is unreadable.
+        """
+        info = self.alias_version(ticker, alias)
+        if info is None:
+            return None
+        return Champion(self.load_version(ticker, info.version), info)
+
     def load_spec(self, ticker: str, alias: str = "champion") -> tuple[ModelSpec, ModelVersionInfo]:
         """Download and parse the spec of the version behind `alias`.
 
@@ -211,7 +202,9 @@ class ModelRegistry:
         """Every version of a ticker's model, newest first."""
         name = model_name(ticker)
         try:
-            found = self.client.search_model_versions(filter_string=f"name = '{name}'")
+            found = self._all_pages(
+                self.client.search_model_versions, filter_string=f"name = '{name}'"
+            )
         except self._exc() as exc:
             raise RegistryError(f"listing versions of {name} failed: {exc}") from exc
         aliases = self.aliases(ticker) if found else {}
@@ -235,10 +228,24 @@ class ModelRegistry:
     def tickers(self) -> list[str]:
         """Tickers with a registered stocky model (from the `ticker` tag)."""
         try:
-            models = self.client.search_registered_models(filter_string="name LIKE 'stocky-%'")
+            models = self._all_pages(
+                self.client.search_registered_models, filter_string="name LIKE 'stocky-%'"
+            )
         except self._exc() as exc:
             raise RegistryError(f"listing registered models failed: {exc}") from exc
         return sorted(m.tags.get("ticker", m.name) for m in models)
+
+    @staticmethod
+    def _all_pages(search: Any, **kwargs: Any) -> list[Any]:
+        """Every result of an MLflow search: they return one page (100 by default) at a time."""
+        found: list[Any] = []
+        token: str | None = None
+        while True:
+            page = search(max_results=PAGE_SIZE, page_token=token, **kwargs)
+            found.extend(page)
+            token = getattr(page, "token", None)
+            if not token:
+                return found
 
     @staticmethod
     def _info(ticker: str, mv: Any, aliases: tuple[str, ...] | None = None) -> ModelVersionInfo:

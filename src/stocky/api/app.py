@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from stocky import __version__
-from stocky.adapters.registry import ModelRegistry
-from stocky.adapters.store import PriceRepository, create_schema, make_engine
+from stocky.adapters.ports import Registry
+from stocky.adapters.store import create_schema
 from stocky.adapters.store.predictions import PredictionRepository
 from stocky.api.champions import ChampionCache
 from stocky.api.errors import install_error_handlers
@@ -21,8 +21,8 @@ from stocky.api.routes import admin, dashboard, health, metrics, models, monitor
 from stocky.api.state import AppState, Clock, utc_now
 from stocky.api.telemetry import GuardMiddleware, Telemetry
 from stocky.config import Settings
-from stocky.core.sessions import TradingCalendar
 from stocky.errors import StockyError
+from stocky.wiring import Stack, build_stack
 
 __all__ = ["create_app"]
 
@@ -34,33 +34,24 @@ beside them. Every forecast is logged before it is returned; actual closes are a
 """
 
 
-def build_state(
-    settings: Settings, *, clock: Clock = utc_now, registry: ModelRegistry | None = None
-) -> AppState:
+def build_state(stack: Stack, *, clock: Clock = utc_now) -> AppState:
     """Collaborators for one app (no network calls, no model loading yet)."""
-    engine = make_engine(settings.db_url)
-    predictions = PredictionRepository(engine)
+    settings = stack.settings
     telemetry = Telemetry()
-    registry = registry or ModelRegistry(
-        tracking_uri=settings.tracking_uri,
-        experiment=settings.mlflow_experiment,
-        artifact_root=settings.artifact_root,
-    )
+    predictions = stack.predictions
+    if not isinstance(predictions, PredictionRepository):
+        raise TypeError("the API logs predictions through the SQL prediction log: use build_stack")
+    engine = stack.engine
     return AppState(
-        settings=settings,
-        engine=engine,
-        registry=registry,
+        stack=stack,
         champions=ChampionCache(
-            registry, window_lengths=range(settings.min_prices, settings.max_prices + 1)
+            stack.registry, window_lengths=range(settings.min_prices, settings.max_prices + 1)
         ),
-        predictions=predictions,
-        prices=PriceRepository(engine),
-        calendar=TradingCalendar(settings.exchange),
         telemetry=telemetry,
         # local SQLite commits on the event loop; a networked database in the thread pool
         log=GroupCommitLog(
             predictions.insert_many,
-            inline=engine.dialect.name == "sqlite",
+            inline=engine is not None and engine.dialect.name == "sqlite",
             on_batch=telemetry.log_batch_rows.observe,
         ),
         clock=clock,
@@ -68,16 +59,28 @@ def build_state(
 
 
 def create_app(
-    settings: Settings, *, clock: Clock = utc_now, registry: ModelRegistry | None = None
+    settings: Settings | Stack,
+    *,
+    clock: Clock = utc_now,
+    registry: Registry | None = None,
 ) -> FastAPI:
     """Build the app: routes, error handlers, guard middleware, and a lifespan that loads champions.
 
     Args:
-        settings: Configuration (tests pass their own).
+        settings: Configuration (tests pass their own), or a Stack already built from it.
         clock: Source of "now" (UTC); tests pass a fixed one.
-        registry: Registry to use instead of one built from settings.
+        registry: Registry to use instead of one built from settings (with Settings only).
+
+    The app owns a Stack it builds and closes it at shutdown; a Stack passed in stays the
+    caller's to close.
     """
-    state = build_state(settings, clock=clock, registry=registry)
+    owned = isinstance(settings, Settings)
+    if isinstance(settings, Settings):
+        stack = build_stack(settings, registry=registry, migrate=False)
+    else:
+        stack = settings
+    state = build_state(stack, clock=clock)
+    settings = stack.settings
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -101,7 +104,8 @@ def create_app(
                 poller.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await poller
-            state.engine.dispose()
+            if owned:
+                stack.close()
 
     app = FastAPI(
         title="stocky",

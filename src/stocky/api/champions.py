@@ -10,7 +10,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from stocky.adapters.registry import ModelRegistry, ModelVersionInfo
+from stocky.adapters.ports import ModelVersionInfo, Registry
 from stocky.core.arima import ArimaForecaster
 from stocky.core.spec import ModelSpec
 from stocky.errors import StockyError
@@ -49,7 +49,7 @@ class ChampionCache:
     """Ticker -> LoadedModel for the `champion` alias of each registered model."""
 
     def __init__(
-        self, registry: ModelRegistry, *, alias: str = "champion", window_lengths: range = range(0)
+        self, registry: Registry, *, alias: str = "champion", window_lengths: range = range(0)
     ) -> None:
         self.registry = registry
         self.window_lengths = window_lengths

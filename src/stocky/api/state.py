@@ -9,14 +9,14 @@ from functools import lru_cache
 
 import sqlalchemy as sa
 
-from stocky.adapters.registry import ModelRegistry
+from stocky.adapters.ports import AuditLog, PriceStore, Registry
 from stocky.adapters.store.predictions import PredictionRepository
-from stocky.adapters.store.prices import PriceRepository
 from stocky.api.champions import ChampionCache
 from stocky.api.logwriter import GroupCommitLog
 from stocky.api.telemetry import Telemetry
 from stocky.config import Settings
 from stocky.core.sessions import TradingCalendar
+from stocky.wiring import Stack
 
 __all__ = ["AppState", "Clock", "utc_now"]
 
@@ -32,19 +32,47 @@ def utc_now() -> dt.datetime:
 class AppState:
     """Collaborators of the API, shared by all requests of one app."""
 
-    settings: Settings
-    engine: sa.Engine
-    registry: ModelRegistry
+    stack: Stack
     champions: ChampionCache
-    predictions: PredictionRepository
-    prices: PriceRepository
-    calendar: TradingCalendar
     telemetry: Telemetry
     #: /predict's group-committed writes to `predictions`.
     log: GroupCommitLog
     clock: Clock = utc_now
     last_reload_error: str | None = None
     _next_session: Callable[[dt.date], dt.date] | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        return self.stack.settings
+
+    @property
+    def engine(self) -> sa.Engine:
+        engine = self.stack.engine
+        assert engine is not None, "the API needs a stack with a database engine"
+        return engine
+
+    @property
+    def registry(self) -> Registry:
+        return self.stack.registry
+
+    @property
+    def predictions(self) -> PredictionRepository:
+        # the API's hot path uses the SQL repository's group-commit insert and ping
+        predictions = self.stack.predictions
+        assert isinstance(predictions, PredictionRepository)
+        return predictions
+
+    @property
+    def prices(self) -> PriceStore:
+        return self.stack.prices
+
+    @property
+    def audit(self) -> AuditLog:
+        return self.stack.audit
+
+    @property
+    def calendar(self) -> TradingCalendar:
+        return self.stack.calendar
 
     def next_session(self, day: dt.date) -> dt.date:
         """Cached: the calendar look-up costs ~70 us, a cache hit well under 1 us."""

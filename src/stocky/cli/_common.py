@@ -5,14 +5,17 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
 from stocky.config import Settings, get_settings
 from stocky.errors import StockyError
 
-__all__ = ["console_err", "handle_errors", "settings_for_cli"]
+if TYPE_CHECKING:
+    from stocky.wiring import Stack
+
+__all__ = ["console_err", "handle_errors", "open_stack", "settings_for_cli"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,6 +30,16 @@ def settings_for_cli() -> Settings:
     settings = get_settings()
     settings.ensure_home()
     return settings
+
+
+def open_stack(**overrides: Any) -> Stack:
+    """The process Settings with CLI overrides (None means "not given"), built into a Stack.
+
+    Use it as a context manager: `with open_stack(order=order) as stack: ...`.
+    """
+    from stocky.wiring import build_stack, settings_with
+
+    return build_stack(settings_with(settings_for_cli(), **overrides))
 
 
 def handle_errors(func: F) -> F:

@@ -11,39 +11,16 @@ import typer
 
 from stocky.cli._common import console_err, handle_errors, settings_for_cli
 from stocky.cli._dates import resolve_as_of
-from stocky.cli.services import build_registry, build_services, retrain_config
 from stocky.config import Settings
 from stocky.errors import BadInput, StockyError
 
 if TYPE_CHECKING:
-    from stocky.pipelines.daily import DailyDeps, RetrainMode
+    from stocky.pipelines.daily import RetrainMode
+    from stocky.wiring import Stack
 
-__all__ = ["build_daily_deps", "daily", "run_daily_cli", "scheduler"]
+__all__ = ["daily", "run_daily_cli", "scheduler"]
 
 log = logging.getLogger(__name__)
-
-
-def build_daily_deps(settings: Settings) -> DailyDeps:
-    """DailyDeps from Settings."""
-    from stocky.adapters.store.audit import AuditRepository
-    from stocky.adapters.store.predictions import PredictionRepository
-    from stocky.core.sessions import TradingCalendar
-    from stocky.pipelines.daily import DailyDeps
-    from stocky.pipelines.drift import rule_from_settings
-
-    services = build_services(settings)
-    return DailyDeps(
-        engine=services.engine,
-        prices=services.prices,
-        predictions=PredictionRepository(services.engine),
-        audit=AuditRepository(services.engine),
-        registry=build_registry(settings),
-        source=services.source,
-        calendar=TradingCalendar(settings.exchange),
-        rule=rule_from_settings(settings),
-        retrain=retrain_config(settings),
-        max_prices=settings.max_prices,
-    )
 
 
 def run_daily_cli(
@@ -57,16 +34,21 @@ def run_daily_cli(
 ) -> int:
     """Run the daily job under the state folder's lock; print one summary; return the exit code."""
     from stocky.adapters.lock import exclusive_lock
-    from stocky.pipelines.daily import run_daily_ticker
+    from stocky.core.tickers import normalize_tickers
+    from stocky.pipelines.daily import DailyDeps, run_daily_ticker
+    from stocky.wiring import build_stack
 
     if retrain_mode not in ("on-drift", "always", "never"):
         raise BadInput(f"--retrain {retrain_mode!r}: use on-drift, always or never")
-    with exclusive_lock(settings.home / "daily.lock", what="the daily job"):
-        deps = build_daily_deps(settings)
+    with (
+        exclusive_lock(settings.home / "daily.lock", what="the daily job"),
+        build_stack(settings) as stack,
+    ):
+        deps = DailyDeps.from_stack(stack)
         now = dt.datetime.now(dt.UTC)
         day = resolve_as_of(as_of, deps.calendar, now)
         symbols = (
-            [t.strip().upper() for t in tickers]
+            normalize_tickers(tickers)
             if tickers
             else sorted(set(deps.registry.tickers()) | set(deps.predictions.tickers()))
             or [settings.default_ticker]
@@ -103,25 +85,25 @@ def run_daily_cli(
                 f"drift {r.drift.decision} ({deps.rule.metric} {latest}), {retrain_text}, {fc}"
             )
         if report:
-            lines.append(_write_report(settings, deps, symbols, now))
+            lines.append(_write_report(stack, symbols, now))
     typer.echo("daily summary")
     for line in lines:
         typer.echo(f"  {line}")
     return code
 
 
-def _write_report(settings: Settings, deps: DailyDeps, symbols: list[str], now: dt.datetime) -> str:
+def _write_report(stack: Stack, symbols: list[str], now: dt.datetime) -> str:
     from stocky.pipelines.report import build_report, write_report
 
     built = build_report(
-        predictions=deps.predictions,
-        audit=deps.audit,
-        registry=deps.registry,
+        predictions=stack.predictions,
+        audit=stack.audit,
+        registry=stack.registry,
         tickers=symbols,
-        drift_rule=deps.rule,
+        drift_rule=stack.drift,
         now=now,
     )
-    path = write_report(built, settings.home / "report")
+    path = write_report(built, stack.settings.home / "report")
     return f"report: {path}"
 
 

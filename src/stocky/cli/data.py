@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from stocky.adapters.prices import BundledSource
-from stocky.cli._common import console_err, handle_errors, settings_for_cli
-from stocky.cli.services import build_services
+from stocky.cli._common import console_err, handle_errors, open_stack
+from stocky.core.tickers import normalize_tickers
 from stocky.errors import BadInput, StockyError
 from stocky.pipelines.data import pull_prices
+
+if TYPE_CHECKING:
+    from stocky.wiring import Stack
 
 __all__ = ["app", "list_prices", "pull"]
 
@@ -27,17 +30,17 @@ app = typer.Typer(
 @handle_errors
 def list_prices() -> None:
     """Show bundled tickers and the prices stored in the database, with date ranges."""
-    services = build_services(settings_for_cli())
+    with open_stack() as stack:
+        held_prices = stack.prices.summary()
     table = Table(title="Prices")
     for column in ("Ticker", "Where", "First", "Last", "Rows", "Source"):
         table.add_column(column, justify="right" if column == "Rows" else "left")
     for ticker, first, last, rows in BundledSource().describe():
         table.add_row(ticker, "bundled", str(first), str(last), str(rows), "bundled")
-    for held in services.prices.summary():
+    for held in held_prices:
         table.add_row(
             held.ticker, "database", str(held.first), str(held.last), str(held.rows), held.source
         )
-    services.engine.dispose()
     Console().print(table)
 
 
@@ -68,10 +71,16 @@ def pull(
     ] = None,
 ) -> None:
     """Pull missing prices into the database and print how many rows were added."""
-    settings = settings_for_cli()
-    services = build_services(settings)
-    source, repo = services.source, services.prices
-    wanted = [t.strip().upper() for t in ticker or []]
+    with open_stack() as stack:
+        exit_code = _pull(stack, ticker=ticker, all_=all_, end=end)
+    if exit_code:
+        raise typer.Exit(code=exit_code)
+
+
+def _pull(stack: Stack, *, ticker: list[str] | None, all_: bool, end: dt.datetime | None) -> int:
+    settings = stack.settings
+    source, repo = stack.source, stack.prices
+    wanted = normalize_tickers(ticker or [])
     if all_:
         wanted += source.tickers() + [held.ticker for held in repo.summary()]
     if not wanted and not all_:
@@ -101,6 +110,4 @@ def pull(
             typer.echo(
                 f"{result.ticker}: 0 rows added, stored through {repo.last_date(result.ticker)}"
             )
-    services.engine.dispose()
-    if exit_code:
-        raise typer.Exit(code=exit_code)
+    return exit_code

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from stocky.cli._common import handle_errors, settings_for_cli
+from stocky.cli._common import handle_errors, open_stack
 from stocky.cli._dates import resolve_as_of
-from stocky.cli.services import build_registry, build_services
+
+if TYPE_CHECKING:
+    from stocky.wiring import Stack
 
 __all__ = ["DRIFT_EXIT_CODE", "drift"]
 
@@ -33,34 +35,37 @@ def drift(
     ] = None,
 ) -> None:
     """Check the rolling error against the champion's baseline; prints and stores a DriftReport."""
+    with open_stack() as stack:
+        drifted = _check(stack, ticker=ticker, as_of=as_of, metric=metric)
+    if drifted:
+        raise typer.Exit(DRIFT_EXIT_CODE)
+
+
+def _check(
+    stack: Stack, *, ticker: list[str] | None, as_of: str | None, metric: str | None
+) -> bool:
     from dataclasses import replace
 
-    from stocky.adapters.store.audit import AuditRepository
-    from stocky.adapters.store.predictions import PredictionRepository
-    from stocky.core.sessions import TradingCalendar
-    from stocky.pipelines.drift import check_drift, rule_from_settings
+    from stocky.core.tickers import normalize_tickers
+    from stocky.pipelines.drift import check_drift
 
-    settings = settings_for_cli()
-    services = build_services(settings)
-    predictions = PredictionRepository(services.engine)
-    calendar = TradingCalendar(settings.exchange)
     now = datetime.now(UTC)
-    day = resolve_as_of(as_of, calendar, now)
-    rule = rule_from_settings(settings)
+    day = resolve_as_of(as_of, stack.calendar, now)
+    rule = stack.drift
     if metric is not None:
         rule = replace(rule, metric=metric)  # type: ignore[arg-type]
     tickers = (
-        [t.strip().upper() for t in ticker]
+        normalize_tickers(ticker)
         if ticker
-        else (predictions.tickers() or [settings.default_ticker])
+        else (stack.predictions.tickers() or [stack.settings.default_ticker])
     )
     drifted = False
     for sym in tickers:
         report = check_drift(
-            predictions=predictions,
-            audit=AuditRepository(services.engine),
-            registry=build_registry(settings),
-            calendar=calendar,
+            predictions=stack.predictions,
+            audit=stack.audit,
+            registry=stack.registry,
+            calendar=stack.calendar,
             ticker=sym,
             as_of=day,
             rule=rule,
@@ -76,5 +81,4 @@ def drift(
         )
         typer.echo(f"  {report.reason}")
         typer.echo(f"  baseline: {report.baseline_source}")
-    if drifted:
-        raise typer.Exit(DRIFT_EXIT_CODE)
+    return drifted

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from stocky.cli._common import handle_errors, settings_for_cli
+from stocky.cli._common import handle_errors, open_stack
 
 __all__ = ["app"]
 
@@ -24,14 +24,10 @@ def export(
     ticker: Annotated[str | None, typer.Option("--ticker", "-t", help="Only this ticker.")] = None,
 ) -> None:
     """Write predictions as CSV: the seed's columns (timestamp ... arima_order), then stocky's."""
-    from stocky.adapters.store import create_schema, make_engine
-    from stocky.adapters.store.predictions import PredictionRepository
+    from stocky.core.tickers import normalize_ticker
     from stocky.pipelines.export import export_predictions
 
-    settings = settings_for_cli()
-    engine = make_engine(settings.db_url)
-    create_schema(engine)
-    repo = PredictionRepository(engine)
-    symbol = ticker.strip().upper() if ticker else None
-    count = export_predictions(rows=repo.iter_rows(ticker=symbol), path=out)
+    symbol = normalize_ticker(ticker) if ticker else None
+    with open_stack() as stack:
+        count = export_predictions(rows=stack.predictions.iter_rows(ticker=symbol), path=out)
     typer.echo(f"wrote {count} predictions to {out}")

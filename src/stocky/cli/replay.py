@@ -12,7 +12,6 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from stocky.cli._common import handle_errors, settings_for_cli
-from stocky.cli.services import retrain_config, train_config
 from stocky.errors import BadInput
 
 __all__ = ["replay"]
@@ -64,105 +63,72 @@ def replay(
     ] = True,
 ) -> None:
     """Replay the daily loop over history: forecast, label, drift, retrain, promote; then summarise."""
-    from stocky.adapters.prices import make_price_source
-    from stocky.adapters.registry import model_name
-    from stocky.core.drift import DriftRule
-    from stocky.core.sessions import TradingCalendar
+    from stocky.core.tickers import normalize_ticker, ticker_slug
     from stocky.pipelines.replay import replay as run_replay
+    from stocky.wiring import build_stack, replay_settings, settings_with
 
-    settings = settings_for_cli()
-    symbol = (ticker or settings.default_ticker).strip().upper()
+    live = settings_for_cli()
+    symbol = normalize_ticker(ticker or live.default_ticker)
     first, last = _date(start, "--start"), _date(end, "--end")
-    folder = (
-        home
-        or settings.home
-        / "replays"
-        / f"{model_name(symbol).removeprefix('stocky-')}-{first}-{last}"
-    )
-    if folder.resolve() == settings.home.resolve():
+    folder = home or live.home / "replays" / f"{ticker_slug(symbol)}-{first}-{last}"
+    if folder.resolve() == live.home.resolve():
         raise BadInput(
             f"--home {folder} is the live state folder: give the replay a folder of its own"
         )
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    rule = DriftRule(
-        window=drift_window or settings.drift_window,
-        threshold_multiplier=drift_threshold or settings.drift_threshold_multiplier,
-        consecutive_days=settings.drift_consecutive_days,
-        metric=settings.drift_metric,
-        cooldown_sessions=settings.drift_cooldown_sessions,
+    settings = settings_with(
+        replay_settings(live, folder),
+        order=order,
+        holdout_size=holdout,
+        min_improvement=min_improvement,
+        naive_tolerance=naive_tolerance,
+        dm_alpha=dm_alpha,
+        drift_window=drift_window,
+        drift_threshold_multiplier=drift_threshold,
     )
-    chosen = order or settings.order
     t0 = time.perf_counter()
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-    ) as bar:
+    with (
+        build_stack(settings) as stack,
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+        ) as bar,
+    ):
         task = bar.add_task(f"{symbol}: training the initial champion", total=None)
 
         def progress(i: int, n: int, message: str) -> None:
             bar.update(task, total=n, completed=i, description=f"{symbol} {message}")
 
-        summary = run_replay(
-            ticker=symbol,
-            start=first,
-            end=last,
-            source=make_price_source(settings),
-            home=str(folder),
-            database_url=f"sqlite:///{(folder / 'stocky.db').resolve()}",
-            tracking_uri=f"sqlite:///{(folder / 'mlflow.db').resolve()}",
-            artifact_root=(folder / "mlartifacts").resolve().as_uri(),
-            calendar=TradingCalendar(settings.exchange),
-            rule=rule,
-            train=train_config(settings, order=chosen),
-            retrain=retrain_config(
-                settings,
-                order=chosen,
-                holdout=holdout,
-                min_improvement=min_improvement,
-                naive_tolerance=naive_tolerance,
-                dm_alpha=dm_alpha,
-            ),
-            max_prices=settings.max_prices,
-            progress=progress,
+        summary = run_replay(stack=stack, ticker=symbol, start=first, end=last, progress=progress)
+        bar.stop()
+        elapsed = time.perf_counter() - t0
+        s = summary
+        typer.echo(
+            f"replay of {s.ticker} {s.start}..{s.end}: {s.sessions} sessions in {elapsed:.1f} s (state in {folder})"
         )
-    elapsed = time.perf_counter() - t0
-    s = summary
-    typer.echo(
-        f"replay of {s.ticker} {s.start}..{s.end}: {s.sessions} sessions in {elapsed:.1f} s (state in {folder})"
-    )
-    typer.echo(f"  forecasts labeled  {s.labeled}")
-    typer.echo(
-        f"  RMSE               {s.rmse:.4f}   naive {s.naive_rmse:.4f}   skill {s.skill:+.2%}"
-    )
-    typer.echo(f"  drift alerts       {s.drift_alerts}")
-    typer.echo(
-        f"  retrains           {s.retrains} ({s.promotions} promoted, {s.retrains - s.promotions} rejected)"
-    )
-    typer.echo(f"  rollbacks          {s.rollbacks}")
-    typer.echo(f"  champion           v{s.initial_version} -> v{s.final_version}")
-    if report:
-        from stocky.adapters.registry import ModelRegistry
-        from stocky.adapters.store import make_engine
-        from stocky.adapters.store.audit import AuditRepository
-        from stocky.adapters.store.predictions import PredictionRepository
-        from stocky.pipelines.report import build_report, write_report
+        typer.echo(f"  forecasts labeled  {s.labeled}")
+        typer.echo(
+            f"  RMSE               {s.rmse:.4f}   naive {s.naive_rmse:.4f}   skill {s.skill:+.2%}"
+        )
+        typer.echo(f"  drift alerts       {s.drift_alerts}")
+        typer.echo(
+            f"  retrains           {s.retrains} ({s.promotions} promoted, {s.retrains - s.promotions} rejected)"
+        )
+        typer.echo(f"  rollbacks          {s.rollbacks}")
+        typer.echo(f"  champion           v{s.initial_version} -> v{s.final_version}")
+        if report:
+            from stocky.pipelines.report import build_report, write_report
 
-        engine = make_engine(f"sqlite:///{(folder / 'stocky.db').resolve()}")
-        registry = ModelRegistry(
-            tracking_uri=f"sqlite:///{(folder / 'mlflow.db').resolve()}",
-            experiment="stocky-replay",
-            artifact_root=(folder / "mlartifacts").resolve().as_uri(),
-        )
-        built = build_report(
-            predictions=PredictionRepository(engine),
-            audit=AuditRepository(engine),
-            registry=registry,
-            tickers=[symbol],
-            drift_rule=rule,
-            now=dt.datetime.now(dt.UTC),
-        )
-        typer.echo(f"  report             {write_report(built, folder / 'report')}")
+            built = build_report(
+                predictions=stack.predictions,
+                audit=stack.audit,
+                registry=stack.registry,
+                tickers=[symbol],
+                drift_rule=stack.drift,
+                now=dt.datetime.now(dt.UTC),
+            )
+            typer.echo(f"  report             {write_report(built, folder / 'report')}")

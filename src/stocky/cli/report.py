@@ -10,8 +10,8 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from stocky.cli._common import handle_errors, settings_for_cli
-from stocky.cli.services import build_registry, build_services
+from stocky.cli._common import handle_errors, open_stack
+from stocky.core.tickers import normalize_tickers
 from stocky.errors import BadInput
 
 __all__ = ["report"]
@@ -30,39 +30,30 @@ def report(
     ] = Path("var/report"),
 ) -> None:
     """Write forecast-vs-actual, rolling error, error distribution and skill charts as a page."""
-    from stocky.adapters.store.audit import AuditRepository
-    from stocky.adapters.store.predictions import PredictionRepository
-    from stocky.pipelines.drift import rule_from_settings
     from stocky.pipelines.report import build_report, known_tickers, write_report
 
-    settings = settings_for_cli()
-    services = build_services(settings)
-    registry = build_registry(settings)
-    predictions = PredictionRepository(services.engine)
-    known = known_tickers(predictions=predictions, registry=registry)
-    if ticker:
-        tickers = list(dict.fromkeys(t.strip().upper() for t in ticker))
+    with open_stack() as stack:
+        known = known_tickers(predictions=stack.predictions, registry=stack.registry)
+        tickers = normalize_tickers(ticker) if ticker else known
         unknown = [t for t in tickers if t not in known]
         if unknown:
             raise BadInput(
                 f"no model and no predictions for {', '.join(unknown)}: "
                 f"use one of {', '.join(known) or 'none yet (run `stocky train`)'}"
             )
-    else:
-        tickers = known
+        result = build_report(
+            predictions=stack.predictions,
+            audit=stack.audit,
+            registry=stack.registry,
+            tickers=tickers,
+            drift_rule=stack.drift,
+            now=datetime.now(UTC),
+        )
     console = Console(stderr=True)
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
     ) as bar:
-        task = bar.add_task("collecting data", total=None)
-        result = build_report(
-            predictions=predictions,
-            audit=AuditRepository(services.engine),
-            registry=registry,
-            tickers=tickers,
-            drift_rule=rule_from_settings(settings),
-            now=datetime.now(UTC),
-        )
+        task = bar.add_task("writing the report", total=None)
         index = write_report(
             result, out, progress=lambda message: bar.update(task, description=message)
         )

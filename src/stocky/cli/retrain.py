@@ -7,9 +7,8 @@ from typing import Annotated
 
 import typer
 
-from stocky.cli._common import handle_errors, settings_for_cli
+from stocky.cli._common import handle_errors, open_stack
 from stocky.cli._dates import resolve_as_of
-from stocky.cli.services import build_registry, build_services, retrain_config
 
 __all__ = ["REJECTED_EXIT_CODE", "retrain", "rollback"]
 
@@ -46,40 +45,37 @@ def retrain(
     ] = None,
 ) -> None:
     """Train a challenger, score champion / challenger / naive on one holdout, promote only if truly better."""
-    from stocky.adapters.store.audit import AuditRepository
-    from stocky.core.sessions import TradingCalendar
+    from stocky.core.tickers import normalize_ticker
     from stocky.pipelines.data import load_or_pull
     from stocky.pipelines.retrain import retrain_ticker
     from stocky.runtime import git_commit
 
-    settings = settings_for_cli()
-    services = build_services(settings)
-    symbol = (ticker or settings.default_ticker).strip().upper()
-    now = datetime.now(UTC)
-    day = resolve_as_of(as_of, TradingCalendar(settings.exchange), now)
-    frame = load_or_pull(
-        source=services.source, repo=services.prices, ticker=symbol, end=day, now=now
-    )
-    config = retrain_config(
-        settings,
+    with open_stack(
         order=order,
-        holdout=holdout,
+        holdout_size=holdout,
         min_improvement=min_improvement,
         naive_tolerance=naive_tolerance,
         dm_alpha=dm_alpha,
-    )
-    result = retrain_ticker(
-        ticker=symbol,
-        prices=frame,
-        registry=build_registry(settings),
-        audit=AuditRepository(services.engine),
-        config=config,
-        as_of=day,
-        now=now,
-        triggered_by="manual",
-        force=force,
-        git_commit=git_commit(),
-    )
+    ) as stack:
+        symbol = normalize_ticker(ticker or stack.settings.default_ticker)
+        now = datetime.now(UTC)
+        day = resolve_as_of(as_of, stack.calendar, now)
+        frame = load_or_pull(
+            source=stack.source, repo=stack.prices, ticker=symbol, end=day, now=now
+        )
+        config = stack.retrain
+        result = retrain_ticker(
+            ticker=symbol,
+            prices=frame,
+            registry=stack.registry,
+            audit=stack.audit,
+            config=config,
+            as_of=day,
+            now=now,
+            triggered_by="manual",
+            force=force,
+            git_commit=git_commit(),
+        )
     d = result.decision
     champ = "-" if d.champion_rmse is None else f"{d.champion_rmse:.4f}"
     typer.echo(
@@ -104,17 +100,16 @@ def rollback(
     ] = None,
 ) -> None:
     """Move `champion` back to the `previous` version (audited like a promotion)."""
-    from stocky.adapters.store.audit import AuditRepository
+    from stocky.core.tickers import normalize_ticker
     from stocky.pipelines.retrain import rollback as do_rollback
 
-    settings = settings_for_cli()
-    services = build_services(settings)
-    symbol = (ticker or settings.default_ticker).strip().upper()
-    before, after = do_rollback(
-        ticker=symbol,
-        registry=build_registry(settings),
-        audit=AuditRepository(services.engine),
-        now=datetime.now(UTC),
-        as_of=None,
-    )
+    with open_stack() as stack:
+        symbol = normalize_ticker(ticker or stack.settings.default_ticker)
+        before, after = do_rollback(
+            ticker=symbol,
+            registry=stack.registry,
+            audit=stack.audit,
+            now=datetime.now(UTC),
+            as_of=None,
+        )
     typer.echo(f"{symbol}: champion moved back from v{before} to v{after}")

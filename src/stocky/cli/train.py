@@ -12,14 +12,14 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from stocky.cli._common import handle_errors, settings_for_cli
-from stocky.cli.services import build_registry, build_services, train_config
+from stocky.cli._common import handle_errors, open_stack
 from stocky.errors import BadInput
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from stocky.pipelines.train import TrainResult
+    from stocky.wiring import Stack
 
 
 __all__ = ["train"]
@@ -64,23 +64,44 @@ def train(
     ] = False,
 ) -> None:
     """Train ARIMA models, compare them with the naive random walk, and register them in MLflow."""
+    if split_date is not None and test_size is not None:
+        raise BadInput("--split-date and --test-size both given: use one of them")
+    with open_stack(
+        order=order, test_size=test_size, train_window=train_window, refit_every=refit_every
+    ) as stack:
+        _train(
+            stack,
+            ticker=ticker,
+            all_tickers=all_tickers,
+            split_date=split_date,
+            if_missing=if_missing,
+        )
+
+
+def _train(
+    stack: Stack,
+    *,
+    ticker: list[str] | None,
+    all_tickers: bool,
+    split_date: str | None,
+    if_missing: bool,
+) -> None:
+    from dataclasses import replace
+
+    from stocky.core.tickers import normalize_tickers
     from stocky.pipelines.data import load_or_pull
     from stocky.pipelines.train import train_ticker
     from stocky.runtime import git_commit
 
-    settings = settings_for_cli()
-    services = build_services(settings)
-    registry = build_registry(settings)
+    settings, source, registry = stack.settings, stack.source, stack.registry
     if all_tickers:
-        tickers = services.source.tickers()
+        tickers = source.tickers()
         if not tickers:
             raise BadInput(
-                f"source {services.source.name!r} cannot list tickers: pass --ticker instead of --all"
+                f"source {source.name!r} cannot list tickers: pass --ticker instead of --all"
             )
     else:
-        tickers = [t.strip().upper() for t in (ticker or [settings.default_ticker])]
-    if split_date is not None and test_size is not None:
-        raise BadInput("--split-date and --test-size both given: use one of them")
+        tickers = normalize_tickers(ticker or [settings.default_ticker])
     console = Console(width=None if sys.stdout.isatty() else 110)
     results = []
     commit = git_commit()
@@ -95,21 +116,14 @@ def train(
                 continue
             now = datetime.now(UTC)
             bar.update(task, description=f"{sym}: loading prices")
-            frame = load_or_pull(source=services.source, repo=services.prices, ticker=sym, now=now)
-            size = test_size if test_size is not None else settings.test_size
+            frame = load_or_pull(source=source, repo=stack.prices, ticker=sym, now=now)
+            config = stack.train
             if split_date is not None:
-                size = _test_size_after(frame, split_date)
-            config = train_config(
-                settings,
-                order=order,
-                test_size=size,
-                train_window=train_window,
-                refit_every=refit_every,
-            )
+                config = replace(config, test_size=_test_size_after(frame, split_date))
             result = train_ticker(
                 ticker=sym,
                 prices=frame,
-                source=services.source.name,
+                source=source.name,
                 registry=registry,
                 config=config,
                 now=now,

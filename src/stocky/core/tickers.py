@@ -12,11 +12,17 @@ import re
 
 from stocky.errors import BadInput
 
-__all__ = ["TICKER_ALPHABET", "TICKER_MAX_LENGTH", "normalize_ticker", "normalize_tickers"]
+__all__ = [
+    "TICKER_ALPHABET",
+    "TICKER_MAX_LENGTH",
+    "normalize_ticker",
+    "normalize_tickers",
+    "ticker_slug",
+]
 
 TICKER_MAX_LENGTH = 20
 TICKER_ALPHABET = "A-Z 0-9 ^ . - = _"
-_PATTERN = re.compile(r"[A-Z0-9^.\-=_]{1,%d}" % TICKER_MAX_LENGTH)
+_PATTERN = re.compile(rf"[A-Z0-9^.\-=_]{{1,{TICKER_MAX_LENGTH}}}")
 _HAS_ALNUM = re.compile(r"[A-Z0-9]")
 
 
@@ -47,3 +53,12 @@ def normalize_ticker(value: str) -> str:
 def normalize_tickers(values: list[str] | tuple[str, ...]) -> list[str]:
     """Normalise several symbols, dropping repeats and keeping the first order."""
     return list(dict.fromkeys(normalize_ticker(v) for v in values))
+
+
+def ticker_slug(ticker: str) -> str:
+    """Lower-case letters and digits joined by `-`: `^GSPC` -> `gspc`, `BRK.B` -> `brk-b`.
+
+    Names of registered models and state folders are built from it ("" when the symbol has no
+    letter or digit).
+    """
+    return re.sub(r"[^a-z0-9]+", "-", ticker.lower()).strip("-")

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from stocky.adapters.ports import ActualUpdate, PredictionLog, PriceStore
 from stocky.adapters.prices.base import PriceSource
-from stocky.adapters.store.predictions import ActualUpdate, PredictionRepository
-from stocky.adapters.store.prices import PriceRepository
 from stocky.pipelines.data import pull_prices
 
 __all__ = ["ActualsResult", "attach_actuals"]
@@ -36,8 +35,8 @@ class ActualsResult:
 
 def attach_actuals(
     *,
-    predictions: PredictionRepository,
-    prices: PriceRepository,
+    predictions: PredictionLog,
+    prices: PriceStore,
     source: PriceSource,
     ticker: str,
     as_of: dt.date,
@@ -85,9 +84,7 @@ def attach_actuals(
     return ActualsResult(ticker, updated, missing, waiting_total - len(due), pulled)
 
 
-def _closes(
-    prices: PriceRepository, ticker: str, start: dt.date, end: dt.date
-) -> dict[dt.date, float]:
+def _closes(prices: PriceStore, ticker: str, start: dt.date, end: dt.date) -> dict[dt.date, float]:
     frame = prices.load(ticker, start=start, end=end)
     return {
         pd.Timestamp(d).date(): float(c) for d, c in zip(frame["date"], frame["close"], strict=True)

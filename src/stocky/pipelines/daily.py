@@ -11,20 +11,12 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import sqlalchemy as sa
-
+from stocky.adapters.ports import AuditLog, Champion, PredictionLog, PriceStore, Registry
 from stocky.adapters.prices.base import PriceSource
-from stocky.adapters.registry import ModelRegistry, ModelVersionInfo
-from stocky.adapters.store.audit import AuditRepository
-from stocky.adapters.store.predictions import PredictionRepository
-from stocky.adapters.store.prices import PriceRepository
-from stocky.adapters.store.tables import predictions as predictions_table
 from stocky.core.drift import DriftReport, DriftRule
 from stocky.core.sessions import TradingCalendar
-from stocky.core.spec import ModelSpec
-from stocky.errors import ModelNotFound
 from stocky.pipelines.actuals import ActualsResult, attach_actuals
 from stocky.pipelines.data import pull_prices
 from stocky.pipelines.drift import check_drift
@@ -33,21 +25,22 @@ from stocky.pipelines.retrain import RetrainConfig, RetrainResult, retrain_ticke
 
 __all__ = ["DailyDeps", "RetrainMode", "TickerDay", "run_daily_ticker"]
 
+if TYPE_CHECKING:
+    from stocky.wiring import Stack
+
 log = logging.getLogger(__name__)
 
 RetrainMode = Literal["on-drift", "always", "never"]
-Champion = tuple[ModelSpec, ModelVersionInfo]
 
 
 @dataclass
 class DailyDeps:
     """Collaborators of the daily job."""
 
-    engine: sa.Engine
-    prices: PriceRepository
-    predictions: PredictionRepository
-    audit: AuditRepository
-    registry: ModelRegistry
+    prices: PriceStore
+    predictions: PredictionLog
+    audit: AuditLog
+    registry: Registry
     source: PriceSource
     calendar: TradingCalendar
     rule: DriftRule
@@ -55,6 +48,21 @@ class DailyDeps:
     max_prices: int = 60
     #: Champions held in memory (replay); the registry is read when a ticker is missing.
     champions: dict[str, Champion] = field(default_factory=dict)
+
+    @classmethod
+    def from_stack(cls, stack: Stack) -> DailyDeps:
+        """The daily job's collaborators from a Stack."""
+        return cls(
+            prices=stack.prices,
+            predictions=stack.predictions,
+            audit=stack.audit,
+            registry=stack.registry,
+            source=stack.source,
+            calendar=stack.calendar,
+            rule=stack.drift,
+            retrain=stack.retrain,
+            max_prices=stack.settings.max_prices,
+        )
 
 
 @dataclass(frozen=True)
@@ -73,10 +81,10 @@ class TickerDay:
 
 def _champion(deps: DailyDeps, ticker: str) -> Champion | None:
     if ticker not in deps.champions:
-        try:
-            deps.champions[ticker] = deps.registry.load_spec(ticker)
-        except ModelNotFound:
+        champion = deps.registry.champion(ticker)
+        if champion is None:
             return None
+        deps.champions[ticker] = champion
     return deps.champions[ticker]
 
 
@@ -87,25 +95,20 @@ def forecast_next(
     champ = _champion(deps, ticker)
     if champ is None:
         return None, None
-    c = predictions_table.c
-    with deps.engine.connect() as conn:
-        exists = conn.execute(
-            sa.select(c.id).where(c.ticker == ticker, c.as_of == as_of, c.source == source).limit(1)
-        ).first()
+    exists = deps.predictions.find(ticker=ticker, as_of=as_of, source=source)
     if exists is not None:
-        return int(exists[0]), None
+        return exists, None
     frame = deps.prices.load(ticker, end=as_of, last=deps.max_prices)
     if frame.empty or frame["date"].iloc[-1].date() != as_of:
         log.info("%s: no close stored for %s; no forecast logged", ticker, as_of)
         return None, None
-    spec, info = champ
     target = deps.calendar.next_session(as_of)
     _forecast, record = forecast_record(
-        forecaster=spec.forecaster(),
+        forecaster=champ.spec.forecaster(),
         window=frame["close"].to_numpy(float),
         ticker=ticker,
-        model_name=info.name,
-        model_version=info.version,
+        model_name=champ.name,
+        model_version=champ.version,
         as_of=as_of,
         target=target,
         now=now,
@@ -187,7 +190,7 @@ def run_daily_ticker(
             champion=_champion(deps, ticker),
         )
         if result.promoted and result.version is not None:
-            deps.champions[ticker] = (result.spec, result.version)
+            deps.champions[ticker] = Champion(result.spec, result.version)
     forecast_id = target = None
     if forecast:
         progress(f"{ticker}: forecasting the next session")

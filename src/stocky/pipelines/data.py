@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from stocky.adapters.ports import PriceStore
 from stocky.adapters.prices.base import PriceSource
-from stocky.adapters.store.prices import PriceRepository
 from stocky.errors import DataUnavailable
 
 __all__ = ["PullResult", "load_or_pull", "pull_prices"]
@@ -40,7 +40,7 @@ class PullResult:
 def pull_prices(
     *,
     source: PriceSource,
-    repo: PriceRepository,
+    repo: PriceStore,
     ticker: str,
     end: dt.date | None = None,
     start: dt.date | None = None,
@@ -92,7 +92,7 @@ def pull_prices(
 def load_or_pull(
     *,
     source: PriceSource,
-    repo: PriceRepository,
+    repo: PriceStore,
     ticker: str,
     end: dt.date | None = None,
     now: dt.datetime,

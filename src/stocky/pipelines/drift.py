@@ -8,22 +8,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from stocky.adapters.store.audit import AuditRepository, DriftCheckRow
-from stocky.adapters.store.predictions import PredictionRepository
+from stocky.adapters.ports import AuditLog, Champion, DriftCheckRow, PredictionLog, Registry
 from stocky.core.drift import DriftReport, DriftRule, evaluate_drift
 from stocky.core.sessions import TradingCalendar
-from stocky.core.spec import ModelSpec
+from stocky.core.tickers import normalize_ticker
 from stocky.errors import ModelNotFound
 
 if TYPE_CHECKING:
-    from stocky.adapters.registry import ModelRegistry, ModelVersionInfo
     from stocky.config import Settings
 
 __all__ = [
     "BASELINE_KEYS",
     "check_drift",
     "detect_drift",
-    "rule_from_settings",
     "sessions_since_last_change",
 ]
 
@@ -36,24 +33,13 @@ BASELINE_KEYS = {
 }
 
 
-def rule_from_settings(settings: Settings) -> DriftRule:
-    """The drift rule configured by STOCKY_DRIFT_*."""
-    return DriftRule(
-        window=settings.drift_window,
-        threshold_multiplier=settings.drift_threshold_multiplier,
-        consecutive_days=settings.drift_consecutive_days,
-        metric=settings.drift_metric,
-        cooldown_sessions=settings.drift_cooldown_sessions,
-    )
-
-
 def sessions_since_last_change(
-    *, audit: AuditRepository, calendar: TradingCalendar, ticker: str, as_of: dt.date
+    *, audit: AuditLog, calendar: TradingCalendar, ticker: str, as_of: dt.date
 ) -> int | None:
     """Sessions after the last retrain (promoted or not) or rollback up to `as_of` (None if none)."""
     for row in audit.promotions(ticker, limit=20):
-        if row["as_of"] is not None:
-            changed: dt.date = row["as_of"]
+        if row.as_of is not None:
+            changed: dt.date = row.as_of
             if changed >= as_of:
                 return 0
             return len(calendar.sessions_in_range(changed, as_of)) - 1
@@ -62,16 +48,16 @@ def sessions_since_last_change(
 
 def check_drift(
     *,
-    predictions: PredictionRepository,
-    audit: AuditRepository,
-    registry: ModelRegistry,
+    predictions: PredictionLog,
+    audit: AuditLog,
+    registry: Registry,
     calendar: TradingCalendar,
     ticker: str,
     as_of: dt.date,
     rule: DriftRule,
     now: dt.datetime,
     baseline: float | None = None,
-    champion: tuple[ModelSpec, ModelVersionInfo] | None = None,
+    champion: Champion | None = None,
 ) -> DriftReport:
     """Evaluate the rule for `ticker` up to `as_of` and store the report in drift_checks.
 
@@ -85,7 +71,7 @@ def check_drift(
         rule: The drift rule.
         now: Recorded as checked_at.
         baseline: Overrides the registry baseline (e.g. the seed's training_rmse).
-        champion: The champion (spec, version) when the caller holds it; else read from the registry.
+        champion: The champion when the caller holds it; else read from the registry.
 
     Returns:
         The stored DriftReport.
@@ -97,24 +83,17 @@ def check_drift(
     if baseline is not None:
         source = "given by the caller"
     else:
-        spec: ModelSpec | None
-        info: ModelVersionInfo | None
-        if champion is not None:
-            spec, info = champion
-        else:
-            try:
-                spec, info = registry.load_spec(ticker)
-            except ModelNotFound:
-                spec, info = None, None
-        if spec is None or info is None:
+        if champion is None:
+            champion = registry.champion(ticker)
+        if champion is None:
             source = f"no champion for {ticker}"
         else:
-            version = info.version
-            value = spec.metrics.get(key)
+            version = champion.version
+            value = champion.spec.metrics.get(key)
             baseline = float(value) if value else None
-            scale_value = spec.metrics.get("naive_scale")
+            scale_value = champion.spec.metrics.get("naive_scale")
             scale = float(scale_value) if scale_value else None
-            source = f"champion {info.name} v{info.version} {key}"
+            source = f"champion {champion.name} v{champion.version} {key}"
     since = sessions_since_last_change(audit=audit, calendar=calendar, ticker=ticker, as_of=as_of)
     report = evaluate_drift(
         labeled,
@@ -172,33 +151,27 @@ def detect_drift(
     Returns:
         (drifted, latest rolling RMSE or None when fewer than `window` sessions are labeled).
     """
-    from stocky.adapters.store import create_schema, make_engine
     from stocky.config import get_settings
+    from stocky.wiring import build_stack
 
     settings = settings or get_settings()
-    symbol = (ticker or settings.default_ticker).upper()
-    engine = make_engine(settings.db_url)
-    create_schema(engine)
-    try:
-        labeled = PredictionRepository(engine).labeled(symbol)
-        rule = DriftRule(
-            window=window,
-            threshold_multiplier=threshold_multiplier,
-            consecutive_days=consecutive_days,
-        )
+    symbol = normalize_ticker(ticker or settings.default_ticker)
+    rule = DriftRule(
+        window=window,
+        threshold_multiplier=threshold_multiplier,
+        consecutive_days=consecutive_days,
+    )
+    with build_stack(settings) as stack:
+        labeled = stack.predictions.labeled(symbol)
         if training_rmse is None:
-            from stocky.adapters.registry import ModelRegistry
-
-            registry = ModelRegistry(
-                tracking_uri=settings.tracking_uri,
-                experiment=settings.mlflow_experiment,
-                artifact_root=settings.artifact_root,
-            )
-            spec, _info = registry.load_spec(symbol)
-            training_rmse = float(spec.metrics["walk_forward_rmse"] or 0) or None
+            champion = stack.registry.champion(symbol)
+            if champion is None:
+                raise ModelNotFound(
+                    f"no 'champion' model for {symbol}: run `stocky train --ticker {symbol}` "
+                    "or pass training_rmse"
+                )
+            training_rmse = float(champion.spec.metrics["walk_forward_rmse"] or 0) or None
         report = evaluate_drift(
             labeled, rule=rule, baseline=training_rmse, baseline_source="detect_drift"
         )
-    finally:
-        engine.dispose()
     return report.drifted, report.latest_value

@@ -7,7 +7,7 @@ import hashlib
 
 import numpy as np
 
-from stocky.adapters.store.predictions import PredictionRecord
+from stocky.adapters.ports import PredictionRecord
 from stocky.core.arima import ArimaForecaster, Forecast
 
 __all__ = ["forecast_record", "input_hash"]

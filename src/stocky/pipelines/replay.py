@@ -11,21 +11,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from stocky.adapters.prices.base import PriceSource
-from stocky.adapters.registry import ModelRegistry
-from stocky.adapters.store import PriceRepository, create_schema, make_engine
-from stocky.adapters.store.audit import AuditRepository
-from stocky.adapters.store.predictions import PredictionRepository
-from stocky.core.drift import DriftRule
-from stocky.core.sessions import TradingCalendar
 from stocky.errors import BadInput
 from stocky.pipelines.daily import DailyDeps, run_daily_ticker
-from stocky.pipelines.retrain import RetrainConfig
-from stocky.pipelines.train import TrainConfig, train_ticker
+from stocky.pipelines.train import train_ticker
+
+if TYPE_CHECKING:
+    from stocky.wiring import Stack
 
 __all__ = ["ReplaySummary", "replay"]
 
@@ -58,37 +54,20 @@ def _clock(session: dt.date) -> dt.datetime:
 
 def replay(
     *,
+    stack: Stack,
     ticker: str,
     start: dt.date,
     end: dt.date,
-    source: PriceSource,
-    home: str,
-    database_url: str,
-    tracking_uri: str,
-    artifact_root: str,
-    calendar: TradingCalendar,
-    rule: DriftRule,
-    train: TrainConfig,
-    retrain: RetrainConfig,
-    max_prices: int = 60,
     progress: Callable[[int, int, str], None] = lambda _i, _n, _m: None,
 ) -> ReplaySummary:
     """Replay `ticker` from `start` to `end` (sessions, inclusive).
 
     Args:
+        stack: The replay's own stack (`wiring.replay_settings`: a fresh database and MLflow
+            store), whose source, calendar, drift rule, train and retrain configs are used.
         ticker: The ticker.
         start: First session: the initial champion is trained on data up to it.
         end: Last session.
-        source: Where history comes from (read once, then stored in the replay database).
-        home: The replay's own state folder (recorded in the summary only).
-        database_url: The replay's database (fresh).
-        tracking_uri: The replay's MLflow store (fresh).
-        artifact_root: The replay's MLflow artifact folder.
-        calendar: Trading sessions.
-        rule: Drift rule.
-        train: Initial training configuration.
-        retrain: Retrain configuration and promotion policy.
-        max_prices: Window of prices each forecast uses.
         progress: Called with (session index, total, message).
 
     Returns:
@@ -99,39 +78,24 @@ def replay(
     """
     if end <= start:
         raise BadInput(f"--end {end} is not after --start {start}: give a later end")
-    engine = make_engine(database_url)
-    create_schema(engine)
-    prices = PriceRepository(engine)
+    source = stack.source
     history = source.fetch(ticker, None, end)
     if history.empty or history["date"].iloc[0].date() >= start:
         raise BadInput(
             f"{ticker} has no history before {start} in source {source.name!r}: start later"
         )
     first_time = _clock(start)
-    prices.upsert(ticker, history, source=source.name, fetched_at=first_time)
-    registry = ModelRegistry(
-        tracking_uri=tracking_uri, experiment="stocky-replay", artifact_root=artifact_root
-    )
+    stack.prices.upsert(ticker, history, source=source.name, fetched_at=first_time)
     initial = train_ticker(
         ticker=ticker,
         prices=history[history["date"] <= pd.Timestamp(start)].reset_index(drop=True),
         source=source.name,
-        registry=registry,
-        config=train,
+        registry=stack.registry,
+        config=stack.train,
         now=first_time,
     )
-    deps = DailyDeps(
-        engine=engine,
-        prices=prices,
-        predictions=PredictionRepository(engine),
-        audit=AuditRepository(engine),
-        registry=registry,
-        source=source,
-        calendar=calendar,
-        rule=rule,
-        retrain=retrain,
-        max_prices=max_prices,
-    )
+    deps = DailyDeps.from_stack(stack)
+    calendar = stack.calendar
     stored = set(history["date"].dt.date)
     sessions = [s for s in calendar.sessions_in_range(start, end) if s in stored]
     if not sessions:
@@ -180,10 +144,10 @@ def _summary(
         rmse=rmse,
         naive_rmse=naive_rmse,
         skill=1 - rmse / naive_rmse if naive_rmse > 0 else float("nan"),
-        drift_alerts=sum(1 for c in checks if c["drifted"]),
-        retrains=sum(1 for d in decisions if d["action"] in ("promote", "reject")),
-        promotions=sum(1 for d in decisions if d["action"] == "promote"),
-        rollbacks=sum(1 for d in decisions if d["action"] == "rollback"),
+        drift_alerts=sum(1 for c in checks if c.drifted),
+        retrains=sum(1 for d in decisions if d.action in ("promote", "reject")),
+        promotions=sum(1 for d in decisions if d.action == "promote"),
+        rollbacks=sum(1 for d in decisions if d.action == "rollback"),
         initial_version=initial_version,
-        final_version=champion[1].version if champion else initial_version,
+        final_version=champion.version if champion else initial_version,
     )

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -26,9 +26,14 @@ from stocky.pipelines.charts import CHARTS, render_chart
 from stocky.pipelines.report_html import render_html
 
 if TYPE_CHECKING:
-    from stocky.adapters.registry import ModelRegistry, ModelVersionInfo
-    from stocky.adapters.store.audit import AuditRepository
-    from stocky.adapters.store.predictions import PredictionRepository
+    from stocky.adapters.ports import (
+        AuditLog,
+        DriftCheck,
+        ModelVersionInfo,
+        PredictionLog,
+        Promotion,
+        Registry,
+    )
 
 __all__ = [
     "Report",
@@ -72,8 +77,8 @@ class TickerReport:
     threshold_note: str
     alerts: tuple[tuple[dt.date, float], ...]
     changes: tuple[tuple[dt.date, str, str], ...]
-    drift_checks: tuple[dict[str, Any], ...]  # newest first
-    promotions: tuple[dict[str, Any], ...]  # newest first
+    drift_checks: tuple[DriftCheck, ...]  # newest first
+    promotions: tuple[Promotion, ...]  # newest first
     versions: tuple[ModelVersionInfo, ...]  # newest first
     summary: Summary | None
     fingerprint: str
@@ -100,16 +105,16 @@ def slugify(ticker: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ticker.lower()).strip("-") or "ticker"
 
 
-def known_tickers(*, predictions: PredictionRepository, registry: ModelRegistry) -> list[str]:
+def known_tickers(*, predictions: PredictionLog, registry: Registry) -> list[str]:
     """Tickers with a registered model or a logged prediction, sorted."""
     return sorted(set(registry.tickers()) | set(predictions.tickers()))
 
 
 def build_report(
     *,
-    predictions: PredictionRepository,
-    audit: AuditRepository,
-    registry: ModelRegistry,
+    predictions: PredictionLog,
+    audit: AuditLog,
+    registry: Registry,
     tickers: Sequence[str],
     drift_rule: DriftRule,
     now: dt.datetime,
@@ -157,8 +162,8 @@ def _ticker_report(
     *,
     labeled: pd.DataFrame,
     pending: int,
-    checks: list[dict[str, Any]],
-    promotions: list[dict[str, Any]],
+    checks: list[DriftCheck],
+    promotions: list[Promotion],
     versions: list[ModelVersionInfo],
     rule: DriftRule,
 ) -> TickerReport:
@@ -184,14 +189,14 @@ def _ticker_report(
     start = pd.Timestamp(sessions["target_date"].iloc[0]).date() if len(sessions) else None
     thresholds, note = _thresholds(checks, versions, rule, metric, start)
     alerts = tuple(
-        (c["as_of"], float(c["latest_value"]))
+        (c.as_of, float(c.latest_value))
         for c in reversed(checks)
-        if c["drifted"] and c["latest_value"] is not None and c["metric"] == metric
+        if c.drifted and c.latest_value is not None and c.metric == metric
     )
     changes = tuple(
-        (p["as_of"] or p["decided_at"].date(), p["action"], f"{p['action']} v{p['to_version']}")
+        (p.as_of or p.decided_at.date(), p.action, f"{p.action} v{p.to_version}")
         for p in reversed(promotions)
-        if p["action"] in ("promote", "rollback")
+        if p.action in ("promote", "rollback")
     )
     return TickerReport(
         ticker=ticker,
@@ -215,7 +220,7 @@ def _ticker_report(
 
 
 def _thresholds(
-    checks: list[dict[str, Any]],
+    checks: list[DriftCheck],
     versions: list[ModelVersionInfo],
     rule: DriftRule,
     metric: str,
@@ -223,17 +228,17 @@ def _thresholds(
 ) -> tuple[tuple[tuple[dt.date, float], ...], str]:
     """Threshold steps from the drift checks (the first one drawn from the first session)."""
     steps = [
-        (c["as_of"], float(c["threshold"]))
+        (c.as_of, float(c.threshold))
         for c in reversed(checks)
-        if c["threshold"] is not None and c["metric"] == metric
+        if c.threshold is not None and c.metric == metric
     ]
     if steps and start is not None and start < steps[0][0]:
         steps[0] = (start, steps[0][1])
     if steps:
-        latest = next(c for c in checks if c["threshold"] is not None and c["metric"] == metric)
+        latest = next(c for c in checks if c.threshold is not None and c.metric == metric)
         return tuple(steps), (
-            f"threshold {latest['threshold']:.4g} = {latest['threshold_multiplier']:g} x baseline "
-            f"{latest['baseline']:.4g} ({latest['baseline_source']}), drift check of {latest['as_of']}"
+            f"threshold {latest.threshold:.4g} = {latest.threshold_multiplier:g} x baseline "
+            f"{latest.baseline:.4g} ({latest.baseline_source}), drift check of {latest.as_of}"
         )
     champion = next((v for v in versions if "champion" in v.aliases), None)
     baseline = champion.tags.get("walk_forward_rmse") if champion else None
@@ -264,8 +269,8 @@ def _summary(sessions: pd.DataFrame) -> Summary:
 
 def _fingerprint(
     labeled: pd.DataFrame,
-    checks: list[dict[str, Any]],
-    promotions: list[dict[str, Any]],
+    checks: list[DriftCheck],
+    promotions: list[Promotion],
     versions: list[ModelVersionInfo],
     rule: DriftRule,
 ) -> str:
@@ -278,8 +283,8 @@ def _fingerprint(
     payload = [
         len(labeled),
         rows,
-        [c["id"] for c in checks],
-        [p["id"] for p in promotions],
+        [c.id for c in checks],
+        [p.id for p in promotions],
         [(v.version, v.aliases, sorted(v.tags.items())) for v in versions],
         asdict(rule),
     ]

@@ -84,11 +84,11 @@ def _summary_html(t: TickerReport) -> str:
     items.append(("champion", f"v{champion.version}" if champion else "none"))
     if t.drift_checks:
         latest = t.drift_checks[0]
-        cls = ' class="drift"' if latest["drifted"] else ""
+        cls = ' class="drift"' if latest.drifted else ""
         items.append(
             (
                 "latest drift check",
-                f"<span{cls}>{_e(latest['decision'])}</span> ({_e(latest['as_of'])})",
+                f"<span{cls}>{_e(latest.decision)}</span> ({_e(latest.as_of)})",
             )
         )
     cards = "".join(f"<div><dt>{_e(k)}</dt><dd>{v}</dd></div>" for k, v in items)
@@ -145,14 +145,14 @@ def _promotions_html(t: TickerReport) -> str:
         return '<p class="muted">No promotion decisions yet.</p>'
     rows = [
         [
-            _e(p["as_of"] or p["decided_at"].date()),
-            _e(p["action"]),
-            f"v{_e(p['from_version'] or '-')} &rarr; v{_e(p['to_version'] or '-')}",
-            _e(p["triggered_by"]),
-            _num(p["champion_rmse"]),
-            _num(p["challenger_rmse"]),
-            _num(p["naive_rmse"]),
-            _e(p["reason"]),
+            _e(p.as_of or p.decided_at.date()),
+            _e(p.action),
+            f"v{_e(p.from_version or '-')} &rarr; v{_e(p.to_version or '-')}",
+            _e(p.triggered_by),
+            _num(p.champion_rmse),
+            _num(p.challenger_rmse),
+            _num(p.naive_rmse),
+            _e(p.reason),
         ]
         for p in t.promotions
     ]
@@ -174,14 +174,12 @@ def _checks_html(t: TickerReport, limit: int = 10) -> str:
         return '<p class="muted">No drift checks yet.</p>'
     rows = [
         [
-            _e(c["as_of"]),
-            f'<span class="drift">{_e(c["decision"])}</span>'
-            if c["drifted"]
-            else _e(c["decision"]),
-            _e(c["metric"]),
-            _num(c["latest_value"]),
-            _num(c["threshold"]),
-            _e(c["breach_streak"]),
+            _e(c.as_of),
+            f'<span class="drift">{_e(c.decision)}</span>' if c.drifted else _e(c.decision),
+            _e(c.metric),
+            _num(c.latest_value),
+            _num(c.threshold),
+            _e(c.breach_streak),
         ]
         for c in t.drift_checks[:limit]
     ]

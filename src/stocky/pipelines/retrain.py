@@ -18,8 +18,15 @@ import numpy as np
 import pandas as pd
 
 from stocky import __version__
-from stocky.adapters.registry import ModelRegistry, ModelVersionInfo, RunRecord, model_name
-from stocky.adapters.store.audit import AuditRepository, PromotionRow
+from stocky.adapters.ports import (
+    AuditLog,
+    Champion,
+    ModelVersionInfo,
+    PromotionRow,
+    Registry,
+    RunRecord,
+)
+from stocky.adapters.registry import model_name
 from stocky.core.arima import ArimaForecaster, ArimaOrder, ArimaParams
 from stocky.core.backtest import walk_forward
 from stocky.core.metrics import naive_scale, score
@@ -28,6 +35,7 @@ from stocky.core.selection import select_order
 from stocky.core.spec import ModelSpec
 from stocky.core.volatility import IntervalMethod, validate_interval_method
 from stocky.errors import BadInput, ModelNotFound
+from stocky.pipelines.publish import publish
 from stocky.pipelines.train import (
     Evaluation,
     baseline_metrics,
@@ -35,7 +43,15 @@ from stocky.pipelines.train import (
     version_tags,
 )
 
-__all__ = ["RetrainConfig", "RetrainResult", "retrain_ticker", "rollback"]
+__all__ = [
+    "RetrainConfig",
+    "RetrainResult",
+    "RetrainScoring",
+    "decide_retrain",
+    "retrain_ticker",
+    "rollback",
+    "score_retrain",
+]
 
 
 @dataclass(frozen=True)
@@ -74,6 +90,19 @@ class RetrainResult:
     version: ModelVersionInfo | None
 
 
+@dataclass(frozen=True)
+class RetrainScoring:
+    """The pure part of a retrain: the challenger fitted before the holdout, and the holdout
+    errors of champion, challenger and naive (all with fixed parameters)."""
+
+    order: ArimaOrder
+    challenger: ArimaForecaster
+    evaluation: Evaluation
+    champion_errors: np.ndarray | None
+    fit_part: np.ndarray
+    start: int
+
+
 def _holdout_errors(close: np.ndarray, params: ArimaParams, cfg: RetrainConfig) -> np.ndarray:
     walk = walk_forward(
         close,
@@ -85,18 +114,84 @@ def _holdout_errors(close: np.ndarray, params: ArimaParams, cfg: RetrainConfig) 
     return walk.actual - walk.mean
 
 
+def score_retrain(
+    close: np.ndarray, *, champion: Champion | None, config: RetrainConfig
+) -> RetrainScoring:
+    """Fit a challenger on the sessions before the holdout and score it, the champion and the
+    naive random walk by walk-forward over the holdout.
+
+    Args:
+        close: Closing prices up to the retrain's `as_of`, oldest first.
+        champion: The current champion, scored with its own fixed parameters (None: no champion).
+        config: Order, holdout, windows.
+
+    Returns:
+        The RetrainScoring.
+    """
+    start = len(close) - config.holdout_size
+    pre = close[:start]
+    if config.order == "auto":
+        order = select_order(
+            pre, validation_size=config.validation_size, train_window=config.train_window
+        ).order
+    else:
+        order = ArimaOrder.parse(config.order)
+    fit_part = pre[-config.train_window :] if config.train_window else pre
+    challenger = ArimaForecaster(order).fit(fit_part)
+    walk = walk_forward(
+        close,
+        order=order,
+        test_size=config.holdout_size,
+        train_window=config.train_window,
+        params=challenger.params_,
+        interval=config.interval,
+        interval_window=config.interval_window,
+    )
+    scale = naive_scale(fit_part)
+    scores = score(
+        walk.actual, walk.mean, walk.naive, lower=walk.lower, upper=walk.upper, scale=scale
+    )
+    champion_errors = (
+        _holdout_errors(close, champion.spec.params, config) if champion is not None else None
+    )
+    return RetrainScoring(
+        order=order,
+        challenger=challenger,
+        evaluation=Evaluation(order=order, choice=None, walk=walk, scores=scores, scale=scale),
+        champion_errors=champion_errors,
+        fit_part=fit_part,
+        start=start,
+    )
+
+
+def decide_retrain(scoring: RetrainScoring, policy: PromotionPolicy) -> Decision:
+    """The promotion decision for a scored retrain (`core.promotion.decide`)."""
+    walk = scoring.evaluation.walk
+    champion_score = (
+        HoldoutScore("champion", scoring.champion_errors)
+        if scoring.champion_errors is not None
+        else None
+    )
+    return decide(
+        champion_score,
+        HoldoutScore("challenger", walk.actual - walk.mean),
+        HoldoutScore("naive", walk.actual - walk.naive),
+        policy,
+    )
+
+
 def retrain_ticker(
     *,
     ticker: str,
     prices: pd.DataFrame,
-    registry: ModelRegistry,
-    audit: AuditRepository,
+    registry: Registry,
+    audit: AuditLog,
     config: RetrainConfig,
     as_of: dt.date,
     now: dt.datetime,
     triggered_by: str,
     force: bool = False,
-    champion: tuple[ModelSpec, ModelVersionInfo] | None = None,
+    champion: Champion | None = None,
     git_commit: str | None = None,
 ) -> RetrainResult:
     """Train a challenger, score all three on the holdout, decide, and promote or reject.
@@ -111,7 +206,7 @@ def retrain_ticker(
         now: Recorded decision time.
         triggered_by: drift, schedule, manual, replay...
         force: Promote even when the policy rejects (the reason says so).
-        champion: The current champion (spec, version); loaded from the registry when None.
+        champion: The current champion; read from the registry when None.
         git_commit: Code version, when known.
 
     Returns:
@@ -132,59 +227,22 @@ def retrain_ticker(
             "pull more history or shrink --holdout"
         )
     if champion is None:
-        try:
-            champion = registry.load_spec(ticker)
-        except ModelNotFound:
-            champion = None
-    start = len(close) - config.holdout_size
-    pre = close[:start]
-    if config.order == "auto":
-        order = select_order(
-            pre, validation_size=config.validation_size, train_window=config.train_window
-        ).order
-    else:
-        order = ArimaOrder.parse(config.order)
-    fit_part = pre[-config.train_window :] if config.train_window else pre
-    challenger = ArimaForecaster(order).fit(fit_part)
-    walk = walk_forward(
-        close,
-        order=order,
-        test_size=config.holdout_size,
-        train_window=config.train_window,
-        params=challenger.params_,
-        interval=config.interval,
-        interval_window=config.interval_window,
-    )
-    naive_errors = walk.actual - walk.naive
-    champion_score = None
-    if champion is not None:
-        champion_score = HoldoutScore(
-            "champion", _holdout_errors(close, champion[0].params, config)
-        )
-    decision = decide(
-        champion_score,
-        HoldoutScore("challenger", walk.actual - walk.mean),
-        HoldoutScore("naive", naive_errors),
-        config.policy,
-    )
+        champion = registry.champion(ticker)
+    scoring = score_retrain(close, champion=champion, config=config)
+    decision = decide_retrain(scoring, config.policy)
     promote = decision.promote or force
     reason = (
         decision.reason
         if decision.promote or not force
         else f"forced by the operator; the policy said: {decision.reason}"
     )
+    start = scoring.start
     holdout = (str(dates.iloc[start].date()), str(dates.iloc[-1].date()))
-
-    scale = naive_scale(fit_part)
-    scores = score(
-        walk.actual, walk.mean, walk.naive, lower=walk.lower, upper=walk.upper, scale=scale
-    )
-    evaluation = Evaluation(order=order, choice=None, walk=walk, scores=scores, scale=scale)
     latest = close[-config.train_window :] if config.train_window else close
     final = (
-        ArimaForecaster(order).fit(latest, start_params=challenger.params_)
+        ArimaForecaster(scoring.order).fit(latest, start_params=scoring.challenger.params_)
         if promote
-        else challenger
+        else scoring.challenger
     )
     assert final.params_ is not None
     fit_len = final.nobs_
@@ -193,10 +251,10 @@ def retrain_ticker(
         params=final.params_,
         train_start=str(dates.iloc[len(close) - fit_len].date())
         if promote
-        else str(dates.iloc[start - len(fit_part)].date()),
+        else str(dates.iloc[start - len(scoring.fit_part)].date()),
         train_end=str(dates.iloc[-1].date()) if promote else str(dates.iloc[start - 1].date()),
         train_rows=fit_len,
-        metrics=baseline_metrics(evaluation),
+        metrics=baseline_metrics(scoring.evaluation),
         info={
             "trained_at": now.isoformat(),
             "kind": "retrain",
@@ -205,17 +263,92 @@ def retrain_ticker(
         },
         interval=config.interval,
         interval_scale=served_interval_scale(
-            config.interval, latest if promote else fit_part, config.interval_window
+            config.interval, latest if promote else scoring.fit_part, config.interval_window
         ),
     )
-    champ_version = champion[1].version if champion else None
-    record = RunRecord(
+    champ_version = champion.version if champion else None
+    record = _retrain_record(
+        ticker=ticker,
+        as_of=as_of,
+        order=scoring.order,
+        champion=champion,
+        holdout=holdout,
+        triggered_by=triggered_by,
+        config=config,
+        force=force,
+        promote=promote,
+        reason=reason,
+        decision=decision,
+        git_commit=git_commit,
+    )
+    published = publish(
+        registry=registry,
+        ticker=ticker,
+        record=record,
+        spec=spec,
+        tags=version_tags(spec, scoring.evaluation.scores),
+        action="promote" if promote else "log-only",
+        previous=champ_version,
+    )
+    version = published.version
+    to_version = version.version if version is not None else None
+    audit.add_promotion(
+        PromotionRow(
+            ticker=ticker,
+            model_name=champion.name if champion else model_name(ticker),
+            action="promote" if promote else "reject",
+            from_version=champ_version,
+            to_version=to_version,
+            decided_at=now,
+            as_of=as_of,
+            reason=reason,
+            triggered_by="force" if force and not decision.promote else triggered_by,
+            champion_rmse=decision.champion_rmse,
+            challenger_rmse=decision.challenger_rmse,
+            naive_rmse=decision.naive_rmse,
+            dm_pvalue=decision.dm_pvalue,
+            run_id=published.run_id,
+        )
+    )
+    return RetrainResult(
+        ticker=ticker,
+        promoted=promote,
+        decision=decision,
+        from_version=champ_version,
+        to_version=to_version,
+        run_id=published.run_id,
+        challenger_order=str(scoring.order),
+        champion_order=str(champion.spec.params.order) if champion else None,
+        holdout=holdout,
+        forced=force and not decision.promote,
+        spec=spec,
+        version=version,
+    )
+
+
+def _retrain_record(
+    *,
+    ticker: str,
+    as_of: dt.date,
+    order: ArimaOrder,
+    champion: Champion | None,
+    holdout: tuple[str, str],
+    triggered_by: str,
+    config: RetrainConfig,
+    force: bool,
+    promote: bool,
+    reason: str,
+    decision: Decision,
+    git_commit: str | None,
+) -> RunRecord:
+    champ_version = champion.version if champion else None
+    return RunRecord(
         run_name=f"retrain-{ticker}-{as_of}",
         params={
             "ticker": ticker,
             "as_of": as_of.isoformat(),
             "challenger_order": str(order),
-            "champion_order": str(champion[0].params.order) if champion else "none",
+            "champion_order": str(champion.spec.params.order) if champion else "none",
             "champion_version": champ_version if champ_version is not None else "none",
             "holdout_first": holdout[0],
             "holdout_last": holdout[1],
@@ -247,58 +380,13 @@ def retrain_ticker(
             ).encode()
         },
     )
-    run_id = registry.log_run(record, spec=spec)
-    to_version = None
-    version: ModelVersionInfo | None = None
-    if promote:
-        version = registry.register(
-            ticker,
-            run_id,
-            tags=version_tags(spec, scores),
-        )
-        to_version = version.version
-        if champ_version is not None:
-            registry.set_alias(ticker, "previous", champ_version)
-        registry.set_alias(ticker, "champion", version.version)  # the single switch
-    audit.add_promotion(
-        PromotionRow(
-            ticker=ticker,
-            model_name=champion[1].name if champion else model_name(ticker),
-            action="promote" if promote else "reject",
-            from_version=champ_version,
-            to_version=to_version,
-            decided_at=now,
-            as_of=as_of,
-            reason=reason,
-            triggered_by="force" if force and not decision.promote else triggered_by,
-            champion_rmse=decision.champion_rmse,
-            challenger_rmse=decision.challenger_rmse,
-            naive_rmse=decision.naive_rmse,
-            dm_pvalue=decision.dm_pvalue,
-            run_id=run_id,
-        )
-    )
-    return RetrainResult(
-        ticker=ticker,
-        promoted=promote,
-        decision=decision,
-        from_version=champ_version,
-        to_version=to_version,
-        run_id=run_id,
-        challenger_order=str(order),
-        champion_order=str(champion[0].params.order) if champion else None,
-        holdout=holdout,
-        forced=force and not decision.promote,
-        spec=spec,
-        version=version,
-    )
 
 
 def rollback(
     *,
     ticker: str,
-    registry: ModelRegistry,
-    audit: AuditRepository,
+    registry: Registry,
+    audit: AuditLog,
     now: dt.datetime,
     as_of: dt.date | None,
     triggered_by: str = "manual",

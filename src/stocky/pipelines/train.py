@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from stocky import __version__
-from stocky.adapters.registry import ModelRegistry, ModelVersionInfo, RunRecord
+from stocky.adapters.ports import ModelVersionInfo, Registry, RunRecord
 from stocky.core.arima import ArimaForecaster, ArimaOrder
 from stocky.core.backtest import WalkForward, walk_forward
 from stocky.core.metrics import Scores, naive_scale, score
@@ -27,6 +27,7 @@ from stocky.core.spec import ModelSpec
 from stocky.core.volatility import IntervalMethod, interval_scale, validate_interval_method
 from stocky.errors import BadInput
 from stocky.pipelines.charts import forecast_chart
+from stocky.pipelines.publish import publish
 
 __all__ = [
     "TrainConfig",
@@ -184,7 +185,7 @@ def train_ticker(
     ticker: str,
     prices: pd.DataFrame,
     source: str,
-    registry: ModelRegistry,
+    registry: Registry,
     config: TrainConfig,
     now: datetime,
     git_commit: str | None = None,
@@ -265,20 +266,20 @@ def train_ticker(
         | ({"git.commit": git_commit} if git_commit else {}),
         artifacts=_artifacts(ticker, ev, test_dates, quality.warnings, reason),
     )
-    run_id = registry.log_run(record, spec=spec)
-    first = registry.alias_version(ticker, "champion") is None
-    version = registry.register(
-        ticker,
-        run_id,
+    published = publish(
+        registry=registry,
+        ticker=ticker,
+        record=record,
+        spec=spec,
         tags=version_tags(spec, ev.scores),
+        action="register",
     )
-    alias = "champion" if first else "challenger"
-    registry.set_alias(ticker, alias, version.version)
+    assert published.version is not None and published.alias is not None
     return TrainResult(
         ticker=ticker,
-        run_id=run_id,
-        version=version,
-        alias=alias,
+        run_id=published.run_id,
+        version=published.version,
+        alias=published.alias,
         spec=spec,
         scores=ev.scores,
         order_reason=reason,

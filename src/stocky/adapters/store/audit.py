@@ -4,55 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, fields
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from stocky.adapters.ports import DriftCheck, DriftCheckRow, Promotion, PromotionRow
 from stocky.adapters.store.tables import drift_checks, promotions
 from stocky.errors import StoreError
 
-__all__ = ["AuditRepository", "DriftCheckRow", "PromotionRow"]
+__all__ = ["AuditRepository", "DriftCheck", "DriftCheckRow", "Promotion", "PromotionRow"]
 
-
-@dataclass(frozen=True)
-class DriftCheckRow:
-    ticker: str
-    checked_at: dt.datetime
-    as_of: dt.date
-    metric: str
-    window: int
-    threshold_multiplier: float
-    consecutive_days: int
-    baseline: float | None
-    baseline_source: str
-    threshold: float | None
-    latest_value: float | None
-    naive_latest_value: float | None
-    breach_streak: int
-    drifted: bool
-    decision: str
-    model_version: int | None
-    report: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class PromotionRow:
-    ticker: str
-    model_name: str
-    action: str  # promote | reject | rollback | failed
-    from_version: int | None
-    to_version: int | None
-    decided_at: dt.datetime
-    as_of: dt.date | None
-    reason: str
-    triggered_by: str  # drift | schedule | manual | replay | force
-    champion_rmse: float | None = None
-    challenger_rmse: float | None = None
-    naive_rmse: float | None = None
-    dm_pvalue: float | None = None
-    run_id: str | None = None
+_CHECK_FIELDS = frozenset(f.name for f in fields(DriftCheck))
+_PROMOTION_FIELDS = frozenset(f.name for f in fields(Promotion))
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
@@ -78,11 +43,11 @@ class AuditRepository:
         values["decided_at"] = _utc(row.decided_at)
         return self._insert(promotions, values, f"promotion record of {row.ticker}")
 
-    def latest_drift_check(self, ticker: str) -> dict[str, Any] | None:
+    def latest_drift_check(self, ticker: str) -> DriftCheck | None:
         rows = self.drift_checks(ticker, limit=1)
         return rows[0] if rows else None
 
-    def drift_checks(self, ticker: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+    def drift_checks(self, ticker: str, *, limit: int | None = None) -> list[DriftCheck]:
         """Newest first; `report` decoded from JSON."""
         query = (
             sa.select(drift_checks)
@@ -92,11 +57,15 @@ class AuditRepository:
         if limit is not None:
             query = query.limit(limit)
         rows = self._select(query, f"drift checks of {ticker}")
-        for row in rows:
-            row["report"] = json.loads(row["report"])
-        return rows
+        return [
+            DriftCheck(
+                **{k: v for k, v in row.items() if k in _CHECK_FIELDS}
+                | {"report": json.loads(row["report"]), "drifted": bool(row["drifted"])}
+            )
+            for row in rows
+        ]
 
-    def promotions(self, ticker: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+    def promotions(self, ticker: str, *, limit: int | None = None) -> list[Promotion]:
         """Newest first."""
         query = (
             sa.select(promotions)
@@ -105,7 +74,8 @@ class AuditRepository:
         )
         if limit is not None:
             query = query.limit(limit)
-        return self._select(query, f"promotions of {ticker}")
+        rows = self._select(query, f"promotions of {ticker}")
+        return [Promotion(**{k: v for k, v in r.items() if k in _PROMOTION_FIELDS}) for r in rows]
 
     def _insert(self, table: sa.Table, values: dict[str, Any], what: str) -> int:
         try:

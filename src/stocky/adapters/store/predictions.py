@@ -6,47 +6,18 @@ import datetime as dt
 import sqlite3
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from stocky.adapters.ports import ActualUpdate, PredictionRecord
 from stocky.adapters.store.tables import predictions, prices
 from stocky.errors import StoreError
 
 __all__ = ["WINDOW_TOLERANCE", "ActualUpdate", "PredictionRecord", "PredictionRepository"]
-
-
-@dataclass(frozen=True)
-class ActualUpdate:
-    """The delayed label for one prediction."""
-
-    id: int
-    actual: float
-    actual_at: dt.datetime
-
-
-@dataclass(frozen=True)
-class PredictionRecord:
-    """One forecast as logged: what was predicted, by which model, from which input."""
-
-    ticker: str
-    created_at: dt.datetime
-    as_of: dt.date
-    target_date: dt.date
-    prediction: float
-    lower: float
-    upper: float
-    naive: float
-    model_name: str
-    model_version: int
-    arima_order: str
-    history_len: int
-    input_hash: str
-    request_id: str
-    source: str = "api"
 
 
 _FIELDS = tuple(f.name for f in fields(PredictionRecord))
@@ -163,6 +134,22 @@ class PredictionRepository:
                 raw.invalidate()  # rolls back; a fresh connection serves the next write
                 raise
         return ids
+
+    def find(self, *, ticker: str, as_of: dt.date, source: str) -> int | None:
+        """The id of a logged prediction of `ticker` as of `as_of` from `source`, or None."""
+        c = predictions.c
+        query = (
+            sa.select(c.id)
+            .where(c.ticker == ticker, c.as_of == as_of, c.source == source)
+            .order_by(c.id)
+            .limit(1)
+        )
+        try:
+            with self.engine.connect() as conn:
+                found = conn.execute(query).scalar_one_or_none()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"could not look up the {source} forecast of {ticker}: {exc}") from exc
+        return None if found is None else int(found)
 
     def count(self, ticker: str | None = None) -> int:
         """Rows logged, for one ticker or all."""
@@ -369,6 +356,13 @@ class PredictionRepository:
             if col in frame:
                 frame[col] = pd.to_datetime(frame[col])
         return frame
+
+    def close(self) -> None:
+        """Close the kept SQLite write connection (the engine's pool is disposed elsewhere)."""
+        with self._sqlite_lock:
+            conn, self._sqlite_conn = self._sqlite_conn, None
+        if conn is not None:
+            conn.close()
 
     def ping(self) -> None:
         """Raise StoreError unless the database answers a trivial query."""

@@ -11,11 +11,9 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from stocky.adapters.store.audit import AuditRepository
 from stocky.api.deps import StateDep
 from stocky.api.state import AppState
 from stocky.pipelines.charts import CHARTS, render_chart
-from stocky.pipelines.drift import rule_from_settings
 from stocky.pipelines.report import Report, build_report, known_tickers, render_html
 
 router = APIRouter(tags=["dashboard"])
@@ -56,12 +54,12 @@ def _cache(request: Request) -> ChartCache:
 def _report(state: AppState, tickers: list[str] | None = None) -> Report:
     return build_report(
         predictions=state.predictions,
-        audit=AuditRepository(state.engine),
+        audit=state.audit,
         registry=state.registry,
         tickers=tickers
         if tickers is not None
         else known_tickers(predictions=state.predictions, registry=state.registry),
-        drift_rule=rule_from_settings(state.settings),
+        drift_rule=state.stack.drift,
         now=state.clock(),
     )
 

@@ -8,7 +8,6 @@ import numpy as np
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from stocky.adapters.store.audit import AuditRepository
 from stocky.api.deps import StateDep
 from stocky.core.drift import per_session
 from stocky.core.metrics import diebold_mariano
@@ -92,18 +91,18 @@ async def drift(ticker: str, state: StateDep) -> dict[str, Any]:
 
     def collect() -> dict[str, Any]:
         symbol = _known(state, ticker)
-        row = AuditRepository(state.engine).latest_drift_check(symbol)
+        row = state.audit.latest_drift_check(symbol)
         if row is None:
             raise ModelNotFound(
                 f"no drift check stored for {symbol}: run `stocky drift --ticker {symbol}`"
             )
         return {
             "ticker": symbol,
-            "checked_at": row["checked_at"].isoformat(),
-            "as_of": row["as_of"].isoformat(),
-            "drifted": bool(row["drifted"]),
-            "decision": row["decision"],
-            "report": row["report"],
+            "checked_at": row.checked_at.isoformat(),
+            "as_of": row.as_of.isoformat(),
+            "drifted": row.drifted,
+            "decision": row.decision,
+            "report": row.report,
         }
 
     return await run_in_threadpool(collect)

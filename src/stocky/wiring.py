@@ -1,0 +1,216 @@
+"""The composition root: Settings in, a `Stack` of collaborators out.
+
+This is the one place where engines, repositories, the registry, the price source and the
+calendar are built from configuration. The API, every CLI command and the replay take a
+Stack; pipelines take its parts as keyword arguments. A Stack is a context manager that
+disposes what it opened, and it can be rebuilt from Settings alone in another process
+(workers receive Settings, never live objects).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from stocky.config import Settings
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from stocky.adapters.ports import AuditLog, PredictionLog, PriceStore, Registry
+    from stocky.adapters.prices.base import PriceSource
+    from stocky.core.drift import DriftRule
+    from stocky.core.sessions import TradingCalendar
+    from stocky.pipelines.retrain import RetrainConfig
+    from stocky.pipelines.train import TrainConfig
+
+__all__ = [
+    "Stack",
+    "build_stack",
+    "drift_rule",
+    "replay_settings",
+    "retrain_config",
+    "settings_with",
+    "train_config",
+]
+
+
+@dataclass
+class Stack:
+    """Every collaborator a pipeline, command or the API needs, built once from Settings."""
+
+    settings: Settings
+    predictions: PredictionLog
+    audit: AuditLog
+    prices: PriceStore
+    registry: Registry
+    calendar: TradingCalendar
+    train: TrainConfig
+    retrain: RetrainConfig
+    drift: DriftRule
+    #: The database engine (None for in-memory fakes); disposed by `close`.
+    engine: sa.Engine | None = None
+    #: Built on first use: a misconfigured source must not stop commands that never read it.
+    source_factory: Callable[[], PriceSource] | None = field(default=None, repr=False)
+    _source: PriceSource | None = field(default=None, repr=False)
+    _closers: list[Callable[[], Any]] = field(default_factory=list, repr=False)
+
+    @property
+    def source(self) -> PriceSource:
+        """The configured price source (built on first use)."""
+        if self._source is None:
+            if self.source_factory is None:
+                from stocky.errors import BadInput
+
+                raise BadInput("this stack has no price source: build it with build_stack")
+            self._source = self.source_factory()
+        return self._source
+
+    def close(self) -> None:
+        """Release connections and engines opened for this stack (idempotent)."""
+        while self._closers:
+            self._closers.pop()()
+
+    def __enter__(self) -> Stack:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def settings_with(settings: Settings, **overrides: Any) -> Settings:
+    """A copy of `settings` with the non-None overrides applied (CLI options over env)."""
+    updates = {k: v for k, v in overrides.items() if v is not None}
+    unknown = set(updates) - set(Settings.model_fields)
+    if unknown:
+        raise TypeError(f"unknown settings: {sorted(unknown)}")
+    return settings.model_copy(update=updates) if updates else settings
+
+
+def train_config(settings: Settings) -> TrainConfig:
+    """The training configuration of these settings."""
+    from stocky.pipelines.train import TrainConfig
+
+    return TrainConfig(
+        order=settings.order,
+        test_size=settings.test_size,
+        validation_size=settings.validation_size,
+        train_window=settings.train_window,
+        refit_every=settings.refit_every,
+        min_train_size=settings.min_train_size,
+        interval=settings.interval,
+        interval_window=settings.max_prices,
+    )
+
+
+def retrain_config(settings: Settings) -> RetrainConfig:
+    """The retrain configuration and promotion policy of these settings.
+
+    The order check of a retrain uses as many sessions as its holdout.
+    """
+    from stocky.core.promotion import PromotionPolicy
+    from stocky.pipelines.retrain import RetrainConfig
+
+    return RetrainConfig(
+        order=settings.order,
+        holdout_size=settings.holdout_size,
+        validation_size=settings.holdout_size,
+        train_window=settings.train_window,
+        min_train_size=settings.min_train_size,
+        interval=settings.interval,
+        interval_window=settings.max_prices,
+        policy=PromotionPolicy(
+            min_improvement=settings.min_improvement,
+            naive_tolerance=settings.naive_tolerance,
+            dm_alpha=settings.dm_alpha,
+        ),
+    )
+
+
+def drift_rule(settings: Settings) -> DriftRule:
+    """The drift rule configured by STOCKY_DRIFT_*."""
+    from stocky.core.drift import DriftRule
+
+    return DriftRule(
+        window=settings.drift_window,
+        threshold_multiplier=settings.drift_threshold_multiplier,
+        consecutive_days=settings.drift_consecutive_days,
+        metric=settings.drift_metric,
+        cooldown_sessions=settings.drift_cooldown_sessions,
+    )
+
+
+def replay_settings(settings: Settings, folder: Path) -> Settings:
+    """Settings of a replay: a private state folder with its own SQLite and MLflow store."""
+    return settings.model_copy(
+        update={
+            "home": folder,
+            "database_url": None,
+            "mlflow_tracking_uri": None,
+            "mlflow_artifact_root": None,
+            "mlflow_experiment": "stocky-replay",
+            "reload_interval_seconds": 0,
+        }
+    )
+
+
+def build_stack(
+    settings: Settings,
+    *,
+    registry: Registry | None = None,
+    source: PriceSource | None = None,
+    migrate: bool = True,
+) -> Stack:
+    """Build every collaborator from `settings`.
+
+    Args:
+        settings: The configuration.
+        registry: A registry to use instead of the MLflow one the settings name.
+        source: A price source to use instead of the one the settings name.
+        migrate: Bring the database to the newest schema now (the API does it in its lifespan).
+
+    Returns:
+        A Stack; use it as a context manager so its engine is disposed.
+
+    Raises:
+        StoreError: The database URL is unusable or the migration failed.
+    """
+    from stocky.adapters.prices import make_price_source
+    from stocky.adapters.registry import ModelRegistry
+    from stocky.adapters.store import PriceRepository, create_schema, make_engine
+    from stocky.adapters.store.audit import AuditRepository
+    from stocky.adapters.store.predictions import PredictionRepository
+    from stocky.core.sessions import TradingCalendar
+
+    configs = train_config(settings), retrain_config(settings), drift_rule(settings)
+    engine = make_engine(settings.db_url)
+    predictions = PredictionRepository(engine)
+    stack = Stack(
+        settings=settings,
+        predictions=predictions,
+        audit=AuditRepository(engine),
+        prices=PriceRepository(engine),
+        registry=registry
+        or ModelRegistry(
+            tracking_uri=settings.tracking_uri,
+            experiment=settings.mlflow_experiment,
+            artifact_root=settings.artifact_root,
+        ),
+        calendar=TradingCalendar(settings.exchange),
+        train=configs[0],
+        retrain=configs[1],
+        drift=configs[2],
+        engine=engine,
+        source_factory=lambda: make_price_source(settings),
+        _source=source,
+    )
+    stack._closers.extend([engine.dispose, predictions.close])
+    if migrate:
+        try:
+            create_schema(engine)
+        except BaseException:
+            stack.close()
+            raise
+    return stack
