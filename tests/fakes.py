@@ -103,10 +103,7 @@ class FakeRegistry:
         return dataclasses.replace(info, aliases=names)
 
 
-_LABELED = (
-    "id created_at as_of target_date prediction lower upper naive actual error naive_error "
-    "model_version source"
-).split()
+_LABELED = ["id", "created_at", "as_of", "target_date", "prediction", "lower", "upper", "naive", "actual", "error", "naive_error", "model_version", "source"]
 
 
 class FakePredictionLog:
