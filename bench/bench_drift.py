@@ -189,7 +189,7 @@ def detectors() -> list[tuple[str, str, Detector]]:
                 *_args(b, i), baseline=b.return_rmse[i], window=w, multiplier=m,
                 consecutive=c).flags)  # fmt: skip
     for k, h in ((0.5, 5.0), (0.5, 10.0), (1.0, 15.0)):
-        add("cusum_standardized", f"k={k} h={h}" + ("*" if k == 1.0 else ""),
+        add("cusum_standardized", f"k={k} h={h}" + ("*" if h == 10.0 else ""),
             lambda b, i, k=k, h=h: d.cusum_standardized(*_args(b, i), k=k, h=h).flags)  # fmt: skip
     for w, t, c in ((10, -0.1, 1), (20, -0.1, 1), (20, -0.2, 2)):
         add("skill_drop", f"w={w} <{t:+.0%} {c} in a row",
@@ -204,9 +204,7 @@ def detectors() -> list[tuple[str, str, Detector]]:
     config = AssessmentConfig()
 
     def path(b: Batch, i: int):  # type: ignore[no-untyped-def]
-        return state_path(
-            *_args(b, i), config=config, baseline_return_rmse=b.naive_return_rmse[i]
-        )
+        return state_path(*_args(b, i), config=config, baseline_return_rmse=b.naive_return_rmse[i])
 
     add("state: model_degraded", "defaults*", lambda b, i: path(b, i).model_degraded)
     add("state: volatility_changed", "defaults*", lambda b, i: path(b, i).volatility_changed)
@@ -274,11 +272,11 @@ def main() -> None:
 
     limit_blas_threads(1)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="60 series per scenario, not 200")
+    parser.add_argument("--quick", action="store_true", help="60 series per scenario, not 300")
     parser.add_argument("--series", type=int, default=0, help="series per scenario")
     parser.add_argument("--seed", type=int, default=2024)
     opts = parser.parse_args()
-    n = opts.series or (60 if opts.quick else 200)
+    n = opts.series or (60 if opts.quick else 300)
     t0 = time.perf_counter()
     sims = scenarios(n, opts.seed)
     real, years = real_batches()
@@ -290,7 +288,9 @@ def main() -> None:
         f"{NO_CHANGE} monitored sessions ({n * NO_CHANGE:,} per scenario); change after "
         f"{CHANGE_AT} monitored sessions, delay horizon {AFTER}"
     )
-    print("false alarms: alarm onsets per 1,000 sessions; delay: median/p90 sessions after the change")
+    print(
+        "false alarms: alarm onsets per 1,000 sessions; delay: median/p90 sessions after the change"
+    )
     print(f"real: S&P 500 {years:.1f} years after 3 training years; alarm onsets per year")
     print()
     sims_order = ("rw", "garch", "AR", "AR+", "vol x2", "vol x3", "AR lost", "AR flip", "AR flip+")
@@ -304,7 +304,8 @@ def main() -> None:
         print(f"{name:<26}{label:<24}" + "".join(f"{c:>10}" for c in cells))
     print("* defaults (stocky.core.assessment.AssessmentConfig); states: model_degraded is")
     print("  cusum_skill, volatility_changed is return_rmse w=20 x1.5 3 in a row on naive's errors")
-    print("  against naive's training return RMSE, unless model_degraded")
+    print("  against naive's training return RMSE, unless model_degraded (without a baseline:")
+    print("  cusum_standardized on naive's errors)")
     print(f"wall {time.perf_counter() - t0:.1f} s")
 
 
