@@ -172,7 +172,7 @@ def _args(b: Batch, i: int) -> tuple[np.ndarray, ...]:
 def detectors() -> list[tuple[str, str, Detector]]:
     """(detector, settings, function of a batch row -> flags), the defaults marked *."""
     from stocky.core import detectors as d
-    from stocky.core.assessment import AssessmentConfig, state_path
+    from stocky.core.assessment import AssessmentConfig, StatePath, state_path
 
     out: list[tuple[str, str, Detector]] = []
 
@@ -203,7 +203,7 @@ def detectors() -> list[tuple[str, str, Detector]]:
             lambda b, i, w=w, a=a: d.coverage_drop(*_args(b, i), window=w, alpha=a).flags)  # fmt: skip
     config = AssessmentConfig()
 
-    def path(b: Batch, i: int):  # type: ignore[no-untyped-def]
+    def path(b: Batch, i: int) -> StatePath:
         return state_path(*_args(b, i), config=config, baseline_return_rmse=b.naive_return_rmse[i])
 
     add("state: model_degraded", "defaults*", lambda b, i: path(b, i).model_degraded)
