@@ -11,6 +11,7 @@ import datetime as dt
 import math
 
 from stocky.core.alerts import FLEET, Alert
+from stocky.core.tickers import normalize_ticker
 from stocky.errors import BadInput
 
 __all__ = [
@@ -51,7 +52,11 @@ def _skill(model: float | None, naive: float | None) -> float | None:
 
 
 def _who(ticker: str) -> str:
-    return "the daily job" if ticker == FLEET else ticker
+    return "stocky" if ticker == FLEET else ticker
+
+
+def _symbol(ticker: str) -> str:
+    return ticker if ticker == FLEET else normalize_ticker(ticker)
 
 
 def model_degraded(
@@ -82,6 +87,7 @@ def model_degraded(
     Returns:
         A `model_degraded` alert.
     """
+    ticker = _symbol(ticker)
     skill = _skill(latest, naive_latest)
     beats_naive = skill is not None and skill > 0
     todo = (
@@ -129,6 +135,7 @@ def volatility_changed(
     This is not a stale model: on a random walk the forecast stays right and only the interval
     width should follow, which the EWMA intervals do by themselves.
     """
+    ticker = _symbol(ticker)
     ratio = _ratio(current_volatility, previous_volatility)
     direction = "rose" if (ratio or 1.0) >= 1.0 else "fell"
     message = (
@@ -164,6 +171,7 @@ def retrain_promoted(
     reason: str,
 ) -> Alert:
     """A challenger replaced the champion (scores on the same holdout)."""
+    ticker = _symbol(ticker)
     message = (
         f"{ticker}: new champion v{to_version} (was v{from_version or '-'}) as of {session}.\n"
         f"Holdout RMSE {_num(challenger_rmse)} vs champion {_num(champion_rmse)} and naive "
@@ -199,6 +207,7 @@ def retrain_rejected(
     reason: str,
 ) -> Alert:
     """A challenger was trained and scored, and the champion stays."""
+    ticker = _symbol(ticker)
     champion_skill = _skill(champion_rmse, naive_rmse)
     todo = (
         "nothing; the champion still beats naive"
@@ -232,6 +241,7 @@ def rollback(
     *, ticker: str, session: dt.date, from_version: int, to_version: int, reason: str
 ) -> Alert:
     """The champion alias moved back to the previous version."""
+    ticker = _symbol(ticker)
     message = (
         f"{ticker}: rolled back from v{from_version} to v{to_version} as of {session}.\n"
         f"Reason: {reason}\n"
@@ -250,6 +260,7 @@ def rollback(
 
 def daily_failed(*, ticker: str, session: dt.date, step: str, error: str) -> Alert:
     """A step of the daily job failed (`ticker` is `FLEET` when the whole job did)."""
+    ticker = _symbol(ticker)
     where = "" if ticker == FLEET else f" --ticker {ticker}"
     message = (
         f"{_who(ticker)}: daily job failed at step '{step}' for session {session}.\n"
@@ -276,6 +287,7 @@ def labels_late(
     last_stored: dt.date | None,
 ) -> Alert:
     """The close of `session` is not stored `grace_hours` after the market closed."""
+    ticker = _symbol(ticker)
     hours = (now - close_at).total_seconds() / 3600.0
     message = (
         f"{ticker}: the close of {session} is not stored {hours:.1f} h after the market closed "
@@ -351,6 +363,7 @@ def coverage_broken(
     lower_limit: float,
 ) -> Alert:
     """The share of actual closes inside the interval fell below `lower_limit`."""
+    ticker = _symbol(ticker)
     message = (
         f"{ticker}: interval coverage broken as of {session}.\n"
         f"{_pct(coverage)} of the last {window} closes fell inside the {_pct(nominal)} interval "
