@@ -93,14 +93,18 @@ def deliver(
     notifiers = notifiers_from_settings(settings)
     if not notifiers:
         raise BadInput(_NO_TARGETS)
-    report = deliver_due(
-        outbox=_outbox(settings),
-        notifiers=notifiers,
-        now=datetime.now(UTC),
-        policy=policy_from_settings(settings),
-        include_replay=include_replay,
-        limit=limit,
-    )
+    try:
+        report = deliver_due(
+            outbox=_outbox(settings),
+            notifiers=notifiers,
+            now=datetime.now(UTC),
+            policy=policy_from_settings(settings),
+            include_replay=include_replay,
+            limit=limit,
+        )
+    finally:
+        for notifier in notifiers:
+            notifier.close()
     typer.echo(
         f"delivered {len(report.delivered)}, retrying later {len(report.retrying)}, "
         f"failed for good {len(report.failed)}, taken by another sender "
@@ -128,7 +132,11 @@ def test(
         for notifier in notifiers:
             typer.echo(f"{notifier.label}: configured")
         return
-    results = send_probe(notifiers=notifiers, now=datetime.now(UTC))
+    try:
+        results = send_probe(notifiers=notifiers, now=datetime.now(UTC))
+    finally:
+        for notifier in notifiers:
+            notifier.close()
     for result in results:
         typer.echo(f"{result.label}: {'ok' if result.error is None else 'FAILED'}")
     failures = [r.error for r in results if r.error is not None]

@@ -36,3 +36,7 @@ class Notifier(Protocol):
     def send(self, envelope: Envelope, *, now: dt.datetime) -> None:
         """Deliver one alert or raise `DeliveryError` saying why."""
         ...
+
+    def close(self) -> None:
+        """Release connections (called once the caller is done sending)."""
+        ...

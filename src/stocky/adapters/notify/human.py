@@ -66,3 +66,6 @@ class AppriseNotifier:
                 f"{self._label} refused or did not answer ({reason}): the alert is retried "
                 "with backoff"
             )
+
+    def close(self) -> None:
+        """Nothing to release: Apprise opens a connection per notification."""
