@@ -213,7 +213,8 @@ def _attempt(
         row.id, error=message, targets_done=sorted(done), next_attempt_at=next_at
     )
     (report.failed if last else report.retrying).append(row.id)
-    report.errors.append(f"alert {row.id} attempt {attempts}: {message}")
+    then = "given up" if next_at is None else f"next attempt at {next_at:%Y-%m-%d %H:%M} UTC"
+    report.errors.append(f"alert {row.id} attempt {attempts} ({then}): {message}")
     log.warning("alert %s attempt %s failed: %s", row.id, attempts, message)
 
 

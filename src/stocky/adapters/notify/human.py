@@ -63,8 +63,8 @@ class AppriseNotifier:
         if not ok:
             reason = " ".join(captured.getvalue().split())[-300:] or "no reason given"
             raise DeliveryError(
-                f"{self._label} refused or did not answer ({reason}): the alert is retried "
-                "with backoff"
+                f"{self._label} refused or did not answer ({reason}): check the service URL "
+                "and its credentials with `stocky alerts test`"
             )
 
     def close(self) -> None:

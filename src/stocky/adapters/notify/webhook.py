@@ -111,12 +111,12 @@ class WebhookNotifier:
         except httpx.HTTPError as exc:
             raise DeliveryError(
                 f"{self._label} did not answer ({type(exc).__name__}: {exc}): check the "
-                "receiver is up; the alert is retried with backoff"
+                "receiver is up and reachable from here"
             ) from exc
         if not response.is_success:
             raise DeliveryError(
                 f"{self._label} answered HTTP {response.status_code} "
-                f"({response.text[:200]!r}): the alert is retried with backoff"
+                f"({response.text[:200]!r}): check the receiver's log and the shared secret"
             )
 
     def close(self) -> None:
