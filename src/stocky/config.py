@@ -80,7 +80,39 @@ class Settings(BaseSettings):
     naive_tolerance: float = Field(0.0, ge=0)
     dm_alpha: float | None = Field(None, gt=0, lt=1)
 
+    # --- alerts ------------------------------------------------------------------------
+    alert_urls: SecretStr | None = Field(
+        None,
+        description="Apprise URLs for people (Slack, e-mail, ntfy, ...), separated by spaces.",
+    )
+    webhook_url: SecretStr | None = Field(
+        None, description="Machine webhook: alerts POSTed as JSON signed with the secret."
+    )
+    webhook_secret: SecretStr | None = Field(
+        None, description="HMAC-SHA256 key of the webhook's X-Stocky-Signature header."
+    )
+    alert_cooldown_sessions: int = Field(
+        5,
+        ge=0,
+        description="Sessions a lasting condition (ticker and kind) stays quiet after one alert.",
+    )
+    alert_max_attempts: int = Field(8, ge=1, description="Delivery attempts before 'failed'.")
+    alert_backoff_seconds: float = Field(60.0, gt=0, description="First retry wait; doubles.")
+    alert_backoff_max_seconds: float = Field(6 * 3600.0, gt=0)
+    alert_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one webhook call.")
+    labels_late_hours: float = Field(
+        6.0, ge=0, description="Hours after a session's close before a missing close alerts."
+    )
+
     log_level: str = "INFO"
+
+    @field_validator("alert_urls", "webhook_url", "webhook_secret", mode="before")
+    @classmethod
+    def _empty_alert_setting_is_unset(cls, value: object) -> object:
+        # an empty variable (compose's `${VAR:-}`) means "not configured", not "empty URL"
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @field_validator("admin_api_key", mode="before")
     @classmethod

@@ -10,6 +10,7 @@ __all__ = [
     "BadInput",
     "DataQualityError",
     "DataUnavailable",
+    "DeliveryError",
     "ModelNotFound",
     "RegistryError",
     "StockyError",
@@ -55,3 +56,9 @@ class StoreError(StockyError):
     """The database failed to read or write."""
 
     exit_code = 6
+
+
+class DeliveryError(StockyError):
+    """An alert could not be delivered to a notification target (chat, e-mail, webhook)."""
+
+    exit_code = 7

@@ -9,6 +9,7 @@ import typer
 from stocky import __version__
 from stocky.cli import (
     actuals,
+    alerts,
     daily,
     data,
     drift,
@@ -33,6 +34,7 @@ app = typer.Typer(
 )
 app.add_typer(data.app, name="data")
 app.add_typer(predictions.app, name="predictions")
+app.add_typer(alerts.app, name="alerts")
 app.command("train")(train.train)
 app.command("serve")(serve.serve)
 app.command("actuals")(actuals.actuals)

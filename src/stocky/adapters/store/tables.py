@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["create_schema", "drift_checks", "metadata", "predictions", "prices", "promotions"]
+__all__ = [
+    "alerts",
+    "create_schema",
+    "drift_checks",
+    "metadata",
+    "predictions",
+    "prices",
+    "promotions",
+]
 
 # Stable constraint names, so migrations can refer to them on every database.
 metadata = sa.MetaData(
@@ -123,6 +131,35 @@ promotions = sa.Table(
     sa.Index("ix_promotions_ticker_decided", "ticker", "decided_at"),
 )
 """Every retrain decision (promote / reject), rollback and its reason: the audit trail."""
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("ticker", sa.String(32), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("session", sa.Date, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("title", sa.String(300), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("replay", sa.Boolean, nullable=False),
+    # delivery: pending -> delivered | failed (after the last attempt)
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True)),
+    sa.Column("last_error", sa.Text),
+    sa.Column("delivered_at", sa.DateTime(timezone=True)),
+    sa.Column("targets_done", sa.Text, nullable=False),
+    sa.UniqueConstraint("ticker", "kind", "session", name="uq_alerts_ticker_kind_session"),
+    sa.Index("ix_alerts_due", "status", "next_attempt_at"),
+)
+"""The alert outbox: one row per (ticker, kind, session), written with its cause, then sent."""
 
 
 def create_schema(engine: sa.Engine) -> None:

@@ -1,0 +1,281 @@
+"""Raise alerts into the outbox and deliver the due ones, with retries and backoff.
+
+Raising: `queue_alert(conn, alert, ...)` joins the caller's transaction (the alert commits or
+rolls back with its cause); `raise_alert(alert, ...)` opens its own. Both deduplicate per
+(ticker, kind, session) and apply the cooldown to lasting conditions.
+
+Delivering: `deliver_due` sends each due alert to every target that does not have it yet, once
+per target; a failed target is retried after an exponential backoff, and after the last
+attempt the alert is marked failed. Replayed alerts are sent only when asked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import sqlalchemy as sa
+
+from stocky.adapters.notify.base import Notifier
+from stocky.adapters.store.alerts import AddOutcome, AlertOutbox, StoredAlert
+from stocky.config import Settings
+from stocky.core.alert_messages import late_labels_alert, probe_alert
+from stocky.core.alerts import Alert, DeliveryPolicy, Envelope
+from stocky.core.sessions import TradingCalendar
+from stocky.errors import BadInput, DeliveryError
+
+__all__ = [
+    "DeliveryReport",
+    "ProbeResult",
+    "check_labels_late",
+    "cooldown_start",
+    "deliver_due",
+    "policy_from_settings",
+    "queue_alert",
+    "raise_alert",
+    "send_probe",
+]
+
+log = logging.getLogger(__name__)
+
+
+def policy_from_settings(settings: Settings) -> DeliveryPolicy:
+    """The retry policy from `STOCKY_ALERT_*` settings."""
+    return DeliveryPolicy(
+        max_attempts=settings.alert_max_attempts,
+        backoff_seconds=settings.alert_backoff_seconds,
+        max_backoff_seconds=settings.alert_backoff_max_seconds,
+    )
+
+
+def cooldown_start(
+    calendar: TradingCalendar, session: dt.date, cooldown_sessions: int
+) -> dt.date | None:
+    """The first session of the cooldown window that ends at `session`.
+
+    With a cooldown of N sessions, an alert at session s silences the same ticker and kind
+    through the N-1 sessions after s. None when N is 0 (no cooldown).
+
+    Raises:
+        BadInput: A negative cooldown, or a session outside the calendar.
+    """
+    if cooldown_sessions < 0:
+        raise BadInput(f"cooldown_sessions={cooldown_sessions}: use 0 (off) or more")
+    if cooldown_sessions == 0:
+        return None
+    start = calendar.session_on_or_before(session)
+    for _ in range(cooldown_sessions - 1):
+        start = calendar.previous_session(start)
+    return start
+
+
+def queue_alert(
+    conn: sa.Connection,
+    alert: Alert,
+    *,
+    outbox: AlertOutbox,
+    calendar: TradingCalendar,
+    now: dt.datetime,
+    cooldown_sessions: int,
+    replay: bool = False,
+) -> AddOutcome:
+    """Write `alert` to the outbox inside the caller's transaction.
+
+    Args:
+        conn: The connection the cause is written on (same transaction).
+        alert: The alert (see `stocky.core.alert_messages`).
+        outbox: The outbox repository.
+        calendar: Trading calendar, for the cooldown in sessions.
+        now: When it is raised.
+        cooldown_sessions: Sessions a lasting condition stays quiet after one alert; events
+            (promotions, rollbacks, failures) are only deduplicated.
+        replay: The alert comes from a replay of history (sent only when asked, marked).
+
+    Returns:
+        ADDED, DUPLICATE or COOLDOWN.
+
+    Raises:
+        StoreError: The database failed.
+    """
+    since = (
+        cooldown_start(calendar, alert.session, cooldown_sessions) if alert.is_condition else None
+    )
+    outcome = outbox.add(conn, alert, now=now, replay=replay, cooldown_since=since)
+    log.info("alert %s %s %s: %s", alert.ticker, alert.kind, alert.session, outcome.value)
+    return outcome
+
+
+def raise_alert(
+    alert: Alert,
+    *,
+    outbox: AlertOutbox,
+    calendar: TradingCalendar,
+    now: dt.datetime,
+    cooldown_sessions: int,
+    replay: bool = False,
+) -> AddOutcome:
+    """`queue_alert` in a transaction of its own (for causes that write no row)."""
+    with outbox.engine.begin() as conn:
+        return queue_alert(
+            conn,
+            alert,
+            outbox=outbox,
+            calendar=calendar,
+            now=now,
+            cooldown_sessions=cooldown_sessions,
+            replay=replay,
+        )
+
+
+@dataclass
+class DeliveryReport:
+    """What one `deliver_due` pass did."""
+
+    delivered: list[int] = field(default_factory=list)
+    retrying: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    taken_by_another: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    no_targets: bool = False
+
+
+def deliver_due(
+    *,
+    outbox: AlertOutbox,
+    notifiers: Sequence[Notifier],
+    now: dt.datetime,
+    policy: DeliveryPolicy,
+    include_replay: bool = False,
+    limit: int = 100,
+) -> DeliveryReport:
+    """Send every due alert to the targets that do not have it yet.
+
+    Args:
+        outbox: The outbox repository.
+        notifiers: The configured targets; with none, nothing is attempted (alerts wait).
+        now: The time of this pass (due times and backoff are computed from it).
+        policy: Attempts and backoff.
+        include_replay: Also send alerts raised by a replay (each marked as a replay).
+        limit: Most alerts handled in one pass.
+
+    Returns:
+        The ids delivered, retrying later, failed for good, or claimed by another sender.
+
+    Raises:
+        StoreError: The database failed.
+    """
+    report = DeliveryReport()
+    if not notifiers:
+        report.no_targets = True
+        return report
+    for row in outbox.due(now=now, include_replay=include_replay, limit=limit):
+        lease = dt.timedelta(seconds=policy.lease_seconds)
+        if not outbox.claim(row, now=now, lease=lease):
+            report.taken_by_another.append(row.id)
+            continue
+        _attempt(row, outbox=outbox, notifiers=notifiers, now=now, policy=policy, report=report)
+    return report
+
+
+def _attempt(
+    row: StoredAlert,
+    *,
+    outbox: AlertOutbox,
+    notifiers: Sequence[Notifier],
+    now: dt.datetime,
+    policy: DeliveryPolicy,
+    report: DeliveryReport,
+) -> None:
+    done = set(row.targets_done)
+    errors: list[str] = []
+    envelope = row.envelope()
+    for notifier in notifiers:
+        if notifier.target_id in done:
+            continue
+        try:
+            notifier.send(envelope, now=now)
+        except DeliveryError as exc:
+            errors.append(str(exc))
+            continue
+        done.add(notifier.target_id)
+    if not errors:
+        outbox.mark_delivered(row.id, now=now, targets_done=sorted(done))
+        report.delivered.append(row.id)
+        return
+    attempts = row.attempts + 1
+    last = attempts >= policy.max_attempts
+    next_at = None if last else now + policy.backoff(attempts)
+    message = "; ".join(errors)
+    outbox.mark_attempt_failed(
+        row.id, error=message, targets_done=sorted(done), next_attempt_at=next_at
+    )
+    (report.failed if last else report.retrying).append(row.id)
+    then = "given up" if next_at is None else f"next attempt at {next_at:%Y-%m-%d %H:%M} UTC"
+    report.errors.append(f"alert {row.id} attempt {attempts} ({then}): {message}")
+    log.warning("alert %s attempt %s failed: %s", row.id, attempts, message)
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """One target's answer to the test alert."""
+
+    label: str
+    error: str | None
+
+
+def send_probe(*, notifiers: Iterable[Notifier], now: dt.datetime) -> list[ProbeResult]:
+    """Send a test alert straight to every target (not through the outbox)."""
+    envelope = Envelope(0, probe_alert(session=now.date()), now)
+    results = []
+    for notifier in notifiers:
+        try:
+            notifier.send(envelope, now=now)
+        except DeliveryError as exc:
+            results.append(ProbeResult(notifier.label, str(exc)))
+            continue
+        results.append(ProbeResult(notifier.label, None))
+    return results
+
+
+class StoredCloses(Protocol):
+    def last_date(self, ticker: str) -> dt.date | None: ...
+
+
+def check_labels_late(
+    *,
+    prices: StoredCloses,
+    calendar: TradingCalendar,
+    tickers: Iterable[str],
+    now: dt.datetime,
+    grace_hours: float,
+) -> list[Alert]:
+    """`labels_late` alerts for tickers missing the latest close older than `grace_hours`.
+
+    Args:
+        prices: The price store (its `last_date`).
+        calendar: Trading calendar (early closes included).
+        tickers: Tickers to look at.
+        now: The time of the check (aware).
+        grace_hours: Hours after a close before its absence alerts.
+
+    Returns:
+        One alert per late ticker, for the latest session that should be stored.
+    """
+    expected = calendar.last_closed_session(now - dt.timedelta(hours=grace_hours))
+    close_at = calendar.session_close(expected)
+    alerts = []
+    for ticker in tickers:
+        alert = late_labels_alert(
+            ticker=ticker,
+            expected=expected,
+            close_at=close_at,
+            last_stored=prices.last_date(ticker),
+            now=now,
+            grace_hours=grace_hours,
+        )
+        if alert is not None:
+            alerts.append(alert)
+    return alerts
