@@ -103,7 +103,21 @@ class FakeRegistry:
         return dataclasses.replace(info, aliases=names)
 
 
-_LABELED = ["id", "created_at", "as_of", "target_date", "prediction", "lower", "upper", "naive", "actual", "error", "naive_error", "model_version", "source"]
+_LABELED = [
+    "id",
+    "created_at",
+    "as_of",
+    "target_date",
+    "prediction",
+    "lower",
+    "upper",
+    "naive",
+    "actual",
+    "error",
+    "naive_error",
+    "model_version",
+    "source",
+]
 
 
 class FakePredictionLog:

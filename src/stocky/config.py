@@ -104,6 +104,17 @@ class Settings(BaseSettings):
         6.0, ge=0, description="Hours after a session's close before a missing close alerts."
     )
 
+    # --- where per-ticker work runs ----------------------------------------------------
+    executor: Literal["local", "dask"] = Field(
+        "local", description="local (a process pool on this machine) or dask (a Dask cluster)."
+    )
+    jobs: int = Field(0, ge=0, description="Worker processes for local work (0 = CPU count).")
+    dask_address: str | None = Field(
+        None,
+        description="Scheduler of a running Dask cluster (tcp://scheduler:8786); unset with "
+        "executor=dask starts a LocalCluster.",
+    )
+
     log_level: str = "INFO"
 
     @field_validator("alert_urls", "webhook_url", "webhook_secret", mode="before")

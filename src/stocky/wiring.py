@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Stack",
+    "worker_stack",
     "build_stack",
     "drift_rule",
     "replay_settings",
@@ -154,6 +155,22 @@ def replay_settings(settings: Settings, folder: Path) -> Settings:
             "reload_interval_seconds": 0,
         }
     )
+
+
+_WORKER_STACKS: dict[str, Stack] = {}
+
+
+def worker_stack(settings_json: str) -> Stack:
+    """The Stack of a worker process for these settings (JSON), built once per process.
+
+    Executors ship Settings as JSON; each worker builds its own engine and registry from them
+    on first use and keeps them for the next task.
+    """
+    stack = _WORKER_STACKS.get(settings_json)
+    if stack is None:
+        stack = build_stack(Settings.model_validate_json(settings_json))
+        _WORKER_STACKS[settings_json] = stack
+    return stack
 
 
 def build_stack(
