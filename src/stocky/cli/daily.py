@@ -111,7 +111,8 @@ def run_daily_cli(
 
 
 def _write_report(settings: Settings, deps: DailyDeps, symbols: list[str], now: dt.datetime) -> str:
-    from stocky.pipelines.report import build_report, write_report
+    from stocky.report.build import build_report
+    from stocky.report.write import write_report
 
     built = build_report(
         predictions=deps.predictions,

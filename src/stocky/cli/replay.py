@@ -149,7 +149,8 @@ def replay(
         from stocky.adapters.store import make_engine
         from stocky.adapters.store.audit import AuditRepository
         from stocky.adapters.store.predictions import PredictionRepository
-        from stocky.pipelines.report import build_report, write_report
+        from stocky.report.build import build_report
+        from stocky.report.write import write_report
 
         engine = make_engine(f"sqlite:///{(folder / 'stocky.db').resolve()}")
         registry = ModelRegistry(

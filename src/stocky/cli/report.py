@@ -33,7 +33,8 @@ def report(
     from stocky.adapters.store.audit import AuditRepository
     from stocky.adapters.store.predictions import PredictionRepository
     from stocky.pipelines.drift import rule_from_settings
-    from stocky.pipelines.report import build_report, known_tickers, write_report
+    from stocky.report.build import build_report, known_tickers
+    from stocky.report.write import write_report
 
     settings = settings_for_cli()
     services = build_services(settings)

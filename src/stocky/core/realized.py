@@ -71,9 +71,7 @@ def _column(values: ArrayLike, name: str, size: int | None) -> FloatArray:
     if array.ndim != 1:
         raise BadInput(f"{name} has shape {array.shape}: pass a 1-D sequence of numbers")
     if size is not None and array.size != size:
-        raise BadInput(
-            f"{name} has {array.size} values but actual has {size}: pass one per actual"
-        )
+        raise BadInput(f"{name} has {array.size} values but actual has {size}: pass one per actual")
     return array
 
 
