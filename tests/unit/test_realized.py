@@ -7,8 +7,9 @@ import math
 import numpy as np
 import pytest
 
+from stocky.core.drift import rolling_skill
 from stocky.core.metrics import score
-from stocky.core.realized import DM_MIN_ROWS, Realized, realized, rolling_skill
+from stocky.core.realized import DM_MIN_ROWS, Realized, realized
 from stocky.errors import BadInput
 
 ACTUAL = [10.0, 12.0, 11.0, 13.0]

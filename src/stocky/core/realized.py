@@ -17,11 +17,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from stocky.core.checks import FloatArray
-from stocky.core.dm import diebold_mariano
-from stocky.core.drift import rolling_metric
 from stocky.errors import BadInput
 
-__all__ = ["DM_MIN_ROWS", "Realized", "realized", "rolling_skill"]
+__all__ = ["DM_MIN_ROWS", "Realized", "realized"]
 
 #: Fewer rows than this leave `dm_pvalue` None: with n - 1 degrees of freedom the test says
 #: nothing on two or three errors.
@@ -147,39 +145,12 @@ def realized(
         if rmse is not None and naive_rmse is not None and naive_rmse > 0:
             result["skill"] = _finite(1.0 - rmse / naive_rmse)
         if n >= DM_MIN_ROWS and rmse is not None and naive_rmse is not None:
+            # scipy.stats on first use only: the charts import this module for two numbers
+            from stocky.core.dm import diebold_mariano
+
             result["dm_pvalue"] = _finite(diebold_mariano(err, naive_err).pvalue)
     if lo is not None and hi is not None:
         lo, hi = lo[used], hi[used]
         if bool(np.all(np.isfinite(lo) & np.isfinite(hi))):
             result["coverage"] = float(np.mean((a >= lo) & (a <= hi)))
     return Realized(n=n, **result)
-
-
-def rolling_skill(
-    actual: ArrayLike, prediction: ArrayLike, naive: ArrayLike, *, window: int
-) -> FloatArray:
-    """Skill against naive over each run of `window` consecutive rows, for charts.
-
-    Args:
-        actual: Observed values, finite.
-        prediction: Forecasts of the same targets, same length.
-        naive: Naive forecasts, same length.
-        window: Rows per window, at least 1.
-
-    Returns:
-        ``1 - rmse / naive_rmse`` of the window ending at each row: NaN before the first
-        window fills and where the window's naive RMSE is 0 (an array to plot, not a value to
-        send: use `realized` for those).
-
-    Raises:
-        BadInput: If the lengths differ or `window` is below 1.
-    """
-    a = _column(actual, "actual", None)
-    p = _column(prediction, "prediction", a.size)
-    nv = _column(naive, "naive", a.size)
-    if window < 1:
-        raise BadInput(f"window={window}: use at least 1 row")
-    model = rolling_metric(a, p, nv, window=window, metric="rmse")
-    base = rolling_metric(a, nv, nv, window=window, metric="rmse")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(base > 0, 1.0 - model / base, np.nan)

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from stocky.core.drift import DriftRule, Metric, per_session, rolling_metric
-from stocky.core.realized import realized, rolling_skill
+from stocky.core.drift import DriftRule, Metric, per_session, rolling_metric, rolling_skill
+from stocky.core.realized import realized
 from stocky.report.model import Report, Summary, TickerReport
 
 if TYPE_CHECKING:
