@@ -27,8 +27,8 @@ from stocky.adapters.store.audit import AuditRepository
 from stocky.adapters.store.predictions import PredictionRepository
 from stocky.core.sessions import TradingCalendar
 from stocky.pipelines.actuals import attach_actuals
-from stocky.pipelines.charts import CHART_HEIGHT, CHART_WIDTH, CHARTS
 from stocky.pipelines.drift import check_drift
+from stocky.report.charts import CHART_HEIGHT, CHART_WIDTH, CHARTS
 from stocky.wiring import drift_rule
 from support import free_port, make_settings, registry_for, train_into, wait_healthy
 

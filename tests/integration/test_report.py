@@ -24,9 +24,12 @@ from stocky.api.app import create_app
 from stocky.config import get_settings
 from stocky.core.drift import DriftRule
 from stocky.core.sessions import TradingCalendar
-from stocky.pipelines.charts import CHART_HEIGHT, CHART_WIDTH, CHARTS
 from stocky.pipelines.drift import check_drift
-from stocky.pipelines.report import Report, build_report, render_html, write_report
+from stocky.report.build import build_report
+from stocky.report.charts import CHART_HEIGHT, CHART_WIDTH, CHARTS
+from stocky.report.html import render_html
+from stocky.report.model import Report
+from stocky.report.write import write_report
 from support import make_settings, registry_for
 
 pytestmark = pytest.mark.integration

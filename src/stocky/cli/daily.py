@@ -93,7 +93,8 @@ def run_daily_cli(
 
 
 def _write_report(stack: Stack, symbols: list[str], now: dt.datetime) -> str:
-    from stocky.pipelines.report import build_report, write_report
+    from stocky.report.build import build_report
+    from stocky.report.write import write_report
 
     built = build_report(
         predictions=stack.predictions,

@@ -17,6 +17,10 @@ from stocky.errors import BadInput
 __all__ = ["replay"]
 
 
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
 def _date(text: str, flag: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
@@ -112,7 +116,8 @@ def replay(
         )
         typer.echo(f"  forecasts labeled  {s.labeled}")
         typer.echo(
-            f"  RMSE               {s.rmse:.4f}   naive {s.naive_rmse:.4f}   skill {s.skill:+.2%}"
+            f"  RMSE               {_fmt(s.rmse, '.4f')}   naive {_fmt(s.naive_rmse, '.4f')}   "
+            f"skill {_fmt(s.skill, '+.2%')}"
         )
         typer.echo(f"  drift alerts       {s.drift_alerts}")
         typer.echo(
@@ -121,7 +126,8 @@ def replay(
         typer.echo(f"  rollbacks          {s.rollbacks}")
         typer.echo(f"  champion           v{s.initial_version} -> v{s.final_version}")
         if report:
-            from stocky.pipelines.report import build_report, write_report
+            from stocky.report.build import build_report
+            from stocky.report.write import write_report
 
             built = build_report(
                 predictions=stack.predictions,

@@ -30,7 +30,8 @@ def report(
     ] = Path("var/report"),
 ) -> None:
     """Write forecast-vs-actual, rolling error, error distribution and skill charts as a page."""
-    from stocky.pipelines.report import build_report, known_tickers, write_report
+    from stocky.report.build import build_report, known_tickers
+    from stocky.report.write import write_report
 
     with open_stack() as stack:
         known = known_tickers(predictions=stack.predictions, registry=stack.registry)

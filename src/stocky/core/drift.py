@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from stocky.errors import BadInput
 
@@ -31,6 +32,7 @@ __all__ = [
     "evaluate_drift",
     "per_session",
     "rolling_metric",
+    "rolling_skill",
 ]
 
 Metric = Literal["rmse", "return_rmse", "mape", "mase"]
@@ -147,6 +149,39 @@ def rolling_metric(
     losses = pd.Series(_losses(actual, pred, last, metric, scale))
     mean = losses.rolling(window, min_periods=window).mean().to_numpy()
     return np.sqrt(mean) if metric in ("rmse", "return_rmse") else mean
+
+
+def rolling_skill(
+    actual: ArrayLike, prediction: ArrayLike, naive: ArrayLike, *, window: int
+) -> np.ndarray:
+    """Skill against naive over each run of `window` consecutive rows, for charts.
+
+    Args:
+        actual: Observed values, finite.
+        prediction: Forecasts of the same targets, same length.
+        naive: Naive forecasts, same length.
+        window: Rows per window, at least 1.
+
+    Returns:
+        ``1 - rmse / naive_rmse`` of the window ending at each row: NaN before the first
+        window fills and where the window's naive RMSE is 0 (an array to plot, not a value to
+        send: use `stocky.core.realized` for those).
+
+    Raises:
+        BadInput: If the lengths differ or `window` is below 1.
+    """
+    a, p, nv = (np.asarray(x, dtype=float) for x in (actual, prediction, naive))
+    if not a.shape == p.shape == nv.shape:
+        raise BadInput(
+            f"actual, prediction and naive have shapes {a.shape}, {p.shape}, {nv.shape}: "
+            "pass one value of each per session"
+        )
+    if window < 1:
+        raise BadInput(f"window={window}: use at least 1 row")
+    model = rolling_metric(a, p, nv, window=window, metric="rmse")
+    base = rolling_metric(a, nv, nv, window=window, metric="rmse")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(base > 0, 1.0 - model / base, np.nan)
 
 
 def evaluate_drift(

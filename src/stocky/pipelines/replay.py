@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
+from stocky.core.realized import realized
 from stocky.errors import BadInput
 from stocky.pipelines.daily import DailyDeps, run_daily_ticker
 from stocky.pipelines.train import train_ticker
@@ -36,9 +36,10 @@ class ReplaySummary:
     sessions: int
     predictions: int
     labeled: int
-    rmse: float
-    naive_rmse: float
-    skill: float
+    #: Over the replay's labeled forecasts; None when there are none (or naive was exact).
+    rmse: float | None
+    naive_rmse: float | None
+    skill: float | None
     drift_alerts: int
     retrains: int
     promotions: int
@@ -126,11 +127,7 @@ def _summary(
 ) -> ReplaySummary:
     labeled = deps.predictions.labeled(ticker)
     labeled = labeled[labeled["source"] == "replay"]
-    actual = labeled["actual"].to_numpy(float)
-    err = actual - labeled["prediction"].to_numpy(float)
-    nerr = actual - labeled["naive"].to_numpy(float)
-    rmse = float(np.sqrt(np.mean(err**2))) if len(err) else float("nan")
-    naive_rmse = float(np.sqrt(np.mean(nerr**2))) if len(nerr) else float("nan")
+    scores = realized(labeled["actual"], labeled["prediction"], labeled["naive"])
     checks = deps.audit.drift_checks(ticker)
     decisions = deps.audit.promotions(ticker)
     champion = deps.champions.get(ticker)
@@ -141,9 +138,9 @@ def _summary(
         sessions=len(sessions),
         predictions=deps.predictions.count(ticker),
         labeled=len(labeled),
-        rmse=rmse,
-        naive_rmse=naive_rmse,
-        skill=1 - rmse / naive_rmse if naive_rmse > 0 else float("nan"),
+        rmse=scores.rmse,
+        naive_rmse=scores.naive_rmse,
+        skill=scores.skill,
         drift_alerts=sum(1 for c in checks if c.drifted),
         retrains=sum(1 for d in decisions if d.action in ("promote", "reject")),
         promotions=sum(1 for d in decisions if d.action == "promote"),

@@ -26,8 +26,8 @@ from stocky.core.selection import OrderChoice, select_order
 from stocky.core.spec import ModelSpec
 from stocky.core.volatility import IntervalMethod, interval_scale, validate_interval_method
 from stocky.errors import BadInput
-from stocky.pipelines.charts import forecast_chart
 from stocky.pipelines.publish import publish
+from stocky.report.charts import forecast_chart
 
 __all__ = [
     "TrainConfig",

@@ -13,8 +13,11 @@ from starlette.concurrency import run_in_threadpool
 
 from stocky.api.deps import StateDep
 from stocky.api.state import AppState
-from stocky.pipelines.charts import CHARTS, render_chart
-from stocky.pipelines.report import Report, build_report, known_tickers, render_html
+from stocky.report.build import build_report, known_tickers
+from stocky.report.charts import CHARTS
+from stocky.report.figures import render_chart
+from stocky.report.html import render_html
+from stocky.report.model import Report
 
 router = APIRouter(tags=["dashboard"])
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from stocky.api.deps import StateDep
 from stocky.core.drift import per_session
-from stocky.core.metrics import diebold_mariano
+from stocky.core.realized import realized
 from stocky.errors import ModelNotFound
 
 router = APIRouter(prefix="/monitoring", tags=["monitoring"])
@@ -27,26 +26,25 @@ def _known(state: Any, ticker: str) -> str:
 
 
 def _window_stats(frame: Any) -> dict[str, Any]:
-    actual = frame["actual"].to_numpy(float)
-    pred = frame["prediction"].to_numpy(float)
-    naive = frame["naive"].to_numpy(float)
-    err, nerr = actual - pred, actual - naive
-    rmse = float(np.sqrt(np.mean(err**2)))
-    naive_rmse = float(np.sqrt(np.mean(nerr**2)))
-    inside = (actual >= frame["lower"].to_numpy(float)) & (actual <= frame["upper"].to_numpy(float))
-    dm = diebold_mariano(err, nerr) if len(frame) >= 3 else None
+    r = realized(
+        frame["actual"].to_numpy(float),
+        frame["prediction"].to_numpy(float),
+        frame["naive"].to_numpy(float),
+        lower=frame["lower"].to_numpy(float),
+        upper=frame["upper"].to_numpy(float),
+    )
     return {
         "sessions": len(frame),
         "first": str(frame["target_date"].iloc[0].date()),
         "last": str(frame["target_date"].iloc[-1].date()),
-        "mae": float(np.mean(np.abs(err))),
-        "rmse": rmse,
-        "mape": float(np.mean(np.abs(err / actual)) * 100),
-        "naive_mae": float(np.mean(np.abs(nerr))),
-        "naive_rmse": naive_rmse,
-        "skill": (1 - rmse / naive_rmse) if naive_rmse > 0 else None,
-        "dm_pvalue": None if dm is None else dm.pvalue,
-        "coverage_95": float(np.mean(inside)),
+        "mae": r.mae,
+        "rmse": r.rmse,
+        "mape": r.mape,
+        "naive_mae": r.naive_mae,
+        "naive_rmse": r.naive_rmse,
+        "skill": r.skill,
+        "dm_pvalue": r.dm_pvalue,
+        "coverage_95": r.coverage,
     }
 
 

@@ -1,5 +1,8 @@
 """The report's PNG charts: matplotlib Agg, fixed pixel size, returned as bytes.
 
+Each chart takes plain arrays, so this module imports nothing else of the report (training
+draws its forecast chart from here); `stocky.report.figures` draws them for a TickerReport.
+
 Figures are built with the object API (`matplotlib.figure.Figure`), never pyplot, so no global
 figure registry grows in a long-running server; a lock serialises rendering because matplotlib
 is not thread-safe and the API renders in a thread pool. Every chart is exactly
@@ -12,15 +15,13 @@ import datetime as dt
 import io
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from stocky.core.realized import realized
 from stocky.errors import BadInput
-
-if TYPE_CHECKING:
-    from stocky.pipelines.report import TickerReport
 
 __all__ = [
     "CHARTS",
@@ -28,7 +29,6 @@ __all__ = [
     "CHART_WIDTH",
     "error_distribution_chart",
     "forecast_chart",
-    "render_chart",
     "rolling_error_chart",
     "skill_chart",
 ]
@@ -83,8 +83,8 @@ def _message(ax: Any, text: str) -> None:
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="0.35")
 
 
-def _rms(values: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(values**2)))
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
 
 
 def forecast_chart(
@@ -215,33 +215,46 @@ def rolling_error_chart(
 
 
 def error_distribution_chart(
-    errors: ArrayLike, naive_errors: ArrayLike, *, title: str, bins: int = 30
+    actual: ArrayLike,
+    predicted: ArrayLike,
+    naive: ArrayLike,
+    *,
+    title: str,
+    bins: int = 30,
 ) -> bytes:
     """Histograms of model and naive errors on shared bins, with each RMSE in the legend.
 
     Args:
-        errors: actual - forecast.
-        naive_errors: actual - naive forecast (the previous close).
+        actual: Actual closes.
+        predicted: Forecasts of the same sessions.
+        naive: Naive forecasts (the previous close).
         title: Chart title.
         bins: Number of shared bins.
 
     Returns:
         PNG bytes, CHART_WIDTH x CHART_HEIGHT.
+
+    Raises:
+        BadInput: Nothing to plot, or the lengths differ.
     """
-    e, ne = np.asarray(errors, float), np.asarray(naive_errors, float)
-    if e.size == 0:
+    a = np.asarray(actual, float)
+    if a.size == 0:
         raise BadInput("no errors to plot: label predictions first (`stocky actuals`)")
+    scores = realized(a, predicted, naive)
+    e, ne = a - np.asarray(predicted, float), a - np.asarray(naive, float)
     edges = np.histogram_bin_edges(np.concatenate([e, ne]), bins=bins)
     with _LOCK:
         fig, ax = _figure()
-        ax.hist(e, bins=edges, color="tab:blue", alpha=0.5, label=f"model (RMSE {_rms(e):.4g})")
+        ax.hist(
+            e, bins=edges, color="tab:blue", alpha=0.5, label=f"model (RMSE {_fmt(scores.rmse)})"
+        )
         ax.hist(
             ne,
             bins=edges,
             histtype="step",
             color="0.25",
             lw=1.4,
-            label=f"naive (RMSE {_rms(ne):.4g})",
+            label=f"naive (RMSE {_fmt(scores.naive_rmse)})",
         )
         ax.axvline(0.0, color="black", lw=0.8)
         ax.set_title(title, loc="left")
@@ -299,46 +312,3 @@ def skill_chart(dates: ArrayLike, skill: ArrayLike, *, window: int, title: str) 
         ax.legend(loc="upper left", fontsize="small", frameon=False, ncols=3)
         _dates_axis(ax)
         return _png(fig)
-
-
-def render_chart(report: TickerReport, chart: str) -> bytes:
-    """Render one of CHARTS for a ticker's report.
-
-    Raises:
-        BadInput: Unknown chart name, or the ticker has no labeled predictions yet.
-    """
-    if chart not in CHARTS:
-        raise BadInput(f"chart {chart!r} is unknown: use one of {', '.join(CHARTS)}")
-    if not report.has_data:
-        raise BadInput(
-            f"{report.ticker} has no labeled predictions yet: run `stocky actuals` first"
-        )
-    s, r, t = report.sessions, report.rolling, report.ticker
-    if chart == "forecast":
-        return forecast_chart(
-            s["target_date"],
-            s["actual"],
-            s["prediction"],
-            s["lower"],
-            s["upper"],
-            title=f"{t}: forecast vs actual",
-        )
-    if chart == "rolling":
-        return rolling_error_chart(
-            r["target_date"],
-            r["value"],
-            r["naive_value"],
-            metric=report.metric,
-            window=report.window,
-            thresholds=report.thresholds,
-            alerts=report.alerts,
-            changes=report.changes,
-            title=f"{t}: rolling {report.metric} vs threshold",
-        )
-    if chart == "errors":
-        return error_distribution_chart(
-            s["error"], s["naive_error"], title=f"{t}: error distribution"
-        )
-    return skill_chart(
-        r["target_date"], r["skill"], window=report.window, title=f"{t}: skill vs naive"
-    )

@@ -1,9 +1,8 @@
-"""The monitoring report: forecasts vs actuals, rolling error vs the drift threshold, skill.
+"""Collect the monitoring report's data from the prediction log, the audit trail and the registry.
 
-`build_report` collects what the page shows from the prediction log, the audit trail and the
-registry; `render_html` (in `report_html`, re-exported here) turns it into one self-contained
-page; `write_report` writes that page and its PNG charts to a folder. `GET /dashboard` serves
-the same page, with charts rendered on request.
+Nothing is drawn or written here: `stocky.report.html` renders the page, `stocky.report.figures`
+the charts and `stocky.report.write` writes both to a folder; `GET /dashboard` serves the same
+page with charts rendered on request.
 """
 
 from __future__ import annotations
@@ -12,18 +11,15 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from collections.abc import Sequence
+from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
-from stocky.core.drift import DriftRule, Metric, per_session, rolling_metric
-from stocky.core.metrics import coverage, mae, rmse
-from stocky.pipelines.charts import CHARTS, render_chart
-from stocky.pipelines.report_html import render_html
+from stocky.core.drift import DriftRule, Metric, per_session, rolling_metric, rolling_skill
+from stocky.core.realized import realized
+from stocky.report.model import Report, Summary, TickerReport
 
 if TYPE_CHECKING:
     from stocky.adapters.ports import (
@@ -35,69 +31,7 @@ if TYPE_CHECKING:
         Registry,
     )
 
-__all__ = [
-    "Report",
-    "Summary",
-    "TickerReport",
-    "build_report",
-    "known_tickers",
-    "render_html",
-    "slugify",
-    "write_report",
-]
-
-
-@dataclass(frozen=True)
-class Summary:
-    """Accuracy over every labeled target session (the last prediction per session)."""
-
-    sessions: int
-    first: dt.date
-    last: dt.date
-    rmse: float
-    naive_rmse: float
-    skill: float | None
-    mae: float
-    coverage: float
-
-
-@dataclass(frozen=True, eq=False)  # holds DataFrames: compare fields, not reports
-class TickerReport:
-    """Everything the page shows for one ticker."""
-
-    ticker: str
-    slug: str
-    sessions: pd.DataFrame  # one row per target session, oldest first
-    labeled_rows: int
-    pending: int
-    metric: str  # the rolling metric plotted against the threshold
-    window: int
-    rolling: pd.DataFrame  # target_date, value, naive_value, skill (NaN until the window fills)
-    thresholds: tuple[tuple[dt.date, float], ...]
-    threshold_note: str
-    alerts: tuple[tuple[dt.date, float], ...]
-    changes: tuple[tuple[dt.date, str, str], ...]
-    drift_checks: tuple[DriftCheck, ...]  # newest first
-    promotions: tuple[Promotion, ...]  # newest first
-    versions: tuple[ModelVersionInfo, ...]  # newest first
-    summary: Summary | None
-    fingerprint: str
-
-    @property
-    def has_data(self) -> bool:
-        return self.summary is not None
-
-
-@dataclass(frozen=True, eq=False)
-class Report:
-    """The report for several tickers at one moment."""
-
-    generated_at: dt.datetime
-    rule: DriftRule
-    tickers: tuple[TickerReport, ...]
-
-    def get(self, ticker: str) -> TickerReport | None:
-        return next((t for t in self.tickers if t.ticker == ticker), None)
+__all__ = ["build_report", "known_tickers", "slugify"]
 
 
 def slugify(ticker: str) -> str:
@@ -174,16 +108,12 @@ def _ticker_report(
     pred = sessions["prediction"].to_numpy(float)
     last = sessions["naive"].to_numpy(float)
     w = rule.window
-    model_rmse = rolling_metric(actual, pred, last, window=w, metric="rmse")
-    naive_rmse = rolling_metric(actual, last, last, window=w, metric="rmse")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        skill = np.where(naive_rmse > 0, 1.0 - model_rmse / naive_rmse, np.nan)
     rolling = pd.DataFrame(
         {
             "target_date": sessions["target_date"].to_numpy(),
             "value": rolling_metric(actual, pred, last, window=w, metric=metric),
             "naive_value": rolling_metric(actual, last, last, window=w, metric=metric),
-            "skill": skill,
+            "skill": rolling_skill(actual, pred, last, window=w),
         }
     )
     start = pd.Timestamp(sessions["target_date"].iloc[0]).date() if len(sessions) else None
@@ -252,18 +182,23 @@ def _thresholds(
 
 
 def _summary(sessions: pd.DataFrame) -> Summary:
-    actual, pred = sessions["actual"], sessions["prediction"]
-    model, naive = rmse(actual, pred), rmse(actual, sessions["naive"])
+    r = realized(
+        sessions["actual"],
+        sessions["prediction"],
+        sessions["naive"],
+        lower=sessions["lower"],
+        upper=sessions["upper"],
+    )
     dates = pd.to_datetime(sessions["target_date"])
     return Summary(
         sessions=len(sessions),
         first=dates.iloc[0].date(),
         last=dates.iloc[-1].date(),
-        rmse=model,
-        naive_rmse=naive,
-        skill=1.0 - model / naive if naive > 0 else None,
-        mae=mae(actual, pred),
-        coverage=coverage(actual, sessions["lower"], sessions["upper"]),
+        rmse=r.rmse,
+        naive_rmse=r.naive_rmse,
+        skill=r.skill,
+        mae=r.mae,
+        coverage=r.coverage,
     )
 
 
@@ -289,33 +224,3 @@ def _fingerprint(
         asdict(rule),
     ]
     return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()[:16]
-
-
-def write_report(
-    report: Report, out_dir: Path, *, progress: Callable[[str], None] | None = None
-) -> Path:
-    """Write `index.html` and `<slug>-<chart>.png` for every ticker with labeled predictions.
-
-    Args:
-        report: From `build_report`.
-        out_dir: Folder to write into (created if missing; existing files are replaced).
-        progress: Called with a short message before each chart.
-
-    Returns:
-        The path of index.html.
-    """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for t in report.tickers:
-        if not t.has_data:
-            continue
-        for name in CHARTS:
-            if progress is not None:
-                progress(f"{t.ticker}: {name} chart")
-            (out_dir / f"{t.slug}-{name}.png").write_bytes(render_chart(t, name))
-    slugs = {t.ticker: t.slug for t in report.tickers}
-    index = out_dir / "index.html"
-    index.write_text(
-        render_html(report, image_src=lambda ticker, chart: f"{slugs[ticker]}-{chart}.png"),
-        encoding="utf-8",
-    )
-    return index

@@ -1,0 +1,77 @@
+"""What the monitoring report shows: plain frozen data, built by `build`, drawn by the rest."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from stocky.core.drift import DriftRule
+
+if TYPE_CHECKING:
+    from stocky.adapters.ports import DriftCheck, ModelVersionInfo, Promotion
+
+__all__ = ["Report", "Summary", "TickerReport"]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Accuracy over every labeled target session (the last prediction per session).
+
+    A figure is None when the sessions do not allow it (e.g. skill when naive was exact).
+    """
+
+    sessions: int
+    first: dt.date
+    last: dt.date
+    rmse: float | None
+    naive_rmse: float | None
+    skill: float | None
+    mae: float | None
+    coverage: float | None
+
+
+@dataclass(frozen=True, eq=False)  # holds DataFrames: compare fields, not reports
+class TickerReport:
+    """Everything the page shows for one ticker."""
+
+    ticker: str
+    slug: str
+    sessions: pd.DataFrame  # one row per target session, oldest first
+    labeled_rows: int
+    pending: int
+    metric: str  # the rolling metric plotted against the threshold
+    window: int
+    rolling: pd.DataFrame  # target_date, value, naive_value, skill (NaN until the window fills)
+    thresholds: tuple[tuple[dt.date, float], ...]
+    threshold_note: str
+    alerts: tuple[tuple[dt.date, float], ...]
+    changes: tuple[tuple[dt.date, str, str], ...]
+    drift_checks: tuple[DriftCheck, ...]  # newest first
+    promotions: tuple[Promotion, ...]  # newest first
+    versions: tuple[ModelVersionInfo, ...]  # newest first
+    summary: Summary | None
+    fingerprint: str
+
+    @property
+    def has_data(self) -> bool:
+        return self.summary is not None
+
+    @property
+    def champion(self) -> ModelVersionInfo | None:
+        """The version holding the champion alias, if any."""
+        return next((v for v in self.versions if "champion" in v.aliases), None)
+
+
+@dataclass(frozen=True, eq=False)
+class Report:
+    """The report for several tickers at one moment."""
+
+    generated_at: dt.datetime
+    rule: DriftRule
+    tickers: tuple[TickerReport, ...]
+
+    def get(self, ticker: str) -> TickerReport | None:
+        return next((t for t in self.tickers if t.ticker == ticker), None)
