@@ -56,12 +56,12 @@ def run_daily_cli(
     report: bool,
 ) -> int:
     """Run the daily job under the state folder's lock; print one summary; return the exit code."""
-    from stocky.adapters.lock import exclusive_lock
+    from stocky.adapters.lock import daily_lock
     from stocky.pipelines.daily import run_daily_ticker
 
     if retrain_mode not in ("on-drift", "always", "never"):
         raise BadInput(f"--retrain {retrain_mode!r}: use on-drift, always or never")
-    with exclusive_lock(settings.home / "daily.lock", what="the daily job"):
+    with daily_lock(settings.db_url, settings.home):
         deps = build_daily_deps(settings)
         now = dt.datetime.now(dt.UTC)
         day = resolve_as_of(as_of, deps.calendar, now)
