@@ -26,7 +26,7 @@ class Telemetry:
             scrapes (`MonitorGauges`).
     """
 
-    def __init__(self, *, monitor_ttl_seconds: float = 5.0) -> None:
+    def __init__(self, *, monitor_ttl_seconds: float = 30.0) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "stocky_http_requests_total",

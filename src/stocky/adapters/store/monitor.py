@@ -5,8 +5,10 @@ log the newest forecast logged, the newest label attached, the oldest prediction
 for its label, and the 95% interval coverage over the drift window (the last prediction per
 target session, windows of other tickers left out as in `PredictionRepository.labeled`).
 
-Only predictions whose target session is on or after `since` are read, so the cost follows the
-number of tickers and the look-back, not the size of the whole log.
+A ticker appears once it has a drift check (the daily job checks every ticker it runs). Only
+predictions whose target session is on or after `since` are read, through the (ticker,
+target_date) index, so the cost follows the number of tickers and the look-back, not the size
+of the whole log.
 """
 
 from __future__ import annotations
@@ -60,6 +62,10 @@ def snapshot_query(since: dt.date) -> sa.Select[Any]:
         .join(latest_id, d.id == latest_id.c.id)
         .cte("checks")  # one row per ticker: its latest check
     )
+    # the tickers the daily job checks; their recent predictions are then read by
+    # (ticker, target_date) index ranges instead of a scan of the whole log
+    tickers = sa.select(latest_id.c.ticker).cte("tickers")
+    t = tickers.c
     own = sa.or_(
         prices.c.close.is_(None),
         sa.func.abs(p.naive - prices.c.close) <= WINDOW_TOLERANCE * prices.c.close,
@@ -77,11 +83,10 @@ def snapshot_query(since: dt.date) -> sa.Select[Any]:
             sa.case((own, 1), else_=0).label("own"),
         )
         .select_from(
-            predictions.outerjoin(
-                prices, sa.and_(prices.c.ticker == p.ticker, prices.c.date == p.as_of)
-            )
+            tickers.join(
+                predictions, sa.and_(p.ticker == t.ticker, p.target_date >= since)
+            ).outerjoin(prices, sa.and_(prices.c.ticker == p.ticker, prices.c.date == p.as_of))
         )
-        .where(p.target_date >= since)
         .cte("recent")
     )
     r = recent.c
@@ -136,8 +141,6 @@ def snapshot_query(since: dt.date) -> sa.Select[Any]:
         .group_by(ranked.c.ticker)
         .cte("coverage")
     )
-    tickers = sa.union(sa.select(checks.c.ticker), sa.select(log_stats.c.ticker)).cte("tickers")
-    t = tickers.c
     return (
         sa.select(
             t.ticker,
@@ -208,7 +211,7 @@ def _row(m: Any) -> TickerMonitor:
 
 
 def monitor_snapshot(engine: sa.Engine, *, since: dt.date) -> list[TickerMonitor]:
-    """Every ticker with a drift check or a prediction targeting `since` or later, by ticker.
+    """Every ticker with a drift check, by ticker, with its predictions targeting `since` or later.
 
     Args:
         engine: The store's engine.

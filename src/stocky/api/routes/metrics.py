@@ -25,4 +25,5 @@ async def metrics(state: StateDep) -> Response:
         partial(monitor_snapshot, state.engine, since=since), calendar=state.calendar, now=now
     )
     body = await run_in_threadpool(generate_latest, state.telemetry.registry)
-    return Response(body, media_type=CONTENT_TYPE_LATEST)
+    # the per-ticker gauges, rendered once per snapshot (names do not clash with the registry's)
+    return Response(body + state.telemetry.monitor.exposition, media_type=CONTENT_TYPE_LATEST)
