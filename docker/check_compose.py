@@ -3,7 +3,8 @@
 `docker compose config` needs the compose plugin; where it is installed it runs too. This check
 reads the file with PyYAML (merge keys resolved) and verifies what a typo would break silently:
 known keys, every depends_on target exists and a `service_healthy` one has a health check,
-named volumes are declared, bind-mounted folders exist, environment values are strings.
+named volumes are declared, bind-mounted folders exist, environment values are strings, and a
+bind-mounted Prometheus config scrapes services that exist and loads rule files that exist.
 
     python docker/check_compose.py [compose.yaml]
 """
@@ -90,6 +91,33 @@ def problems(path: Path) -> list[str]:
             for p in svc.get("ports") or []
             if not isinstance(p, str)
         ]
+        out += _prometheus_problems(path.parent, where, svc, services)
+    return out
+
+
+def _prometheus_problems(
+    root: Path, where: str, svc: dict[str, Any], services: dict[str, Any]
+) -> list[str]:
+    """A bind-mounted prometheus.yml: scrape targets are compose services, rule files exist."""
+    out: list[str] = []
+    for mount in svc.get("volumes") or []:
+        source = str(mount).split(":", 1)[0]
+        config_path = root / source / "prometheus.yml"
+        if not source.startswith((".", "/")) or not config_path.is_file():
+            continue
+        config = yaml.safe_load(config_path.read_text()) or {}
+        for rule_file in config.get("rule_files") or []:
+            if not (config_path.parent / rule_file).is_file():
+                out.append(f"{where}: {config_path.name} loads {rule_file!r}, which does not exist")
+        for job in config.get("scrape_configs") or []:
+            for static in job.get("static_configs") or []:
+                for target in static.get("targets") or []:
+                    host = str(target).rsplit(":", 1)[0]
+                    if host not in services:
+                        out.append(
+                            f"{where}: job {job.get('job_name')!r} scrapes {target!r}, "
+                            f"but no service is named {host!r}"
+                        )
     return out
 
 

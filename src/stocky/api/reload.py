@@ -22,7 +22,7 @@ async def reload_now(state: AppState) -> ReloadResult:
     for ticker in result.loaded:
         state.telemetry.reloads.labels(ticker).inc()
     for model in state.champions.all():
-        state.telemetry.loaded_version.labels(model.ticker).set(model.version)
+        state.telemetry.model_loaded(model.ticker, model.version)
     return result
 
 

@@ -13,13 +13,20 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from stocky.api.monitor_metrics import MonitorGauges
+
 __all__ = ["GuardMiddleware", "Telemetry"]
 
 
 class Telemetry:
-    """The app's metrics, on a registry of its own (several apps may live in one process)."""
+    """The app's metrics, on a registry of its own (several apps may live in one process).
 
-    def __init__(self) -> None:
+    Args:
+        monitor_ttl_seconds: How long one read of the per-ticker monitoring snapshot serves
+            scrapes (`MonitorGauges`).
+    """
+
+    def __init__(self, *, monitor_ttl_seconds: float = 30.0) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "stocky_http_requests_total",
@@ -64,6 +71,17 @@ class Telemetry:
             ["ticker"],
             registry=self.registry,
         )
+        #: per-ticker drift, coverage, label and forecast gauges (refreshed by /metrics)
+        self.monitor = MonitorGauges(self.registry, ttl_seconds=monitor_ttl_seconds)
+
+    def model_loaded(self, ticker: str, version: int) -> None:
+        """Record the served version; start the ticker's log-failure counter at 0.
+
+        A counter that appears only at its first failure hides that failure from `increase()`
+        in alerting rules, so every served ticker exports its zero.
+        """
+        self.loaded_version.labels(ticker).set(version)
+        self.log_failures.labels(ticker)
 
 
 def _route_of(scope: Scope, known: frozenset[str]) -> str:

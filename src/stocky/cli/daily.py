@@ -33,17 +33,14 @@ def run_daily_cli(
     report: bool,
 ) -> int:
     """Run the daily job under the state folder's lock; print one summary; return the exit code."""
-    from stocky.adapters.lock import exclusive_lock
+    from stocky.adapters.lock import daily_lock
     from stocky.core.tickers import normalize_tickers
     from stocky.pipelines.daily import DailyDeps, run_daily_ticker
     from stocky.wiring import build_stack
 
     if retrain_mode not in ("on-drift", "always", "never"):
         raise BadInput(f"--retrain {retrain_mode!r}: use on-drift, always or never")
-    with (
-        exclusive_lock(settings.home / "daily.lock", what="the daily job"),
-        build_stack(settings) as stack,
-    ):
+    with daily_lock(settings.db_url, settings.home), build_stack(settings) as stack:
         deps = DailyDeps.from_stack(stack)
         now = dt.datetime.now(dt.UTC)
         day = resolve_as_of(as_of, deps.calendar, now)
