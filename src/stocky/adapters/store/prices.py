@@ -1,11 +1,20 @@
-"""Read and write daily prices in the `prices` table."""
+"""Read and write daily prices in the `prices` table.
+
+Writes are set-based: the rows of a frame are built column-wise and sent as one executemany of
+`INSERT ... ON CONFLICT (ticker, date) DO UPDATE` per chunk of `CHUNK_ROWS`, all chunks of one
+call in one transaction, so a failed write leaves none of its rows behind. `store_many` writes
+many tickers in that one transaction (1,000 tickers x 1,000 sessions into SQLite in a few
+seconds; see bench/bench_prices.py), and `replace=True` first deletes what each ticker had.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -15,7 +24,10 @@ from stocky.adapters.prices.base import PRICE_COLUMNS, empty_price_frame
 from stocky.adapters.store.tables import prices
 from stocky.errors import StoreError
 
-__all__ = ["PriceRepository", "PriceSummary"]
+__all__ = ["CHUNK_ROWS", "PriceRepository", "PriceSummary"]
+
+CHUNK_ROWS = 50_000
+"""Rows per executemany: bounds the parameter lists held in memory at once."""
 
 _STORE_HINT = "check the database is reachable and `stocky data pull` created its tables"
 
@@ -56,20 +68,66 @@ class PriceRepository:
             How many rows were written (inserted or replaced).
 
         Raises:
-            StoreError: The database failed, or its dialect has no upsert here.
+            StoreError: The database failed, or its dialect has no upsert here; nothing of
+                this call is stored then.
         """
-        if frame.empty:
+        return self.store_many({ticker: frame}, source=source, fetched_at=fetched_at)
+
+    def replace(
+        self, ticker: str, frame: pd.DataFrame, *, source: str, fetched_at: dt.datetime
+    ) -> int:
+        """Delete every stored row of `ticker` and store the frame instead, in one transaction.
+
+        Returns:
+            How many rows were written.
+
+        Raises:
+            StoreError: The database failed; the old rows are kept then.
+        """
+        return self.store_many({ticker: frame}, source=source, fetched_at=fetched_at, replace=True)
+
+    def store_many(
+        self,
+        frames: Mapping[str, pd.DataFrame],
+        *,
+        source: str,
+        fetched_at: dt.datetime,
+        replace: bool = False,
+    ) -> int:
+        """Upsert the frames of many tickers in one transaction (all or nothing).
+
+        Args:
+            frames: Normalised price frames by ticker.
+            source: Name of the source that served the rows.
+            fetched_at: When the rows were fetched.
+            replace: Delete every stored row of each of these tickers first.
+
+        Returns:
+            How many rows were written in all.
+
+        Raises:
+            StoreError: The database failed; nothing of this call is stored then.
+        """
+        total = sum(len(f) for f in frames.values())
+        if total == 0 and not replace:
             return 0
-        rows = [_row(ticker, rec, source, fetched_at) for rec in frame.itertuples(index=False)]
         stmt = self._upsert_statement()
+        names = ", ".join(list(frames)[:3]) + (" ..." if len(frames) > 3 else "")
         try:
             with self.engine.begin() as conn:
-                conn.execute(stmt, rows)
+                if replace:
+                    tickers = list(frames)
+                    for i in range(0, len(tickers), 500):
+                        conn.execute(
+                            sa.delete(prices).where(prices.c.ticker.in_(tickers[i : i + 500]))
+                        )
+                for chunk in _chunks(frames, source, fetched_at):
+                    conn.execute(stmt, chunk)
         except SQLAlchemyError as exc:
             raise StoreError(
-                f"could not store {len(rows)} price rows for {ticker}: {exc}: {_STORE_HINT}"
+                f"could not store {total} price rows for {names}: {exc}: {_STORE_HINT}"
             ) from exc
-        return len(rows)
+        return total
 
     def load(
         self,
@@ -132,6 +190,20 @@ class PriceRepository:
             ) from exc
         return value if isinstance(value, dt.date) or value is None else _as_date(value)
 
+    def last_dates(self) -> dict[str, dt.date]:
+        """The latest stored session of every stored ticker, in one query.
+
+        Raises:
+            StoreError: The database failed.
+        """
+        query = sa.select(prices.c.ticker, sa.func.max(prices.c.date)).group_by(prices.c.ticker)
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).all()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"could not read the last stored dates: {exc}: {_STORE_HINT}") from exc
+        return {ticker: _as_date(last) for ticker, last in rows}
+
     def summary(self) -> list[PriceSummary]:
         """One PriceSummary per stored ticker, sorted by ticker.
 
@@ -175,19 +247,54 @@ class PriceRepository:
         return stmt.on_conflict_do_update(index_elements=sorted(keys), set_=updates)
 
 
-def _row(ticker: str, rec: Any, source: str, fetched_at: dt.datetime) -> dict[str, Any]:
-    volume = float(rec.volume)
-    return {
-        "ticker": ticker,
-        "date": pd.Timestamp(rec.date).date(),
-        "open": float(rec.open),
-        "high": float(rec.high),
-        "low": float(rec.low),
-        "close": float(rec.close),
-        "volume": round(volume) if math.isfinite(volume) else None,
-        "source": source,
-        "fetched_at": fetched_at,
-    }
+def _records(
+    ticker: str, frame: pd.DataFrame, source: str, fetched_at: dt.datetime
+) -> list[dict[str, Any]]:
+    """The frame's rows as parameter dicts, built column-wise (no per-row pandas access)."""
+    volumes = [
+        round(v) if math.isfinite(v) else None  # unknown volume -> NULL
+        for v in frame["volume"].to_numpy(dtype="float64").tolist()
+    ]
+    dates = pd.to_datetime(frame["date"]).dt.date.tolist()
+    columns = zip(
+        dates,
+        frame["open"].to_numpy(dtype="float64").tolist(),
+        frame["high"].to_numpy(dtype="float64").tolist(),
+        frame["low"].to_numpy(dtype="float64").tolist(),
+        frame["close"].to_numpy(dtype="float64").tolist(),
+        volumes,
+        strict=True,
+    )
+    return [
+        {
+            "ticker": ticker,
+            "date": d,
+            "open": o,
+            "high": h,
+            "low": lo,
+            "close": c,
+            "volume": v,
+            "source": source,
+            "fetched_at": fetched_at,
+        }
+        for d, o, h, lo, c, v in columns
+    ]
+
+
+def _chunks(
+    frames: Mapping[str, pd.DataFrame], source: str, fetched_at: dt.datetime
+) -> Iterator[list[dict[str, Any]]]:
+    """Parameter lists of at most about CHUNK_ROWS rows, one ticker never split needlessly."""
+    chunk: list[dict[str, Any]] = []
+    for ticker, frame in frames.items():
+        if frame.empty:
+            continue
+        chunk.extend(_records(ticker, frame, source, fetched_at))
+        if len(chunk) >= CHUNK_ROWS:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _as_date(value: Any) -> dt.date:
