@@ -132,9 +132,7 @@ def test_replace_repairs_a_store_loaded_before_prices_were_checked(
 
 def test_a_long_file_lists_and_pulls_every_ticker(cli_env, runner, monkeypatch, tmp_path):
     path = tmp_path / "universe.csv"
-    path.write_text(
-        "Symbol,Date,Close\nAAA,2024-01-02,10\nBBB,2024-01-02,20\nAAA,2024-01-03,11\n"
-    )
+    path.write_text("Symbol,Date,Close\nAAA,2024-01-02,10\nBBB,2024-01-02,20\nAAA,2024-01-03,11\n")
     monkeypatch.setenv("STOCKY_PRICE_SOURCE", "csv")
     monkeypatch.setenv("STOCKY_CSV_PATH", str(path))
     listed = runner.invoke(app, ["data", "list"])
@@ -151,7 +149,9 @@ def test_a_hostile_ticker_in_a_file_is_refused_naming_its_row(
     cli_env, runner, monkeypatch, tmp_path
 ):
     path = tmp_path / "universe.csv"
-    path.write_text("Ticker,Date,Close\nAAA,2024-01-02,10\n<img src=x onerror=alert(1)>,2024-01-02,5\n")
+    path.write_text(
+        "Ticker,Date,Close\nAAA,2024-01-02,10\n<img src=x onerror=alert(1)>,2024-01-02,5\n"
+    )
     monkeypatch.setenv("STOCKY_PRICE_SOURCE", "csv")
     monkeypatch.setenv("STOCKY_CSV_PATH", str(path))
     result = runner.invoke(app, ["data", "list"])

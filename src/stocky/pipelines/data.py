@@ -155,7 +155,9 @@ def pull_many(
             if stored_last is not None and end is not None and stored_last >= end:
                 pending.append(PullResult(ticker, source.name, 0, None, None, through=stored_last))
                 continue
-            frame = source.fetch(ticker, start if replace else _fetch_start(start, stored_last), end)
+            frame = source.fetch(
+                ticker, start if replace else _fetch_start(start, stored_last), end
+            )
         except StockyError as exc:
             log.warning("%s: not pulled: %s", name, exc)
             report.failures[name] = exc

@@ -39,9 +39,7 @@ def plain_row(i: int) -> str:
     return f"row {i + 1} (counting from 1)"
 
 
-def map_columns(
-    columns: list[str], *, where: str, extra: tuple[str, ...] = ()
-) -> dict[str, str]:
+def map_columns(columns: list[str], *, where: str, extra: tuple[str, ...] = ()) -> dict[str, str]:
     """Map lower-case names (price columns and `extra`) to the file's own column names.
 
     Raises:

@@ -215,7 +215,9 @@ class FolderSource:
             try:
                 symbol = normalize_ticker(file.stem)
             except BadInput as exc:
-                raise BadInput(f"{self.path}: file {file.name!r} is not named by a ticker: {exc}") from exc
+                raise BadInput(
+                    f"{self.path}: file {file.name!r} is not named by a ticker: {exc}"
+                ) from exc
             if symbol in files:
                 raise BadInput(
                     f"{self.path}: files {files[symbol].name!r} and {file.name!r} are both "
