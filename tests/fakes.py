@@ -267,6 +267,26 @@ class FakePriceStore:
         )
         return len(frame)
 
+    def replace(
+        self, ticker: str, frame: pd.DataFrame, *, source: str, fetched_at: dt.datetime
+    ) -> int:
+        self.frames.pop(ticker, None)
+        return self.upsert(ticker, frame, source=source, fetched_at=fetched_at)
+
+    def store_many(
+        self,
+        frames: Mapping[str, pd.DataFrame],
+        *,
+        source: str,
+        fetched_at: dt.datetime,
+        replace: bool = False,
+    ) -> int:
+        write = self.replace if replace else self.upsert
+        return sum(write(t, f, source=source, fetched_at=fetched_at) for t, f in frames.items())
+
+    def last_dates(self) -> dict[str, dt.date]:
+        return {t: d for t in self.frames if (d := self.last_date(t)) is not None}
+
     def load(
         self,
         ticker: str,

@@ -5,6 +5,7 @@ Nothing here runs at import: entrypoints call `get_settings()`; tests build `Set
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -14,7 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
 
-PriceSourceName = Literal["auto", "bundled", "yahoo", "csv"]
+PriceSourceName = Literal["auto", "bundled", "yahoo", "csv", "synthetic"]
 
 
 class Settings(BaseSettings):
@@ -37,9 +38,35 @@ class Settings(BaseSettings):
 
     # --- data --------------------------------------------------------------------------
     price_source: PriceSourceName = Field(
-        "auto", description="auto (Yahoo when reachable, else bundled), bundled, yahoo, csv."
+        "auto",
+        description=(
+            "auto (Yahoo when reachable, else bundled), bundled, yahoo, csv, or synthetic "
+            "(a seeded synthetic universe, labelled synthetic)."
+        ),
     )
-    csv_path: Path | None = Field(None, description="CSV file (Date, Close) for source=csv.")
+    csv_path: Path | None = Field(
+        None,
+        description=(
+            "For source=csv: a CSV (Date, Close) of one ticker; a long-format CSV or Parquet "
+            "file with a Ticker (or Symbol) column; or a folder of <TICKER>.csv files."
+        ),
+    )
+    synthetic_tickers: int = Field(
+        100, ge=1, le=99_999, description="Tickers SYN0001.. of the synthetic source."
+    )
+    synthetic_sessions: int = Field(
+        2520, ge=20, le=20_000, description="Sessions per synthetic ticker, ending at the end."
+    )
+    synthetic_seed: int = Field(0, ge=0, description="Seed of the synthetic universe.")
+    synthetic_end: dt.date = Field(
+        dt.date(2024, 12, 31), description="Last synthetic session (fixed: reproducible)."
+    )
+    synthetic_regime_shifts: bool = Field(
+        True, description="Synthetic volatility changes level a few times per ticker."
+    )
+    synthetic_splits: bool = Field(
+        False, description="About one synthetic ticker in three has an unadjusted split."
+    )
     default_ticker: str = Field("^GSPC", description="Ticker used when none is given.")
     exchange: str = Field("XNYS", description="Exchange calendar for trading sessions.")
     yahoo_timeout_seconds: float = Field(10.0, gt=0)

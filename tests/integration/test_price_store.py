@@ -165,3 +165,61 @@ def test_pull_bundled_into_sqlite_then_nothing_new(engine):
         source=source, repo=repo, ticker="^GSPC", end=dt.date(2018, 12, 28), now=NOW
     )
     assert len(frame) == 5030
+
+
+def test_replace_swaps_a_tickers_rows_and_leaves_the_others(engine, gspc):
+    repo = PriceRepository(engine)
+    repo.upsert("^GSPC", gspc.iloc[:10], source="bundled", fetched_at=NOW)
+    repo.upsert("MSFT", gspc.iloc[:4], source="bundled", fetched_at=NOW)
+    assert repo.replace("^GSPC", gspc.iloc[2:5], source="csv", fetched_at=NOW) == 3
+    assert repo.load("^GSPC")["date"].tolist() == gspc["date"].iloc[2:5].tolist()
+    assert len(repo.load("MSFT")) == 4
+    assert repo.last_dates() == {"MSFT": dt.date(1999, 1, 7), "^GSPC": dt.date(1999, 1, 8)}
+
+
+def test_a_failed_bulk_write_leaves_nothing_behind_and_replace_keeps_the_old_rows(engine, gspc):
+    repo = PriceRepository(engine)
+    repo.upsert("^GSPC", gspc.iloc[:10], source="bundled", fetched_at=NOW)
+    broken = gspc.iloc[:3].copy()
+    broken["close"] = [1.0, None, 3.0]  # NOT NULL: the database refuses the second row
+    frames = {"AAA": gspc.iloc[:50], "^GSPC": broken}
+    with pytest.raises(StoreError, match="could not store 53 price rows for AAA, \\^GSPC"):
+        repo.store_many(frames, source="csv", fetched_at=NOW, replace=True)
+    assert repo.load("AAA").empty
+    assert len(repo.load("^GSPC")) == 10
+
+
+def test_store_many_spans_several_chunks_in_one_call(engine, gspc, monkeypatch):
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("stocky.adapters.store.prices"), "CHUNK_ROWS", 100)
+    repo = PriceRepository(engine)
+    frames = {f"T{i}": gspc.iloc[: 40 + i] for i in range(10)}
+    assert repo.store_many(frames, source="bundled", fetched_at=NOW) == sum(
+        40 + i for i in range(10)
+    )
+    assert [s.rows for s in repo.summary()] == [40 + i for i in range(10)]
+    pd.testing.assert_frame_equal(repo.load("T9"), gspc.iloc[:49])
+
+
+def test_pull_many_stores_what_validates_and_reports_the_rest(engine, tmp_path):
+    from stocky.adapters.prices import open_price_file
+    from stocky.pipelines.data import pull_many
+
+    path = tmp_path / "universe.csv"
+    path.write_text(
+        "Ticker,Date,Close\nAAA,2024-01-02,10\nBBB,2024-01-02,20\nAAA,2024-01-03,11\n"
+        "BBB,2024-01-03,2000\n"
+    )
+    repo = PriceRepository(engine)
+    source = open_price_file(path)
+    report = pull_many(source=source, repo=repo, tickers=source.tickers(), now=NOW)
+    assert [r.ticker for r in report.results] == ["AAA"]
+    assert "data row 4 (line 5 counting the header) has close = 2000.0" in str(
+        report.failures["BBB"]
+    )
+    assert repo.load("BBB").empty
+    assert repo.load("AAA")["close"].tolist() == [10.0, 11.0]
+    again = pull_many(source=source, repo=repo, tickers=["AAA"], now=NOW)
+    assert again.results[0].rows_added == 0
+    assert again.results[0].through == dt.date(2024, 1, 3)

@@ -24,6 +24,10 @@ def source() -> BundledSource:
         ("^GSPC", dt.date(1999, 1, 4), dt.date(2018, 12, 31), 5031),
         ("^IXIC", dt.date(1999, 1, 4), dt.date(2018, 12, 31), 5031),
         ("MSFT", dt.date(1986, 3, 13), dt.date(2017, 11, 10), 7983),
+        ("AAPL", dt.date(2000, 3, 1), dt.date(2013, 3, 1), 3270),
+        ("IBM", dt.date(2000, 3, 1), dt.date(2013, 3, 1), 3270),
+        ("GOOG", dt.date(2004, 8, 19), dt.date(2013, 3, 1), 2148),
+        ("FB", dt.date(2012, 5, 18), dt.date(2013, 3, 1), 196),
     ],
 )
 def test_ranges_and_row_counts(source, ticker, first, last, rows):
@@ -40,7 +44,7 @@ def test_describe_lists_every_bundled_ticker(source):
     described = source.describe()
     assert [row[0] for row in described] == list(BUNDLED_TICKERS)
     assert described[0] == ("^GSPC", dt.date(1999, 1, 4), dt.date(2018, 12, 31), 5031)
-    assert source.tickers() == ["^GSPC", "^IXIC", "MSFT"]
+    assert source.tickers() == ["^GSPC", "^IXIC", "MSFT", "AAPL", "GOOG", "IBM", "FB"]
 
 
 def test_close_is_the_raw_close_not_adj_close(source, sp500_frame):
@@ -87,8 +91,8 @@ def test_range_is_inclusive(source):
 
 
 def test_unknown_ticker_lists_the_known_ones(source):
-    with pytest.raises(DataUnavailable, match=r"'AAPL' is not bundled.*\^GSPC, \^IXIC, MSFT"):
-        source.fetch("AAPL")
+    with pytest.raises(DataUnavailable, match=r"'TSLA' is not bundled.*\^GSPC, \^IXIC, MSFT, AAPL"):
+        source.fetch("TSLA")
 
 
 def test_range_outside_the_data(source):
@@ -115,3 +119,50 @@ def test_each_dataset_is_loaded_once_per_instance(monkeypatch):
     assert calls == ["load"]
     BundledSource().fetch("^GSPC")
     assert calls == ["load", "load"]
+
+
+def test_the_msft_name_is_pmdarimas_longer_series_not_bokehs(source):
+    frame = source.fetch("MSFT")
+    assert frame["date"].iloc[0].date() == dt.date(1986, 3, 13)  # bokeh's starts in 2000
+
+
+def test_bokeh_stocks_serve_adjusted_closes_with_open_high_low_scaled_alike(source):
+    from bokeh_sampledata import stocks
+
+    raw = pd.DataFrame(stocks.IBM)
+    frame = source.fetch("IBM")
+    np.testing.assert_allclose(frame["close"].to_numpy(), raw["adj_close"].to_numpy())
+    factor = (raw["adj_close"] / raw["close"]).to_numpy()
+    np.testing.assert_allclose(frame["high"].to_numpy(), raw["high"].to_numpy() * factor)
+    assert frame["volume"].tolist() == raw["volume"].astype(float).tolist()
+    assert source.name == "bundled"
+
+
+def test_raw_closes_are_reachable_under_their_own_source_name():
+    from bokeh_sampledata import stocks
+
+    raw_source = BundledSource(closes="raw")
+    frame = raw_source.fetch("AAPL")
+    assert frame["close"].tolist() == pd.DataFrame(stocks.AAPL)["close"].tolist()
+    assert raw_source.name == "bundled-raw"
+    # the indices have nothing to adjust: the same either way
+    assert raw_source.fetch("^GSPC")["close"].equals(BundledSource().fetch("^GSPC")["close"])
+
+
+def test_quality_gate_flags_the_2005_aapl_split_in_raw_closes_only():
+    from stocky.core.quality import check_prices
+
+    day = "from 2005-02-25 to 2005-02-28"
+    raw = check_prices(BundledSource(closes="raw").fetch("AAPL"), min_rows=250).warnings
+    (split,) = [w for w in raw if day in w]
+    assert "-49.6%" in split
+    assert "matches a 2:1 split" in split
+    adjusted = check_prices(BundledSource().fetch("AAPL"), min_rows=250).warnings
+    assert not [w for w in adjusted if day in w or "2000-06-21" in w]
+
+
+def test_unknown_close_kind_is_refused():
+    from stocky.errors import BadInput
+
+    with pytest.raises(BadInput, match="pass 'adjusted' or 'raw'"):
+        BundledSource(closes="split")  # type: ignore[arg-type]

@@ -70,7 +70,9 @@ def test_first_pull_fetches_full_history():
     source, repo = FakeSource(_prices("2024-01-01", "2024-03-28")), MemoryRepo()
     result = pull_prices(source=source, repo=repo, ticker="abc", now=NOW)
     assert source.asked == [("ABC", None, None)]
-    assert result == PullResult("ABC", "fake", 64, dt.date(2024, 1, 1), dt.date(2024, 3, 28))
+    assert result == PullResult(
+        "ABC", "fake", 64, dt.date(2024, 1, 1), dt.date(2024, 3, 28), through=dt.date(2024, 3, 28)
+    )
     assert repo.writes == [("ABC", 64, "fake", NOW)]
 
 
@@ -92,7 +94,7 @@ def test_up_to_date_store_does_not_call_the_source():
     calls = len(source.asked)
     result = pull_prices(source=source, repo=repo, ticker="ABC", end=dt.date(2024, 3, 20), now=NOW)
     assert len(source.asked) == calls
-    assert result == PullResult("ABC", "fake", 0, None, None)
+    assert result == PullResult("ABC", "fake", 0, None, None, through=dt.date(2024, 3, 28))
 
 
 def test_pull_with_nothing_new_adds_zero_rows():

@@ -268,6 +268,21 @@ class PriceStore(Protocol):
         last: int | None = None,
     ) -> pd.DataFrame: ...
 
+    def replace(
+        self, ticker: str, frame: pd.DataFrame, *, source: str, fetched_at: dt.datetime
+    ) -> int: ...
+
+    def store_many(
+        self,
+        frames: Mapping[str, pd.DataFrame],
+        *,
+        source: str,
+        fetched_at: dt.datetime,
+        replace: bool = False,
+    ) -> int: ...
+
     def last_date(self, ticker: str) -> dt.date | None: ...
+
+    def last_dates(self) -> dict[str, dt.date]: ...
 
     def summary(self) -> list[PriceSummary]: ...

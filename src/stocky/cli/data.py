@@ -9,16 +9,19 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from stocky.adapters.prices import BundledSource
+from stocky.adapters.prices import AutoSource, BundledSource
 from stocky.cli._common import console_err, handle_errors, open_stack
 from stocky.core.tickers import normalize_tickers
-from stocky.errors import BadInput, StockyError
-from stocky.pipelines.data import pull_prices
+from stocky.errors import BadInput
+from stocky.pipelines.data import PullReport, pull_many
 
 if TYPE_CHECKING:
     from stocky.wiring import Stack
 
 __all__ = ["app", "list_prices", "pull"]
+
+_DETAIL_LIMIT = 20
+"""Up to this many tickers get a line each; more get one summary line (errors always print)."""
 
 app = typer.Typer(
     help="Price data: list what is available and pull it into the database.",
@@ -29,14 +32,22 @@ app = typer.Typer(
 @app.command("list")
 @handle_errors
 def list_prices() -> None:
-    """Show bundled tickers and the prices stored in the database, with date ranges."""
+    """Show the price source's tickers and the prices stored in the database, with date ranges."""
     with open_stack() as stack:
+        source = stack.source
         held_prices = stack.prices.summary()
     table = Table(title="Prices")
     for column in ("Ticker", "Where", "First", "Last", "Rows", "Source"):
         table.add_column(column, justify="right" if column == "Rows" else "left")
-    for ticker, first, last, rows in BundledSource().describe():
-        table.add_row(ticker, "bundled", str(first), str(last), str(rows), "bundled")
+    if isinstance(source, AutoSource):  # listing must not probe the network: show the fallback
+        source = BundledSource()
+    describe = getattr(source, "describe", None)
+    if describe is not None:
+        for ticker, first, last, rows in describe():
+            table.add_row(ticker, source.name, str(first), str(last), str(rows), source.name)
+    else:
+        for ticker in source.tickers():
+            table.add_row(ticker, source.name, "-", "-", "-", source.name)
     for held in held_prices:
         table.add_row(
             held.ticker, "database", str(held.first), str(held.last), str(held.rows), held.source
@@ -69,17 +80,29 @@ def pull(
             help="Last session to pull (inclusive), YYYY-MM-DD. Default: the latest available.",
         ),
     ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help=(
+                "Replace each ticker's stored prices with the source's full history (one "
+                "transaction; the old rows stay if the new ones fail validation)."
+            ),
+        ),
+    ] = False,
 ) -> None:
-    """Pull missing prices into the database and print how many rows were added."""
+    """Pull missing prices into the database (validated, set-based) and print what was added."""
     with open_stack() as stack:
-        exit_code = _pull(stack, ticker=ticker, all_=all_, end=end)
-    if exit_code:
-        raise typer.Exit(code=exit_code)
+        report = _pull(stack, ticker=ticker, all_=all_, end=end, replace=replace)
+    _print_report(report)
+    if report.failures:
+        raise typer.Exit(code=max(exc.exit_code for exc in report.failures.values()))
 
 
-def _pull(stack: Stack, *, ticker: list[str] | None, all_: bool, end: dt.datetime | None) -> int:
-    settings = stack.settings
-    source, repo = stack.source, stack.prices
+def _pull(
+    stack: Stack, *, ticker: list[str] | None, all_: bool, end: dt.datetime | None, replace: bool
+) -> PullReport:
+    settings, source, repo = stack.settings, stack.source, stack.prices
     wanted = normalize_tickers(ticker or [])
     if all_:
         wanted += source.tickers() + [held.ticker for held in repo.summary()]
@@ -90,24 +113,39 @@ def _pull(stack: Stack, *, ticker: list[str] | None, all_: bool, end: dt.datetim
             "--all found no tickers: the price source cannot list any and the database is "
             "empty; name them with --ticker"
         )
-    end_date = end.date() if end else None
-    exit_code = 0
-    for name in dict.fromkeys(wanted):
-        try:
-            result = pull_prices(
-                source=source, repo=repo, ticker=name, end=end_date, now=dt.datetime.now(dt.UTC)
-            )
-        except StockyError as exc:
-            console_err(f"error: {name}: {exc}")
-            exit_code = max(exit_code, exc.exit_code)
-            continue
-        if result.rows_added:
+    return pull_many(
+        source=source,
+        repo=repo,
+        tickers=wanted,
+        end=end.date() if end else None,
+        now=dt.datetime.now(dt.UTC),
+        replace=replace,
+    )
+
+
+def _print_report(report: PullReport) -> None:
+    for name, exc in report.failures.items():
+        console_err(f"error: {name}: {exc}")
+    results = report.results
+    if len(results) > _DETAIL_LIMIT:
+        added = sum(r.rows_added for r in results)
+        fresh = sum(1 for r in results if r.rows_added)
+        verb = "stored (replaced)" if any(r.replaced for r in results) else "added"
+        typer.echo(
+            f"{len(results)} tickers: {added} rows {verb} for {fresh}, "
+            f"{len(results) - fresh} already up to date; {len(report.failures)} failed"
+        )
+        return
+    for r in results:
+        if r.replaced:
             typer.echo(
-                f"{result.ticker}: {result.rows_added} rows added from {result.source_name} "
-                f"({result.first} .. {result.last})"
+                f"{r.ticker}: stored prices replaced by {r.rows_added} rows from "
+                f"{r.source_name} ({r.first} .. {r.last})"
+            )
+        elif r.rows_added:
+            typer.echo(
+                f"{r.ticker}: {r.rows_added} rows added from {r.source_name} "
+                f"({r.first} .. {r.last})"
             )
         else:
-            typer.echo(
-                f"{result.ticker}: 0 rows added, stored through {repo.last_date(result.ticker)}"
-            )
-    return exit_code
+            typer.echo(f"{r.ticker}: 0 rows added, stored through {r.through}")

@@ -1,5 +1,11 @@
 """Checks that a price history is fit to train on: enough rows, no long gaps or split jumps.
 
+An implausible close (see `stocky.core.plausible`: outside 1e-6..1e9, or more than x50 or /50
+the close before) is an error naming its date, so a store poisoned before prices were checked
+on the way in cannot be trained on. A one-session move larger than `max_jump` is a warning;
+when the move is within 3% of a common split ratio (2:1, 3:1, 3:2, 1:2 ...) the warning names
+the ratio: raw closes of a stock that split show such a step, split-adjusted closes do not.
+
 Pure: pandas and numpy only.
 """
 
@@ -11,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from stocky.core.plausible import first_implausible
 from stocky.errors import DataQualityError
 
 __all__ = ["QualityReport", "check_prices"]
@@ -50,6 +57,29 @@ def _validate_closes(frame: pd.DataFrame) -> None:
             f"close[{i}] (date {pd.Timestamp(frame['date'].iloc[i]):%Y-%m-%d}) is {close[i]!r}: "
             "send finite prices > 0"
         )
+    found = first_implausible(close)
+    if found is not None:
+        i = found.index
+        raise DataQualityError(
+            f"close[{i}] (date {pd.Timestamp(frame['date'].iloc[i]):%Y-%m-%d}) = {found.value!r} "
+            f"{found.reason}: the stored prices are corrupt; correct the source and reload "
+            "them with `stocky data pull --replace --ticker <TICKER>`"
+        )
+
+
+#: Share ratios (new shares per old share) whose price step is reported as a split.
+_SPLIT_RATIOS: tuple[tuple[int, int], ...] = (
+    (2, 1), (3, 1), (3, 2), (4, 1), (5, 1), (7, 1), (8, 1), (10, 1),
+    (1, 2), (1, 3), (1, 4), (1, 5), (1, 10),
+)  # fmt: skip
+
+
+def _split_ratio(move: float, tolerance: float = 0.03) -> str | None:
+    """`"2:1"` when close/previous close is within `tolerance` of 1/2, and so on."""
+    for new, old in _SPLIT_RATIOS:
+        if abs(move * new / old - 1.0) <= tolerance:
+            return f"{new}:{old}"
+    return None
 
 
 def check_prices(
@@ -72,7 +102,8 @@ def check_prices(
         A QualityReport whose warnings name the dates of every long gap and large jump.
 
     Raises:
-        DataQualityError: Fewer than `min_rows` sessions, or a close is not finite and > 0.
+        DataQualityError: Fewer than `min_rows` sessions, or a close is not finite and > 0,
+            or is implausible (`stocky.core.plausible`).
     """
     _validate_columns(frame)
     rows = len(frame)
@@ -93,10 +124,15 @@ def check_prices(
         )
     moves = np.abs(close[1:] / close[:-1] - 1.0)
     for i in np.flatnonzero(moves > max_jump) + 1:
+        ratio = _split_ratio(close[i] / close[i - 1])
+        looks = (
+            f"matches a {ratio} split: use split-adjusted closes"
+            if ratio
+            else "looks like an unadjusted split or a bad price; check the source"
+        )
         warnings.append(
             f"close moved {close[i] / close[i - 1] - 1.0:+.1%} from {dates[i - 1]:%Y-%m-%d} to "
-            f"{dates[i]:%Y-%m-%d} (more than {max_jump:.0%}): looks like an unadjusted split "
-            "or a bad price; check the source"
+            f"{dates[i]:%Y-%m-%d} (more than {max_jump:.0%}): {looks}"
         )
     return QualityReport(
         rows=rows,

@@ -5,7 +5,9 @@ A price frame has exactly the columns in `PRICE_COLUMNS`, one row per daily sess
 - `date`: dtype `datetime64[ns]`, time-zone naive, normalised to midnight, sorted ascending and
   unique. (A datetime64 column rather than `datetime.date` objects: it keeps pandas' fast
   vectorised comparisons and resampling, and converts to `datetime.date` with `.dt.date`.)
-- `open`, `high`, `low`, `close`: float64, finite and > 0.
+- `open`, `high`, `low`, `close`: float64, finite and > 0, and plausible by the rule of
+  `stocky.core.plausible` (between 1e-6 and 1e9, and no close more than x50 or /50 the close
+  of the session before), so a corrupt value is refused, with its row, before it is stored.
 - `volume`: float64, >= 0; NaN means the source did not report it.
 """
 
@@ -18,6 +20,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from stocky.core.plausible import first_implausible
 from stocky.errors import BadInput, DataUnavailable
 
 __all__ = [
@@ -180,6 +183,14 @@ def _check_rows(
             raise BadInput(
                 f"{where}: {label(i)} has {col} = {float(values[i])!r}; prices must be finite "
                 f"numbers > 0: {fix}"
+            )
+    for col in ("close", "open", "high", "low"):
+        found = first_implausible(frame[col].to_numpy(), check_jumps=col == "close")
+        if found is not None:
+            raise BadInput(
+                f"{where}: {label(found.index)} has {col} = {found.value!r}, which "
+                f"{found.reason}: an implausible price, probably a typo or corrupt value: {fix} "
+                "(if it is a real unadjusted split, use split-adjusted prices)"
             )
     volume = frame["volume"].to_numpy()
     bad_volume = np.isinf(volume) | (volume < 0)

@@ -2,21 +2,32 @@
 
 - `^GSPC` (S&P 500) and `^IXIC` (NASDAQ Composite), 1999-01-04 .. 2018-12-31, from `arch`.
 - `MSFT`, 1986-03-13 .. 2017-11-10, from `pmdarima`.
+- `AAPL`, `IBM` (2000-03-01 .. 2013-03-01), `GOOG` (2004-08-19 ..) and `FB` (2012-05-18 ..,
+  196 sessions: too short to train with the default sizes), from `bokeh_sampledata.stocks`
+  (Quandl WIKI prices, public domain). That package also has an MSFT series (2000-2013); the
+  pmdarima one wins the name `MSFT` because it is longer (1986-2017) and already split-adjusted.
 
-`close` is each dataset's `Close` column, never `Adj Close`. For the two indices that is the
-raw close, as the Yahoo source serves; pmdarima's MSFT file ships split-adjusted prices only
-(its 1986 closes are about $0.07), so no split-like jumps appear in it.
+Which close is modelled: for the indices, `Close` (an index has no splits or dividends, so raw
+and adjusted are the same). For the bokeh stocks, the split- and dividend-adjusted close
+(`adj_close`), with open, high and low scaled by the same factor per day: a returns model needs
+a series in which a 2:1 split is not a -50% day (raw AAPL halves on 2005-02-28 and on
+2000-06-21), and adjusted history is what a stock's chart shows today. pmdarima's MSFT ships
+split-adjusted already (its 1986 closes are about $0.07). Volume is kept as traded.
+`BundledSource(closes="raw")` serves the raw bokeh closes instead (stored under the source name
+`bundled-raw`), e.g. to see the quality gate flag AAPL's splits.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from functools import partial
+from typing import Literal
 
 import pandas as pd
 
 from stocky.adapters.prices.base import normalise_frame, select_range
-from stocky.errors import DataUnavailable
+from stocky.errors import BadInput, DataUnavailable
 
 __all__ = ["BUNDLED_TICKERS", "BundledSource"]
 
@@ -42,20 +53,54 @@ def _load_msft() -> pd.DataFrame:
     return frame
 
 
+def _load_bokeh(ticker: str, *, adjusted: bool) -> pd.DataFrame:
+    from bokeh_sampledata import stocks
+
+    raw = pd.DataFrame(getattr(stocks, ticker))
+    frame = pd.DataFrame(
+        {
+            "Date": pd.to_datetime(raw["date"]),
+            "Open": raw["open"],
+            "High": raw["high"],
+            "Low": raw["low"],
+            "Close": raw["close"],
+            "Volume": raw["volume"],
+        }
+    )
+    if adjusted:
+        factor = raw["adj_close"] / raw["close"]
+        for col in ("Open", "High", "Low"):
+            frame[col] = frame[col] * factor
+        frame["Close"] = raw["adj_close"]
+    return frame.set_index("Date")
+
+
+_BOKEH_TICKERS = ("AAPL", "GOOG", "IBM", "FB")
 _LOADERS: dict[str, Callable[[], pd.DataFrame]] = {
     "^GSPC": _load_sp500,
     "^IXIC": _load_nasdaq,
     "MSFT": _load_msft,
+    **{t: partial(_load_bokeh, t, adjusted=True) for t in _BOKEH_TICKERS},
+}
+_RAW_LOADERS: dict[str, Callable[[], pd.DataFrame]] = {
+    t: partial(_load_bokeh, t, adjusted=False) for t in _BOKEH_TICKERS
 }
 BUNDLED_TICKERS: tuple[str, ...] = tuple(_LOADERS)
 
 
 class BundledSource:
-    """Serve the bundled datasets; each is loaded once per instance, on first use."""
+    """Serve the bundled datasets; each is loaded once per instance, on first use.
 
-    name = "bundled"
+    Args:
+        closes: "adjusted" (default) serves split- and dividend-adjusted stock prices; "raw"
+            serves the stocks' prices as traded (the indices and MSFT are the same either way).
+    """
 
-    def __init__(self) -> None:
+    def __init__(self, closes: Literal["adjusted", "raw"] = "adjusted") -> None:
+        if closes not in ("adjusted", "raw"):
+            raise BadInput(f"closes={closes!r}: pass 'adjusted' or 'raw'")
+        self.closes = closes
+        self.name = "bundled" if closes == "adjusted" else "bundled-raw"
         self._cache: dict[str, pd.DataFrame] = {}
 
     def tickers(self) -> list[str]:
@@ -98,7 +143,8 @@ class BundledSource:
                 "use one of those, or STOCKY_PRICE_SOURCE=yahoo (online) or csv for others"
             )
         if key not in self._cache:
-            raw = _LOADERS[key]()
+            loader = _RAW_LOADERS.get(key) if self.closes == "raw" else None
+            raw = (loader or _LOADERS[key])()
             if "Date" in raw.columns:
                 raw = raw.set_index("Date")
             raw = raw.loc[:, ["Open", "High", "Low", "Close", "Volume"]].rename_axis("date")

@@ -1,9 +1,17 @@
-"""Read and write daily prices in the `prices` table."""
+"""Read and write daily prices in the `prices` table.
+
+Writes are set-based: the rows of a frame are built column-wise and sent as one executemany of
+`INSERT ... ON CONFLICT (ticker, date) DO UPDATE` per chunk of `CHUNK_ROWS`, all chunks of one
+call in one transaction, so a failed write leaves none of its rows behind. `store_many` writes
+many tickers in that one transaction (1,000 tickers x 1,000 sessions into SQLite in a few
+seconds; see bench/bench_prices.py), and `replace=True` first deletes what each ticker had.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import pandas as pd
@@ -15,7 +23,10 @@ from stocky.adapters.prices.base import PRICE_COLUMNS, empty_price_frame
 from stocky.adapters.store.tables import prices
 from stocky.errors import StoreError
 
-__all__ = ["PriceRepository", "PriceSummary"]
+__all__ = ["CHUNK_ROWS", "PriceRepository", "PriceSummary"]
+
+CHUNK_ROWS = 50_000
+"""Rows per executemany: bounds the parameter lists held in memory at once."""
 
 _STORE_HINT = "check the database is reachable and `stocky data pull` created its tables"
 
@@ -56,20 +67,65 @@ class PriceRepository:
             How many rows were written (inserted or replaced).
 
         Raises:
-            StoreError: The database failed, or its dialect has no upsert here.
+            StoreError: The database failed, or its dialect has no upsert here; nothing of
+                this call is stored then.
         """
-        if frame.empty:
+        return self.store_many({ticker: frame}, source=source, fetched_at=fetched_at)
+
+    def replace(
+        self, ticker: str, frame: pd.DataFrame, *, source: str, fetched_at: dt.datetime
+    ) -> int:
+        """Delete every stored row of `ticker` and store the frame instead, in one transaction.
+
+        Returns:
+            How many rows were written.
+
+        Raises:
+            StoreError: The database failed; the old rows are kept then.
+        """
+        return self.store_many({ticker: frame}, source=source, fetched_at=fetched_at, replace=True)
+
+    def store_many(
+        self,
+        frames: Mapping[str, pd.DataFrame],
+        *,
+        source: str,
+        fetched_at: dt.datetime,
+        replace: bool = False,
+    ) -> int:
+        """Upsert the frames of many tickers in one transaction (all or nothing).
+
+        Args:
+            frames: Normalised price frames by ticker.
+            source: Name of the source that served the rows.
+            fetched_at: When the rows were fetched.
+            replace: Delete every stored row of each of these tickers first.
+
+        Returns:
+            How many rows were written in all.
+
+        Raises:
+            StoreError: The database failed; nothing of this call is stored then.
+        """
+        total = sum(len(f) for f in frames.values())
+        if total == 0 and not replace:
             return 0
-        rows = [_row(ticker, rec, source, fetched_at) for rec in frame.itertuples(index=False)]
-        stmt = self._upsert_statement()
+        writer = _BulkWriter(self.engine.dialect, self._upsert_statement())
+        names = ", ".join(list(frames)[:3]) + (" ..." if len(frames) > 3 else "")
         try:
             with self.engine.begin() as conn:
-                conn.execute(stmt, rows)
+                if replace:
+                    tickers = list(frames)
+                    for i in range(0, len(tickers), 500):
+                        conn.execute(
+                            sa.delete(prices).where(prices.c.ticker.in_(tickers[i : i + 500]))
+                        )
+                writer.write(conn, frames, source, fetched_at)
         except SQLAlchemyError as exc:
             raise StoreError(
-                f"could not store {len(rows)} price rows for {ticker}: {exc}: {_STORE_HINT}"
+                f"could not store {total} price rows for {names}: {exc}: {_STORE_HINT}"
             ) from exc
-        return len(rows)
+        return total
 
     def load(
         self,
@@ -132,6 +188,20 @@ class PriceRepository:
             ) from exc
         return value if isinstance(value, dt.date) or value is None else _as_date(value)
 
+    def last_dates(self) -> dict[str, dt.date]:
+        """The latest stored session of every stored ticker, in one query.
+
+        Raises:
+            StoreError: The database failed.
+        """
+        query = sa.select(prices.c.ticker, sa.func.max(prices.c.date)).group_by(prices.c.ticker)
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).all()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"could not read the last stored dates: {exc}: {_STORE_HINT}") from exc
+        return {ticker: _as_date(last) for ticker, last in rows}
+
     def summary(self) -> list[PriceSummary]:
         """One PriceSummary per stored ticker, sorted by ticker.
 
@@ -175,19 +245,86 @@ class PriceRepository:
         return stmt.on_conflict_do_update(index_elements=sorted(keys), set_=updates)
 
 
-def _row(ticker: str, rec: Any, source: str, fetched_at: dt.datetime) -> dict[str, Any]:
-    volume = float(rec.volume)
-    return {
-        "ticker": ticker,
-        "date": pd.Timestamp(rec.date).date(),
-        "open": float(rec.open),
-        "high": float(rec.high),
-        "low": float(rec.low),
-        "close": float(rec.close),
-        "volume": round(volume) if math.isfinite(volume) else None,
-        "source": source,
-        "fetched_at": fetched_at,
-    }
+_COLUMNS = ("ticker", "date", "open", "high", "low", "close", "volume", "source", "fetched_at")
+
+
+class _BulkWriter:
+    """Rows straight to the driver's executemany, with the upsert compiled once.
+
+    SQLAlchemy's Core executemany binds every row as a dict of parameters (~15k rows/s for
+    this table on a busy 2-core machine). Here the statement is compiled once for the dialect
+    and the dialect's bind processors are applied column-wise: once for the constant columns,
+    once per distinct date (a universe shares its sessions), so the SQL and the stored formats
+    are exactly SQLAlchemy's.
+    """
+
+    def __init__(self, dialect: sa.Dialect, stmt: Any) -> None:
+        compiled = stmt.compile(dialect=dialect)
+        self.sql = compiled.string
+        self.positional = compiled.positiontup is not None
+        self.names = list(compiled.positiontup) if self.positional else list(_COLUMNS)
+        if sorted(self.names) != sorted(_COLUMNS):
+            raise StoreError(f"unexpected price upsert parameters {self.names}: update _COLUMNS")
+        self.processors = {
+            name: prices.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            for name in _COLUMNS
+        }
+        self._dates: dict[dt.date, Any] = {}
+
+    def _one(self, name: str, value: Any) -> Any:
+        process = self.processors[name]
+        return value if process is None else process(value)
+
+    def rows(
+        self, ticker: str, frame: pd.DataFrame, source: str, fetched_at: dt.datetime
+    ) -> list[Any]:
+        """The frame's rows as driver parameters (tuples, or dicts for named paramstyles)."""
+        n = len(frame)
+        process_date = self.processors["date"]
+        dates = pd.to_datetime(frame["date"]).dt.date.tolist()
+        if process_date is not None:
+            memo = self._dates
+            dates = [memo[d] if d in memo else memo.setdefault(d, process_date(d)) for d in dates]
+        volume = [
+            round(v) if math.isfinite(v) else None  # unknown volume -> NULL
+            for v in frame["volume"].to_numpy(dtype="float64").tolist()
+        ]
+        columns: dict[str, list[Any]] = {
+            "ticker": [self._one("ticker", ticker)] * n,
+            "date": dates,
+            "volume": [self._one("volume", v) for v in volume]
+            if self.processors["volume"]
+            else volume,
+            "source": [self._one("source", source)] * n,
+            "fetched_at": [self._one("fetched_at", fetched_at)] * n,
+        }
+        for name in ("open", "high", "low", "close"):
+            values = frame[name].to_numpy(dtype="float64").tolist()
+            process = self.processors[name]
+            columns[name] = values if process is None else [process(v) for v in values]
+        ordered = [columns[name] for name in self.names]
+        if self.positional:
+            return list(zip(*ordered, strict=True))
+        return [dict(zip(self.names, row, strict=True)) for row in zip(*ordered, strict=True)]
+
+    def write(
+        self,
+        conn: sa.Connection,
+        frames: Mapping[str, pd.DataFrame],
+        source: str,
+        fetched_at: dt.datetime,
+    ) -> None:
+        """executemany in chunks of about CHUNK_ROWS rows (a ticker is never split)."""
+        chunk: list[Any] = []
+        for ticker, frame in frames.items():
+            if frame.empty:
+                continue
+            chunk.extend(self.rows(ticker, frame, source, fetched_at))
+            if len(chunk) >= CHUNK_ROWS:
+                conn.exec_driver_sql(self.sql, chunk)
+                chunk = []
+        if chunk:
+            conn.exec_driver_sql(self.sql, chunk)
 
 
 def _as_date(value: Any) -> dt.date:
