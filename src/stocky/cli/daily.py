@@ -13,6 +13,7 @@ from stocky.cli._common import console_err, handle_errors, settings_for_cli
 from stocky.cli._dates import resolve_as_of
 from stocky.cli.services import build_registry, build_services, retrain_config
 from stocky.config import Settings
+from stocky.core.redact import redact
 from stocky.errors import BadInput, StockyError
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ def run_daily_cli(
             except StockyError as exc:
                 console_err(f"error: {sym}: {exc}")
                 code = code or exc.exit_code
-                lines.append(f"{sym:8} FAILED: {exc}")
+                lines.append(f"{sym:8} FAILED: {redact(str(exc))}")
                 continue
             retrain_text = "no retrain"
             if r.retrain is not None:
