@@ -7,6 +7,7 @@ What this adds to a plain `uvicorn.run`:
   Nagle's algorithm meets delayed ACKs (~40 ms per keep-alive response). The listening socket
   here is a TCP socket with TCP_NODELAY (Linux hands it down to accepted sockets), and each
   connection sets it again when it is made.
+- **Connections spread over the workers** (SO_REUSEPORT, see `WorkerSocket`).
 - **Read timeouts.** A request head must arrive within `header_timeout` seconds of the
   connection opening (or of its first byte on a kept-alive connection) and a body within
   `body_timeout` seconds of its head; otherwise the server answers 408 and closes.
@@ -31,7 +32,15 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from stocky.config import Settings
 from stocky.errors import BadInput
 
-__all__ = ["GuardedH11Protocol", "ServerLimits", "StockyConfig", "bind_socket", "run_server"]
+__all__ = [
+    "GuardedH11Protocol",
+    "ServerLimits",
+    "StockyConfig",
+    "WorkerSocket",
+    "bind_socket",
+    "bind_worker_socket",
+    "run_server",
+]
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +74,16 @@ class StockyConfig(uvicorn.Config):
         self.limits = limits
 
 
-def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening-ready TCP socket bound to (host, port), with TCP_NODELAY, for 1..N workers."""
+def _tcp_socket(
+    host: str, port: int, *, reuse_port: bool, cls: type[socket.socket] = socket.socket
+) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock = cls(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((host, port))
     except OSError:
@@ -79,6 +91,36 @@ def bind_socket(host: str, port: int) -> socket.socket:
         raise
     sock.set_inheritable(True)
     return sock
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to (host, port) with TCP_NODELAY, for one worker to listen on."""
+    return _tcp_socket(host, port, reuse_port=False)
+
+
+class WorkerSocket(socket.socket):
+    """The socket of `--workers N`: each worker listens on a socket of its own.
+
+    uvicorn hands the parent's socket to every worker process (pickled). One shared listening
+    socket lets whichever worker wakes first accept a whole burst of connections (asyncio
+    accepts up to its backlog per wake-up), so kept-alive clients all land on one worker.
+    Unpickled in a worker, this becomes a new socket bound to the same address with
+    SO_REUSEPORT, and the kernel spreads new connections evenly over the workers. The parent's
+    own socket only holds the port: it never listens.
+    """
+
+    def __reduce__(self) -> tuple[Any, tuple[str, int]]:
+        host, port = self.getsockname()[:2]
+        return _worker_listener, (host, port)
+
+
+def _worker_listener(host: str, port: int) -> socket.socket:
+    return _tcp_socket(host, port, reuse_port=True)
+
+
+def bind_worker_socket(host: str, port: int) -> socket.socket:
+    """The parent's socket for several workers: holds (host, port); see WorkerSocket."""
+    return _tcp_socket(host, port, reuse_port=True, cls=WorkerSocket)
 
 
 def _set_nodelay(transport: asyncio.BaseTransport) -> None:
@@ -249,7 +291,7 @@ def run_server(
     )
     install_log_filters(repeat_seconds=settings.log_repeat_seconds)  # uvicorn's handlers too
     try:
-        sock = bind_socket(host, port)
+        sock = bind_worker_socket(host, port) if workers > 1 else bind_socket(host, port)
     except OSError as exc:
         raise BadInput(
             f"cannot listen on {host}:{port} ({exc.strerror or exc}): pick another --port or "
