@@ -1,12 +1,15 @@
-"""API load benchmark: /health, /predict (with its DB write) and the seed's refit, side by side.
+"""API load benchmark: /health, /predict (with its DB write) and the seed's refit, side by side;
+then `stocky serve --workers 2` against one worker.
 
 Run with ``python bench/bench_api.py`` (``--quick`` for 3 s per endpoint). Trains a ^GSPC
 model into a temporary STOCKY_HOME from the bundled data (offline), starts one uvicorn worker
 on loopback, and loads /health and /predict with N keep-alive connections for a fixed time,
 taking turns in short slices (``--slices``), with ``wrk`` when it is installed, else with a
 small built-in asyncio client. The seed's method (a
-cold ARIMA fit on every request) is served by a second one-worker app for reference. Missed
-targets print MISS but never fail the run: throughput depends on the machine and its load.
+cold ARIMA fit on every request) is served by a second one-worker app for reference. Last, a
+one-worker and a two-worker server run side by side and take turns the same way on both
+endpoints (``--no-workers`` skips this part). Missed targets print MISS but never fail the
+run: throughput depends on the machine and its load.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ WINDOW = 60  # prices per /predict body: the API's maximum
 SEED_ORDER = (2, 1, 2)
 MIN_RATIO = 0.5  # /predict req/s over /health req/s
 MAX_P99_MS = 25.0
+MIN_WORKER_SPEEDUP = 1.6  # two workers' req/s over one worker's, per endpoint
 
 
 def _verdict(ok: bool) -> str:
@@ -509,6 +513,66 @@ def measure(
     return rows, logged, per_commit
 
 
+def measure_workers(
+    env: dict[str, str],
+    work: Path,
+    body: bytes,
+    duration: float,
+    connections: int,
+    run: Any,
+    slices: int,
+) -> dict[tuple[str, int], Load]:
+    """One-worker and two-worker servers, both up, loaded in turns: (endpoint, workers) -> Load.
+
+    Each slice runs the four (endpoint, workers) pairs in an order that rotates by one per
+    slice, so a slow spell of the machine is spread over all four.
+    """
+    warmup = min(1.0, duration / 3)
+    cmd = [sys.executable, "-m", "stocky", "serve", "--port", "{port}", "--log-level", "warning"]
+    with (
+        server([*cmd, "--workers", "1"], env, work / "workers1.log") as port1,
+        server([*cmd, "--workers", "2"], env, work / "workers2.log") as port2,
+    ):
+        targets: dict[tuple[str, int], Target] = {}
+        for workers, port in ((1, port1), (2, port2)):
+            targets[("health", workers)] = Target("GET", port, "/health")
+            targets[("predict", workers)] = Target("POST", port, "/predict", body)
+        for target in targets.values():
+            run_builtin(target, warmup, connections, work)
+        loads: dict[tuple[str, int], list[Load]] = {key: [] for key in targets}
+        keys = list(targets)
+        part = duration / slices
+        for i in range(slices):
+            for key in keys[i % len(keys) :] + keys[: i % len(keys)]:
+                loads[key].append(run(targets[key], part, connections, work))
+    return {key: Load.merge(parts) for key, parts in loads.items()}
+
+
+def report_workers(loads: dict[tuple[str, int], Load]) -> None:
+    print()
+    print(
+        f"{'endpoint':<30}{'workers':>8}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'errors':>8}{'vs 1 worker':>13}"
+    )
+    names = {"health": "GET /health", "predict": "POST /predict (logged)"}
+    for endpoint, name in names.items():
+        one = loads[(endpoint, 1)].rps
+        for workers in (1, 2):
+            r = loads[(endpoint, workers)]
+            speedup = r.rps / one if one else float("nan")
+            print(
+                f"{name:<30}{workers:>8d}{r.requests:>9d}{r.rps:>9.1f}{r.p50_ms:>9.2f}"
+                f"{r.p99_ms:>9.2f}{r.errors:>8d}{speedup:>12.2f}x"
+            )
+    for endpoint, name in names.items():
+        one, two = loads[(endpoint, 1)].rps, loads[(endpoint, 2)].rps
+        speedup = two / one if one else 0.0
+        print(
+            f"target: {name} with 2 workers >= {MIN_WORKER_SPEEDUP:g}x one worker's req/s: "
+            f"{speedup:.2f}x -> {_verdict(speedup >= MIN_WORKER_SPEEDUP)}"
+        )
+
+
 def report(
     rows: list[tuple[str, Load]],
     logged: int,
@@ -565,6 +629,9 @@ def main() -> None:
     parser.add_argument(
         "--generator", choices=("auto", "wrk", "builtin"), default="auto", help="load generator"
     )
+    parser.add_argument(
+        "--no-workers", action="store_true", help="skip the one-vs-two-workers comparison"
+    )
     parser.add_argument("--serve-seed", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_seed is not None:
@@ -600,7 +667,15 @@ def main() -> None:
         rows, logged, per_commit = measure(
             env, work, _body(prices), duration, args.connections, run, slices
         )
-    report(rows, logged, per_commit, args.connections, wrk, slices)
+        report(rows, logged, per_commit, args.connections, wrk, slices)
+        if not args.no_workers:
+            print(
+                f"\n== one worker vs two workers (`stocky serve --workers N`, SQLite), "
+                f"{args.connections} keep-alive connections, {duration:g} s per row"
+            )
+            report_workers(
+                measure_workers(env, work, _body(prices), duration, args.connections, run, slices)
+            )
 
 
 if __name__ == "__main__":

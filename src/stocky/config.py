@@ -93,6 +93,33 @@ class Settings(BaseSettings):
         ),
     )
     max_body_bytes: int = Field(64 * 1024, ge=1024)
+    header_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description=(
+            "A request head must arrive within this many seconds of the connection opening "
+            "(or of its first byte on a kept-alive connection), else 408 and close."
+        ),
+    )
+    body_timeout_seconds: float = Field(
+        10.0, gt=0, description="A request body must arrive within this many seconds of its head."
+    )
+    keep_alive_timeout_seconds: int = Field(
+        5, ge=1, description="An idle kept-alive connection is closed after this many seconds."
+    )
+    max_connections: int = Field(
+        1000,
+        ge=1,
+        description="Open connections per worker; one more gets a 503 and is closed.",
+    )
+    log_repeat_seconds: float = Field(
+        10.0,
+        ge=0,
+        description=(
+            "One warning or error of a kind is logged per this many seconds; the next says how "
+            "many were left out (0 = log all)."
+        ),
+    )
     reload_interval_seconds: float = Field(30.0, ge=0)
     admin_api_key: SecretStr | None = None
 

@@ -30,14 +30,21 @@ def limit_blas_threads(n: int = 1) -> None:
     threadpool_limits(limits=n)
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Plain one-line logs on stderr; called by entrypoints only."""
+def configure_logging(level: str = "INFO", *, repeat_seconds: float = 10.0) -> None:
+    """Plain one-line logs on stderr; called by entrypoints only.
+
+    Every handler masks URL passwords and logs one warning or error of a kind per
+    `repeat_seconds` (stocky.logguard), counting the ones it leaves out.
+    """
+    from stocky.logguard import install_log_filters
+
     logging.basicConfig(
         level=level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # Alembic announces every plugin and migration context at INFO; keep its warnings only.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    install_log_filters(repeat_seconds=repeat_seconds)
 
 
 def git_commit() -> str | None:

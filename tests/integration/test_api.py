@@ -166,16 +166,23 @@ def test_oversized_body_is_413(client):
     assert "limit" in r.json()["detail"]
 
 
-def test_log_failure_is_503_never_200(client):
+def test_log_failure_is_503_never_200(client, caplog):
     state = client.app.state.stocky  # type: ignore[attr-defined]
     assert client.post("/predict", json=SEED_EXAMPLE).status_code == 200
     with state.engine.begin() as conn:  # a real failure: the table the log writes to is gone
         conn.exec_driver_sql("ALTER TABLE predictions RENAME TO predictions_away")
-    r = client.post("/predict", json=SEED_EXAMPLE)
+    r = client.post("/predict", json=SEED_EXAMPLE, headers={"X-Request-ID": "req-42"})
     assert r.status_code == 503
-    detail = r.json()["detail"]
-    assert "not served because it could not be logged" in detail
-    assert "predictions" in detail  # the database's own reason is passed on
+    body = r.json()
+    assert body["detail"] == (
+        "the forecast was not served because it could not be logged: retry later; "
+        "the server log has the details under request id req-42"
+    )
+    assert body["request_id"] == "req-42" and r.headers["x-request-id"] == "req-42"
+    # the database's own words go to the server log, under the same id, not to the client
+    assert "no such table" not in r.text
+    logged = [rec.getMessage() for rec in caplog.records if "req-42" in rec.getMessage()]
+    assert len(logged) == 1 and "no such table: predictions" in logged[0]
     metrics = client.get("/metrics").text
     assert 'stocky_prediction_log_failures_total{ticker="^GSPC"} 1.0' in metrics
     with state.engine.begin() as conn:
@@ -349,3 +356,47 @@ def test_foreign_windows_are_left_out_of_monitoring(client):
 def _served_mean(client: TestClient, prices: list[float]) -> float:
     model = client.app.state.stocky.champions.get("^GSPC")  # type: ignore[attr-defined]
     return model.spec.forecaster().forecast(prices).mean
+
+
+def test_mlflow_password_is_never_shown(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    uri = "http://admin:Secret@127.0.0.1:1"  # a real MLflow client; nothing listens on port 1
+    settings = make_settings(tmp_path / "home", mlflow_tracking_uri=uri)
+    with TestClient(create_app(settings)) as c:
+        ready = c.get("/ready")
+        models = c.get("/models", headers={"X-Request-ID": "m-1"})
+    assert ready.status_code == 503 and models.status_code == 503
+    assert "Secret" not in ready.text and "Secret" not in models.text
+    # /ready names the failing URL with the password masked
+    assert "API request to http://admin:***@127.0.0.1:1/api/2.0/" in ready.json()["reason"]
+    # a 503 says in words what failed and carries the request id; the rest is in the log
+    assert models.json() == {
+        "detail": "the model registry (MLflow) is unavailable or failed: retry later; "
+        "the server log has the details under request id m-1",
+        "errors": [],
+        "request_id": "m-1",
+    }
+    logged = [r.getMessage() for r in caplog.records if "request id m-1" in r.getMessage()]
+    assert len(logged) == 1
+    assert "http://admin:***@127.0.0.1:1" in logged[0] and "Secret" not in logged[0]
+
+
+def test_database_outage_503_says_what_failed_without_driver_text(client, caplog):
+    state = client.app.state.stocky  # type: ignore[attr-defined]
+    with state.engine.begin() as conn:  # the prices table is gone: a real driver error
+        conn.exec_driver_sql("ALTER TABLE prices RENAME TO prices_away")
+    try:
+        r = client.get("/forecast/^GSPC")
+    finally:
+        with state.engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE prices_away RENAME TO prices")
+    assert r.status_code == 503
+    rid = r.headers["x-request-id"]
+    assert r.json()["detail"] == (
+        "the database is unavailable or failed: retry later; the server log has the details "
+        f"under request id {rid}"
+    )
+    assert "prices" not in r.text and "sqlite" not in r.text.lower()
+    assert any(
+        rid in rec.getMessage() and "no such table" in rec.getMessage() for rec in caplog.records
+    )

@@ -16,5 +16,5 @@ def app_factory() -> FastAPI:
 
     limit_blas_threads(1)
     settings = get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, repeat_seconds=settings.log_repeat_seconds)
     return create_app(settings)

@@ -123,3 +123,4 @@ class ErrorItem(BaseModel):
 class ErrorResponse(BaseModel):
     detail: str
     errors: list[ErrorItem] = []
+    request_id: str | None = None  # on 5xx: the id the server log files the details under

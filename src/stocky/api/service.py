@@ -9,6 +9,7 @@ import numpy as np
 
 from stocky.adapters.store.predictions import PredictionRecord
 from stocky.api.champions import LoadedModel
+from stocky.api.errors import PredictionNotLogged
 from stocky.api.state import AppState
 from stocky.core.arima import Forecast
 from stocky.errors import BadInput, ModelNotFound, StoreError
@@ -113,7 +114,7 @@ def _prepare(
 
 def _not_logged(state: AppState, model: LoadedModel, exc: StoreError) -> StoreError:
     state.telemetry.log_failures.labels(model.ticker).inc()
-    return StoreError(
+    return PredictionNotLogged(
         f"{exc}: the forecast was not served because it could not be logged; "
         "retry later and check the database (STOCKY_DATABASE_URL)"
     )

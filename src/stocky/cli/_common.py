@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import typer
 
 from stocky.config import Settings, get_settings
+from stocky.core.redact import redact
 from stocky.errors import StockyError
 
 if TYPE_CHECKING:
@@ -21,8 +22,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def console_err(message: str) -> None:
-    """Print one message on stderr."""
-    print(message, file=sys.stderr)
+    """Print one message on stderr (URL passwords masked)."""
+    print(redact(message), file=sys.stderr)
 
 
 def settings_for_cli() -> Settings:

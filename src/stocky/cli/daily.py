@@ -12,6 +12,7 @@ import typer
 from stocky.cli._common import console_err, handle_errors, settings_for_cli
 from stocky.cli._dates import resolve_as_of
 from stocky.config import Settings
+from stocky.core.redact import redact
 from stocky.errors import BadInput, StockyError
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ def run_daily_cli(
             except StockyError as exc:
                 console_err(f"error: {sym}: {exc}")
                 code = code or exc.exit_code
-                lines.append(f"{sym:8} FAILED: {exc}")
+                lines.append(f"{sym:8} FAILED: {redact(str(exc))}")
                 continue
             retrain_text = "no retrain"
             if r.retrain is not None:

@@ -70,5 +70,5 @@ def main() -> None:
             file=sys.stderr,
         )
         raise SystemExit(2) from exc
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, repeat_seconds=settings.log_repeat_seconds)
     app()

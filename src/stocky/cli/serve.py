@@ -23,15 +23,13 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Serve the REST API (docs at /docs). Models load at start-up; no training happens here."""
-    import uvicorn
+    from stocky.api.server import run_server
 
     settings = settings_for_cli()
-    uvicorn.run(
-        "stocky.api.main:app_factory",
-        factory=True,
+    run_server(
+        settings,
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
         log_level=log_level,
-        access_log=False,
     )

@@ -1,4 +1,9 @@
-"""Export logged predictions as CSV: the seed's columns first, then stocky's."""
+"""Export logged predictions as CSV: the seed's columns first, then stocky's.
+
+Text cells that a spreadsheet would run as a formula (OWASP's CSV injection advice: a first
+character of `=`, `+`, `-`, `@`, tab or carriage return) get a leading `'`, so a request id such
+as `=HYPERLINK(...)` opens as text. Numbers are written as numbers.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,13 @@ from typing import Any, TextIO
 
 from stocky.errors import BadInput
 
-__all__ = ["EXPORT_COLUMNS", "SEED_COLUMNS", "export_predictions", "write_predictions_csv"]
+__all__ = [
+    "EXPORT_COLUMNS",
+    "SEED_COLUMNS",
+    "export_predictions",
+    "neutralise_formula",
+    "write_predictions_csv",
+]
 
 #: The seed's predictions.csv columns, in its order.
 SEED_COLUMNS = (
@@ -43,9 +54,25 @@ EXTRA_COLUMNS = (
 EXPORT_COLUMNS = SEED_COLUMNS + EXTRA_COLUMNS
 
 
+#: First characters that make a spreadsheet evaluate a cell (OWASP, CSV injection).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(text: str) -> str:
+    """`text` with a leading `'` when a spreadsheet would read it as a formula.
+
+    Leading spaces are looked past too: some spreadsheets trim them before evaluating.
+    """
+    if text.lstrip(" ").startswith(FORMULA_TRIGGERS):
+        return "'" + text
+    return text
+
+
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
+    if isinstance(value, str):  # text from a client (request_id) or a file (ticker)
+        return neutralise_formula(value)
     if isinstance(value, dt.datetime):
         # stored in UTC; SQLite hands it back without an offset
         aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)

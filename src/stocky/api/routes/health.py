@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from stocky.api.deps import StateDep
 from stocky.api.schemas import HealthResponse, ReadyResponse
+from stocky.core.redact import redact
 from stocky.errors import StoreError
 
 router = APIRouter(tags=["health"])
@@ -35,5 +36,6 @@ def ready(state: StateDep) -> JSONResponse:
         except StoreError as exc:
             reason = f"{exc}: check STOCKY_DATABASE_URL"
     status = "ok" if reason is None else "unavailable"
-    body = ReadyResponse(status=status, models=models, reason=reason).model_dump()
+    shown = None if reason is None else redact(reason)  # error texts quote URLs with passwords
+    body = ReadyResponse(status=status, models=models, reason=shown).model_dump()
     return JSONResponse(body, status_code=200 if reason is None else 503)

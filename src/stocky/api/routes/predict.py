@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -11,6 +10,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from stocky.api.deps import StateDep
+from stocky.api.errors import request_id_of
 from stocky.api.leanroute import LeanRoute
 from stocky.api.schemas import ErrorResponse, ForecastResponse, PredictRequest, PredictResponse
 from stocky.api.service import Served, parse_date, resolve_model, serve_forecast, timestamp_z
@@ -73,7 +73,7 @@ async def predict(request: Request) -> Response:
     # stocky.api.leanroute.
     state: AppState = request.app.state.stocky
     body = await _parse(request)
-    request_id = (request.headers.get("x-request-id") or uuid.uuid4().hex)[:64]
+    request_id = request_id_of(request)
     model = resolve_model(state, body.ticker)
     # the row is committed (together with those of concurrent requests) before we answer
     served = await serve_forecast(
@@ -107,7 +107,9 @@ def add_predict_route(app: FastAPI) -> None:
 
 
 @router.get("/forecast/{ticker}", response_model=ForecastResponse, responses=_ERRORS)  # type: ignore[arg-type]
-async def forecast(ticker: str, state: StateDep, response: Response) -> dict[str, object]:
+async def forecast(
+    ticker: str, state: StateDep, request: Request, response: Response
+) -> dict[str, object]:
     """Forecast the session after the last stored close of `ticker`."""
     model = resolve_model(state, ticker)
     frame = await run_in_threadpool(state.prices.load, model.ticker, last=state.settings.max_prices)
@@ -117,7 +119,7 @@ async def forecast(ticker: str, state: StateDep, response: Response) -> dict[str
         )
     tail = frame.tail(state.settings.max_prices)
     as_of = tail["date"].iloc[-1].date()
-    request_id = uuid.uuid4().hex
+    request_id = request_id_of(request)
     served = await serve_forecast(
         state, model=model, prices=tail["close"].to_numpy(float), as_of=as_of, request_id=request_id
     )
