@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 
@@ -57,10 +58,15 @@ def build_state(
         prices=PriceRepository(engine),
         calendar=TradingCalendar(settings.exchange),
         telemetry=telemetry,
-        # local SQLite commits on the event loop; a networked database in the thread pool
+        # local SQLite commits on the event loop (never waiting there for another process's
+        # write lock); a networked database in the thread pool
         log=GroupCommitLog(
             predictions.insert_many,
-            inline=engine.dialect.name == "sqlite",
+            write_now=(
+                functools.partial(predictions.insert_many, wait=False)
+                if engine.dialect.name == "sqlite"
+                else None
+            ),
             on_batch=telemetry.log_batch_rows.observe,
         ),
         clock=clock,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import math
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -11,12 +13,32 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
+from stocky.adapters.store.engine import SQLITE_BUSY_TIMEOUT_MS
 from stocky.adapters.store.tables import predictions, prices
-from stocky.errors import StoreError
+from stocky.errors import BadInput, StoreError
 
-__all__ = ["WINDOW_TOLERANCE", "ActualUpdate", "PredictionRecord", "PredictionRepository"]
+__all__ = [
+    "NO_WAIT_MS",
+    "WINDOW_TOLERANCE",
+    "ActualUpdate",
+    "PredictionRecord",
+    "PredictionRepository",
+    "StoreBusy",
+]
+
+log = logging.getLogger(__name__)
+
+#: How long a write that must not wait (the API's, on its event loop) waits for SQLite's write
+#: lock before giving up with StoreBusy. Other writes wait the engine's busy timeout (5 s).
+NO_WAIT_MS = 5
+_WAIT_MS = SQLITE_BUSY_TIMEOUT_MS
+_SQLITE_BUSY = 5  # SQLITE_BUSY, the primary result code of "database is locked"
+
+
+class StoreBusy(StoreError):
+    """Another connection holds SQLite's write lock and the write was not allowed to wait."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +70,23 @@ class PredictionRecord:
     request_id: str
     source: str = "api"
 
+    def validate(self) -> None:
+        """Refuse a row the log must never hold: a number that is not finite.
 
+        Raises:
+            BadInput: Naming the field and its value.
+        """
+        for name in _NUMBERS:
+            value = getattr(self, name)
+            if not math.isfinite(value):
+                raise BadInput(
+                    f"{name} is {value!r}: a logged prediction needs finite numbers; "
+                    "send prices of one instrument"
+                )
+
+
+#: The float columns a logged row must hold finite values in (CHECK constraints back this up).
+_NUMBERS = ("prediction", "lower", "upper", "naive")
 _FIELDS = tuple(f.name for f in fields(PredictionRecord))
 
 #: How far (as a share of the close) a window's last price may be from the ticker's stored
@@ -73,6 +111,7 @@ class PredictionRepository:
         self.engine = engine
         self._sqlite_plan: tuple[str, tuple[str, ...], dict[str, Any]] | None = None
         self._sqlite_conn: Any = None
+        self._sqlite_busy_ms = _WAIT_MS  # the busy timeout the kept connection has now
         self._sqlite_lock = threading.Lock()
 
     def insert(self, record: PredictionRecord) -> int:
@@ -83,17 +122,27 @@ class PredictionRepository:
         """
         return self.insert_many([record])[0]
 
-    def insert_many(self, records: list[PredictionRecord]) -> list[int]:
+    def insert_many(self, records: list[PredictionRecord], *, wait: bool = True) -> list[int]:
         """Write predictions in ONE transaction (all or none) and return their ids in order.
 
         The API's log writer uses this for group commit: requests that arrive while a commit
         is in flight are written together, each still before its response is sent.
 
+        Args:
+            records: The rows.
+            wait: On SQLite, False waits at most NO_WAIT_MS for another connection's write
+                lock instead of the busy timeout, then raises StoreBusy (for writes on an
+                event loop). Other databases ignore it.
+
         Raises:
+            StoreBusy: `wait` was False and another connection holds SQLite's write lock.
+            BadInput: A row holds a number that is not finite, or the database refused one of
+                the rows for its values (a constraint); nothing was written.
             StoreError: The database refused; nothing was written.
         """
         rows = []
         for record in records:
+            record.validate()
             if record.created_at.tzinfo is None:
                 raise StoreError(
                     f"created_at {record.created_at!r} has no time zone: pass an aware UTC datetime"
@@ -105,7 +154,7 @@ class PredictionRepository:
         tickers = ", ".join(sorted({r.ticker for r in records}))
         try:
             if self.engine.dialect.name == "sqlite":
-                return self._insert_sqlite(rows)
+                return self._insert_sqlite(rows, busy_ms=_WAIT_MS if wait else NO_WAIT_MS)
             ids = []
             with self.engine.begin() as conn:
                 for values in rows:
@@ -116,12 +165,27 @@ class PredictionRepository:
                         )
                     ids.append(int(key[0]))
             return ids
+        except (IntegrityError, DataError, sqlite3.IntegrityError, sqlite3.DataError) as exc:
+            # the values of some row, not the database: the log writer retries rows one by one
+            raise BadInput(
+                f"the database refused a prediction of {tickers} for its values: "
+                f"{exc.__class__.__name__}: {exc}: send finite prices of one instrument"
+            ) from exc
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", None) == _SQLITE_BUSY:
+                raise StoreBusy(
+                    f"could not log the prediction for {tickers}: another process holds the "
+                    f"database's write lock ({exc}); retry shortly"
+                ) from exc
+            raise StoreError(
+                f"could not log the prediction for {tickers}: {exc.__class__.__name__}: {exc}"
+            ) from exc
         except (SQLAlchemyError, sqlite3.Error) as exc:
             raise StoreError(
                 f"could not log the prediction for {tickers}: {exc.__class__.__name__}: {exc}"
             ) from exc
 
-    def _insert_sqlite(self, rows: list[dict[str, Any]]) -> list[int]:
+    def _insert_sqlite(self, rows: list[dict[str, Any]], *, busy_ms: int) -> list[int]:
         """The hot path of /predict on SQLite: the statement SQLAlchemy compiled, run on one
         kept DBAPI connection with SQLAlchemy's own bind processors (so rows read back the
         same), without the per-call Core machinery (~3x faster)."""
@@ -146,10 +210,14 @@ class PredictionRepository:
         with self._sqlite_lock:
             if self._sqlite_conn is None:
                 self._sqlite_conn = self.engine.raw_connection()
+                self._sqlite_busy_ms = _WAIT_MS  # the engine's pragma
             raw = self._sqlite_conn
             try:
                 cursor = raw.cursor()
                 try:
+                    if busy_ms != self._sqlite_busy_ms:  # ~1 us, and only when it changes
+                        cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+                        self._sqlite_busy_ms = busy_ms
                     for row in params:
                         cursor.execute(sql, row)
                         if cursor.lastrowid is None:

@@ -83,9 +83,10 @@ async def predict(request: Request) -> Response:
         as_of=parse_date(body.date),
         request_id=request_id,
     )
-    # The body is built here and serialised once; response_model documents it.
+    # The body is built here and serialised once; response_model documents it. Strict JSON:
+    # the service refused non-finite numbers, and NaN/Infinity must never reach a client.
     return Response(
-        json.dumps(_body(served)),
+        json.dumps(_body(served), allow_nan=False),
         media_type="application/json",
         headers={"X-Request-ID": request_id},
     )
