@@ -83,6 +83,14 @@ class GroupCommitLog:
         #: The database's last failure, None once a batch has committed after it (for /ready).
         self.failure: WriteFailure | None = None
 
+    def recent_failure(self, within: float) -> WriteFailure | None:
+        """The database's last failure, if no batch has committed since and it is at most
+        `within` seconds old (so an instance taken out of service is probed again later)."""
+        failure = self.failure
+        if failure is None or self._clock() - failure.at > within:
+            return None
+        return failure
+
     async def write(self, record: PredictionRecord) -> int:
         """Log one row; return its id once it is committed.
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
@@ -21,6 +22,7 @@ from stocky.errors import BadInput, StoreError
 
 __all__ = [
     "NO_WAIT_MS",
+    "SCORABLE_ERROR",
     "WINDOW_TOLERANCE",
     "ActualUpdate",
     "PredictionRecord",
@@ -102,6 +104,7 @@ _FOREIGN_WINDOW = (
     sa.func.abs(predictions.c.naive - prices.c.close) > WINDOW_TOLERANCE * prices.c.close
 )
 _INSERT = predictions.insert()
+_NO_ROW_UPDATE = predictions.update().where(sa.false()).values(id=predictions.c.id)
 
 
 class PredictionRepository:
@@ -275,13 +278,15 @@ class PredictionRepository:
         """Predictions of `ticker` without an actual whose target session is on or before `up_to`.
 
         Returns:
-            Columns id, target_date (datetime64), prediction, naive.
+            Columns id, target_date (datetime64), prediction, lower, upper, naive.
         """
         query = (
             sa.select(
                 predictions.c.id,
                 predictions.c.target_date,
                 predictions.c.prediction,
+                predictions.c.lower,
+                predictions.c.upper,
                 predictions.c.naive,
             )
             .where(predictions.c.ticker == ticker)
@@ -361,6 +366,10 @@ class PredictionRepository:
         the row measures nothing about this ticker's model and is left out unless
         `foreign_windows` is True. Rows whose `as_of` close is not stored are kept.
 
+        Rows logged before the CHECK constraints (revision 0002) may hold a number that is
+        not finite, or an error too large to square: they are left out, counted in
+        ``frame.attrs["unusable"]``, and a warning says how many.
+
         Returns:
             Columns id, created_at, as_of, target_date (datetime64), prediction, lower, upper,
             naive, actual, error, naive_error, model_version, source.
@@ -394,7 +403,7 @@ class PredictionRepository:
             query = query.where(c.target_date <= up_to)
         if start is not None:
             query = query.where(c.target_date >= start)
-        return self._frame(query, f"labeled predictions of {ticker}")
+        return _usable(self._frame(query, f"labeled predictions of {ticker}"), ticker)
 
     def foreign_window_count(self, ticker: str) -> int:
         """Labeled predictions `labeled` leaves out: windows that do not end at the stored
@@ -438,6 +447,33 @@ class PredictionRepository:
                 frame[col] = pd.to_datetime(frame[col])
         return frame
 
+    def check_writable(self) -> None:
+        """Raise StoreError unless a prediction could be written now (for /ready).
+
+        An UPDATE of no row, rolled back: it needs the table and a database that takes writes
+        (a read-only SQLite file or PostgreSQL replica fails it), and writes nothing. On SQLite
+        it does not wait for another connection's write lock: a lock held elsewhere only
+        delays writes, so it counts as writable.
+        """
+        sqlite = self.engine.dialect.name == "sqlite"
+        try:
+            with self.engine.connect() as conn:
+                if sqlite:
+                    conn.exec_driver_sql("PRAGMA busy_timeout=0")
+                try:
+                    conn.execute(_NO_ROW_UPDATE)
+                finally:
+                    conn.rollback()
+                    if sqlite:
+                        conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        except SQLAlchemyError as exc:
+            orig = getattr(exc, "orig", None)
+            if sqlite and getattr(orig, "sqlite_errorcode", None) == _SQLITE_BUSY:
+                return  # another process is writing: ours wait for it (off the event loop)
+            raise StoreError(
+                f"predictions cannot be logged: {exc.__class__.__name__}: {orig or exc}"
+            ) from exc
+
     def ping(self) -> None:
         """Raise StoreError unless the database answers a trivial query."""
         try:
@@ -445,3 +481,30 @@ class PredictionRepository:
                 conn.execute(sa.text("SELECT 1"))
         except SQLAlchemyError as exc:
             raise StoreError(f"the database does not answer: {exc}") from exc
+
+
+#: Errors beyond this cannot be squared and averaged in doubles (1e150 squared is 1e300).
+SCORABLE_ERROR = 1e150
+_LABELED_NUMBERS = ("prediction", "lower", "upper", "naive", "actual", "error", "naive_error")
+
+
+def _usable(frame: pd.DataFrame, ticker: str) -> pd.DataFrame:
+    """Leave out rows monitoring cannot use (legacy non-finite numbers), and count them."""
+    if frame.empty:
+        frame.attrs["unusable"] = 0
+        return frame
+    numbers = frame[list(_LABELED_NUMBERS)].to_numpy(dtype=float)
+    errors = numbers[:, -2:]
+    ok = np.isfinite(numbers).all(axis=1) & (np.abs(errors) <= SCORABLE_ERROR).all(axis=1)
+    skipped = int((~ok).sum())
+    if skipped:
+        log.warning(
+            "%s: %d labeled predictions hold a number that is not finite (or an error beyond "
+            "%g) and are left out of monitoring; they were logged before stocky refused them",
+            ticker,
+            skipped,
+            SCORABLE_ERROR,
+        )
+        frame = frame[ok].reset_index(drop=True)
+    frame.attrs["unusable"] = skipped
+    return frame
