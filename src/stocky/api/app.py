@@ -117,7 +117,7 @@ def create_app(
     )
     app.state.stocky = state
     install_error_handlers(app)
-    predict.add_predict_route(app)  # the hot path, matched first
+    predict.add_predict_route(app, settings)  # the hot path, matched first
     for module in (health, predict, models, monitoring, admin, metrics, dashboard):
         app.include_router(module.router)
     known = frozenset(p for r in app.routes if "{" not in (p := getattr(r, "path", "{")))

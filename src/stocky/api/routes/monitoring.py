@@ -10,12 +10,15 @@ from starlette.concurrency import run_in_threadpool
 
 from stocky.adapters.store.audit import AuditRepository
 from stocky.api.deps import StateDep
+from stocky.api.schemas import error_responses
 from stocky.core.drift import per_session
 from stocky.core.metrics import diebold_mariano
 from stocky.core.tickers import normalize_ticker
 from stocky.errors import ModelNotFound
 
-router = APIRouter(prefix="/monitoring", tags=["monitoring"])
+router = APIRouter(
+    prefix="/monitoring", tags=["monitoring"], responses=error_responses(404, 422, 503)
+)
 
 
 def _known(state: Any, ticker: str) -> str:
