@@ -161,7 +161,9 @@ class FakePredictionLog:
             for r in self.rows
             if r["ticker"] == ticker and r["actual"] is None and r["target_date"] <= up_to
         ]
-        frame = pd.DataFrame(rows, columns=["id", "target_date", "prediction", "naive"])
+        frame = pd.DataFrame(
+            rows, columns=["id", "target_date", "prediction", "lower", "upper", "naive"]
+        )
         frame["target_date"] = pd.to_datetime(frame["target_date"])
         return frame
 

@@ -122,6 +122,22 @@ BAD = [
         "date: '2024-13-01' is not a YYYY-MM-DD date",
     ),
     ({"recent_prices": [1.0] * 10, "date": "2090-01-01"}, 422, "outside the XNYS calendar"),
+    ({"recent_prices": [1.0] * 10, "date": "20240703"}, 422, "'20240703' is not a YYYY-MM-DD"),
+    ({"recent_prices": [1.0] * 10, "date": "2024-W27-3"}, 422, "'2024-W27-3' is not a YYYY-MM"),
+    ({"recent_prices": [1.0] * 10, "date": " 2024-07-03"}, 422, "is not a YYYY-MM-DD date"),
+    (
+        {"recent_prices": [1.0] * 10, "date": "2024-07-04"},
+        422,
+        "2024-07-04 is not a XNYS trading session: send the session of the last price, "
+        "e.g. 2024-07-03",
+    ),
+    ({"recent_prices": [1.0] * 10, "date": "2024-07-06"}, 422, "e.g. 2024-07-05"),
+    (
+        {"recent_prices": [1.0] * 10, "ticker": "<img src=x onerror=alert(1)>"},
+        422,
+        "ticker '<img src=x onerror=alert(1)>' is not a symbol: use 1-20 characters",
+    ),
+    ({"recent_prices": [1.0] * 10, "ticker": ""}, 422, "ticker '' is not a symbol"),
     ({"recent_prices": [1.0] * 10, "ticker": "NOPE"}, 404, "served: ^GSPC"),
     ({"recent_prices": [1.0] * 10, "extra": 1}, 422, "extra: Extra inputs are not permitted"),
     ({}, 422, "recent_prices: Field required"),

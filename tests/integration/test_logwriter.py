@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
+import functools
+import math
+import sqlite3
+import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -11,7 +17,7 @@ import sqlalchemy as sa
 from stocky.adapters.store import create_schema, make_engine
 from stocky.adapters.store.predictions import PredictionRecord, PredictionRepository
 from stocky.api.logwriter import GroupCommitLog
-from stocky.errors import StoreError
+from stocky.errors import BadInput, StoreError
 
 NOW = dt.datetime(2018, 12, 28, 21, 0, tzinfo=dt.UTC)
 
@@ -43,8 +49,11 @@ def repo(db_url: str) -> PredictionRepository:
 
 
 def _log(repo: PredictionRepository, batches: list[int]) -> GroupCommitLog:
+    now = functools.partial(repo.insert_many, wait=False)
     return GroupCommitLog(
-        repo.insert_many, inline=repo.engine.dialect.name == "sqlite", on_batch=batches.append
+        repo.insert_many,
+        write_now=now if repo.engine.dialect.name == "sqlite" else None,
+        on_batch=batches.append,
     )
 
 
@@ -119,3 +128,82 @@ def test_a_flush_lost_with_its_closed_event_loop_does_not_stall_later_writes(rep
 
     assert isinstance(asyncio.run(later()), int)
     assert repo.count() == 2  # the orphaned row was written with the next batch
+
+
+def test_a_row_that_is_not_finite_is_refused_before_it_is_queued(repo):
+    log = _log(repo, [])
+    hostile = dataclasses.replace(record(1), lower=-math.inf, upper=math.inf)
+
+    async def scenario() -> list[int | BaseException]:
+        return list(
+            await asyncio.gather(
+                log.write(record(0)),
+                log.write(hostile),
+                log.write(record(2)),
+                return_exceptions=True,
+            )
+        )
+
+    ok0, refused, ok2 = asyncio.run(scenario())
+    assert isinstance(refused, BadInput)
+    assert "lower is -inf: a logged prediction needs finite numbers" in str(refused)
+    assert isinstance(ok0, int) and isinstance(ok2, int)
+    assert repo.count() == 2
+
+
+def test_a_row_the_database_refuses_fails_alone_and_its_batch_commits(repo, monkeypatch):
+    # as if the check before queueing had missed it: the CHECK constraint is the last line
+    monkeypatch.setattr(PredictionRecord, "validate", lambda self: None)
+    batches: list[int] = []
+    log = _log(repo, batches)
+    hostile = dataclasses.replace(record(99), upper=math.inf)
+
+    async def burst() -> list[int | BaseException]:
+        writes = [log.write(record(i)) for i in range(10)]
+        writes.insert(5, log.write(hostile))
+        return list(await asyncio.gather(*writes, return_exceptions=True))
+
+    results = asyncio.run(burst())
+    refused = results.pop(5)
+    assert isinstance(refused, BadInput), refused
+    assert "ck_predictions_upper_finite" in str(refused)
+    assert all(isinstance(i, int) for i in results), results
+    assert repo.count() == 10 and sum(batches) == 10
+    assert log.failure is None  # one bad row says nothing about the database
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_write_lock_held_elsewhere_never_stalls_the_event_loop(repo):
+    path = repo.engine.url.database
+    assert path is not None
+    log = _log(repo, [])
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # another process's long write transaction
+    released = threading.Timer(0.6, holder.rollback)
+
+    async def scenario() -> tuple[int, float]:
+        stall = 0.0
+
+        async def ticker() -> None:
+            nonlocal stall
+            last = time.perf_counter()
+            while True:
+                await asyncio.sleep(0.002)
+                now = time.perf_counter()
+                stall, last = max(stall, now - last), now
+
+        ticks = asyncio.create_task(ticker())
+        await asyncio.sleep(0.05)
+        released.start()
+        row_id = await asyncio.wait_for(log.write(record(1)), timeout=10)
+        ticks.cancel()
+        return row_id, stall
+
+    try:
+        row_id, stall = asyncio.run(scenario())
+    finally:
+        released.cancel()
+        holder.close()
+    assert isinstance(row_id, int)  # written once the lock was released
+    assert stall < 0.3  # the loop waited neither the 0.6 s lock nor the 5 s busy timeout
+    assert repo.count() == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import subprocess
 import sys
 import time
@@ -185,3 +186,61 @@ def test_processes_starting_together_migrate_once(engine, tmp_path: Path):
         stamped = conn.execute(sa.text("SELECT version_num FROM alembic_version")).all()
     assert stamped == [(HEAD_REVISION,)]
     assert diffs(engine) == []
+
+
+def _prediction_row(**numbers: float) -> dict[str, object]:
+    row: dict[str, object] = {
+        "ticker": "^GSPC",
+        "created_at": dt.datetime(2019, 1, 2, 21, 0, tzinfo=dt.UTC),
+        "as_of": dt.date(2018, 12, 31),
+        "target_date": dt.date(2019, 1, 2),
+        "prediction": 2500.0,
+        "lower": 2400.0,
+        "upper": 2600.0,
+        "naive": 2506.85,
+        "model_name": "stocky-gspc",
+        "model_version": 1,
+        "arima_order": "(0, 1, 0)",
+        "history_len": 10,
+        "input_hash": "h",
+        "request_id": "r",
+        "source": "api",
+    }
+    row.update(numbers)
+    return row
+
+
+# reflecting a NOT VALID constraint, alembic's comparison passes PostgreSQL's flag on oddly
+@pytest.mark.filterwarnings("ignore:Can't validate argument 'dialect_options'")
+def test_finite_checks_keep_legacy_rows_and_refuse_new_ones(engine, forget_checks):
+    from stocky.adapters.store.tables import predictions
+
+    url = engine.url.render_as_string(hide_password=False)
+    command.upgrade(alembic_config(url), "0001")
+    legacy = [_prediction_row(lower=-math.inf, upper=math.inf), _prediction_row(actual=2510.0)]
+    if engine.dialect.name == "postgresql":  # SQLite cannot hold NaN (it stores NULL)
+        legacy.append(_prediction_row(sq_error=math.nan))
+    with engine.begin() as conn:
+        conn.execute(predictions.insert(), legacy)
+
+    create_schema(engine)  # 0001 -> head
+
+    assert current_revision(engine) == HEAD_REVISION
+    assert diffs(engine) == []
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(predictions)).scalar() == len(
+            legacy
+        )
+    refused: list[dict[str, float]] = [
+        {"upper": math.inf},
+        {"prediction": -math.inf},
+        {"actual": math.inf},
+        {"naive": math.nan},  # SQLite: NULL, refused by NOT NULL
+    ]
+    if engine.dialect.name == "postgresql":  # SQLite turns NaN into NULL, which a label may be
+        refused.append({"naive_error": math.nan})
+    for bad in refused:
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(predictions.insert(), _prediction_row(**bad))
+    with engine.begin() as conn:  # the largest finite numbers are fine
+        conn.execute(predictions.insert(), _prediction_row(upper=1.7976931348623157e308))

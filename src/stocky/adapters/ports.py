@@ -8,6 +8,7 @@ run every lifecycle pipeline against small in-memory fakes that do too.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -136,6 +137,22 @@ class PredictionRecord:
     input_hash: str
     request_id: str
     source: str = "api"
+
+    def validate(self) -> None:
+        """Refuse a row the log must never hold: a number that is not finite.
+
+        Raises:
+            BadInput: Naming the field and its value.
+        """
+        from stocky.errors import BadInput
+
+        for name in ("prediction", "lower", "upper", "naive"):
+            value = getattr(self, name)
+            if not math.isfinite(value):
+                raise BadInput(
+                    f"{name} is {value!r}: a logged prediction needs finite numbers; "
+                    "send prices of one instrument"
+                )
 
 
 class PredictionLog(Protocol):

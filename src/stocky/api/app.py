@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 
@@ -48,10 +49,15 @@ def build_state(stack: Stack, *, clock: Clock = utc_now) -> AppState:
             stack.registry, window_lengths=range(settings.min_prices, settings.max_prices + 1)
         ),
         telemetry=telemetry,
-        # local SQLite commits on the event loop; a networked database in the thread pool
+        # local SQLite commits on the event loop (never waiting there for another process's
+        # write lock); a networked database in the thread pool
         log=GroupCommitLog(
             predictions.insert_many,
-            inline=engine is not None and engine.dialect.name == "sqlite",
+            write_now=(
+                functools.partial(predictions.insert_many, wait=False)
+                if engine is not None and engine.dialect.name == "sqlite"
+                else None
+            ),
             on_batch=telemetry.log_batch_rows.observe,
         ),
         clock=clock,
@@ -115,7 +121,7 @@ def create_app(
     )
     app.state.stocky = state
     install_error_handlers(app)
-    predict.add_predict_route(app)  # the hot path, matched first
+    predict.add_predict_route(app, settings)  # the hot path, matched first
     for module in (health, predict, models, monitoring, admin, metrics, dashboard):
         app.include_router(module.router)
     known = frozenset(p for r in app.routes if "{" not in (p := getattr(r, "path", "{")))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
@@ -16,6 +16,7 @@ __all__ = [
     "PredictResponse",
     "ReadyResponse",
     "ReloadResponse",
+    "error_responses",
 ]
 
 # Strict: JSON numbers only (integers included); "170.2", true and null are rejected.
@@ -50,11 +51,23 @@ class PredictRequest(BaseModel):
     recent_prices: list[Price] = Field(
         description="Recent daily closes, oldest first, most recent last."
     )
+    # The patterns document the accepted forms; stocky.api.service checks them, with messages.
     date: str | None = Field(
         None,
-        description="Session of the last price (YYYY-MM-DD); default today. The forecast targets the next session.",
+        description=(
+            "Trading session of the last price, exactly YYYY-MM-DD; default today. "
+            "The forecast targets the next session."
+        ),
+        json_schema_extra={"pattern": r"^\d{4}-\d{2}-\d{2}$", "format": "date"},
     )
-    ticker: str | None = Field(None, description="Ticker; default STOCKY_DEFAULT_TICKER.")
+    ticker: str | None = Field(
+        None,
+        description=(
+            "Ticker, 1-20 characters of A-Z 0-9 ^ . - = _ (case-insensitive); "
+            "default STOCKY_DEFAULT_TICKER."
+        ),
+        json_schema_extra={"pattern": r"^[A-Za-z0-9^.=_-]{0,19}[A-Za-z0-9]$"},
+    )
 
 
 class PredictResponse(BaseModel):
@@ -124,3 +137,29 @@ class ErrorResponse(BaseModel):
     detail: str
     errors: list[ErrorItem] = []
     request_id: str | None = None  # on 5xx: the id the server log files the details under
+
+
+_ERROR_DESCRIPTIONS = {
+    401: "Missing or wrong API key",
+    404: "Unknown ticker, or nothing stored for it (or the route is switched off)",
+    413: "Body too large",
+    415: "Body is not JSON",
+    422: "Bad input, with the field and the fix",
+    503: "The database or the registry failed; retry later",
+}
+
+
+def error_responses(*codes: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for error statuses, each an ErrorResponse body.
+
+    Args:
+        codes: HTTP statuses, e.g. 404, 422.
+        descriptions: Route-specific wording, keyed like ``d503="..."``.
+    """
+    return {
+        code: {
+            "model": ErrorResponse,
+            "description": descriptions.get(f"d{code}", _ERROR_DESCRIPTIONS[code]),
+        }
+        for code in codes
+    }

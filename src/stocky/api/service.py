@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,6 +13,7 @@ from stocky.api.champions import LoadedModel
 from stocky.api.errors import PredictionNotLogged
 from stocky.api.state import AppState
 from stocky.core.arima import Forecast
+from stocky.core.tickers import normalize_ticker
 from stocky.errors import BadInput, ModelNotFound, StoreError
 from stocky.pipelines.forecast import forecast_record
 
@@ -44,8 +46,13 @@ def timestamp_z(moment: dt.datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def parse_date(text: str | None) -> dt.date | None:
-    """Parse the optional `date` field.
+    """Parse the optional `date` field: exactly YYYY-MM-DD.
+
+    Python's own parser also takes "20240703" and "2024-W27-3"; the API documents one form.
 
     Raises:
         BadInput: Not a YYYY-MM-DD date.
@@ -53,18 +60,22 @@ def parse_date(text: str | None) -> dt.date | None:
     if text is None:
         return None
     try:
-        return dt.date.fromisoformat(text.strip())
+        if not _ISO_DATE.fullmatch(text):
+            raise ValueError(text)
+        return dt.date.fromisoformat(text)
     except ValueError as exc:
-        raise BadInput(f"date: {text!r} is not a YYYY-MM-DD date: send e.g. 2024-01-15") from exc
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise BadInput(f"date: {shown!r} is not a YYYY-MM-DD date: send e.g. 2024-01-15") from exc
 
 
 def resolve_model(state: AppState, ticker: str | None) -> LoadedModel:
     """The champion for `ticker` (default ticker when None).
 
     Raises:
+        BadInput: The ticker is not a symbol (see stocky.core.tickers).
         ModelNotFound: No champion is loaded for it; the message lists those that are.
     """
-    symbol = (ticker or state.settings.default_ticker).strip().upper()
+    symbol = state.settings.default_ticker if ticker is None else normalize_ticker(ticker)
     model = state.champions.get(symbol)
     if model is None:
         known = ", ".join(state.champions.tickers()) or "none yet"
@@ -73,6 +84,16 @@ def resolve_model(state: AppState, ticker: str | None) -> LoadedModel:
             f"use one of those or run `stocky train --ticker {symbol}`"
         )
     return model
+
+
+def _validate_session(state: AppState, day: dt.date) -> None:
+    """An explicit `date` must be a trading session: the forecast is for the one after it."""
+    before = state.session_on_or_before(day)
+    if before != day:
+        raise BadInput(
+            f"date: {day.isoformat()} is not a {state.calendar.exchange} trading session: send "
+            f"the session of the last price, e.g. {before.isoformat()} (the session before it)"
+        )
 
 
 def _validate_length(n: int, low: int, high: int) -> None:
@@ -97,6 +118,8 @@ def _prepare(
     settings = state.settings
     _validate_length(len(prices), settings.min_prices, settings.max_prices)
     now = state.clock()
+    if as_of is not None:
+        _validate_session(state, as_of)
     day = as_of if as_of is not None else state.calendar.local_date(now)
     return forecast_record(
         forecaster=model.forecaster,

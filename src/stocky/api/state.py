@@ -40,6 +40,7 @@ class AppState:
     clock: Clock = utc_now
     last_reload_error: str | None = None
     _next_session: Callable[[dt.date], dt.date] | None = field(default=None, repr=False)
+    _session_on_or_before: Callable[[dt.date], dt.date] | None = field(default=None, repr=False)
 
     @property
     def settings(self) -> Settings:
@@ -79,3 +80,9 @@ class AppState:
         if self._next_session is None:
             self._next_session = lru_cache(maxsize=4096)(self.calendar.next_session)
         return self._next_session(day)
+
+    def session_on_or_before(self, day: dt.date) -> dt.date:
+        """`day` if it is a session, else the session before it (cached like next_session)."""
+        if self._session_on_or_before is None:
+            self._session_on_or_before = lru_cache(maxsize=4096)(self.calendar.session_on_or_before)
+        return self._session_on_or_before(day)

@@ -11,10 +11,12 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from stocky.adapters.ports import ActualUpdate, PredictionLog, PriceStore
 from stocky.adapters.prices.base import PriceSource
+from stocky.adapters.store.predictions import SCORABLE_ERROR
 from stocky.pipelines.data import pull_prices
 
 __all__ = ["ActualsResult", "attach_actuals"]
@@ -31,6 +33,9 @@ class ActualsResult:
     due_without_close: int
     not_due: int
     rows_pulled: int
+    #: Due rows left pending: a number that is not finite, or an error too large to store
+    #: (rows logged before stocky refused such forecasts).
+    unscorable: int = 0
 
 
 def attach_actuals(
@@ -72,16 +77,37 @@ def attach_actuals(
         result = pull_prices(source=source, repo=prices, ticker=ticker, end=as_of, now=now)
         pulled = result.rows_added
         closes = _closes(prices, ticker, min(targets), as_of)
+    closed = due[[d.date() in closes for d in due["target_date"]]]
+    scorable = _scorable(closed, [closes[d.date()] for d in closed["target_date"]])
     updates = [
         ActualUpdate(int(row.id), closes[row.target_date.date()], now)
-        for row in due.itertuples(index=False)
-        if row.target_date.date() in closes
+        for row in closed[scorable].itertuples(index=False)
     ]
     updated = predictions.attach_actuals(updates)
-    missing = len(due) - len(updates)
+    missing = len(due) - len(closed)
     if missing:
         log.info("%s: %d due predictions have no close yet; they stay pending", ticker, missing)
-    return ActualsResult(ticker, updated, missing, waiting_total - len(due), pulled)
+    unscorable = int((~scorable).sum())
+    if unscorable:
+        log.warning(
+            "%s: %d due predictions hold a number that is not finite or too far from the close "
+            "to score (logged before stocky refused such forecasts); they stay pending",
+            ticker,
+            unscorable,
+        )
+    return ActualsResult(
+        ticker, updated, missing, waiting_total - len(due), pulled, unscorable=unscorable
+    )
+
+
+def _scorable(due: pd.DataFrame, actual: list[float]) -> np.ndarray:
+    """Rows whose numbers are finite and whose errors can be stored and squared."""
+    numbers = due[["prediction", "lower", "upper", "naive"]].to_numpy(dtype=float)
+    close = np.asarray(actual, dtype=float)
+    with np.errstate(over="ignore", invalid="ignore"):
+        errors = np.abs(close[:, None] - numbers[:, [0, 3]])
+        ok: np.ndarray = np.isfinite(numbers).all(axis=1) & (errors <= SCORABLE_ERROR).all(axis=1)
+    return ok
 
 
 def _closes(prices: PriceStore, ticker: str, start: dt.date, end: dt.date) -> dict[dt.date, float]:

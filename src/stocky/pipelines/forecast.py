@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 
 import numpy as np
 
 from stocky.adapters.ports import PredictionRecord
 from stocky.core.arima import ArimaForecaster, Forecast
+from stocky.errors import BadInput
 
-__all__ = ["forecast_record", "input_hash"]
+__all__ = ["forecast_record", "input_hash", "validate_forecast"]
 
 
 def input_hash(window: np.ndarray) -> str:
@@ -31,9 +33,17 @@ def forecast_record(
     request_id: str,
     source: str,
 ) -> tuple[Forecast, PredictionRecord]:
-    """Forecast the session after `as_of` and build the row to log (the caller writes it)."""
-    forecast = forecaster.forecast(window)  # validates the window (names the bad index)
+    """Forecast the session after `as_of` and build the row to log (the caller writes it).
+
+    Raises:
+        BadInput: The window is not finite prices > 0 (names the index), or the forecast or
+            its interval is not a finite number (windows of wildly different magnitudes).
+    """
+    # overflow is checked on the result below, where the message can name the window
+    with np.errstate(over="ignore", invalid="ignore"):
+        forecast = forecaster.forecast(window)  # validates the window (names the bad index)
     arr = np.asarray(window, dtype=float)
+    validate_forecast(forecast, arr)
     assert forecaster.params_ is not None
     record = PredictionRecord(
         ticker=ticker,
@@ -53,3 +63,21 @@ def forecast_record(
         source=source,
     )
     return forecast, record
+
+
+def validate_forecast(forecast: Forecast, window: np.ndarray) -> None:
+    """Refuse a forecast whose mean or interval bound is not a finite number.
+
+    Finite prices can still overflow: a window mixing 1e155 and 1 has squared changes beyond
+    the largest double, so its interval is infinite. Such a row must never be served or logged.
+
+    Raises:
+        BadInput: Naming the window's range and what to send instead.
+    """
+    values = (("forecast", forecast.mean), ("lower", forecast.lower), ("upper", forecast.upper))
+    bad = [name for name, value in values if not math.isfinite(value)]
+    if bad:
+        raise BadInput(
+            f"recent_prices spans {float(window.min()):g}..{float(window.max()):g}: too wide "
+            f"to forecast ({' and '.join(bad)} not finite); send prices of one instrument"
+        )

@@ -11,14 +11,17 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from stocky.errors import BadInput, StoreError
 
-__all__ = ["make_engine"]
+__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "make_engine"]
+
+#: How long a SQLite write waits for another connection's write lock before "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 5000
 
 # The busy timeout makes a second writer wait instead of failing with "database is locked"; it
 # comes first because switching a new file to WAL takes a lock too (processes starting together
 # failed there while the timeout was still 0). WAL lets the API read while a pipeline writes;
 # NORMAL is durable enough in WAL mode.
 _SQLITE_PRAGMAS = (
-    "PRAGMA busy_timeout=5000",
+    f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",

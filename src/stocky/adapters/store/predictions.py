@@ -3,21 +3,44 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
 from dataclasses import fields
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from stocky.adapters.ports import ActualUpdate, PredictionRecord
+from stocky.adapters.store.engine import SQLITE_BUSY_TIMEOUT_MS
 from stocky.adapters.store.tables import predictions, prices
-from stocky.errors import StoreError
+from stocky.errors import BadInput, StoreError
 
-__all__ = ["WINDOW_TOLERANCE", "ActualUpdate", "PredictionRecord", "PredictionRepository"]
+__all__ = [
+    "NO_WAIT_MS",
+    "SCORABLE_ERROR",
+    "WINDOW_TOLERANCE",
+    "ActualUpdate",
+    "PredictionRecord",
+    "PredictionRepository",
+    "StoreBusy",
+]
+
+log = logging.getLogger(__name__)
+
+#: How long a write that must not wait (the API's, on its event loop) waits for SQLite's write
+#: lock before giving up with StoreBusy. Other writes wait the engine's busy timeout (5 s).
+NO_WAIT_MS = 5
+_WAIT_MS = SQLITE_BUSY_TIMEOUT_MS
+_SQLITE_BUSY = 5  # SQLITE_BUSY, the primary result code of "database is locked"
+
+
+class StoreBusy(StoreError):
+    """Another connection holds SQLite's write lock and the write was not allowed to wait."""
 
 
 _FIELDS = tuple(f.name for f in fields(PredictionRecord))
@@ -35,6 +58,7 @@ _FOREIGN_WINDOW = (
     sa.func.abs(predictions.c.naive - prices.c.close) > WINDOW_TOLERANCE * prices.c.close
 )
 _INSERT = predictions.insert()
+_NO_ROW_UPDATE = predictions.update().where(sa.false()).values(id=predictions.c.id)
 
 
 class PredictionRepository:
@@ -44,6 +68,7 @@ class PredictionRepository:
         self.engine = engine
         self._sqlite_plan: tuple[str, tuple[str, ...], dict[str, Any]] | None = None
         self._sqlite_conn: Any = None
+        self._sqlite_busy_ms = _WAIT_MS  # the busy timeout the kept connection has now
         self._sqlite_lock = threading.Lock()
 
     def insert(self, record: PredictionRecord) -> int:
@@ -54,17 +79,27 @@ class PredictionRepository:
         """
         return self.insert_many([record])[0]
 
-    def insert_many(self, records: list[PredictionRecord]) -> list[int]:
+    def insert_many(self, records: list[PredictionRecord], *, wait: bool = True) -> list[int]:
         """Write predictions in ONE transaction (all or none) and return their ids in order.
 
         The API's log writer uses this for group commit: requests that arrive while a commit
         is in flight are written together, each still before its response is sent.
 
+        Args:
+            records: The rows.
+            wait: On SQLite, False waits at most NO_WAIT_MS for another connection's write
+                lock instead of the busy timeout, then raises StoreBusy (for writes on an
+                event loop). Other databases ignore it.
+
         Raises:
+            StoreBusy: `wait` was False and another connection holds SQLite's write lock.
+            BadInput: A row holds a number that is not finite, or the database refused one of
+                the rows for its values (a constraint); nothing was written.
             StoreError: The database refused; nothing was written.
         """
         rows = []
         for record in records:
+            record.validate()
             if record.created_at.tzinfo is None:
                 raise StoreError(
                     f"created_at {record.created_at!r} has no time zone: pass an aware UTC datetime"
@@ -76,7 +111,7 @@ class PredictionRepository:
         tickers = ", ".join(sorted({r.ticker for r in records}))
         try:
             if self.engine.dialect.name == "sqlite":
-                return self._insert_sqlite(rows)
+                return self._insert_sqlite(rows, busy_ms=_WAIT_MS if wait else NO_WAIT_MS)
             ids = []
             with self.engine.begin() as conn:
                 for values in rows:
@@ -87,12 +122,27 @@ class PredictionRepository:
                         )
                     ids.append(int(key[0]))
             return ids
+        except (IntegrityError, DataError, sqlite3.IntegrityError, sqlite3.DataError) as exc:
+            # the values of some row, not the database: the log writer retries rows one by one
+            raise BadInput(
+                f"the database refused a prediction of {tickers} for its values: "
+                f"{exc.__class__.__name__}: {exc}: send finite prices of one instrument"
+            ) from exc
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", None) == _SQLITE_BUSY:
+                raise StoreBusy(
+                    f"could not log the prediction for {tickers}: another process holds the "
+                    f"database's write lock ({exc}); retry shortly"
+                ) from exc
+            raise StoreError(
+                f"could not log the prediction for {tickers}: {exc.__class__.__name__}: {exc}"
+            ) from exc
         except (SQLAlchemyError, sqlite3.Error) as exc:
             raise StoreError(
                 f"could not log the prediction for {tickers}: {exc.__class__.__name__}: {exc}"
             ) from exc
 
-    def _insert_sqlite(self, rows: list[dict[str, Any]]) -> list[int]:
+    def _insert_sqlite(self, rows: list[dict[str, Any]], *, busy_ms: int) -> list[int]:
         """The hot path of /predict on SQLite: the statement SQLAlchemy compiled, run on one
         kept DBAPI connection with SQLAlchemy's own bind processors (so rows read back the
         same), without the per-call Core machinery (~3x faster)."""
@@ -117,10 +167,14 @@ class PredictionRepository:
         with self._sqlite_lock:
             if self._sqlite_conn is None:
                 self._sqlite_conn = self.engine.raw_connection()
+                self._sqlite_busy_ms = _WAIT_MS  # the engine's pragma
             raw = self._sqlite_conn
             try:
                 cursor = raw.cursor()
                 try:
+                    if busy_ms != self._sqlite_busy_ms:  # ~1 us, and only when it changes
+                        cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+                        self._sqlite_busy_ms = busy_ms
                     for row in params:
                         cursor.execute(sql, row)
                         if cursor.lastrowid is None:
@@ -194,13 +248,15 @@ class PredictionRepository:
         """Predictions of `ticker` without an actual whose target session is on or before `up_to`.
 
         Returns:
-            Columns id, target_date (datetime64), prediction, naive.
+            Columns id, target_date (datetime64), prediction, lower, upper, naive.
         """
         query = (
             sa.select(
                 predictions.c.id,
                 predictions.c.target_date,
                 predictions.c.prediction,
+                predictions.c.lower,
+                predictions.c.upper,
                 predictions.c.naive,
             )
             .where(predictions.c.ticker == ticker)
@@ -280,6 +336,10 @@ class PredictionRepository:
         the row measures nothing about this ticker's model and is left out unless
         `foreign_windows` is True. Rows whose `as_of` close is not stored are kept.
 
+        Rows logged before the CHECK constraints (revision 0002) may hold a number that is
+        not finite, or an error too large to square: they are left out, counted in
+        ``frame.attrs["unusable"]``, and a warning says how many.
+
         Returns:
             Columns id, created_at, as_of, target_date (datetime64), prediction, lower, upper,
             naive, actual, error, naive_error, model_version, source.
@@ -313,7 +373,7 @@ class PredictionRepository:
             query = query.where(c.target_date <= up_to)
         if start is not None:
             query = query.where(c.target_date >= start)
-        return self._frame(query, f"labeled predictions of {ticker}")
+        return _usable(self._frame(query, f"labeled predictions of {ticker}"), ticker)
 
     def foreign_window_count(self, ticker: str) -> int:
         """Labeled predictions `labeled` leaves out: windows that do not end at the stored
@@ -364,6 +424,33 @@ class PredictionRepository:
         if conn is not None:
             conn.close()
 
+    def check_writable(self) -> None:
+        """Raise StoreError unless a prediction could be written now (for /ready).
+
+        An UPDATE of no row, rolled back: it needs the table and a database that takes writes
+        (a read-only SQLite file or PostgreSQL replica fails it), and writes nothing. On SQLite
+        it does not wait for another connection's write lock: a lock held elsewhere only
+        delays writes, so it counts as writable.
+        """
+        sqlite = self.engine.dialect.name == "sqlite"
+        try:
+            with self.engine.connect() as conn:
+                if sqlite:
+                    conn.exec_driver_sql("PRAGMA busy_timeout=0")
+                try:
+                    conn.execute(_NO_ROW_UPDATE)
+                finally:
+                    conn.rollback()
+                    if sqlite:
+                        conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        except SQLAlchemyError as exc:
+            orig = getattr(exc, "orig", None)
+            if sqlite and getattr(orig, "sqlite_errorcode", None) == _SQLITE_BUSY:
+                return  # another process is writing: ours wait for it (off the event loop)
+            raise StoreError(
+                f"predictions cannot be logged: {exc.__class__.__name__}: {orig or exc}"
+            ) from exc
+
     def ping(self) -> None:
         """Raise StoreError unless the database answers a trivial query."""
         try:
@@ -371,3 +458,30 @@ class PredictionRepository:
                 conn.execute(sa.text("SELECT 1"))
         except SQLAlchemyError as exc:
             raise StoreError(f"the database does not answer: {exc}") from exc
+
+
+#: Errors beyond this cannot be squared and averaged in doubles (1e150 squared is 1e300).
+SCORABLE_ERROR = 1e150
+_LABELED_NUMBERS = ("prediction", "lower", "upper", "naive", "actual", "error", "naive_error")
+
+
+def _usable(frame: pd.DataFrame, ticker: str) -> pd.DataFrame:
+    """Leave out rows monitoring cannot use (legacy non-finite numbers), and count them."""
+    if frame.empty:
+        frame.attrs["unusable"] = 0
+        return frame
+    numbers = frame[list(_LABELED_NUMBERS)].to_numpy(dtype=float)
+    errors = numbers[:, -2:]
+    ok = np.isfinite(numbers).all(axis=1) & (np.abs(errors) <= SCORABLE_ERROR).all(axis=1)
+    skipped = int((~ok).sum())
+    if skipped:
+        log.warning(
+            "%s: %d labeled predictions hold a number that is not finite (or an error beyond "
+            "%g) and are left out of monitoring; they were logged before stocky refused them",
+            ticker,
+            skipped,
+            SCORABLE_ERROR,
+        )
+        frame = frame[ok].reset_index(drop=True)
+    frame.attrs["unusable"] = skipped
+    return frame

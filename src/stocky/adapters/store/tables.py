@@ -5,9 +5,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 __all__ = [
+    "FINITE_COLUMNS",
     "alerts",
     "create_schema",
     "drift_checks",
+    "finite_check",
     "metadata",
     "predictions",
     "prices",
@@ -21,8 +23,32 @@ metadata = sa.MetaData(
         "uq": "uq_%(table_name)s_%(column_0_name)s",
         "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
         "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
     }
 )
+
+#: The float columns of `predictions` that must hold finite numbers (or NULL).
+FINITE_COLUMNS = (
+    "prediction",
+    "lower",
+    "upper",
+    "naive",
+    "actual",
+    "error",
+    "abs_error",
+    "sq_error",
+    "naive_error",
+)
+
+
+def finite_check(column: str) -> str:
+    """SQL true for a finite number (and NULL), false for NaN and +-Infinity.
+
+    One expression for both databases: PostgreSQL sorts NaN above every number, so NaN fails
+    the upper bound as Infinity does; SQLite stores NaN as NULL (refused by NOT NULL columns).
+    """
+    return f'"{column}" BETWEEN -1.7976931348623157e308 AND 1.7976931348623157e308'
+
 
 prices = sa.Table(
     "prices",
@@ -72,6 +98,8 @@ predictions = sa.Table(
     sa.Column("actual_at", sa.DateTime(timezone=True)),
     sa.Index("ix_predictions_ticker_target", "ticker", "target_date"),
     sa.Index("ix_predictions_pending", "ticker", "actual"),
+    # the last line of defence: the writers refuse non-finite numbers before they get here
+    *(sa.CheckConstraint(finite_check(c), name=f"{c}_finite") for c in FINITE_COLUMNS),
 )
 """One row per served forecast, written before the response; actuals attached later."""
 

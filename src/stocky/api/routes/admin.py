@@ -6,9 +6,14 @@ from fastapi import APIRouter, Depends
 
 from stocky.api.deps import StateDep, require_admin
 from stocky.api.reload import reload_now
-from stocky.api.schemas import ReloadResponse
+from stocky.api.schemas import ReloadResponse, error_responses
 
-router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)])
+router = APIRouter(
+    prefix="/admin",
+    tags=["admin"],
+    dependencies=[Depends(require_admin)],
+    responses=error_responses(401, 404, 503, d404="Admin routes are off: no key is set"),
+)
 
 
 @router.post("/reload", response_model=ReloadResponse)

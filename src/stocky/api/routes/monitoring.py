@@ -8,15 +8,19 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from stocky.api.deps import StateDep
+from stocky.api.schemas import error_responses
 from stocky.core.drift import per_session
 from stocky.core.realized import realized
+from stocky.core.tickers import normalize_ticker
 from stocky.errors import ModelNotFound
 
-router = APIRouter(prefix="/monitoring", tags=["monitoring"])
+router = APIRouter(
+    prefix="/monitoring", tags=["monitoring"], responses=error_responses(404, 422, 503)
+)
 
 
 def _known(state: Any, ticker: str) -> str:
-    symbol = ticker.strip().upper()
+    symbol = normalize_ticker(ticker)
     if state.champions.get(symbol) is None and symbol not in state.predictions.tickers():
         known = ", ".join(state.champions.tickers()) or "none yet"
         raise ModelNotFound(
@@ -67,6 +71,9 @@ async def performance(
             "pending": state.predictions.pending_count(symbol),
             # labeled, but from a window that does not end at the stored close: left out
             "foreign_windows": state.predictions.foreign_window_count(symbol),
+            # labeled, but holding a number that is not finite (logged before stocky refused
+            # them): left out
+            "unusable_rows": int(labeled.attrs.get("unusable", 0)),
             "rule": (
                 "one prediction per target session: the last one logged whose window ends "
                 "at the stored close of its date"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -12,20 +13,22 @@ from starlette.concurrency import run_in_threadpool
 from stocky.api.deps import StateDep
 from stocky.api.errors import request_id_of
 from stocky.api.leanroute import LeanRoute
-from stocky.api.schemas import ErrorResponse, ForecastResponse, PredictRequest, PredictResponse
+from stocky.api.schemas import (
+    ForecastResponse,
+    PredictRequest,
+    PredictResponse,
+    error_responses,
+)
 from stocky.api.service import Served, parse_date, resolve_model, serve_forecast, timestamp_z
 from stocky.api.state import AppState
+from stocky.config import Settings
 from stocky.errors import DataUnavailable
 
 router = APIRouter(tags=["forecast"])
 
-_ERRORS = {
-    404: {"model": ErrorResponse, "description": "Unknown ticker"},
-    413: {"model": ErrorResponse, "description": "Body too large"},
-    415: {"model": ErrorResponse, "description": "Body is not JSON"},
-    422: {"model": ErrorResponse, "description": "Bad input, with the field and the fix"},
-    503: {"model": ErrorResponse, "description": "The prediction could not be logged"},
-}
+_ERRORS = error_responses(
+    404, 413, 415, 422, 503, d503="The prediction could not be logged; retry later"
+)
 
 
 def _body(served: Served) -> dict[str, object]:
@@ -44,12 +47,18 @@ def _body(served: Served) -> dict[str, object]:
     }
 
 
-_PREDICT_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": PredictRequest.model_json_schema()}},
+def _predict_body(min_prices: int, max_prices: int) -> dict[str, Any]:
+    """The documented request body, with this server's length limits and price bounds."""
+    schema = PredictRequest.model_json_schema()
+    prices = schema["properties"]["recent_prices"]
+    prices.update(minItems=min_prices, maxItems=max_prices)
+    prices["items"]["exclusiveMinimum"] = 0
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": schema}},
+        }
     }
-}
 
 
 async def _parse(request: Request) -> PredictRequest:
@@ -83,15 +92,16 @@ async def predict(request: Request) -> Response:
         as_of=parse_date(body.date),
         request_id=request_id,
     )
-    # The body is built here and serialised once; response_model documents it.
+    # The body is built here and serialised once; response_model documents it. Strict JSON:
+    # the service refused non-finite numbers, and NaN/Infinity must never reach a client.
     return Response(
-        json.dumps(_body(served)),
+        json.dumps(_body(served), allow_nan=False),
         media_type="application/json",
         headers={"X-Request-ID": request_id},
     )
 
 
-def add_predict_route(app: FastAPI) -> None:
+def add_predict_route(app: FastAPI, settings: Settings) -> None:
     """Add POST /predict to `app` as a LeanRoute; call it before including routers, so the hot
     route is matched first."""
     app.router.add_api_route(
@@ -100,13 +110,13 @@ def add_predict_route(app: FastAPI) -> None:
         methods=["POST"],
         tags=["forecast"],
         response_model=PredictResponse,
-        responses=_ERRORS,  # type: ignore[arg-type]
-        openapi_extra=_PREDICT_BODY,
+        responses=_ERRORS,
+        openapi_extra=_predict_body(settings.min_prices, settings.max_prices),
         route_class_override=LeanRoute,
     )
 
 
-@router.get("/forecast/{ticker}", response_model=ForecastResponse, responses=_ERRORS)  # type: ignore[arg-type]
+@router.get("/forecast/{ticker}", response_model=ForecastResponse, responses=_ERRORS)
 async def forecast(
     ticker: str, state: StateDep, request: Request, response: Response
 ) -> dict[str, object]:
