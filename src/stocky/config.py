@@ -190,7 +190,13 @@ class Settings(BaseSettings):
     @field_validator("default_ticker")
     @classmethod
     def _upper_ticker(cls, value: str) -> str:
-        return value.strip().upper()
+        from stocky.core.tickers import normalize_ticker
+        from stocky.errors import BadInput
+
+        try:
+            return normalize_ticker(value)
+        except BadInput as exc:  # pydantic reports a ValueError as a validation error
+            raise ValueError(str(exc)) from exc
 
     # --- derived -----------------------------------------------------------------------
     @property

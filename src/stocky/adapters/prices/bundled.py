@@ -27,6 +27,7 @@ from typing import Literal
 import pandas as pd
 
 from stocky.adapters.prices.base import normalise_frame, select_range
+from stocky.core.tickers import normalize_ticker
 from stocky.errors import BadInput, DataUnavailable
 
 __all__ = ["BUNDLED_TICKERS", "BundledSource"]
@@ -136,7 +137,7 @@ class BundledSource:
         return rows
 
     def _full(self, ticker: str) -> pd.DataFrame:
-        key = ticker.strip().upper()
+        key = normalize_ticker(ticker)
         if key not in _LOADERS:
             raise DataUnavailable(
                 f"{ticker!r} is not bundled; bundled tickers are {', '.join(BUNDLED_TICKERS)}: "

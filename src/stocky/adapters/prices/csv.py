@@ -14,6 +14,7 @@ import pandas as pd
 
 from stocky.adapters.prices.base import normalise_frame, select_range
 from stocky.adapters.prices.table import csv_row, map_columns, parse_prices
+from stocky.core.tickers import normalize_ticker
 from stocky.errors import BadInput, DataUnavailable
 
 __all__ = ["CsvSource", "read_csv_text"]
@@ -32,7 +33,7 @@ class CsvSource:
 
     def __init__(self, path: str | Path, ticker: str | None = None) -> None:
         self.path = Path(path)
-        self.ticker = ticker.strip().upper() if ticker else None
+        self.ticker = normalize_ticker(ticker) if ticker else None
 
     def tickers(self) -> list[str]:
         """The configured ticker, if any."""
@@ -47,7 +48,7 @@ class CsvSource:
             DataUnavailable: The file is for another ticker, or nothing falls in the range.
             BadInput: The file is missing, unreadable, or has a bad row.
         """
-        if self.ticker and ticker.strip().upper() != self.ticker:
+        if self.ticker and normalize_ticker(ticker) != self.ticker:
             raise DataUnavailable(
                 f"{self.path.name} holds prices for {self.ticker}, not {ticker}: ask for "
                 f"{self.ticker} or point STOCKY_CSV_PATH at a file for {ticker}"

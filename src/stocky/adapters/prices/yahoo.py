@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from stocky.adapters.prices.base import normalise_frame, select_range
+from stocky.core.tickers import normalize_ticker
 from stocky.errors import DataUnavailable
 
 __all__ = ["STALE_AFTER_DAYS", "YahooSource"]
@@ -86,7 +87,7 @@ class YahooSource:
                 its data stops more than `STALE_AFTER_DAYS` before `end`.
             BadInput: Yahoo returned rows that fail validation.
         """
-        symbol = ticker.strip().upper()
+        symbol = normalize_ticker(ticker)
         span = f"{start or 'the first session'} .. {end or 'the latest session'}"
         raw = self._download_with_retries(symbol, start, end, span)
         frame = normalise_frame(_flatten(raw, symbol), ticker=symbol, source=self.name)
