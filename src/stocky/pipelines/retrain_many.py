@@ -61,6 +61,11 @@ def retrain_many(
     """
     if not triggers:
         return {}
+    if len(triggers) == 1 and executor.name == "local":
+        # one retrain: a worker process would only add its start-up (imports) to the wait
+        from stocky.adapters.executor import InlineExecutor
+
+        executor = InlineExecutor()
     payload = settings.model_dump_json()
     done: dict[str, Outcome] = {}
     for reason, tickers in _by_reason(triggers).items():
