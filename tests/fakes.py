@@ -90,6 +90,10 @@ class FakeRegistry:
     def versions(self, ticker: str) -> list[ModelVersionInfo]:
         return [self._with_aliases(ticker, v) for v in reversed(self._versions.get(ticker, []))]
 
+    def find_version(self, ticker: str, tag: str, value: str) -> ModelVersionInfo | None:
+        found = [v for v in self._versions.get(ticker, []) if v.tags.get(tag) == value]
+        return self._with_aliases(ticker, found[-1]) if found else None
+
     def aliases(self, ticker: str) -> dict[str, int]:
         return dict(self._aliases.get(ticker, {}))
 

@@ -43,9 +43,14 @@ def registry_for(settings: Settings) -> ModelRegistry:
 
 
 def train_into(
-    settings: Settings, ticker: str = "^GSPC", config: TrainConfig = FAST_TRAIN
+    settings: Settings,
+    ticker: str = "^GSPC",
+    config: TrainConfig = FAST_TRAIN,
+    *,
+    last: int = 1000,
 ) -> TrainResult:
-    """Store bundled prices for `ticker` and train it into the settings' registry."""
+    """Store bundled prices for `ticker` and train it on the `last` closes into the settings'
+    registry (the same training twice publishes once: vary `last` for a new version)."""
     settings.ensure_home()
     engine = make_engine(settings.db_url)
     create_schema(engine)
@@ -54,7 +59,7 @@ def train_into(
     frame = source.fetch(ticker)
     repo.upsert(ticker, frame, source="bundled", fetched_at=TRAINED_AT)
     engine.dispose()
-    recent = frame.iloc[-1000:].reset_index(drop=True)
+    recent = frame.iloc[-last:].reset_index(drop=True)
     return train_ticker(
         ticker=ticker,
         prices=recent,

@@ -311,7 +311,7 @@ def test_alias_move_is_served_after_reload(fresh_trained_home):
     settings = make_settings(home, admin_api_key="k")
     with TestClient(create_app(settings)) as c:
         assert c.post("/predict", json=SEED_EXAMPLE).json()["model_version"] == 1
-        second = train_into(settings)
+        second = train_into(settings, last=999)
         assert second.alias == "challenger"
         registry_for(settings).set_alias("^GSPC", "champion", second.version.version)
         # not picked up until a reload (polling is off in this test)

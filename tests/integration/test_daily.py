@@ -84,4 +84,4 @@ def test_lock_is_exclusive(tmp_path):
 
 def test_bad_retrain_mode(home):
     r = CliRunner().invoke(app, ["daily", "--retrain", "sometimes", "--no-report"])
-    assert r.exit_code == 2 and "use on-drift, always or never" in r.output
+    assert r.exit_code == 2 and "use one of on-drift, always, monthly, never" in r.output

@@ -55,8 +55,8 @@ def tracking_uri(start_server, tmp_path: Path) -> str:
     )
 
 
-def train(registry: ModelRegistry) -> TrainResult:
-    prices = BundledSource().fetch("^GSPC").iloc[-1000:].reset_index(drop=True)
+def train(registry: ModelRegistry, last: int = 1000) -> TrainResult:
+    prices = BundledSource().fetch("^GSPC").iloc[-last:].reset_index(drop=True)
     return train_ticker(
         ticker="^GSPC",
         prices=prices,
@@ -84,7 +84,7 @@ def test_train_serve_and_promote_through_the_tracking_server(tracking_uri, tmp_p
         assert r.status_code == 200, r.text
         assert r.json()["model_version"] == 1
 
-        second = train(registry)
+        second = train(registry, last=999)
         assert (second.version.version, second.alias) == (2, "challenger")
         registry.set_alias("^GSPC", "champion", 2)
         assert registry.aliases("^GSPC") == {"champion": 2, "challenger": 2}

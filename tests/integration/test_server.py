@@ -62,7 +62,7 @@ def test_real_server_logs_prediction_and_follows_alias(server):
     assert row["model_version"] == 1
 
     # promote a new version by moving the alias; the server polls and serves it, no restart
-    second = train_into(settings)
+    second = train_into(settings, last=999)
     registry_for(settings).set_alias("^GSPC", "champion", second.version.version)
     deadline = time.monotonic() + 30
     version = 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -72,9 +72,22 @@ def test_train_registers_champion_then_challenger(registry, gspc_prices):
     artifacts = {a.path for a in registry.client.list_artifacts(first.run_id)}
     assert {"metrics.json", "walk_forward.csv", "forecast_vs_actual.png", "model"} <= artifacts
 
-    second = train_ticker(
+    # the same training again (a retried task) reuses the version and moves no alias
+    again = train_ticker(
         ticker="^GSPC",
         prices=gspc_prices,
+        source="bundled",
+        registry=registry,
+        config=config,
+        now=now + timedelta(hours=1),
+    )
+    assert (again.version.version, again.run_id, again.alias) == (1, first.run_id, "champion")
+    assert len(registry.versions("^GSPC")) == 1
+    key = registry.versions("^GSPC")[0].tags["stocky.training_key"]
+    assert registry.client.get_run(first.run_id).data.tags["stocky.training_key"] == key
+    second = train_ticker(
+        ticker="^GSPC",
+        prices=gspc_prices.iloc[1:].reset_index(drop=True),
         source="bundled",
         registry=registry,
         config=config,

@@ -83,7 +83,7 @@ def test_two_workers_log_every_answer_and_follow_a_promotion(
 
         # promote: a new version and the alias move; each worker's poller must pick it up
         settings = make_settings(home, database_url=fresh_postgres_url)
-        second = train_into(settings)
+        second = train_into(settings, last=999)
         registry_for(settings).set_alias("^GSPC", "champion", second.version.version)
         deadline = time.monotonic() + 60
         in_a_row = 0

@@ -77,7 +77,12 @@ def test_train_publishes_run_then_version_then_champion(gspc: pd.DataFrame) -> N
     # the walk-forward is honest about the random walk: skill vs naive is reported
     s = first.scores
     assert s.skill == pytest.approx(1 - s.rmse / s.naive_rmse)
-    second = _train(registry, gspc)
+    # a rerun of the same training (same data, config, code) registers nothing new
+    calls = len(registry.calls)
+    again = _train(registry, gspc)
+    assert (again.version.version, again.alias, again.run_id) == (1, "champion", first.run_id)
+    assert len(registry.calls) == calls
+    second = _train(registry, gspc.iloc[:-1].reset_index(drop=True))
     assert second.alias == "challenger" and second.version.version == 2
     assert registry.aliases("^GSPC") == {"champion": 1, "challenger": 2}
 
@@ -169,7 +174,7 @@ def test_rollback_swaps_champion_and_previous(gspc: pd.DataFrame) -> None:
     with pytest.raises(ModelNotFound, match="previous"):
         rollback(ticker="^GSPC", registry=registry, audit=audit, now=NOW, as_of=None)
     registry.set_alias("^GSPC", "previous", 1)
-    _train(registry, gspc)
+    _train(registry, gspc.iloc[:-1].reset_index(drop=True))
     registry.set_alias("^GSPC", "champion", 2)
     assert rollback(ticker="^GSPC", registry=registry, audit=audit, now=NOW, as_of=None) == (2, 1)
     assert (

@@ -120,8 +120,47 @@ class PoolExecutor:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _task_key(fn: Callable[..., Any], item: Any) -> str:
+    import uuid
+
+    return f"{getattr(fn, '__name__', 'task')}-{item}-{uuid.uuid4().hex[:8]}"
+
+
+def _dask_failure(item: Any, future: Any) -> Outcome:
+    """The Outcome of a Dask future that did not finish: the task raised, lost its worker
+    too many times, or was cancelled when the scheduler went away."""
+    from concurrent.futures import CancelledError
+
+    from distributed import KilledWorker
+
+    try:
+        exc = future.exception()
+    except CancelledError as lost:  # the future has no result to give
+        return Outcome(
+            item,
+            error=f"cancelled ({type(lost).__name__}): the Dask scheduler or the connection to "
+            "it was lost; rerun (finished tickers are not published twice)",
+            exit_code=1,
+        )
+    if isinstance(exc, KilledWorker):
+        return Outcome(
+            item,
+            error="its worker died every time it ran (killed or out of memory, "
+            f"{exc}): give workers more memory or rerun",
+            exit_code=1,
+        )
+    return _failure(item, exc)
+
+
 class DaskExecutor:
-    """A Dask cluster: the one at `address`, or a LocalCluster of worker processes."""
+    """A Dask cluster: the one at `address`, or a LocalCluster of worker processes.
+
+    A worker that dies mid-task (killed, out of memory, its node gone) loses its tasks; the
+    scheduler reruns them on other workers (up to `distributed.scheduler.allowed-failures`
+    times, 3 by default) and publishing is idempotent, so a rerun registers nothing twice.
+    A task that raises is not retried: stocky's errors are deterministic and come back as the
+    Outcome's error.
+    """
 
     name = "dask"
 
@@ -130,7 +169,13 @@ class DaskExecutor:
 
         self._cluster = None
         if address:
-            self._client = Client(address, timeout="30s")
+            try:
+                self._client = Client(address, timeout="30s")
+            except (OSError, TimeoutError) as exc:
+                raise BadInput(
+                    f"cannot reach the Dask scheduler at {address} ({exc}): start it, or fix "
+                    "STOCKY_DASK_ADDRESS / --dask-address (tcp://host:8786)"
+                ) from exc
         else:
             self._cluster = LocalCluster(
                 n_workers=max(1, workers),
@@ -140,8 +185,12 @@ class DaskExecutor:
                 env={"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
             )
             self._client = Client(self._cluster)
-        self.address = str(self._client.scheduler_info().get("address", address or ""))
-        self.workers = max(1, len(self._client.scheduler_info().get("workers", {})))
+        from stocky.adapters.dask_plugin import OneBlasThread
+
+        self._client.register_plugin(OneBlasThread(), name=OneBlasThread.name)
+        info = self._client.scheduler_info()
+        self.address = str(info.get("address", address or ""))
+        self.workers = max(1, len(info.get("workers", {})))
 
     @property
     def client(self) -> Any:
@@ -150,14 +199,20 @@ class DaskExecutor:
     def map(self, fn: Callable[..., Any], items: Sequence[Any], *args: Any) -> Iterator[Outcome]:
         from distributed import as_completed as dask_completed
 
-        futures = [self._client.submit(fn, item, *args, pure=False, retries=2) for item in items]
+        if not items:
+            return
+        futures = [
+            self._client.submit(fn, item, *args, key=_task_key(fn, item), pure=False)
+            for item in items
+        ]
         by_key = {f.key: item for f, item in zip(futures, items, strict=True)}
         for future in dask_completed(futures):
             item = by_key[future.key]
             if future.status == "finished":
                 yield Outcome(item, future.result())
             else:
-                yield _failure(item, future.exception())
+                yield _dask_failure(item, future)
+            future.release()
 
     def close(self) -> None:
         self._client.close()

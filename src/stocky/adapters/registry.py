@@ -15,7 +15,7 @@ from typing import Any
 from stocky.adapters.ports import Champion, ModelVersionInfo, RunRecord
 from stocky.core.spec import ModelSpec
 from stocky.core.tickers import ticker_slug
-from stocky.errors import ModelNotFound, RegistryError
+from stocky.errors import BadInput, ModelNotFound, RegistryError
 
 __all__ = ["Champion", "ModelRegistry", "ModelVersionInfo", "RunRecord", "model_name"]
 
@@ -66,17 +66,25 @@ class ModelRegistry:
             try:
                 exp = self.client.get_experiment_by_name(self.experiment)
                 self._experiment_id = (
-                    exp.experiment_id
-                    if exp is not None
-                    else self.client.create_experiment(
-                        self.experiment, artifact_location=self.artifact_root
-                    )
+                    exp.experiment_id if exp is not None else self._create_experiment()
                 )
             except self._exc() as exc:
                 raise RegistryError(
                     f"cannot open MLflow experiment {self.experiment!r} at {self.tracking_uri}: {exc}"
                 ) from exc
         return self._experiment_id
+
+    def _create_experiment(self) -> str:
+        try:
+            return str(
+                self.client.create_experiment(self.experiment, artifact_location=self.artifact_root)
+            )
+        except self._exc():
+            # another worker process created it between our lookup and create: use theirs
+            exp = self.client.get_experiment_by_name(self.experiment)
+            if exp is None:
+                raise
+            return str(exp.experiment_id)
 
     def log_run(self, record: RunRecord, *, spec: ModelSpec) -> str:
         """Create a finished run with params, metrics, tags, artifacts and the model spec.
@@ -213,6 +221,22 @@ class ModelRegistry:
             for mv in found
         ]
         return sorted(infos, key=lambda i: i.version, reverse=True)
+
+    def find_version(self, ticker: str, tag: str, value: str) -> ModelVersionInfo | None:
+        """The newest version of a ticker's model whose tag `tag` equals `value` (one search)."""
+        name = model_name(ticker)
+        for text in (name, tag, value):
+            if "'" in text or "`" in text:
+                raise BadInput(f"{text!r} contains a quote: registry searches cannot take it")
+        try:
+            found = self.client.search_model_versions(
+                filter_string=f"name = '{name}' and tags.`{tag}` = '{value}'", max_results=10
+            )
+        except self._exc() as exc:
+            raise RegistryError(f"searching versions of {name} by {tag} failed: {exc}") from exc
+        if not found:
+            return None
+        return self._info(ticker, max(found, key=lambda mv: int(mv.version)))
 
     def aliases(self, ticker: str) -> dict[str, int]:
         """Alias -> version for a ticker's model ({} when the model does not exist)."""

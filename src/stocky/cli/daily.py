@@ -16,6 +16,7 @@ from stocky.core.redact import redact
 from stocky.errors import BadInput, StockyError
 
 if TYPE_CHECKING:
+    from stocky.adapters.executor import ExecutorKind
     from stocky.pipelines.daily import RetrainMode
     from stocky.wiring import Stack
 
@@ -32,15 +33,19 @@ def run_daily_cli(
     tickers: list[str] | None,
     forecast: bool,
     report: bool,
+    executor_kind: str | None = None,
+    jobs: int | None = None,
 ) -> int:
     """Run the daily job under the state folder's lock; print one summary; return the exit code."""
+    from stocky.adapters.executor import make_executor
     from stocky.adapters.lock import daily_lock
     from stocky.core.tickers import normalize_tickers
-    from stocky.pipelines.daily import DailyDeps, run_daily_ticker
+    from stocky.pipelines.daily import RETRAIN_MODES, DailyDeps
+    from stocky.pipelines.retrain_many import run_daily_many
     from stocky.wiring import build_stack
 
-    if retrain_mode not in ("on-drift", "always", "never"):
-        raise BadInput(f"--retrain {retrain_mode!r}: use on-drift, always or never")
+    if retrain_mode not in RETRAIN_MODES:
+        raise BadInput(f"--retrain {retrain_mode!r}: use one of {', '.join(RETRAIN_MODES)}")
     with daily_lock(settings.db_url, settings.home), build_stack(settings) as stack:
         deps = DailyDeps.from_stack(stack)
         now = dt.datetime.now(dt.UTC)
@@ -53,21 +58,29 @@ def run_daily_cli(
         )
         code = 0
         lines = []
-        for sym in symbols:
-            try:
-                r = run_daily_ticker(
-                    deps,
-                    ticker=sym,
-                    as_of=day,
-                    now=now,
-                    retrain_mode=cast("RetrainMode", retrain_mode),
-                    forecast=forecast,
-                    progress=lambda m: log.info(m),
-                )
-            except StockyError as exc:
-                console_err(f"error: {sym}: {exc}")
-                code = code or exc.exit_code
-                lines.append(f"{sym:8} FAILED: {redact(str(exc))}")
+        executor = make_executor(
+            settings, kind=cast("ExecutorKind | None", executor_kind), jobs=jobs
+        )
+        try:
+            outcomes = run_daily_many(
+                deps,
+                executor=executor,
+                settings=settings,
+                tickers=symbols,
+                as_of=day,
+                now=now,
+                retrain_mode=cast("RetrainMode", retrain_mode),
+                forecast=forecast,
+                progress=lambda m: log.info(m),
+            )
+        finally:
+            executor.close()
+        for outcome in outcomes:
+            sym, r = outcome.ticker, outcome.day
+            if outcome.error is not None or r is None:
+                console_err(f"error: {sym}: {redact(str(outcome.error))}")
+                code = code or outcome.exit_code or 1
+                lines.append(f"{sym:8} FAILED: {redact(str(outcome.error))}")
                 continue
             retrain_text = "no retrain"
             if r.retrain is not None:
@@ -111,7 +124,9 @@ def daily(
     as_of: Annotated[
         str | None, typer.Option(help="Run as of this session (default: the last closed one).")
     ] = None,
-    retrain: Annotated[str, typer.Option(help="on-drift (default), always or never.")] = "on-drift",
+    retrain: Annotated[
+        str, typer.Option(help="on-drift (default), always, monthly or never.")
+    ] = "on-drift",
     ticker: Annotated[
         list[str] | None,
         typer.Option("--ticker", "-t", help="Tickers (default: every registered one)."),
@@ -120,6 +135,16 @@ def daily(
         bool, typer.Option(help="Log the champion's forecast for the next session.")
     ] = True,
     report: Annotated[bool, typer.Option(help="Write the HTML report to <home>/report.")] = True,
+    executor: Annotated[
+        str | None,
+        typer.Option(help="Where retrains run: local or dask (default STOCKY_EXECUTOR)."),
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            help="Worker processes for local / a Dask LocalCluster (default STOCKY_JOBS)."
+        ),
+    ] = None,
 ) -> None:
     """Pull prices, attach actuals, check drift, retrain when needed, forecast, report. Exit 11 if already running."""
     settings = settings_for_cli()
@@ -130,6 +155,8 @@ def daily(
         tickers=ticker,
         forecast=forecast,
         report=report,
+        executor_kind=executor,
+        jobs=jobs,
     )
     if code:
         raise typer.Exit(code)
@@ -140,7 +167,9 @@ def scheduler(
     delay_minutes: Annotated[
         int, typer.Option(help="Minutes after each session's close to run.")
     ] = 30,
-    retrain: Annotated[str, typer.Option(help="on-drift (default), always or never.")] = "on-drift",
+    retrain: Annotated[
+        str, typer.Option(help="on-drift (default), always, monthly or never.")
+    ] = "on-drift",
     once: Annotated[
         bool, typer.Option("--once", help="Wait for the next run time, run once, exit.")
     ] = False,

@@ -18,6 +18,7 @@ from stocky.cli import (
     report,
     retrain,
     serve,
+    study,
     train,
 )
 from stocky.config import get_settings
@@ -45,6 +46,7 @@ app.command("daily")(daily.daily)
 app.command("scheduler")(daily.scheduler)
 app.command("replay")(replay.replay)
 app.command("report")(report.report)
+app.command("study")(study.study)
 
 
 @app.command("version")

@@ -6,13 +6,18 @@ import datetime as dt
 import shutil
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from stocky.cli._common import handle_errors, settings_for_cli
 from stocky.errors import BadInput
+
+if TYPE_CHECKING:
+    from stocky.adapters.executor import ExecutorKind
+    from stocky.config import Settings
+    from stocky.pipelines.daily import RetrainMode
 
 __all__ = ["replay"]
 
@@ -35,7 +40,12 @@ def replay(
     ],
     end: Annotated[str, typer.Option(help="Last session.")],
     ticker: Annotated[
-        str | None, typer.Option("--ticker", "-t", help="Ticker (default STOCKY_DEFAULT_TICKER).")
+        list[str] | None,
+        typer.Option(
+            "--ticker",
+            "-t",
+            help="Ticker (repeatable: each replays as its own task; default STOCKY_DEFAULT_TICKER).",
+        ),
     ] = None,
     home: Annotated[
         Path | None,
@@ -65,15 +75,47 @@ def replay(
     report: Annotated[
         bool, typer.Option(help="Write the HTML report into the replay folder.")
     ] = True,
+    retrain: Annotated[
+        str, typer.Option(help="When to retrain: on-drift (default), always, monthly or never.")
+    ] = "on-drift",
+    executor: Annotated[
+        str | None,
+        typer.Option(help="Where several replays run: local or dask (default STOCKY_EXECUTOR)."),
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            help="Worker processes for local / a Dask LocalCluster (default STOCKY_JOBS)."
+        ),
+    ] = None,
 ) -> None:
     """Replay the daily loop over history: forecast, label, drift, retrain, promote; then summarise."""
-    from stocky.core.tickers import normalize_ticker, ticker_slug
+    from stocky.core.tickers import normalize_ticker, normalize_tickers, ticker_slug
+    from stocky.pipelines.daily import RETRAIN_MODES
     from stocky.pipelines.replay import replay as run_replay
     from stocky.wiring import build_stack, replay_settings, settings_with
 
     live = settings_for_cli()
-    symbol = normalize_ticker(ticker or live.default_ticker)
     first, last = _date(start, "--start"), _date(end, "--end")
+    if retrain not in RETRAIN_MODES:
+        raise BadInput(f"--retrain {retrain!r}: use one of {', '.join(RETRAIN_MODES)}")
+    overrides = {
+        "order": order,
+        "holdout_size": holdout,
+        "min_improvement": min_improvement,
+        "naive_tolerance": naive_tolerance,
+        "dm_alpha": dm_alpha,
+        "drift_window": drift_window,
+        "drift_threshold_multiplier": drift_threshold,
+    }
+    if ticker and len(ticker) > 1:
+        if home is not None:
+            raise BadInput("--home takes one ticker: drop it to give each replay its own folder")
+        _replay_many(
+            live, normalize_tickers(ticker), first, last, retrain, overrides, executor, jobs
+        )
+        return
+    symbol = normalize_ticker(ticker[0] if ticker else live.default_ticker)
     folder = home or live.home / "replays" / f"{ticker_slug(symbol)}-{first}-{last}"
     if folder.resolve() == live.home.resolve():
         raise BadInput(
@@ -82,16 +124,7 @@ def replay(
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    settings = settings_with(
-        replay_settings(live, folder),
-        order=order,
-        holdout_size=holdout,
-        min_improvement=min_improvement,
-        naive_tolerance=naive_tolerance,
-        dm_alpha=dm_alpha,
-        drift_window=drift_window,
-        drift_threshold_multiplier=drift_threshold,
-    )
+    settings = settings_with(replay_settings(live, folder), **overrides)
     t0 = time.perf_counter()
     with (
         build_stack(settings) as stack,
@@ -107,7 +140,14 @@ def replay(
         def progress(i: int, n: int, message: str) -> None:
             bar.update(task, total=n, completed=i, description=f"{symbol} {message}")
 
-        summary = run_replay(stack=stack, ticker=symbol, start=first, end=last, progress=progress)
+        summary = run_replay(
+            stack=stack,
+            ticker=symbol,
+            start=first,
+            end=last,
+            retrain_mode=cast("RetrainMode", retrain),
+            progress=progress,
+        )
         bar.stop()
         elapsed = time.perf_counter() - t0
         s = summary
@@ -138,3 +178,64 @@ def replay(
                 now=dt.datetime.now(dt.UTC),
             )
             typer.echo(f"  report             {write_report(built, folder / 'report')}")
+
+
+def _replay_many(
+    live: Settings,
+    symbols: list[str],
+    first: dt.date,
+    last: dt.date,
+    retrain: str,
+    overrides: dict[str, Any],
+    kind: str | None,
+    jobs: int | None,
+) -> None:
+    """One replay task per ticker, each in <home>/replays/<ticker>-<start>-<end>, on the executor."""
+    from stocky.adapters.executor import make_executor
+    from stocky.core.tickers import ticker_slug
+    from stocky.wiring import replay_settings, settings_with
+
+    payloads = {}
+    for symbol in symbols:
+        folder = live.home / "replays" / f"{ticker_slug(symbol)}-{first}-{last}"
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        payloads[symbol] = settings_with(replay_settings(live, folder), **overrides)
+    pool = make_executor(live, kind=cast("ExecutorKind | None", kind), jobs=jobs)
+    t0 = time.perf_counter()
+    failed = 0
+    try:
+        for outcome in pool.map(
+            _replay_one,
+            [(s, p.model_dump_json()) for s, p in payloads.items()],
+            first,
+            last,
+            retrain,
+        ):
+            symbol = outcome.item[0]
+            if not outcome.ok:
+                failed += 1
+                typer.echo(f"{symbol:8} FAILED: {outcome.error}")
+                continue
+            s = outcome.value
+            typer.echo(
+                f"{symbol:8} {s.sessions} sessions  RMSE {s.rmse:.4f}  naive {s.naive_rmse:.4f}  "
+                f"skill {s.skill:+.2%}  alerts {s.drift_alerts}  retrains {s.retrains} "
+                f"({s.promotions} promoted)  v{s.initial_version} -> v{s.final_version}"
+            )
+    finally:
+        pool.close()
+    typer.echo(
+        f"{len(symbols)} replays on {pool.name} ({pool.workers} worker(s)) in "
+        f"{time.perf_counter() - t0:.1f} s; state in {live.home / 'replays'}"
+    )
+    if failed:
+        raise typer.Exit(1)
+
+
+def _replay_one(item: tuple[str, str], first: dt.date, last: dt.date, retrain: str) -> Any:
+    from stocky.pipelines.tasks import replay_task
+
+    symbol, settings_json = item
+    return replay_task(symbol, settings_json, first, last, cast("RetrainMode", retrain))

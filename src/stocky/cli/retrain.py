@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
 from stocky.cli._common import handle_errors, open_stack
 from stocky.cli._dates import resolve_as_of
+from stocky.errors import BadInput
+
+if TYPE_CHECKING:
+    from stocky.adapters.executor import ExecutorKind
+    from stocky.config import Settings
 
 __all__ = ["REJECTED_EXIT_CODE", "retrain", "rollback"]
 
@@ -19,8 +24,12 @@ REJECTED_EXIT_CODE = 20
 @handle_errors
 def retrain(
     ticker: Annotated[
-        str | None, typer.Option("--ticker", "-t", help="Ticker (default STOCKY_DEFAULT_TICKER).")
+        list[str] | None,
+        typer.Option("--ticker", "-t", help="Ticker (repeatable; default STOCKY_DEFAULT_TICKER)."),
     ] = None,
+    all_tickers: Annotated[
+        bool, typer.Option("--all", help="Retrain every ticker with a registered model.")
+    ] = False,
     force: Annotated[
         bool,
         typer.Option("--force", help="Promote even if the policy rejects (recorded as forced)."),
@@ -43,9 +52,19 @@ def retrain(
     dm_alpha: Annotated[
         float | None, typer.Option(help="Require a Diebold-Mariano p-value below this.")
     ] = None,
+    executor: Annotated[
+        str | None,
+        typer.Option(help="Where several retrains run: local or dask (default STOCKY_EXECUTOR)."),
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            help="Worker processes for local / a Dask LocalCluster (default STOCKY_JOBS)."
+        ),
+    ] = None,
 ) -> None:
     """Train a challenger, score champion / challenger / naive on one holdout, promote only if truly better."""
-    from stocky.core.tickers import normalize_ticker
+    from stocky.core.tickers import normalize_ticker, normalize_tickers
     from stocky.pipelines.data import load_or_pull
     from stocky.pipelines.retrain import retrain_ticker
     from stocky.runtime import git_commit
@@ -57,9 +76,19 @@ def retrain(
         naive_tolerance=naive_tolerance,
         dm_alpha=dm_alpha,
     ) as stack:
-        symbol = normalize_ticker(ticker or stack.settings.default_ticker)
         now = datetime.now(UTC)
         day = resolve_as_of(as_of, stack.calendar, now)
+        if all_tickers or (ticker and len(ticker) > 1):
+            symbols = stack.registry.tickers() if all_tickers else normalize_tickers(ticker or [])
+            if not symbols:
+                raise BadInput("no registered models to retrain: run `stocky train` first")
+            code = _retrain_many(
+                stack.settings, symbols, day=day, now=now, force=force, kind=executor, jobs=jobs
+            )
+            if code:
+                raise typer.Exit(code)
+            return
+        symbol = normalize_ticker(ticker[0] if ticker else stack.settings.default_ticker)
         frame = load_or_pull(
             source=stack.source, repo=stack.prices, ticker=symbol, end=day, now=now
         )
@@ -91,6 +120,55 @@ def retrain(
     else:
         typer.echo(f"REJECTED, champion stays v{result.from_version}: {d.reason}")
         raise typer.Exit(REJECTED_EXIT_CODE)
+
+
+def _retrain_many(
+    settings: Settings,
+    symbols: list[str],
+    *,
+    day: date,
+    now: datetime,
+    force: bool,
+    kind: str | None,
+    jobs: int | None,
+) -> int:
+    """Retrain `symbols` on the executor; print one line each; the exit code (0 if any promoted
+    and none failed, 20 if all were rejected, else the first failure's)."""
+    from stocky.adapters.executor import make_executor
+    from stocky.pipelines.retrain_many import retrain_many
+
+    pool = make_executor(settings, kind=cast("ExecutorKind | None", kind), jobs=jobs)
+    try:
+        outcomes = retrain_many(
+            executor=pool,
+            settings=settings,
+            triggers=dict.fromkeys(symbols, "manual"),
+            as_of=day,
+            now=now,
+            force=force,
+        )
+    finally:
+        pool.close()
+    failed = [o for o in outcomes.values() if not o.ok]
+    for sym, o in outcomes.items():
+        if not o.ok:
+            typer.echo(f"{sym:8} FAILED: {o.error}")
+            continue
+        r = o.value
+        verdict = (
+            f"PROMOTED v{r.to_version} (was v{r.from_version})"
+            if r.promoted
+            else f"rejected, v{r.from_version} stays"
+        )
+        typer.echo(f"{sym:8} {verdict}: {r.decision.reason}")
+    typer.echo(
+        f"{len(outcomes)} retrained on {pool.name} ({pool.workers} worker(s)): "
+        f"{sum(1 for o in outcomes.values() if o.ok and o.value.promoted)} promoted, "
+        f"{len(failed)} failed"
+    )
+    if failed:
+        return failed[0].exit_code or 1
+    return 0 if any(o.value.promoted for o in outcomes.values()) else REJECTED_EXIT_CODE
 
 
 @handle_errors

@@ -23,14 +23,45 @@ from stocky.pipelines.drift import check_drift
 from stocky.pipelines.forecast import forecast_record
 from stocky.pipelines.retrain import RetrainConfig, RetrainResult, retrain_ticker
 
-__all__ = ["DailyDeps", "RetrainMode", "TickerDay", "run_daily_ticker"]
+__all__ = [
+    "RETRAIN_MODES",
+    "DailyDeps",
+    "RetrainMode",
+    "TickerDay",
+    "retrain_trigger",
+    "run_daily_ticker",
+]
 
 if TYPE_CHECKING:
     from stocky.wiring import Stack
 
 log = logging.getLogger(__name__)
 
-RetrainMode = Literal["on-drift", "always", "never"]
+#: on-drift: retrain when drift is detected; always: every session; monthly: on the first
+#: session of each month, whatever drift says; never.
+RetrainMode = Literal["on-drift", "always", "monthly", "never"]
+RETRAIN_MODES: tuple[str, ...] = ("on-drift", "always", "monthly", "never")
+
+
+def retrain_trigger(
+    mode: RetrainMode, *, drifted: bool, as_of: dt.date, calendar: TradingCalendar
+) -> str | None:
+    """Why a ticker retrains as of `as_of` under `mode` (recorded as `triggered_by`), or None.
+
+    Args:
+        mode: The retrain mode.
+        drifted: Whether today's drift check fired.
+        as_of: The session.
+        calendar: For `monthly`: the first session of a month is the one whose previous
+            session falls in another month.
+    """
+    if mode == "always":
+        return "drift" if drifted else "schedule"
+    if mode == "on-drift":
+        return "drift" if drifted else None
+    if mode == "monthly":
+        return "monthly" if calendar.previous_session(as_of).month != as_of.month else None
+    return None
 
 
 @dataclass
@@ -138,7 +169,7 @@ def run_daily_ticker(
         ticker: The ticker.
         as_of: The session whose close is the latest usable.
         now: The clock reading (recorded on rows).
-        retrain_mode: on-drift (default), always, or never.
+        retrain_mode: on-drift (default), always, monthly or never (see `retrain_trigger`).
         pull: Fetch missing prices from the source first.
         forecast: Log the champion's forecast for the next session (source `forecast_source`).
         forecast_source: Source label of that forecast.
@@ -176,8 +207,11 @@ def run_daily_ticker(
         champion=_champion(deps, ticker),
     )
     result = None
-    if retrain_mode == "always" or (retrain_mode == "on-drift" and drift.drifted):
-        progress(f"{ticker}: retraining ({'drift' if drift.drifted else retrain_mode})")
+    trigger = retrain_trigger(
+        retrain_mode, drifted=drift.drifted, as_of=as_of, calendar=deps.calendar
+    )
+    if trigger is not None:
+        progress(f"{ticker}: retraining ({trigger})")
         result = retrain_ticker(
             ticker=ticker,
             prices=deps.prices.load(ticker, end=as_of),
@@ -186,7 +220,7 @@ def run_daily_ticker(
             config=deps.retrain,
             as_of=as_of,
             now=now,
-            triggered_by="drift" if drift.drifted else triggered_by,
+            triggered_by=triggered_by if trigger == "schedule" else trigger,
             champion=_champion(deps, ticker),
         )
         if result.promoted and result.version is not None:

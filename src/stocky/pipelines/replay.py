@@ -17,7 +17,7 @@ import pandas as pd
 
 from stocky.core.realized import realized
 from stocky.errors import BadInput
-from stocky.pipelines.daily import DailyDeps, run_daily_ticker
+from stocky.pipelines.daily import RETRAIN_MODES, DailyDeps, RetrainMode, run_daily_ticker
 from stocky.pipelines.train import train_ticker
 
 if TYPE_CHECKING:
@@ -59,6 +59,7 @@ def replay(
     ticker: str,
     start: dt.date,
     end: dt.date,
+    retrain_mode: RetrainMode = "on-drift",
     progress: Callable[[int, int, str], None] = lambda _i, _n, _m: None,
 ) -> ReplaySummary:
     """Replay `ticker` from `start` to `end` (sessions, inclusive).
@@ -69,6 +70,7 @@ def replay(
         ticker: The ticker.
         start: First session: the initial champion is trained on data up to it.
         end: Last session.
+        retrain_mode: When to retrain: on-drift (default), always, monthly or never.
         progress: Called with (session index, total, message).
 
     Returns:
@@ -77,6 +79,8 @@ def replay(
     Raises:
         BadInput: The period is empty or outside the available history.
     """
+    if retrain_mode not in RETRAIN_MODES:
+        raise BadInput(f"retrain mode {retrain_mode!r}: use one of {', '.join(RETRAIN_MODES)}")
     if end <= start:
         raise BadInput(f"--end {end} is not after --start {start}: give a later end")
     source = stack.source
@@ -113,10 +117,11 @@ def replay(
             forecast=True,
             forecast_source="replay",
             triggered_by="replay",
+            retrain_mode=retrain_mode,
         )
         if day.retrain is not None:
             verdict = "promoted" if day.retrain.promoted else "rejected"
-            progress(i + 1, len(sessions), f"{session}: drift -> retrain {verdict}")
+            progress(i + 1, len(sessions), f"{session}: retrain {verdict}")
         elif i % 21 == 0 or i == len(sessions) - 1:
             progress(i + 1, len(sessions), f"{session}")
     return _summary(deps, ticker, sessions, initial.version.version)

@@ -1,0 +1,171 @@
+"""Retrain many tickers on an executor, and the daily job's per-ticker retrain fan-out.
+
+Each retrain is a task (`pipelines.tasks.retrain_task`) on a local process pool or a Dask
+cluster; workers receive Settings, never live objects. Outcomes come back per ticker, so one
+ticker's failure is reported and never stops the rest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from stocky.errors import StockyError
+from stocky.pipelines.daily import (
+    DailyDeps,
+    RetrainMode,
+    TickerDay,
+    forecast_next,
+    retrain_trigger,
+    run_daily_ticker,
+)
+from stocky.pipelines.tasks import retrain_task
+
+if TYPE_CHECKING:
+    from stocky.adapters.executor import Outcome, TickerExecutor
+    from stocky.config import Settings
+    from stocky.pipelines.retrain import RetrainResult
+
+__all__ = ["DailyOutcome", "retrain_many", "run_daily_many"]
+
+log = logging.getLogger(__name__)
+
+
+def retrain_many(
+    *,
+    executor: TickerExecutor,
+    settings: Settings,
+    triggers: Mapping[str, str],
+    as_of: dt.date,
+    now: dt.datetime,
+    force: bool = False,
+    task: Callable[..., RetrainResult] = retrain_task,
+) -> dict[str, Outcome]:
+    """Retrain every ticker of `triggers` as of `as_of`, one task each, on `executor`.
+
+    Args:
+        executor: Where the tasks run.
+        settings: Shipped to the workers (as JSON); their retrain config and stores are used.
+        triggers: Ticker -> why it retrains (recorded as `triggered_by`).
+        as_of: The last session whose close may be used.
+        now: The clock reading recorded on every decision.
+        force: Promote even when the policy rejects.
+        task: The per-ticker task (tests pass one bound to in-memory fakes).
+
+    Returns:
+        Ticker -> Outcome (its value a RetrainResult, or the error), in `triggers` order.
+    """
+    if not triggers:
+        return {}
+    if len(triggers) == 1 and executor.name == "local":
+        # one retrain: a worker process would only add its start-up (imports) to the wait
+        from stocky.adapters.executor import InlineExecutor
+
+        executor = InlineExecutor()
+    payload = settings.model_dump_json()
+    done: dict[str, Outcome] = {}
+    for reason, tickers in _by_reason(triggers).items():
+        for outcome in executor.map(task, tickers, payload, as_of, now, reason, force):
+            done[outcome.item] = outcome
+    return {t: done[t] for t in triggers}
+
+
+def _by_reason(triggers: Mapping[str, str]) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {}
+    for ticker, reason in triggers.items():
+        groups.setdefault(reason, []).append(ticker)
+    return groups
+
+
+@dataclass(frozen=True)
+class DailyOutcome:
+    """One ticker's daily run, or why it failed."""
+
+    ticker: str
+    day: TickerDay | None
+    error: str | None = None
+    exit_code: int = 0
+
+
+def run_daily_many(
+    deps: DailyDeps,
+    *,
+    executor: TickerExecutor,
+    settings: Settings,
+    tickers: list[str],
+    as_of: dt.date,
+    now: dt.datetime,
+    retrain_mode: RetrainMode,
+    forecast: bool,
+    progress: Callable[[str], None] = lambda _m: None,
+    task: Callable[..., RetrainResult] = retrain_task,
+) -> list[DailyOutcome]:
+    """The daily job for many tickers: per ticker pull, actuals and drift here; the retrains
+    that are due as tasks on `executor`; then each champion's forecast.
+
+    Args:
+        deps: This process's collaborators.
+        executor: Where retrains run.
+        settings: Shipped to retrain workers.
+        tickers: The tickers, in report order.
+        as_of: The session.
+        now: The clock reading.
+        retrain_mode: on-drift, always, monthly or never.
+        forecast: Log each champion's forecast for the next session.
+        progress: Called with a short message per step.
+        task: The per-ticker retrain task (see `retrain_many`).
+
+    Returns:
+        One DailyOutcome per ticker, in `tickers` order.
+    """
+    days: dict[str, TickerDay] = {}
+    failed: dict[str, DailyOutcome] = {}
+    for sym in tickers:
+        try:
+            days[sym] = run_daily_ticker(
+                deps,
+                ticker=sym,
+                as_of=as_of,
+                now=now,
+                retrain_mode="never",
+                forecast=False,
+                progress=progress,
+            )
+        except StockyError as exc:
+            failed[sym] = DailyOutcome(sym, None, str(exc), exc.exit_code)
+    triggers = {
+        sym: reason
+        for sym, day in days.items()
+        if (
+            reason := retrain_trigger(
+                retrain_mode, drifted=day.drift.drifted, as_of=as_of, calendar=deps.calendar
+            )
+        )
+    }
+    if triggers:
+        progress(f"retraining {len(triggers)} ticker(s) on the {executor.name} executor")
+    for sym, outcome in retrain_many(
+        executor=executor, settings=settings, triggers=triggers, as_of=as_of, now=now, task=task
+    ).items():
+        if not outcome.ok:
+            failed[sym] = DailyOutcome(sym, days.pop(sym), outcome.error, outcome.exit_code)
+            continue
+        days[sym] = dataclasses.replace(days[sym], retrain=outcome.value)
+        deps.champions.pop(sym, None)  # a promotion happened in another process
+    for sym, day in list(days.items()):
+        if not forecast:
+            continue
+        try:
+            forecast_id, target = forecast_next(
+                deps, ticker=sym, as_of=as_of, now=now, source="daily"
+            )
+        except StockyError as exc:
+            failed[sym] = DailyOutcome(sym, day, str(exc), exc.exit_code)
+            days.pop(sym)
+            continue
+        days[sym] = dataclasses.replace(day, forecast_id=forecast_id, forecast_target=target)
+    return [failed.get(sym) or DailyOutcome(sym, days[sym]) for sym in tickers]

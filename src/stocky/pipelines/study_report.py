@@ -1,0 +1,177 @@
+"""The policy study's outputs: a cell table and a policy table (CSV and Parquet), and one
+HTML page (Jinja2, autoescaped) with a heatmap of skill by policy and ticker and the policy
+frontier of accuracy against retrains."""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from stocky.pipelines.study import CellResult, result_rows
+
+__all__ = ["StudyFiles", "policy_table", "write_study"]
+
+_TEMPLATE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>stocky policy study</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2rem;max-width:80rem}
+table{border-collapse:collapse;font-size:.9rem}td,th{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:right}
+td:first-child,th:first-child{text-align:left}img{max-width:100%}.bad{color:#b00}
+</style></head><body>
+<h1>Policy study: {{ start }} .. {{ end }}</h1>
+<p>{{ n_tickers }} ticker(s) x {{ n_policies }} polic{{ "y" if n_policies == 1 else "ies" }};
+skill is 1 - RMSE / naive RMSE over the replayed forecasts (positive beats the random walk).
+{% if failed %}<span class="bad">{{ failed }} cell(s) failed (see cells.csv).</span>{% endif %}</p>
+<h2>Policies</h2>
+<table><tr>{% for c in policy_columns %}<th>{{ c }}</th>{% endfor %}</tr>
+{% for row in policies %}<tr>{% for c in policy_columns %}<td>{{ row[c] }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+<h2>Skill by policy and ticker</h2><img src="heatmap.png" alt="heatmap of skill by policy and ticker">
+<h2>Frontier: accuracy against retrains</h2><img src="frontier.png" alt="mean skill against retrains per ticker, one point per policy">
+<p>Files: <a href="cells.csv">cells.csv</a>, <a href="policies.csv">policies.csv</a> (and .parquet).</p>
+</body></html>
+"""
+
+
+@dataclass(frozen=True)
+class StudyFiles:
+    """Where the study's outputs were written."""
+
+    cells_csv: Path
+    policies_csv: Path
+    html: Path
+
+
+def policy_table(cells: Sequence[CellResult]) -> pd.DataFrame:
+    """One row per policy, aggregated over its tickers (failed cells counted, not averaged)."""
+    frame = pd.DataFrame(result_rows(cells))
+    ok = frame[frame["error"].isna()]
+    grouped = ok.groupby("policy", sort=False)
+    table = pd.DataFrame(
+        {
+            "retrain_mode": grouped["retrain_mode"].first(),
+            "tickers": grouped.size(),
+            "skill_mean": grouped["skill"].mean(),
+            "skill_median": grouped["skill"].median(),
+            "rmse_mean": grouped["rmse"].mean(),
+            "naive_rmse_mean": grouped["naive_rmse"].mean(),
+            "drift_alerts": grouped["drift_alerts"].sum(),
+            "retrains": grouped["retrains"].sum(),
+            "retrains_per_ticker": grouped["retrains"].mean(),
+            "promotions": grouped["promotions"].sum(),
+            "rollbacks": grouped["rollbacks"].sum(),
+            "compute_seconds": grouped["compute_seconds"].sum(),
+        }
+    )
+    order = list(dict.fromkeys(frame["policy"]))
+    table = table.reindex([p for p in order if p in table.index])
+    failed = frame[frame["error"].notna()].groupby("policy").size()
+    table["failed"] = failed.reindex(table.index).fillna(0).astype(int)
+    return table.reset_index()
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return "-" if math.isnan(value) else f"{value:.4g}"
+    return str(value)
+
+
+def _heatmap(cells: pd.DataFrame) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    grid = cells.pivot_table(index="policy", columns="ticker", values="skill", sort=False)
+    fig, ax = plt.subplots(figsize=(1.2 + 0.9 * grid.shape[1], 1.0 + 0.45 * grid.shape[0]))
+    values = grid.to_numpy(float) * 100
+    bound = max(0.5, float(pd.Series(abs(values.ravel())).max(skipna=True) or 0.5))
+    im = ax.imshow(values, cmap="RdBu", vmin=-bound, vmax=bound, aspect="auto")
+    ax.set_xticks(range(grid.shape[1]), list(grid.columns), rotation=45, ha="right")
+    ax.set_yticks(range(grid.shape[0]), list(grid.index))
+    for (i, j), v in pd.DataFrame(values).stack().items():
+        ax.text(j, i, f"{v:+.2f}", ha="center", va="center", fontsize=7)
+    fig.colorbar(im, ax=ax, label="skill vs naive (%)")
+    return _png(fig)
+
+
+def _frontier(policies: pd.DataFrame) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.scatter(policies["retrains_per_ticker"], policies["skill_mean"] * 100)
+    for _, row in policies.iterrows():
+        ax.annotate(
+            str(row["policy"]),
+            (row["retrains_per_ticker"], row["skill_mean"] * 100),
+            fontsize=7,
+            xytext=(4, 2),
+            textcoords="offset points",
+        )
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xlabel("retrains per ticker over the period")
+    ax.set_ylabel("mean skill vs naive (%)")
+    return _png(fig)
+
+
+def _png(fig: Any) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def write_study(cells: Sequence[CellResult], folder: Path, *, start: str, end: str) -> StudyFiles:
+    """Write cells.csv/.parquet, policies.csv/.parquet, heatmap.png, frontier.png, study.html.
+
+    Args:
+        cells: Every cell's result (failed ones included).
+        folder: The study folder.
+        start: First session, for the title.
+        end: Last session, for the title.
+
+    Returns:
+        The paths of the main files.
+    """
+    from jinja2 import Environment
+
+    folder.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame(result_rows(cells))
+    policies = policy_table(cells)
+    frame.to_csv(folder / "cells.csv", index=False)
+    frame.to_parquet(folder / "cells.parquet", index=False)
+    policies.to_csv(folder / "policies.csv", index=False)
+    policies.to_parquet(folder / "policies.parquet", index=False)
+    ok = frame[frame["error"].isna()]
+    _atomic(folder / "heatmap.png", _heatmap(ok))
+    _atomic(folder / "frontier.png", _frontier(policies))
+    env = Environment(autoescape=True)
+    html = env.from_string(_TEMPLATE).render(
+        start=start,
+        end=end,
+        n_tickers=frame["ticker"].nunique(),
+        n_policies=frame["policy"].nunique(),
+        failed=int(frame["error"].notna().sum()),
+        policy_columns=list(policies.columns),
+        policies=[{k: _fmt(v) for k, v in row.items()} for row in policies.to_dict("records")],
+    )
+    _atomic(folder / "study.html", html.encode())
+    return StudyFiles(folder / "cells.csv", folder / "policies.csv", folder / "study.html")

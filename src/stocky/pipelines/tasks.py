@@ -1,0 +1,104 @@
+"""Per-ticker tasks an executor runs in worker processes (`adapters.executor`).
+
+Each task is a plain module-level function of picklable arguments: the ticker first, then the
+Settings as JSON and the clock reading chosen by the caller (time is an argument, so a task
+rerun after a lost worker does exactly the same work and publishing recognises it). Workers
+build their Stack from the Settings (`wiring.worker_stack`, kept per process); replays get a
+fresh Stack of their own state folder, closed at the end.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from stocky.pipelines.daily import RetrainMode
+    from stocky.pipelines.replay import ReplaySummary
+    from stocky.pipelines.retrain import RetrainResult
+    from stocky.pipelines.train import TrainResult
+
+__all__ = ["replay_task", "retrain_task", "train_task"]
+
+
+def train_task(
+    ticker: str, settings_json: str, now: dt.datetime, end: dt.date | None = None
+) -> TrainResult:
+    """Train one ticker on its prices up to `end` (pulled first when the store falls short;
+    None: the latest, always asked from the source) and publish it.
+
+    Raises:
+        StockyError: Any step failed (the executor turns it into the Outcome's error).
+    """
+    from stocky.pipelines.data import load_or_pull
+    from stocky.pipelines.train import train_ticker
+    from stocky.runtime import git_commit
+    from stocky.wiring import worker_stack
+
+    stack = worker_stack(settings_json)
+    frame = load_or_pull(source=stack.source, repo=stack.prices, ticker=ticker, end=end, now=now)
+    return train_ticker(
+        ticker=ticker,
+        prices=frame,
+        source=stack.source.name,
+        registry=stack.registry,
+        config=stack.train,
+        now=now,
+        git_commit=git_commit(),
+    )
+
+
+def retrain_task(
+    ticker: str,
+    settings_json: str,
+    as_of: dt.date,
+    now: dt.datetime,
+    triggered_by: str,
+    force: bool = False,
+) -> RetrainResult:
+    """Retrain one ticker as of `as_of` (prices pulled first when the store falls short).
+
+    Raises:
+        StockyError: Any step failed.
+    """
+    from stocky.pipelines.data import load_or_pull
+    from stocky.pipelines.retrain import retrain_ticker
+    from stocky.runtime import git_commit
+    from stocky.wiring import worker_stack
+
+    stack = worker_stack(settings_json)
+    frame = load_or_pull(source=stack.source, repo=stack.prices, ticker=ticker, end=as_of, now=now)
+    return retrain_ticker(
+        ticker=ticker,
+        prices=frame,
+        registry=stack.registry,
+        audit=stack.audit,
+        config=stack.retrain,
+        as_of=as_of,
+        now=now,
+        triggered_by=triggered_by,
+        force=force,
+        git_commit=git_commit(),
+    )
+
+
+def replay_task(
+    ticker: str,
+    settings_json: str,
+    start: dt.date,
+    end: dt.date,
+    retrain_mode: RetrainMode = "on-drift",
+) -> ReplaySummary:
+    """Replay one ticker in the state folder the Settings name (`wiring.replay_settings`).
+
+    Raises:
+        StockyError: Any step failed.
+    """
+    from stocky.config import Settings
+    from stocky.pipelines.replay import replay
+    from stocky.wiring import build_stack
+
+    settings = Settings.model_validate_json(settings_json)
+    settings.ensure_home()
+    with build_stack(settings) as stack:
+        return replay(stack=stack, ticker=ticker, start=start, end=end, retrain_mode=retrain_mode)
