@@ -240,6 +240,7 @@ def test_drift_check_uses_champion_baseline_and_stores_the_report(gspc: pd.DataF
         as_of=dates[-2],
         rule=rule,
         now=NOW,
+        detector="rule",
     )
     assert report.drifted and report.baseline == pytest.approx(baseline)
     assert report.latest_value == pytest.approx(3 * baseline)
