@@ -212,22 +212,16 @@ def check_drift(
     if champion is None:
         champion = registry.champion(ticker)
     since = sessions_since_last_change(audit=audit, calendar=calendar, ticker=ticker, as_of=as_of)
+    labeled = predictions.labeled(ticker, up_to=as_of)
     report = _rule_report(
-        labeled=predictions.labeled(ticker, up_to=as_of),
+        labeled=labeled,
         rule=rule,
         champion=champion,
         ticker=ticker,
         baseline=baseline,
         since=since,
     )
-    states = assess_champion(
-        predictions=predictions,
-        audit=audit,
-        champion=champion,
-        ticker=ticker,
-        as_of=as_of,
-        config=assessment,
-    )
+    states = assess_champion(labeled=labeled, audit=audit, champion=champion, config=assessment)
     degraded_alert: Alert | None = None
     if detector == "rule":
         decision, drifted, reason = report.decision, report.drifted, report.reason

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 from scipy.stats import binom
 
 from stocky.core import alert_messages as msgs
@@ -25,7 +26,7 @@ from stocky.core.realized import realized
 from stocky.pipelines.alert_causes import AlertConfig, queued
 
 if TYPE_CHECKING:
-    from stocky.adapters.ports import AuditLog, Champion, PredictionLog, QueuedAlert
+    from stocky.adapters.ports import AuditLog, Champion, QueuedAlert
     from stocky.core.alerts import Alert
     from stocky.core.sessions import TradingCalendar
 
@@ -110,21 +111,18 @@ def champion_since(*, audit: AuditLog, champion: Champion) -> dt.date | None:
 
 def assess_champion(
     *,
-    predictions: PredictionLog,
+    labeled: pd.DataFrame,
     audit: AuditLog,
     champion: Champion | None,
-    ticker: str,
-    as_of: dt.date,
     config: AssessmentConfig | None = None,
 ) -> StateCheck:
-    """Assess the champion's labeled sessions since it took over, up to `as_of`.
+    """Assess the champion's labeled sessions since it took over.
 
     Args:
-        predictions: The prediction log.
+        labeled: The ticker's labeled predictions up to the check's session
+            (`PredictionLog.labeled`).
         audit: Promotion records (when the champion took over).
         champion: The champion; None assesses every labeled session without baselines.
-        ticker: The ticker.
-        as_of: Last target session considered.
         config: Detector settings; `expected_skill` is replaced by the champion's walk-forward
             skill (floored at 0: a champion validated below naive is held to naive).
 
@@ -138,10 +136,11 @@ def assess_champion(
         baseline = _metric(champion, "walk_forward_return_rmse")
         skill = _metric(champion, "skill") or 0.0
         config = dataclasses.replace(config, expected_skill=min(max(skill, 0.0), 0.5))
-    start = since + dt.timedelta(days=1) if since is not None else None
-    labeled = predictions.labeled(ticker, up_to=as_of, start=start)
     if champion is not None and len(labeled):
-        labeled = labeled[labeled["model_version"] == champion.version]
+        keep = labeled["model_version"] == champion.version
+        if since is not None:
+            keep &= pd.to_datetime(labeled["target_date"]) > pd.Timestamp(since)
+        labeled = labeled[keep]
     rows = per_session(labeled) if len(labeled) else labeled
     cols = ("actual", "prediction", "naive", "lower", "upper")
     arrays = [
