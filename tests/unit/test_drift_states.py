@@ -107,6 +107,23 @@ def test_volatility_jump_on_a_random_walk_moves_no_model_but_alerts(tmp_path: Pa
     assert again.volatility_changed and not again.drifted
     assert len(audit.kinds("SYN")) == added
     assert audit.alert_outcomes[-1][1] in (AddOutcome.DUPLICATE, AddOutcome.COOLDOWN)
+    # the report (and so the dashboard) shows both states of the latest check
+    from stocky.report.build import build_report
+    from stocky.report.html import render_html
+
+    built = build_report(
+        predictions=stack.predictions,
+        audit=audit,
+        registry=stack.registry,
+        tickers=["SYN"],
+        drift_rule=stack.drift,
+        now=dt.datetime(2019, 1, 1, tzinfo=dt.UTC),
+    )
+    page = render_html(built, image_src=lambda t, c: f"{c}.png")
+    assert (
+        'data-state="volatility"><dt>volatility regime</dt><dd><span class="drift">changed' in page
+    )
+    assert 'data-state="model"><dt>model</dt><dd>not degraded' in page
 
 
 def test_the_rule_detector_keeps_retraining_on_a_volatility_jump(tmp_path: Path) -> None:
