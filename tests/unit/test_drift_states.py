@@ -88,10 +88,11 @@ def test_volatility_jump_on_a_random_walk_moves_no_model_but_alerts(tmp_path: Pa
     assert audit.promotions("SYN") == []
     assert set(audit.kinds("SYN")) == {"volatility_changed"}
     assert all(q.replay for q in audit.alerts)  # a replay's alerts are marked
-    # the condition lasts: the cooldown keeps it from alerting every session
+    # told when the state starts, not every session while it lasts
+    flags = [bool(c.report["volatility_changed"]) for c in checks]
+    onsets = sum(1 for i, f in enumerate(flags) if f and (i == 0 or not flags[i - 1]))
     added = len(audit.kinds("SYN"))
-    assert 1 <= added < len(vol)
-    assert ("volatility_changed", AddOutcome.COOLDOWN) in audit.alert_outcomes
+    assert added == onsets == 1 and audit.alerts[0].alert.session == vol[0].as_of
     # the same session checked again raises nothing new
     again = check_drift(
         predictions=stack.predictions,
@@ -105,8 +106,7 @@ def test_volatility_jump_on_a_random_walk_moves_no_model_but_alerts(tmp_path: Pa
         alerts=AlertConfig(replay=True),
     )
     assert again.volatility_changed and not again.drifted
-    assert len(audit.kinds("SYN")) == added
-    assert audit.alert_outcomes[-1][1] in (AddOutcome.DUPLICATE, AddOutcome.COOLDOWN)
+    assert len(audit.kinds("SYN")) == added  # nothing new: the state started sessions ago
     # the report (and so the dashboard) shows both states of the latest check
     from stocky.report.build import build_report
     from stocky.report.html import render_html
@@ -228,3 +228,55 @@ def test_check_without_a_champion_never_retrains(tmp_path: Path, detector: str) 
     assert not out.drifted and out.decision in ("no_champion", "insufficient_data")
     stored = stack.audit.latest_drift_check("SYN")
     assert stored is not None and stored.report["detector"] == detector
+
+
+def test_a_degraded_check_alerts_once_per_session_then_cools_down(tmp_path: Path) -> None:
+    from stocky.adapters.ports import ActualUpdate, PredictionRecord
+    from stocky.pipelines.train import train_ticker
+
+    close = _vol_jump()[:600]  # SYNTHETIC random walk, constant volatility
+    frame = price_frame(close, end=END)
+    stack = fake_stack(_settings(tmp_path), {"SYN": frame})
+    train_ticker(
+        ticker="SYN",
+        prices=frame.iloc[:-40],
+        source="fake",
+        registry=stack.registry,
+        config=stack.train,
+        now=dt.datetime(2018, 10, 1, tzinfo=dt.UTC),
+    )
+    dates = [d.date() for d in frame["date"]]
+    for i in range(len(dates) - 39, len(dates)):
+        naive, actual = close[i - 1], close[i]
+        guess = naive - 2 * (actual - naive)  # the wrong way, twice as far: worse than naive
+        record = PredictionRecord(
+            "SYN", dt.datetime.combine(dates[i - 1], dt.time(22), dt.UTC), dates[i - 1],
+            dates[i], guess, guess - 0.05 * naive, guess + 0.05 * naive, naive, "stocky-syn", 1,
+            "(0, 1, 1)", 60, "x", "r",
+        )  # fmt: skip
+        pid = stack.predictions.insert(record)
+        stack.predictions.attach_actuals([ActualUpdate(pid, actual, record.created_at)])
+
+    def check(day: dt.date):  # type: ignore[no-untyped-def]
+        return check_drift(
+            predictions=stack.predictions,
+            audit=stack.audit,
+            registry=stack.registry,
+            calendar=stack.calendar,
+            ticker="SYN",
+            as_of=day,
+            rule=stack.drift,
+            now=dt.datetime.combine(day, dt.time(23), dt.UTC),
+        )
+
+    first = check(dates[-2])
+    assert first.decision == "model_degraded" and first.drifted and first.model_degraded
+    assert isinstance(stack.audit, FakeAuditLog)
+    assert stack.audit.alert_outcomes == [("model_degraded", AddOutcome.ADDED)]
+    assert check(dates[-2]).drifted  # the same session again: stored once
+    assert stack.audit.alert_outcomes[-1] == ("model_degraded", AddOutcome.DUPLICATE)
+    assert check(dates[-1]).drifted  # the next session: a condition cools down
+    assert stack.audit.alert_outcomes[-1] == ("model_degraded", AddOutcome.COOLDOWN)
+    assert stack.audit.kinds("SYN") == ["model_degraded"]
+    message = stack.audit.alerts[0].alert.message
+    assert "model degraded" in message and "skill vs naive" in message

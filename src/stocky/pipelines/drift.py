@@ -244,11 +244,15 @@ def check_drift(
         )
         if states.assessment.model_degraded and champion is not None:
             degraded_alert = degraded_vs_naive_alert(states, ticker=ticker, session=as_of)
+    # volatility_changed needs no action: it is told when the state starts, not while it lasts
+    previous = next((c for c in audit.drift_checks(ticker, limit=5) if c.as_of < as_of), None)
+    went_on = previous is None or not previous.report.get("volatility_changed")
     raised = state_alerts(
         states,
         ticker=ticker,
         session=as_of,
         degraded_alert=degraded_alert,
+        volatility_onset=went_on,
         calendar=calendar,
         config=alerts,
     )

@@ -202,14 +202,16 @@ def state_alerts(
     ticker: str,
     session: dt.date,
     degraded_alert: Alert | None,
+    volatility_onset: bool,
     calendar: TradingCalendar,
     config: AlertConfig,
 ) -> list[QueuedAlert]:
     """The alerts of the states: model degraded (`degraded_alert`, which the detector in
-    charge built), volatility regime changed, and interval coverage broken."""
+    charge built), volatility regime changed (only at its onset: `volatility_onset`, the
+    previous check did not have it), and interval coverage broken."""
     a = check.assessment
     found: list[Alert] = [] if degraded_alert is None else [degraded_alert]
-    if a.volatility_changed:
+    if a.volatility_changed and volatility_onset:
         before = check.baseline_return_rmse
         found.append(
             msgs.volatility_changed(
