@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,10 +25,12 @@ from stocky.adapters.ports import (
     PredictionRecord,
     Promotion,
     PromotionRow,
+    QueuedAlert,
     RunRecord,
 )
 from stocky.adapters.prices.base import PRICE_COLUMNS, empty_price_frame, select_range
 from stocky.adapters.registry import model_name
+from stocky.adapters.store.alerts import AddOutcome
 from stocky.adapters.store.prices import PriceSummary
 from stocky.config import Settings
 from stocky.core.sessions import TradingCalendar
@@ -218,19 +220,47 @@ class FakePredictionLog:
 
 
 class FakeAuditLog:
-    """Drift checks and promotions in lists, read back newest first like the real one."""
+    """Drift checks, promotions and queued alerts in lists, read back newest first like the
+    real one. Alerts are deduplicated per (ticker, kind, session) and cooled down like the
+    outbox does; `alerts` holds the ones added, `alert_outcomes` every outcome in order."""
 
     def __init__(self) -> None:
         self.checks: list[DriftCheck] = []
         self.decisions: list[Promotion] = []
+        self.alerts: list[QueuedAlert] = []
+        self.alert_outcomes: list[tuple[str, AddOutcome]] = []
 
-    def add_drift_check(self, row: DriftCheckRow) -> int:
+    def add_drift_check(self, row: DriftCheckRow, *, alerts: Sequence[QueuedAlert] = ()) -> int:
         self.checks.append(DriftCheck(**dataclasses.asdict(row), id=len(self.checks) + 1))
+        self.add_alerts(alerts, now=row.checked_at)
         return len(self.checks)
 
-    def add_promotion(self, row: PromotionRow) -> int:
+    def add_promotion(self, row: PromotionRow, *, alerts: Sequence[QueuedAlert] = ()) -> int:
         self.decisions.append(Promotion(**dataclasses.asdict(row), id=len(self.decisions) + 1))
+        self.add_alerts(alerts, now=row.decided_at)
         return len(self.decisions)
+
+    def add_alerts(self, alerts: Sequence[QueuedAlert], *, now: dt.datetime) -> list[AddOutcome]:
+        outcomes = [self._add(queued) for queued in alerts]
+        self.alert_outcomes.extend((q.alert.kind, o) for q, o in zip(alerts, outcomes, strict=True))
+        return outcomes
+
+    def _add(self, queued: QueuedAlert) -> AddOutcome:
+        new = queued.alert
+        same = [
+            q.alert for q in self.alerts if (q.alert.ticker, q.alert.kind) == (new.ticker, new.kind)
+        ]
+        if any(a.session == new.session for a in same):
+            return AddOutcome.DUPLICATE
+        since = queued.cooldown_since
+        if since is not None and any(a.session >= since for a in same):
+            return AddOutcome.COOLDOWN
+        self.alerts.append(queued)
+        return AddOutcome.ADDED
+
+    def kinds(self, ticker: str | None = None) -> list[str]:
+        """Kinds of the alerts added, oldest first."""
+        return [q.alert.kind for q in self.alerts if ticker is None or q.alert.ticker == ticker]
 
     def latest_drift_check(self, ticker: str) -> DriftCheck | None:
         found = self.drift_checks(ticker, limit=1)

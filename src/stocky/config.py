@@ -129,6 +129,13 @@ class Settings(BaseSettings):
     drift_consecutive_days: int = Field(3, ge=1)
     drift_metric: Literal["rmse", "return_rmse", "mape", "mase"] = "rmse"
     drift_cooldown_sessions: int = Field(10, ge=0)
+    drift_detector: Literal["assessment", "rule"] = Field(
+        "assessment",
+        description=(
+            "What triggers a retrain: 'assessment' (model degraded vs naive; a volatility "
+            "change never retrains) or 'rule' (the rolling-error rule, STOCKY_DRIFT_*)."
+        ),
+    )
     holdout_size: int = Field(63, ge=10)
     min_improvement: float = Field(0.0, ge=0)
     naive_tolerance: float = Field(0.0, ge=0)

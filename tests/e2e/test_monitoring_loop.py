@@ -65,6 +65,10 @@ def test_predict_label_and_check_drift(home):
         err = actual[-14:] - logged["prediction"].to_numpy()[-14:]
         assert report["latest_value"] == pytest.approx(float(np.sqrt(np.mean(err**2))), rel=1e-9)
         assert body["drifted"] is (drift.exit_code == 10)
+        # both drift states are reported beside the decision
+        assert isinstance(body["volatility_changed"], bool)
+        assert isinstance(body["model_degraded"], bool)
+        assert body["detector"] == report["detector"] == "assessment"
         assert report["baseline_source"].startswith("champion stocky-gspc v1 walk_forward_rmse")
         assert body["as_of"] == "2018-12-31"
 

@@ -116,6 +116,7 @@ def seed_monitoring(home: Path) -> Seeded:
             as_of=dates[i],
             rule=RULE,
             now=dt.datetime.combine(dates[i], dt.time(23), dt.UTC),
+            detector="rule",
         )
     promoted_on = dates[n - 30]
     audit.add_promotion(

@@ -129,6 +129,8 @@ def test_retrain_rejects_when_policy_says_no_and_promotes_when_forced(gspc: pd.D
     assert not result.promoted and result.to_version is None
     assert registry.aliases("^GSPC") == {"champion": 1}
     assert [p.action for p in audit.promotions("^GSPC")] == ["reject"]
+    # the decision and its alert are stored together
+    assert audit.kinds("^GSPC") == ["retrain_rejected"] and not audit.alerts[0].replay
     d = result.decision
     assert d.challenger_rmse is not None and d.naive_rmse is not None
     forced = retrain_ticker(
@@ -145,6 +147,8 @@ def test_retrain_rejects_when_policy_says_no_and_promotes_when_forced(gspc: pd.D
     assert forced.promoted and forced.forced and forced.to_version == 2
     assert registry.aliases("^GSPC") == {"champion": 2, "previous": 1}
     assert audit.promotions("^GSPC")[0].triggered_by == "force"
+    assert audit.kinds("^GSPC") == ["retrain_rejected", "retrain_promoted"]
+    assert "v2" in audit.alerts[-1].alert.title
     # the holdout ends at as_of and excludes later sessions
     assert forced.holdout[1] == "2018-12-31"
 
@@ -181,6 +185,8 @@ def test_rollback_swaps_champion_and_previous(gspc: pd.DataFrame) -> None:
         registry.aliases("^GSPC")["champion"] == 1
         and audit.promotions("^GSPC")[0].action == "rollback"
     )
+    assert audit.kinds("^GSPC") == ["rollback"]
+    assert audit.alerts[0].alert.data["to_version"] == 1
 
 
 def _record(ticker: str, as_of: dt.date, target: dt.date, pred: float, naive: float):  # type: ignore[no-untyped-def]
@@ -245,6 +251,7 @@ def test_drift_check_uses_champion_baseline_and_stores_the_report(gspc: pd.DataF
         as_of=dates[-2],
         rule=rule,
         now=NOW,
+        detector="rule",
     )
     assert report.drifted and report.baseline == pytest.approx(baseline)
     assert report.latest_value == pytest.approx(3 * baseline)

@@ -69,3 +69,19 @@ def test_lengths_must_match():
 def test_policy_validation(kwargs):
     with pytest.raises(BadInput):
         PromotionPolicy(**kwargs)
+
+
+def test_naive_beats_both_is_the_random_walk_fallback_rule() -> None:
+    from stocky.core.promotion import Decision, naive_beats_both
+
+    def decision(
+        promote: bool, champion: float | None, challenger: float, naive: float
+    ) -> Decision:
+        return Decision(promote, "r", champion, challenger, naive, None)
+
+    assert naive_beats_both(decision(False, 2.0, 2.1, 1.9))
+    assert not naive_beats_both(decision(False, 2.0, 1.8, 1.9))  # the challenger beat naive
+    assert not naive_beats_both(decision(False, 1.8, 2.1, 1.9))  # the champion beat naive
+    assert not naive_beats_both(decision(False, 1.9, 1.9, 1.9))  # a tie is no win
+    assert not naive_beats_both(decision(True, 2.0, 1.95, 1.9))  # promoted: nothing to fall back
+    assert not naive_beats_both(decision(False, None, 2.1, 1.9))  # no champion to replace

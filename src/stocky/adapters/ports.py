@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from stocky.adapters.store.alerts import AddOutcome
     from stocky.adapters.store.prices import PriceSummary
+    from stocky.core.alerts import Alert
     from stocky.core.spec import ModelSpec
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "PriceStore",
     "Promotion",
     "PromotionRow",
+    "QueuedAlert",
     "Registry",
     "RunRecord",
 ]
@@ -254,12 +257,36 @@ class Promotion(PromotionRow):
     id: int = 0
 
 
+@dataclass(frozen=True)
+class QueuedAlert:
+    """An alert to write with its cause.
+
+    Attributes:
+        alert: The alert (`stocky.core.alert_messages` builds them).
+        cooldown_since: Suppress it when the same ticker and kind alerted for a session on or
+            after this date (conditions only; None: deduplication only).
+        replay: Raised by a replay of history: stored marked, sent only when asked.
+    """
+
+    alert: Alert
+    cooldown_since: dt.date | None = None
+    replay: bool = False
+
+
 class AuditLog(Protocol):
-    """Drift checks and promotion decisions: the monitoring and retraining trail."""
+    """Drift checks, promotion decisions, and the alerts they raise.
 
-    def add_drift_check(self, row: DriftCheckRow) -> int: ...
+    An alert passed with its cause is written in the same transaction: both are stored, or
+    neither.
+    """
 
-    def add_promotion(self, row: PromotionRow) -> int: ...
+    def add_drift_check(self, row: DriftCheckRow, *, alerts: Sequence[QueuedAlert] = ()) -> int: ...
+
+    def add_promotion(self, row: PromotionRow, *, alerts: Sequence[QueuedAlert] = ()) -> int: ...
+
+    def add_alerts(
+        self, alerts: Sequence[QueuedAlert], *, now: dt.datetime
+    ) -> list[AddOutcome]: ...
 
     def latest_drift_check(self, ticker: str) -> DriftCheck | None: ...
 

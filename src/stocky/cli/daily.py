@@ -17,7 +17,7 @@ from stocky.errors import BadInput, StockyError
 
 if TYPE_CHECKING:
     from stocky.adapters.executor import ExecutorKind
-    from stocky.pipelines.daily import RetrainMode
+    from stocky.pipelines.daily import DailyDeps, RetrainMode
     from stocky.wiring import Stack
 
 __all__ = ["daily", "run_daily_cli", "scheduler"]
@@ -71,16 +71,25 @@ def run_daily_cli(
                 now=now,
                 retrain_mode=cast("RetrainMode", retrain_mode),
                 forecast=forecast,
-                progress=lambda m: log.info(m),
+                progress=log.info,
             )
         finally:
             executor.close()
         for outcome in outcomes:
             sym, r = outcome.ticker, outcome.day
             if outcome.error is not None or r is None:
-                console_err(f"error: {sym}: {redact(str(outcome.error))}")
+                error = redact(str(outcome.error))
+                console_err(f"error: {sym}: {error}")
                 code = code or outcome.exit_code or 1
-                lines.append(f"{sym:8} FAILED: {redact(str(outcome.error))}")
+                lines.append(f"{sym:8} FAILED: {error}")
+                _failed_alert(
+                    deps,
+                    ticker=sym,
+                    session=day,
+                    step="retraining" if r is not None else "daily",
+                    error=error,
+                    now=now,
+                )
                 continue
             retrain_text = "no retrain"
             if r.retrain is not None:
@@ -96,11 +105,54 @@ def run_daily_cli(
                 f"drift {r.drift.decision} ({deps.rule.metric} {latest}), {retrain_text}, {fc}"
             )
         if report:
-            lines.append(_write_report(stack, symbols, now))
+            try:
+                lines.append(_write_report(stack, symbols, now))
+            except StockyError as exc:
+                _failed_alert(
+                    deps, ticker=None, session=day, step="report", error=str(exc), now=now
+                )
+                console_err(_deliver(stack, now))  # the failure alert goes out now
+                raise
+        lines.append(_deliver(stack, now))
     typer.echo("daily summary")
     for line in lines:
         typer.echo(f"  {line}")
     return code
+
+
+def _failed_alert(
+    deps: DailyDeps,
+    *,
+    ticker: str | None,
+    session: dt.date,
+    step: str,
+    error: str,
+    now: dt.datetime,
+) -> None:
+    """Queue a `daily_failed` alert (ticker None: the whole job); a database that cannot take
+    it is reported on stderr, and the job's own error stays the one that counts."""
+    from stocky.core.alert_messages import daily_failed
+    from stocky.core.alerts import FLEET
+    from stocky.pipelines.alert_causes import queued
+
+    alert = daily_failed(ticker=ticker or FLEET, session=session, step=step, error=error)
+    try:
+        deps.audit.add_alerts([queued(alert, calendar=deps.calendar, config=deps.alerts)], now=now)
+    except StockyError as store_exc:
+        console_err(f"error: could not queue the daily_failed alert: {store_exc}")
+
+
+def _deliver(stack: Stack, now: dt.datetime) -> str:
+    """Send the due alerts; a failure to deliver never fails the daily job (they stay queued)."""
+    from stocky.cli._deliver import deliver_outbox
+
+    if stack.engine is None:
+        return "alerts: no database outbox"
+    try:
+        return deliver_outbox(stack.settings, stack.engine, now=now)
+    except StockyError as exc:
+        console_err(f"error: alerts not delivered (they stay queued): {exc}")
+        return f"alerts: not delivered: {exc}"
 
 
 def _write_report(stack: Stack, symbols: list[str], now: dt.datetime) -> str:

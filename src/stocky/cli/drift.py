@@ -1,4 +1,5 @@
-"""`stocky drift`: run the drift rule and store the report. Exit 0 no drift, 10 drift."""
+"""`stocky drift`: check both drift states and the rule, store the check. Exit 10 when the
+detector in charge asks for a retrain (model degraded, or the rule's drift), else 0."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def drift(
         typer.Option(help="rmse, return_rmse, mape or mase (default STOCKY_DRIFT_METRIC)."),
     ] = None,
 ) -> None:
-    """Check the rolling error against the champion's baseline; prints and stores a DriftReport."""
+    """Check the drift states and the rolling-error rule; print and store the check (exit 10: retrain)."""
     with open_stack() as stack:
         drifted = _check(stack, ticker=ticker, as_of=as_of, metric=metric)
     if drifted:
@@ -47,6 +48,7 @@ def _check(
     from dataclasses import replace
 
     from stocky.core.tickers import normalize_tickers
+    from stocky.pipelines.alert_causes import AlertConfig
     from stocky.pipelines.drift import check_drift
 
     now = datetime.now(UTC)
@@ -70,6 +72,8 @@ def _check(
             as_of=day,
             rule=rule,
             now=now,
+            detector=stack.settings.drift_detector,
+            alerts=AlertConfig.from_settings(stack.settings),
         )
         drifted = drifted or report.drifted
         naive = (
@@ -80,5 +84,11 @@ def _check(
             f"{sym}: {report.decision.upper()} as of {day}: rolling {rule.metric} {latest}{naive}"
         )
         typer.echo(f"  {report.reason}")
-        typer.echo(f"  baseline: {report.baseline_source}")
+        typer.echo(
+            f"  states: volatility regime {'CHANGED' if report.volatility_changed else 'steady'}, "
+            f"model {'DEGRADED' if report.model_degraded else 'not degraded'}"
+            f"{', interval coverage BROKEN' if report.coverage_broken else ''} "
+            f"(detector {report.detector})"
+        )
+        typer.echo(f"  rule: {report.rule.decision}; baseline: {report.baseline_source}")
     return drifted

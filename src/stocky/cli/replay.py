@@ -88,6 +88,13 @@ def replay(
             help="Worker processes for local / a Dask LocalCluster (default STOCKY_JOBS)."
         ),
     ] = None,
+    deliver_alerts: Annotated[
+        bool,
+        typer.Option(
+            "--deliver-alerts",
+            help="Send the replay's alerts (marked as a replay) to the configured targets.",
+        ),
+    ] = False,
 ) -> None:
     """Replay the daily loop over history: forecast, label, drift, retrain, promote; then summarise."""
     from stocky.core.tickers import normalize_ticker, normalize_tickers, ticker_slug
@@ -178,6 +185,14 @@ def replay(
                 now=dt.datetime.now(dt.UTC),
             )
             typer.echo(f"  report             {write_report(built, folder / 'report')}")
+        if deliver_alerts and stack.engine is not None:
+            from stocky.cli._deliver import deliver_outbox
+
+            # the replay's outbox is in its own database: the live one never sees these
+            line = deliver_outbox(
+                settings, stack.engine, now=dt.datetime.now(dt.UTC), include_replay=True
+            )
+            typer.echo(f"  {line}")
 
 
 def _replay_many(

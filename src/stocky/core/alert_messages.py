@@ -20,6 +20,7 @@ __all__ = [
     "labels_late",
     "late_labels_alert",
     "model_degraded",
+    "model_degraded_vs_naive",
     "retrain_promoted",
     "retrain_rejected",
     "rollback",
@@ -119,6 +120,67 @@ def model_degraded(
             "streak": streak,
             "naive_latest": naive_latest,
             "skill_vs_naive": skill,
+        },
+    )
+
+
+def model_degraded_vs_naive(
+    *,
+    ticker: str,
+    session: dt.date,
+    since: dt.date | None,
+    sessions: int,
+    rmse: float | None,
+    naive_rmse: float | None,
+    statistic: float,
+    threshold: float,
+    expected_skill: float,
+) -> Alert:
+    """The champion forecasts worse than the random walk, or than the skill it was validated
+    with (the drift assessment's *model degraded* state: a CUSUM on the loss against naive).
+
+    Args:
+        ticker: The symbol.
+        session: The session of the check.
+        since: The session it became champion (its sessions are counted after it).
+        sessions: Labeled sessions of the champion since then.
+        rmse: Its RMSE over those sessions.
+        naive_rmse: The random walk's RMSE over the same sessions.
+        statistic: The skill CUSUM at `session`.
+        threshold: The CUSUM's alarm level.
+        expected_skill: The skill vs naive the champion was expected to keep.
+
+    Returns:
+        A `model_degraded` alert.
+    """
+    ticker = _symbol(ticker)
+    skill = _skill(rmse, naive_rmse)
+    message = (
+        f"{ticker}: model degraded as of {session}.\n"
+        f"Over its {sessions} session(s) as champion (since {since or 'its first forecast'}), "
+        f"RMSE {_num(rmse)} vs naive {_num(naive_rmse)}: skill vs naive "
+        f"{_pct(skill, signed=True)}, expected {_pct(expected_skill, signed=True)}; the skill "
+        f"CUSUM is {_num(statistic)} (alarm above {_num(threshold)}).\n"
+        "What to do: `stocky daily` (--retrain on-drift) retrains it and falls back to the "
+        "random walk when naive beats both champion and challenger on the holdout; by hand: "
+        f"`stocky retrain --ticker {ticker}`."
+    )
+    return Alert(
+        ticker,
+        "model_degraded",
+        session,
+        f"{ticker}: model degraded (skill vs naive {_pct(skill, signed=True)})",
+        message,
+        {
+            "detector": "assessment",
+            "since": since.isoformat() if since else None,
+            "sessions": sessions,
+            "rmse": rmse,
+            "naive_rmse": naive_rmse,
+            "skill_vs_naive": skill,
+            "expected_skill": expected_skill,
+            "statistic": statistic,
+            "threshold": threshold,
         },
     )
 

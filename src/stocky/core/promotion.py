@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 from stocky.core.metrics import diebold_mariano
 from stocky.errors import BadInput
 
-__all__ = ["Decision", "HoldoutScore", "PromotionPolicy", "decide"]
+__all__ = ["Decision", "HoldoutScore", "PromotionPolicy", "decide", "naive_beats_both"]
 
 
 @dataclass(frozen=True)
@@ -154,3 +154,22 @@ def decide(
             pvalue,
         )
     return Decision(True, f"promoted: {summary}", cp, ch, nv, pvalue)
+
+
+def naive_beats_both(decision: Decision) -> bool:
+    """The random-walk fallback rule: the challenger was rejected, and the naive random walk's
+    holdout RMSE is below both the champion's and the challenger's.
+
+    A degraded champion that no challenger may replace then gives way to the random walk
+    (ARIMA(0,1,0), whose forecast is the naive one) instead of staying in service.
+
+    Args:
+        decision: The retrain's decision (all three scored on the same holdout).
+
+    Returns:
+        True when the random walk should be promoted instead.
+    """
+    if decision.promote or decision.champion_rmse is None:
+        return False
+    naive = decision.naive_rmse
+    return naive < decision.champion_rmse and naive < decision.challenger_rmse

@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Literal
 
 from stocky.adapters.ports import AuditLog, Champion, PredictionLog, PriceStore, Registry
 from stocky.adapters.prices.base import PriceSource
-from stocky.core.drift import DriftReport, DriftRule
+from stocky.core.assessment import AssessmentConfig
+from stocky.core.drift import DriftRule
 from stocky.core.sessions import TradingCalendar
 from stocky.pipelines.actuals import ActualsResult, attach_actuals
+from stocky.pipelines.alert_causes import AlertConfig, labels_late_alerts
 from stocky.pipelines.data import pull_prices
-from stocky.pipelines.drift import check_drift
+from stocky.pipelines.drift import DriftDetector, DriftOutcome, check_drift
 from stocky.pipelines.forecast import forecast_record
 from stocky.pipelines.retrain import RetrainConfig, RetrainResult, retrain_ticker
 
@@ -77,12 +79,17 @@ class DailyDeps:
     rule: DriftRule
     retrain: RetrainConfig
     max_prices: int = 60
+    #: What starts a retrain: the drift states' *model degraded*, or the rolling-error rule.
+    detector: DriftDetector = "assessment"
+    assessment: AssessmentConfig = field(default_factory=AssessmentConfig)
+    #: Cooldown, late-label grace and replay mark of the alerts raised.
+    alerts: AlertConfig = field(default_factory=AlertConfig)
     #: Champions held in memory (replay); the registry is read when a ticker is missing.
     champions: dict[str, Champion] = field(default_factory=dict)
 
     @classmethod
-    def from_stack(cls, stack: Stack) -> DailyDeps:
-        """The daily job's collaborators from a Stack."""
+    def from_stack(cls, stack: Stack, *, replay: bool = False) -> DailyDeps:
+        """The daily job's collaborators from a Stack (`replay`: mark its alerts as a replay's)."""
         return cls(
             prices=stack.prices,
             predictions=stack.predictions,
@@ -93,6 +100,8 @@ class DailyDeps:
             rule=stack.drift,
             retrain=stack.retrain,
             max_prices=stack.settings.max_prices,
+            detector=stack.settings.drift_detector,
+            alerts=AlertConfig.from_settings(stack.settings, replay=replay),
         )
 
 
@@ -104,7 +113,7 @@ class TickerDay:
     as_of: dt.date
     rows_pulled: int
     actuals: ActualsResult
-    drift: DriftReport
+    drift: DriftOutcome
     retrain: RetrainResult | None
     forecast_id: int | None
     forecast_target: dt.date | None
@@ -194,6 +203,16 @@ def run_daily_ticker(
         as_of=as_of,
         now=now,
     )
+    late = labels_late_alerts(
+        prices=deps.prices,
+        calendar=deps.calendar,
+        ticker=ticker,
+        as_of=as_of,
+        now=now,
+        config=deps.alerts,
+    )
+    if late:
+        deps.audit.add_alerts(late, now=now)
     progress(f"{ticker}: checking drift")
     drift = check_drift(
         predictions=deps.predictions,
@@ -205,6 +224,9 @@ def run_daily_ticker(
         rule=deps.rule,
         now=now,
         champion=_champion(deps, ticker),
+        detector=deps.detector,
+        assessment=deps.assessment,
+        alerts=deps.alerts,
     )
     result = None
     trigger = retrain_trigger(
@@ -222,6 +244,9 @@ def run_daily_ticker(
             now=now,
             triggered_by=triggered_by if trigger == "schedule" else trigger,
             champion=_champion(deps, ticker),
+            # a degraded champion that nothing beats gives way to the random walk
+            fallback_to_naive=drift.drifted and drift.detector == "assessment",
+            replay=deps.alerts.replay,
         )
         if result.promoted and result.version is not None:
             deps.champions[ticker] = Champion(result.spec, result.version)

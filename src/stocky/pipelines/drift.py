@@ -1,28 +1,52 @@
-"""Drift check: the rule from core/drift.py over the prediction log, baseline from the registry.
+"""Drift check: both drift states and the rolling-error rule, stored with their alerts.
+
+Every check stores the rule's report (`core/drift.py`, the seed's rolling error against the
+champion's baseline) and the champion's two states (`pipelines/drift_states.py`: *volatility
+regime changed*, *model degraded*). `STOCKY_DRIFT_DETECTOR` says which one decides a retrain:
+`assessment` (default: only *model degraded*) or `rule` (the rolling-error rule, as before).
 
 Also keeps the seed's Python API: ``detect_drift(training_rmse=1.53)`` -> (drifted, rolling RMSE).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 from stocky.adapters.ports import AuditLog, Champion, DriftCheckRow, PredictionLog, Registry
+from stocky.core import alert_messages as msgs
+from stocky.core.assessment import AssessmentConfig
 from stocky.core.drift import DriftReport, DriftRule, evaluate_drift
 from stocky.core.sessions import TradingCalendar
 from stocky.core.tickers import normalize_ticker
-from stocky.errors import ModelNotFound
+from stocky.errors import BadInput, ModelNotFound
+from stocky.pipelines.alert_causes import AlertConfig
+from stocky.pipelines.drift_states import (
+    StateCheck,
+    assess_champion,
+    degraded_vs_naive_alert,
+    state_alerts,
+    state_decision,
+)
 
 if TYPE_CHECKING:
     from stocky.config import Settings
+    from stocky.core.alerts import Alert
 
 __all__ = [
     "BASELINE_KEYS",
+    "DETECTORS",
+    "DriftDetector",
+    "DriftOutcome",
     "check_drift",
     "detect_drift",
     "sessions_since_last_change",
 ]
+
+DriftDetector = Literal["assessment", "rule"]
+DETECTORS: tuple[str, ...] = ("assessment", "rule")
 
 #: Which spec metric is the baseline of each drift metric.
 BASELINE_KEYS = {
@@ -31,6 +55,69 @@ BASELINE_KEYS = {
     "mape": "walk_forward_mape",
     "mase": "walk_forward_mase",
 }
+
+
+@dataclass(frozen=True)
+class DriftOutcome:
+    """A stored drift check: the decision of the detector in charge, and both states.
+
+    `drifted` is what starts a retrain in `stocky daily --retrain on-drift`: *model degraded*
+    with the assessment, the rule's drift with the rule. `rule` is the rule's report in both
+    cases (the rolling error the charts draw); `states` the assessment's.
+    """
+
+    ticker: str
+    as_of: dt.date
+    detector: DriftDetector
+    decision: str
+    drifted: bool
+    reason: str
+    rule: DriftReport
+    states: StateCheck
+    check_id: int
+
+    @property
+    def volatility_changed(self) -> bool:
+        return self.states.assessment.volatility_changed
+
+    @property
+    def model_degraded(self) -> bool:
+        return self.states.assessment.model_degraded
+
+    @property
+    def coverage_broken(self) -> bool:
+        return self.states.assessment.coverage_broken
+
+    @property
+    def baseline(self) -> float | None:
+        return self.rule.baseline
+
+    @property
+    def baseline_source(self) -> str:
+        return self.rule.baseline_source
+
+    @property
+    def latest_value(self) -> float | None:
+        return self.rule.latest_value
+
+    @property
+    def naive_latest_value(self) -> float | None:
+        return self.rule.naive_latest_value
+
+    def report_json(self) -> dict[str, Any]:
+        """The stored `report`: the rule's report, then the detector, both states and the
+        assessment's numbers."""
+        return self.rule.to_dict() | {
+            "detector": self.detector,
+            "decision": self.decision,
+            "drifted": self.drifted,
+            "reason": self.reason,
+            "rule_decision": self.rule.decision,
+            "volatility_changed": self.volatility_changed,
+            "model_degraded": self.model_degraded,
+            "coverage_broken": self.coverage_broken,
+            "assessment": self.states.to_dict(),
+        }
 
 
 def sessions_since_last_change(
@@ -46,6 +133,37 @@ def sessions_since_last_change(
     return None
 
 
+def _rule_report(
+    *,
+    labeled: Any,
+    rule: DriftRule,
+    champion: Champion | None,
+    ticker: str,
+    baseline: float | None,
+    since: int | None,
+) -> DriftReport:
+    key = BASELINE_KEYS[rule.metric]
+    scale: float | None = None
+    if baseline is not None:
+        source = "given by the caller"
+    elif champion is None:
+        source = f"no champion for {ticker}"
+    else:
+        value = champion.spec.metrics.get(key)
+        baseline = float(value) if value else None
+        scale_value = champion.spec.metrics.get("naive_scale")
+        scale = float(scale_value) if scale_value else None
+        source = f"champion {champion.name} v{champion.version} {key}"
+    return evaluate_drift(
+        labeled,
+        rule=rule,
+        baseline=baseline,
+        baseline_source=source,
+        scale=scale,
+        sessions_since_retrain=since,
+    )
+
+
 def check_drift(
     *,
     predictions: PredictionLog,
@@ -58,52 +176,88 @@ def check_drift(
     now: dt.datetime,
     baseline: float | None = None,
     champion: Champion | None = None,
-) -> DriftReport:
-    """Evaluate the rule for `ticker` up to `as_of` and store the report in drift_checks.
+    detector: DriftDetector = "assessment",
+    assessment: AssessmentConfig | None = None,
+    alerts: AlertConfig | None = None,
+) -> DriftOutcome:
+    """Check `ticker` up to `as_of`; store the check and the alerts it raises together.
 
     Args:
         predictions: The prediction log (labeled rows are used).
-        audit: Where the report is stored, and where promotions are read for the cooldown.
-        registry: Source of the champion's baseline when `baseline` is None.
-        calendar: Trading sessions (for the cooldown count).
+        audit: Where the check and its alerts are stored; promotions are read for the
+            cooldown and for when the champion took over.
+        registry: Source of the champion when `champion` is None.
+        calendar: Trading sessions (cooldowns).
         ticker: The ticker.
         as_of: Last target session considered.
-        rule: The drift rule.
-        now: Recorded as checked_at.
-        baseline: Overrides the registry baseline (e.g. the seed's training_rmse).
+        rule: The rolling-error rule (decides with detector `rule`; its window, metric and
+            cooldown are reported either way).
+        now: Recorded as checked_at (and the alerts' time).
+        baseline: Overrides the rule's registry baseline (e.g. the seed's training_rmse).
         champion: The champion when the caller holds it; else read from the registry.
+        detector: `assessment` (retrain on *model degraded* only) or `rule`.
+        assessment: Detector settings of the states (defaults: the benchmark's).
+        alerts: Cooldown and replay mark of the alerts raised.
 
     Returns:
-        The stored DriftReport.
+        The stored DriftOutcome.
+
+    Raises:
+        BadInput: An unknown detector.
+        StoreError: The check (and so its alerts) could not be stored.
     """
-    labeled = predictions.labeled(ticker, up_to=as_of)
-    key = BASELINE_KEYS[rule.metric]
-    version: int | None = None
-    scale: float | None = None
-    if baseline is not None:
-        source = "given by the caller"
-    else:
-        if champion is None:
-            champion = registry.champion(ticker)
-        if champion is None:
-            source = f"no champion for {ticker}"
-        else:
-            version = champion.version
-            value = champion.spec.metrics.get(key)
-            baseline = float(value) if value else None
-            scale_value = champion.spec.metrics.get("naive_scale")
-            scale = float(scale_value) if scale_value else None
-            source = f"champion {champion.name} v{champion.version} {key}"
+    if detector not in DETECTORS:
+        raise BadInput(f"drift detector {detector!r} is unknown: use one of {list(DETECTORS)}")
+    alerts = alerts or AlertConfig()
+    if champion is None:
+        champion = registry.champion(ticker)
     since = sessions_since_last_change(audit=audit, calendar=calendar, ticker=ticker, as_of=as_of)
-    report = evaluate_drift(
-        labeled,
+    labeled = predictions.labeled(ticker, up_to=as_of)
+    report = _rule_report(
+        labeled=labeled,
         rule=rule,
+        champion=champion,
+        ticker=ticker,
         baseline=baseline,
-        baseline_source=source,
-        scale=scale,
-        sessions_since_retrain=since,
+        since=since,
     )
-    audit.add_drift_check(
+    states = assess_champion(labeled=labeled, audit=audit, champion=champion, config=assessment)
+    degraded_alert: Alert | None = None
+    if detector == "rule":
+        decision, drifted, reason = report.decision, report.drifted, report.reason
+        if drifted:
+            degraded_alert = msgs.model_degraded(
+                ticker=ticker,
+                session=as_of,
+                metric=rule.metric,
+                window=rule.window,
+                latest=report.latest_value,
+                baseline=report.baseline,
+                threshold=report.threshold,
+                streak=report.breach_streak,
+                naive_latest=report.naive_latest_value,
+            )
+    else:
+        in_cooldown = since is not None and since < rule.cooldown_sessions
+        decision, drifted, reason = state_decision(
+            states, has_champion=champion is not None, in_cooldown=in_cooldown
+        )
+        if states.assessment.model_degraded and champion is not None:
+            degraded_alert = degraded_vs_naive_alert(states, ticker=ticker, session=as_of)
+    # volatility_changed needs no action: it is told when the state starts, not while it lasts
+    previous = next((c for c in audit.drift_checks(ticker, limit=5) if c.as_of < as_of), None)
+    went_on = previous is None or not previous.report.get("volatility_changed")
+    raised = state_alerts(
+        states,
+        ticker=ticker,
+        session=as_of,
+        degraded_alert=degraded_alert,
+        volatility_onset=went_on,
+        calendar=calendar,
+        config=alerts,
+    )
+    outcome = DriftOutcome(ticker, as_of, detector, decision, drifted, reason, report, states, 0)
+    check_id = audit.add_drift_check(
         DriftCheckRow(
             ticker=ticker,
             checked_at=now,
@@ -118,13 +272,14 @@ def check_drift(
             latest_value=report.latest_value,
             naive_latest_value=report.naive_latest_value,
             breach_streak=report.breach_streak,
-            drifted=report.drifted,
-            decision=report.decision,
-            model_version=version,
-            report=report.to_dict(),
-        )
+            drifted=drifted,
+            decision=decision,
+            model_version=champion.version if champion is not None else None,
+            report=outcome.report_json(),
+        ),
+        alerts=raised,
     )
-    return report
+    return dataclasses.replace(outcome, check_id=check_id)
 
 
 def detect_drift(

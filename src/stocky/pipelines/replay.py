@@ -99,7 +99,7 @@ def replay(
         config=stack.train,
         now=first_time,
     )
-    deps = DailyDeps.from_stack(stack)
+    deps = DailyDeps.from_stack(stack, replay=True)  # its alerts are marked as a replay's
     calendar = stack.calendar
     stored = set(history["date"].dt.date)
     sessions = [s for s in calendar.sessions_in_range(start, end) if s in stored]

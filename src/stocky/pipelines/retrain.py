@@ -10,6 +10,7 @@ all data up to `as_of`, registered, the old champion gets the alias `previous`, 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -23,18 +24,27 @@ from stocky.adapters.ports import (
     Champion,
     ModelVersionInfo,
     PromotionRow,
+    QueuedAlert,
     Registry,
     RunRecord,
 )
 from stocky.adapters.registry import model_name
-from stocky.core.arima import ArimaForecaster, ArimaOrder, ArimaParams
+from stocky.core import alert_messages as msgs
+from stocky.core.arima import RANDOM_WALK, ArimaForecaster, ArimaOrder, ArimaParams
 from stocky.core.backtest import walk_forward
 from stocky.core.metrics import naive_scale, score
-from stocky.core.promotion import Decision, HoldoutScore, PromotionPolicy, decide
+from stocky.core.promotion import (
+    Decision,
+    HoldoutScore,
+    PromotionPolicy,
+    decide,
+    naive_beats_both,
+)
 from stocky.core.selection import select_order
 from stocky.core.spec import ModelSpec
 from stocky.core.volatility import IntervalMethod, validate_interval_method
 from stocky.errors import BadInput, ModelNotFound
+from stocky.pipelines.alert_causes import decision_alert
 from stocky.pipelines.publish import publish
 from stocky.pipelines.train import (
     Evaluation,
@@ -88,6 +98,8 @@ class RetrainResult:
     forced: bool
     spec: ModelSpec
     version: ModelVersionInfo | None
+    #: The challenger was rejected and the random walk promoted instead (naive beat both).
+    fallback: bool = False
 
 
 @dataclass(frozen=True)
@@ -193,8 +205,13 @@ def retrain_ticker(
     force: bool = False,
     champion: Champion | None = None,
     git_commit: str | None = None,
+    fallback_to_naive: bool = False,
+    replay: bool = False,
 ) -> RetrainResult:
     """Train a challenger, score all three on the holdout, decide, and promote or reject.
+
+    The decision is recorded with a `retrain_promoted` or `retrain_rejected` alert in the same
+    transaction.
 
     Args:
         ticker: The ticker.
@@ -208,6 +225,10 @@ def retrain_ticker(
         force: Promote even when the policy rejects (the reason says so).
         champion: The current champion; read from the registry when None.
         git_commit: Code version, when known.
+        fallback_to_naive: The champion is degraded: when the challenger is rejected and
+            naive beats both on the holdout (`core.promotion.naive_beats_both`), promote the
+            random walk (0,1,0) instead, through the same publish path, with the reason.
+        replay: Part of a replay: its alert is marked as a replay's.
 
     Returns:
         The RetrainResult.
@@ -230,12 +251,21 @@ def retrain_ticker(
         champion = registry.champion(ticker)
     scoring = score_retrain(close, champion=champion, config=config)
     decision = decide_retrain(scoring, config.policy)
-    promote = decision.promote or force
+    fallback = fallback_to_naive and not force and naive_beats_both(decision)
+    promote = decision.promote or force or fallback
     reason = (
         decision.reason
         if decision.promote or not force
         else f"forced by the operator; the policy said: {decision.reason}"
     )
+    if fallback:
+        reason = (
+            f"fallback to the random walk {RANDOM_WALK}: the champion is degraded and naive "
+            f"beat both on the holdout (naive RMSE {decision.naive_rmse:.4f}); challenger "
+            f"{scoring.order} {decision.reason}"
+        )
+        rw = dataclasses.replace(config, order="0,1,0")
+        scoring = score_retrain(close, champion=champion, config=rw)
     start = scoring.start
     holdout = (str(dates.iloc[start].date()), str(dates.iloc[-1].date()))
     latest = close[-config.train_window :] if config.train_window else close
@@ -292,6 +322,15 @@ def retrain_ticker(
     )
     version = published.version
     to_version = version.version if version is not None else None
+    alert = decision_alert(
+        ticker=ticker,
+        session=as_of,
+        promoted=promote,
+        decision=decision,
+        from_version=champ_version,
+        to_version=to_version,
+        reason=reason,
+    )
     audit.add_promotion(
         PromotionRow(
             ticker=ticker,
@@ -308,7 +347,8 @@ def retrain_ticker(
             naive_rmse=decision.naive_rmse,
             dm_pvalue=decision.dm_pvalue,
             run_id=published.run_id,
-        )
+        ),
+        alerts=[QueuedAlert(alert, replay=replay)],
     )
     return RetrainResult(
         ticker=ticker,
@@ -323,6 +363,7 @@ def retrain_ticker(
         forced=force and not decision.promote,
         spec=spec,
         version=version,
+        fallback=fallback,
     )
 
 
@@ -390,8 +431,11 @@ def rollback(
     now: dt.datetime,
     as_of: dt.date | None,
     triggered_by: str = "manual",
+    replay: bool = False,
 ) -> tuple[int, int]:
     """Move `champion` back to the version behind `previous` (and `previous` to the old champion).
+
+    The record is stored with a `rollback` alert (marked a replay's when `replay`).
 
     Returns:
         (from_version, to_version).
@@ -409,6 +453,14 @@ def rollback(
         )
     registry.set_alias(ticker, "champion", previous.version)
     registry.set_alias(ticker, "previous", current.version)
+    reason = f"rolled back from v{current.version} to v{previous.version} by the operator"
+    alert = msgs.rollback(
+        ticker=ticker,
+        session=as_of or now.date(),
+        from_version=current.version,
+        to_version=previous.version,
+        reason=reason,
+    )
     audit.add_promotion(
         PromotionRow(
             ticker=ticker,
@@ -418,8 +470,9 @@ def rollback(
             to_version=previous.version,
             decided_at=now,
             as_of=as_of,
-            reason=f"rolled back from v{current.version} to v{previous.version} by the operator",
+            reason=reason,
             triggered_by=triggered_by,
-        )
+        ),
+        alerts=[QueuedAlert(alert, replay=replay)],
     )
     return current.version, previous.version

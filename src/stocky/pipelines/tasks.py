@@ -79,6 +79,8 @@ def retrain_task(
         triggered_by=triggered_by,
         force=force,
         git_commit=git_commit(),
+        # as in the daily loop: a degraded champion that nothing beats gives way to naive
+        fallback_to_naive=triggered_by == "drift" and stack.settings.drift_detector == "assessment",
     )
 
 

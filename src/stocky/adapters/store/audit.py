@@ -1,20 +1,35 @@
-"""Drift checks and promotion decisions: the monitoring and retraining audit trail."""
+"""Drift checks and promotion decisions: the monitoring and retraining audit trail.
+
+Alerts raised by a drift check or a promotion are written to the outbox in the same
+transaction as their row (`AlertOutbox.add` on the same connection): both commit, or neither.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+from collections.abc import Sequence
 from dataclasses import asdict, fields
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from stocky.adapters.ports import DriftCheck, DriftCheckRow, Promotion, PromotionRow
+from stocky.adapters.ports import (
+    DriftCheck,
+    DriftCheckRow,
+    Promotion,
+    PromotionRow,
+    QueuedAlert,
+)
+from stocky.adapters.store.alerts import AddOutcome, AlertOutbox
 from stocky.adapters.store.tables import drift_checks, promotions
 from stocky.errors import StoreError
 
 __all__ = ["AuditRepository", "DriftCheck", "DriftCheckRow", "Promotion", "PromotionRow"]
+
+log = logging.getLogger(__name__)
 
 _CHECK_FIELDS = frozenset(f.name for f in fields(DriftCheck))
 _PROMOTION_FIELDS = frozenset(f.name for f in fields(Promotion))
@@ -27,21 +42,51 @@ def _utc(moment: dt.datetime) -> dt.datetime:
 
 
 class AuditRepository:
-    """Insert and read drift checks and promotions."""
+    """Insert and read drift checks and promotions, and queue the alerts they raise."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        self.outbox = AlertOutbox(engine)
 
-    def add_drift_check(self, row: DriftCheckRow) -> int:
+    def add_drift_check(self, row: DriftCheckRow, *, alerts: Sequence[QueuedAlert] = ()) -> int:
+        """Store a drift check and its alerts in one transaction; returns the check's id."""
         values = asdict(row)
         values["checked_at"] = _utc(row.checked_at)
         values["report"] = json.dumps(row.report, default=str)
-        return self._insert(drift_checks, values, f"drift check of {row.ticker}")
+        what = f"drift check of {row.ticker}"
+        return self._insert(drift_checks, values, what, alerts=alerts, now=row.checked_at)
 
-    def add_promotion(self, row: PromotionRow) -> int:
+    def add_promotion(self, row: PromotionRow, *, alerts: Sequence[QueuedAlert] = ()) -> int:
+        """Store a promotion record and its alerts in one transaction; returns the record's id."""
         values = asdict(row)
         values["decided_at"] = _utc(row.decided_at)
-        return self._insert(promotions, values, f"promotion record of {row.ticker}")
+        what = f"promotion record of {row.ticker}"
+        return self._insert(promotions, values, what, alerts=alerts, now=row.decided_at)
+
+    def add_alerts(self, alerts: Sequence[QueuedAlert], *, now: dt.datetime) -> list[AddOutcome]:
+        """Queue alerts whose cause writes no row (late labels, a failed job), in one transaction."""
+        try:
+            with self.engine.begin() as conn:
+                return self._queue(conn, alerts, now)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"could not queue {len(alerts)} alert(s): {exc}") from exc
+
+    def _queue(
+        self, conn: sa.Connection, alerts: Sequence[QueuedAlert], now: dt.datetime
+    ) -> list[AddOutcome]:
+        outcomes = []
+        for queued in alerts:
+            outcome = self.outbox.add(
+                conn,
+                queued.alert,
+                now=now,
+                replay=queued.replay,
+                cooldown_since=queued.cooldown_since,
+            )
+            a = queued.alert
+            log.info("alert %s %s %s: %s", a.ticker, a.kind, a.session, outcome.value)
+            outcomes.append(outcome)
+        return outcomes
 
     def latest_drift_check(self, ticker: str) -> DriftCheck | None:
         rows = self.drift_checks(ticker, limit=1)
@@ -77,10 +122,19 @@ class AuditRepository:
         rows = self._select(query, f"promotions of {ticker}")
         return [Promotion(**{k: v for k, v in r.items() if k in _PROMOTION_FIELDS}) for r in rows]
 
-    def _insert(self, table: sa.Table, values: dict[str, Any], what: str) -> int:
+    def _insert(
+        self,
+        table: sa.Table,
+        values: dict[str, Any],
+        what: str,
+        *,
+        alerts: Sequence[QueuedAlert] = (),
+        now: dt.datetime,
+    ) -> int:
         try:
             with self.engine.begin() as conn:
                 key = conn.execute(table.insert().values(**values)).inserted_primary_key
+                self._queue(conn, alerts, now)  # a refused alert rolls the row back too
         except SQLAlchemyError as exc:
             raise StoreError(f"could not store the {what}: {exc}") from exc
         if key is None:

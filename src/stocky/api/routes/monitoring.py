@@ -92,7 +92,7 @@ async def performance(
 
 @router.get("/{ticker}/drift")
 async def drift(ticker: str, state: StateDep) -> dict[str, Any]:
-    """The latest stored drift report (run `stocky drift` or `stocky daily` to make one)."""
+    """The latest drift check: the decision, both drift states, and the stored report."""
 
     def collect() -> dict[str, Any]:
         symbol = _known(state, ticker)
@@ -101,13 +101,19 @@ async def drift(ticker: str, state: StateDep) -> dict[str, Any]:
             raise ModelNotFound(
                 f"no drift check stored for {symbol}: run `stocky drift --ticker {symbol}`"
             )
+        report = row.report
         return {
             "ticker": symbol,
             "checked_at": row.checked_at.isoformat(),
             "as_of": row.as_of.isoformat(),
             "drifted": row.drifted,
             "decision": row.decision,
-            "report": row.report,
+            # the two drift states (None in checks stored before they existed)
+            "detector": report.get("detector"),
+            "volatility_changed": report.get("volatility_changed"),
+            "model_degraded": report.get("model_degraded"),
+            "coverage_broken": report.get("coverage_broken"),
+            "report": report,
         }
 
     return await run_in_threadpool(collect)

@@ -1,0 +1,116 @@
+"""What each cause raises: alerts for retrain decisions, rollbacks and late labels, ready to
+be written with their cause (`AuditLog.add_promotion(row, alerts=...)`, `add_alerts`).
+
+The drift states' alerts are built in `stocky.pipelines.drift_states`; the words of every
+alert come from `stocky.core.alert_messages`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from stocky.adapters.ports import QueuedAlert
+from stocky.core import alert_messages as msgs
+from stocky.core.alerts import Alert
+from stocky.core.sessions import TradingCalendar
+from stocky.pipelines.alerts import check_labels_late, cooldown_start
+
+if TYPE_CHECKING:
+    from stocky.adapters.ports import PriceStore
+    from stocky.config import Settings
+    from stocky.core.promotion import Decision
+
+__all__ = ["AlertConfig", "decision_alert", "labels_late_alerts", "queued"]
+
+
+@dataclass(frozen=True)
+class AlertConfig:
+    """How pipelines raise alerts.
+
+    Attributes:
+        cooldown_sessions: Sessions a lasting condition stays quiet after it alerted.
+        labels_late_hours: Hours after a close before a missing close alerts.
+        replay: Alerts come from a replay of history (stored marked, sent only when asked).
+    """
+
+    cooldown_sessions: int = 5
+    labels_late_hours: float = 6.0
+    replay: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, replay: bool = False) -> AlertConfig:
+        """`STOCKY_ALERT_COOLDOWN_SESSIONS` and `STOCKY_LABELS_LATE_HOURS`."""
+        return cls(
+            cooldown_sessions=settings.alert_cooldown_sessions,
+            labels_late_hours=settings.labels_late_hours,
+            replay=replay,
+        )
+
+
+def queued(alert: Alert, *, calendar: TradingCalendar, config: AlertConfig) -> QueuedAlert:
+    """`alert` with its cooldown window (conditions only) and replay mark."""
+    since = (
+        cooldown_start(calendar, alert.session, config.cooldown_sessions)
+        if alert.is_condition
+        else None
+    )
+    return QueuedAlert(alert, since, config.replay)
+
+
+def decision_alert(
+    *,
+    ticker: str,
+    session: dt.date,
+    promoted: bool,
+    decision: Decision,
+    from_version: int | None,
+    to_version: int | None,
+    reason: str,
+) -> Alert:
+    """`retrain_promoted` or `retrain_rejected`, with the three holdout RMSEs and the reason."""
+    if promoted and to_version is not None:
+        return msgs.retrain_promoted(
+            ticker=ticker,
+            session=session,
+            from_version=from_version,
+            to_version=to_version,
+            champion_rmse=decision.champion_rmse,
+            challenger_rmse=decision.challenger_rmse,
+            naive_rmse=decision.naive_rmse,
+            reason=reason,
+        )
+    return msgs.retrain_rejected(
+        ticker=ticker,
+        session=session,
+        champion_version=from_version,
+        champion_rmse=decision.champion_rmse,
+        challenger_rmse=decision.challenger_rmse,
+        naive_rmse=decision.naive_rmse,
+        reason=reason,
+    )
+
+
+def labels_late_alerts(
+    *,
+    prices: PriceStore,
+    calendar: TradingCalendar,
+    ticker: str,
+    as_of: dt.date,
+    now: dt.datetime,
+    config: AlertConfig,
+) -> list[QueuedAlert]:
+    """A `labels_late` alert when the latest due close of `ticker` is still not stored.
+
+    Only a run for the present looks: a run as of an earlier session (a backfill, a replay)
+    is not expected to hold later closes.
+    """
+    alerts = check_labels_late(
+        prices=prices,
+        calendar=calendar,
+        tickers=[ticker],
+        now=now,
+        grace_hours=config.labels_late_hours,
+    )
+    return [queued(a, calendar=calendar, config=config) for a in alerts if a.session <= as_of]
