@@ -17,13 +17,12 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from stocky.api.ratelimit import ClientRateLimiter, RateLimited
@@ -31,7 +30,7 @@ from stocky.core.apikeys import key_matches, key_prefix
 from stocky.errors import StoreError
 
 if TYPE_CHECKING:
-    from stocky.adapters.store.keys import ActiveKey, ApiKeyStore
+    from stocky.adapters.store.keys import ActiveKey
 
 __all__ = [
     "CLIENT_ROUTES",
@@ -39,6 +38,7 @@ __all__ = [
     "ClientDep",
     "ClientGate",
     "KeyCache",
+    "KeyStore",
     "Unauthorized",
     "admit",
     "credential",
@@ -57,6 +57,14 @@ _HOW = (
     "send it as X-API-Key: <key> or Authorization: Bearer <key>; "
     "an operator creates keys with `stocky keys create --name <client>`"
 )
+
+
+class KeyStore(Protocol):
+    """What the cache reads and writes (`stocky.adapters.store.keys.ApiKeyStore`)."""
+
+    def active(self) -> dict[str, ActiveKey]: ...
+
+    def touch(self, ids: Iterable[int], *, now: dt.datetime) -> None: ...
 
 
 class Unauthorized(Exception):
@@ -97,7 +105,7 @@ class KeyCache:
 
     def __init__(
         self,
-        store: ApiKeyStore,
+        store: KeyStore,
         *,
         ttl: float,
         clock: Callable[[], dt.datetime],
@@ -245,23 +253,22 @@ _SCHEMES = {
 
 
 def document_clients(app: FastAPI, *, required: bool) -> None:
-    """Put the client key schemes in OpenAPI, on every client route: required, or optional.
-
-    Call it after every route is added.
-    """
+    """Put the client key schemes in the app's OpenAPI, on every client route: required, or
+    optional (OpenAPI's `{}`, "or no key at all")."""
     security: list[dict[str, list[str]]] = [{name: []} for name in _SCHEMES]
     if not required:
-        security.append({})  # OpenAPI's "or no key at all"
-    for route in app.routes:
-        if isinstance(route, APIRoute) and any(
-            (method, route.path) in CLIENT_ROUTES for method in route.methods or ()
-        ):
-            route.openapi_extra = {**(route.openapi_extra or {}), "security": security}
+        security.append({})
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
-        schema = build()  # cached by FastAPI after the first call
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()  # FastAPI keeps it in app.openapi_schema: this runs once
         schema.setdefault("components", {}).setdefault("securitySchemes", {}).update(_SCHEMES)
+        for method, path in CLIENT_ROUTES:
+            operation = schema.get("paths", {}).get(path, {}).get(method.lower())
+            if operation is not None:
+                operation["security"] = security
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
