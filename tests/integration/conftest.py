@@ -288,9 +288,10 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
             if proc.poll() is not None:
                 text = log.read_text() if log.exists() else ""
                 raise AssertionError(f"redis-server exited with {proc.returncode}:\n{text}")
-            with contextlib.suppress(OSError), socket.create_connection(
-                ("127.0.0.1", port), timeout=0.5
-            ) as sock:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock,
+            ):
                 sock.sendall(b"PING\r\n")
                 if sock.recv(64).startswith(b"+PONG"):
                     break

@@ -214,3 +214,44 @@ def test_cli_creates_lists_and_revokes_keys(cli_env):
     with engine.connect() as conn:
         assert conn.execute(sa.select(api_keys.c.hash)).scalar_one() == hash_key(key)
     engine.dispose()
+
+
+def test_migration_0004_keeps_logged_rows_and_its_downgrade_keeps_the_finite_checks(db_url):
+    from alembic import command
+
+    from stocky.adapters.store import schema
+    from stocky.adapters.store.schema import alembic_config
+
+    url = db_url
+    command.upgrade(alembic_config(url), "0003")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO predictions (ticker, created_at, as_of, target_date, prediction,"
+                    " lower, upper, naive, model_name, model_version, arima_order, history_len,"
+                    " input_hash, request_id, source) VALUES ('^GSPC', :t, '2024-07-03',"
+                    " '2024-07-05', 1.0, 0.5, 1.5, 1.0, 'stocky-gspc', 1, '(0, 1, 1)', 10,"
+                    " 'ab', 'r1', 'api')"
+                ),
+                {"t": NOW},
+            )
+        schema._at_head.discard(engine.url)
+        create_schema(engine)  # 0003 -> 0004
+        assert _key_ids(engine) == [None]
+        assert "api_keys" in sa.inspect(engine).get_table_names()
+
+        command.downgrade(alembic_config(url), "0003")
+        inspector = sa.inspect(engine)
+        assert "api_keys" not in inspector.get_table_names()
+        assert "api_key_id" not in {c["name"] for c in inspector.get_columns("predictions")}
+        assert len(inspector.get_check_constraints("predictions")) == 9  # 0003's, kept
+    finally:
+        schema._at_head.discard(engine.url)
+        engine.dispose()
+
+
+def _key_ids(engine: sa.Engine) -> list[int | None]:
+    with engine.connect() as conn:
+        return list(conn.execute(sa.select(predictions.c.api_key_id)).scalars())

@@ -76,7 +76,9 @@ def test_in_memory_instances_count_alone(apps):
 
 
 def test_an_unreachable_redis_lets_requests_through_and_logs_it(apps, caplog):
-    (client,) = apps(1, rate_limit="1/minute", rate_limit_storage=f"redis://127.0.0.1:{free_port()}")
+    (client,) = apps(
+        1, rate_limit="1/minute", rate_limit_storage=f"redis://127.0.0.1:{free_port()}"
+    )
     with caplog.at_level(logging.ERROR, logger="stocky.api.ratelimit"):
         assert _codes(client, 3, {}) == [200] * 3
     assert "request let through without a limit" in caplog.text

@@ -190,9 +190,7 @@ def test_a_failed_reload_raises_and_keeps_the_uses_for_the_next():
 
 
 def _gate(require: bool, limiter: ClientRateLimiter | None = None, *keys: tuple[int, str]):
-    return ClientGate(
-        require=require, keys=_cache(FakeKeyStore(*keys), Ticker()), limiter=limiter
-    )
+    return ClientGate(require=require, keys=_cache(FakeKeyStore(*keys), Ticker()), limiter=limiter)
 
 
 def _scope(headers: list[tuple[bytes, bytes]] = (), host: str = "10.0.0.1") -> dict:
