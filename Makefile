@@ -52,6 +52,7 @@ bench: $(STAMP)  ## benchmarks that print ratios measured side by side
 	$(BIN)/python bench/bench_core.py
 	$(BIN)/python bench/bench_intervals.py
 	$(BIN)/python bench/bench_api.py
+	$(BIN)/python bench/bench_keys.py
 	$(BIN)/python bench/bench_drift.py
 	$(BIN)/python bench/bench_prices.py
 

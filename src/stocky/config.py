@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from stocky.core.redact import redact
+
 __all__ = ["Settings", "get_settings"]
 
 PriceSourceName = Literal["auto", "bundled", "yahoo", "csv", "synthetic"]
@@ -123,6 +125,41 @@ class Settings(BaseSettings):
     reload_interval_seconds: float = Field(30.0, ge=0)
     admin_api_key: SecretStr | None = None
 
+    # --- client keys and rate limits (/predict, /predict/batch, /forecast) --------------
+    require_api_key: bool = Field(
+        False,
+        description=(
+            "Forecast routes answer 401 without a valid client key (`stocky keys create`), "
+            "sent as X-API-Key or Authorization: Bearer."
+        ),
+    )
+    api_key_cache_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=300,
+        description="Client keys are read from the database at most this often per worker; "
+        "a revoked key stops working within this many seconds.",
+    )
+    rate_limit: str = Field(
+        "",
+        description=(
+            "Requests per client key (per client IP without a key) on the forecast routes, "
+            "in the `limits` notation: '100/second', or several: '100/second;2000/minute'. "
+            "Empty: no limit."
+        ),
+    )
+    rate_limit_storage: str = Field(
+        "memory://",
+        description=(
+            "Where the counts live: memory:// (each worker counts alone) or redis://host:6379 "
+            "(rediss:// for TLS) to limit several workers and hosts together."
+        ),
+    )
+    rate_limit_strategy: Literal["moving-window", "sliding-window-counter", "fixed-window"] = Field(
+        "moving-window",
+        description="How requests are counted (see the `limits` library's strategies).",
+    )
+
     # --- monitoring and retraining (used by later pipelines) ---------------------------
     drift_window: int = Field(14, ge=2)
     drift_threshold_multiplier: float = Field(1.5, gt=0)
@@ -193,6 +230,34 @@ class Settings(BaseSettings):
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
         return value
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _valid_rate_limit(cls, value: str) -> str:
+        from limits import parse_many
+
+        text = value.strip()
+        if text:
+            try:
+                parse_many(text)
+            except ValueError as exc:
+                raise ValueError(
+                    f"{text!r} is not a rate limit: write e.g. '100/second' or "
+                    "'100/second;2000/minute', or leave it empty for no limit"
+                ) from exc
+        return text
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _valid_rate_limit_storage(cls, value: str) -> str:
+        text = value.strip() or "memory://"
+        scheme = text.split("://", 1)[0].lower()
+        if "://" not in text or scheme not in ("memory", "redis", "rediss"):
+            raise ValueError(
+                f"{redact(text)!r} is not a rate-limit storage: use memory:// or "
+                "redis://host:6379 (rediss:// for TLS)"
+            )
+        return text
 
     @field_validator("default_ticker")
     @classmethod

@@ -142,6 +142,8 @@ class PredictionRecord:
     input_hash: str
     request_id: str
     source: str = "api"
+    #: The client key the request carried (api_keys.id, never the key); None without one.
+    api_key_id: int | None = None
 
     def validate(self) -> None:
         """Refuse a row the log must never hold: a number that is not finite.

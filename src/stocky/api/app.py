@@ -13,10 +13,13 @@ from fastapi import FastAPI
 from stocky import __version__
 from stocky.adapters.ports import Registry
 from stocky.adapters.store import create_schema
+from stocky.adapters.store.keys import ApiKeyStore
 from stocky.adapters.store.predictions import PredictionRepository
+from stocky.api.auth import ClientGate, KeyCache, document_clients, install_client_handlers
 from stocky.api.champions import ChampionCache
 from stocky.api.errors import install_error_handlers
 from stocky.api.logwriter import GroupCommitLog
+from stocky.api.ratelimit import ClientRateLimiter
 from stocky.api.reload import poll_forever, reload_now
 from stocky.api.routes import admin, dashboard, health, metrics, models, monitoring, predict
 from stocky.api.state import AppState, Clock, utc_now
@@ -43,6 +46,8 @@ def build_state(stack: Stack, *, clock: Clock = utc_now) -> AppState:
     if not isinstance(predictions, PredictionRepository):
         raise TypeError("the API logs predictions through the SQL prediction log: use build_stack")
     engine = stack.engine
+    if engine is None:
+        raise TypeError("the API needs a stack with a database engine: use build_stack")
     return AppState(
         stack=stack,
         champions=ChampionCache(
@@ -59,6 +64,11 @@ def build_state(stack: Stack, *, clock: Clock = utc_now) -> AppState:
                 else None
             ),
             on_batch=telemetry.log_batch_rows.observe,
+        ),
+        gate=ClientGate(
+            require=settings.require_api_key,
+            keys=KeyCache(ApiKeyStore(engine), ttl=settings.api_key_cache_seconds, clock=clock),
+            limiter=ClientRateLimiter.from_settings(settings),
         ),
         clock=clock,
     )
@@ -100,6 +110,7 @@ def create_app(
             log.error(
                 "could not load champions at start-up (serving none until a reload works): %s", exc
             )
+        await state.gate.start()
         poller = None
         if settings.reload_interval_seconds > 0:
             poller = asyncio.create_task(poll_forever(state, settings.reload_interval_seconds))
@@ -110,8 +121,11 @@ def create_app(
                 poller.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await poller
-            if owned:
-                stack.close()
+            try:
+                await state.gate.close()
+            finally:
+                if owned:
+                    stack.close()
 
     app = FastAPI(
         title="stocky",
@@ -121,9 +135,11 @@ def create_app(
     )
     app.state.stocky = state
     install_error_handlers(app)
+    install_client_handlers(app)
     predict.add_predict_route(app, settings)  # the hot path, matched first
     for module in (health, predict, models, monitoring, admin, metrics, dashboard):
         app.include_router(module.router)
+    document_clients(app, required=settings.require_api_key)
     known = frozenset(p for r in app.routes if "{" not in (p := getattr(r, "path", "{")))
     app.add_middleware(
         GuardMiddleware,

@@ -145,7 +145,28 @@ _ERROR_DESCRIPTIONS = {
     413: "Body too large",
     415: "Body is not JSON",
     422: "Bad input, with the field and the fix",
+    429: "Too many requests from this client key (or address): wait Retry-After seconds",
     503: "The database or the registry failed; retry later",
+}
+
+
+_HEADERS: dict[int, dict[str, Any]] = {
+    401: {
+        "headers": {
+            "WWW-Authenticate": {
+                "description": "How to send a client key",
+                "schema": {"type": "string"},
+            }
+        }
+    },
+    429: {
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds until this client may send again",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        }
+    },
 }
 
 
@@ -160,6 +181,7 @@ def error_responses(*codes: int, **descriptions: str) -> dict[int | str, dict[st
         code: {
             "model": ErrorResponse,
             "description": descriptions.get(f"d{code}", _ERROR_DESCRIPTIONS[code]),
+            **_HEADERS.get(code, {}),
         }
         for code in codes
     }

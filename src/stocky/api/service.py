@@ -114,6 +114,7 @@ def _prepare(
     prices: list[float] | np.ndarray,
     as_of: dt.date | None,
     request_id: str,
+    api_key_id: int | None,
 ) -> tuple[Forecast, PredictionRecord]:
     settings = state.settings
     _validate_length(len(prices), settings.min_prices, settings.max_prices)
@@ -132,6 +133,7 @@ def _prepare(
         now=now,
         request_id=request_id,
         source="api",
+        api_key_id=api_key_id,
     )
 
 
@@ -170,17 +172,24 @@ async def serve_forecast(
     prices: list[float] | np.ndarray,
     as_of: dt.date | None,
     request_id: str,
+    api_key_id: int | None = None,
 ) -> Served:
     """Forecast the session after `as_of` (default: today) and return once the row is logged.
 
-    The row is committed together with those of concurrent requests (`GroupCommitLog`).
+    The row is committed together with those of concurrent requests (`GroupCommitLog`), with
+    the id of the client key the request carried (`api_key_id`, None without one).
 
     Raises:
         BadInput: Bad prices or a date outside the exchange calendar.
         StoreError: The prediction could not be logged (the caller answers 503).
     """
     forecast, record = _prepare(
-        state, model=model, prices=prices, as_of=as_of, request_id=request_id
+        state,
+        model=model,
+        prices=prices,
+        as_of=as_of,
+        request_id=request_id,
+        api_key_id=api_key_id,
     )
     try:
         prediction_id = await state.log.write(record)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from stocky.adapters.ports import AuditLog, PriceStore, Registry
 from stocky.adapters.store.predictions import PredictionRepository
+from stocky.api.auth import ClientGate
 from stocky.api.champions import ChampionCache
 from stocky.api.logwriter import GroupCommitLog
 from stocky.api.telemetry import Telemetry
@@ -37,6 +38,8 @@ class AppState:
     telemetry: Telemetry
     #: /predict's group-committed writes to `predictions`.
     log: GroupCommitLog
+    #: Client keys and rate limits of the forecast routes.
+    gate: ClientGate
     clock: Clock = utc_now
     last_reload_error: str | None = None
     _next_session: Callable[[dt.date], dt.date] | None = field(default=None, repr=False)

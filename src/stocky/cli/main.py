@@ -13,6 +13,7 @@ from stocky.cli import (
     daily,
     data,
     drift,
+    keys,
     predictions,
     replay,
     report,
@@ -36,6 +37,7 @@ app = typer.Typer(
 app.add_typer(data.app, name="data")
 app.add_typer(predictions.app, name="predictions")
 app.add_typer(alerts.app, name="alerts")
+app.add_typer(keys.app, name="keys")
 app.command("train")(train.train)
 app.command("serve")(serve.serve)
 app.command("actuals")(actuals.actuals)

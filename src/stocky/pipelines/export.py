@@ -50,6 +50,7 @@ EXTRA_COLUMNS = (
     "request_id",
     "source",
     "actual_at",
+    "api_key_id",
 )
 EXPORT_COLUMNS = SEED_COLUMNS + EXTRA_COLUMNS
 

@@ -32,6 +32,7 @@ def forecast_record(
     now: dt.datetime,
     request_id: str,
     source: str,
+    api_key_id: int | None = None,
 ) -> tuple[Forecast, PredictionRecord]:
     """Forecast the session after `as_of` and build the row to log (the caller writes it).
 
@@ -61,6 +62,7 @@ def forecast_record(
         input_hash=input_hash(arr),
         request_id=request_id,
         source=source,
+        api_key_id=api_key_id,
     )
     return forecast, record
 

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 __all__ = [
     "FINITE_COLUMNS",
     "alerts",
+    "api_keys",
     "create_schema",
     "drift_checks",
     "finite_check",
@@ -96,6 +97,8 @@ predictions = sa.Table(
     sa.Column("sq_error", sa.Float),
     sa.Column("naive_error", sa.Float),
     sa.Column("actual_at", sa.DateTime(timezone=True)),
+    # the client key that asked for it (api_keys.id), never the key; NULL without one
+    sa.Column("api_key_id", sa.Integer),
     sa.Index("ix_predictions_ticker_target", "ticker", "target_date"),
     sa.Index("ix_predictions_pending", "ticker", "actual"),
     # the last line of defence: the writers refuse non-finite numbers before they get here
@@ -188,6 +191,23 @@ alerts = sa.Table(
     sa.Index("ix_alerts_due", "status", "next_attempt_at"),
 )
 """The alert outbox: one row per (ticker, kind, session), written with its cause, then sent."""
+
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    # the key's public part, shown in listings and used to find the row; the secret part is
+    # stored only as the SHA-256 of the whole key
+    sa.Column("prefix", sa.String(32), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True)),
+    sa.Column("last_used_at", sa.DateTime(timezone=True)),
+    sa.UniqueConstraint("prefix", name="uq_api_keys_prefix"),
+)
+"""Client keys of the forecast routes: hashes only; rows are revoked, never deleted."""
 
 
 def create_schema(engine: sa.Engine) -> None:

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from stocky.api.auth import ClientDep, admit
 from stocky.api.deps import StateDep
 from stocky.api.errors import request_id_of
 from stocky.api.leanroute import LeanRoute
@@ -27,7 +28,7 @@ from stocky.errors import DataUnavailable
 router = APIRouter(tags=["forecast"])
 
 _ERRORS = error_responses(
-    404, 413, 415, 422, 503, d503="The prediction could not be logged; retry later"
+    401, 404, 413, 415, 422, 429, 503, d503="The prediction could not be logged; retry later"
 )
 
 
@@ -81,6 +82,7 @@ async def predict(request: Request) -> Response:
     # A LeanRoute endpoint takes the request only (no StateDep, no Header() parameters): see
     # stocky.api.leanroute.
     state: AppState = request.app.state.stocky
+    client = await admit(request)  # before reading the body: refused clients cost little
     body = await _parse(request)
     request_id = request_id_of(request)
     model = resolve_model(state, body.ticker)
@@ -91,6 +93,7 @@ async def predict(request: Request) -> Response:
         prices=body.recent_prices,
         as_of=parse_date(body.date),
         request_id=request_id,
+        api_key_id=client.key_id,
     )
     # The body is built here and serialised once; response_model documents it. Strict JSON:
     # the service refused non-finite numbers, and NaN/Infinity must never reach a client.
@@ -118,7 +121,7 @@ def add_predict_route(app: FastAPI, settings: Settings) -> None:
 
 @router.get("/forecast/{ticker}", response_model=ForecastResponse, responses=_ERRORS)
 async def forecast(
-    ticker: str, state: StateDep, request: Request, response: Response
+    ticker: str, state: StateDep, client: ClientDep, request: Request, response: Response
 ) -> dict[str, object]:
     """Forecast the session after the last stored close of `ticker`."""
     model = resolve_model(state, ticker)
@@ -131,7 +134,12 @@ async def forecast(
     as_of = tail["date"].iloc[-1].date()
     request_id = request_id_of(request)
     served = await serve_forecast(
-        state, model=model, prices=tail["close"].to_numpy(float), as_of=as_of, request_id=request_id
+        state,
+        model=model,
+        prices=tail["close"].to_numpy(float),
+        as_of=as_of,
+        request_id=request_id,
+        api_key_id=client.key_id,
     )
     response.headers["X-Request-ID"] = request_id
     return {**_body(served), "as_of": as_of.isoformat(), "history_len": served.history_len}
