@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from stocky.adapters.store.prices import PriceSummary
+    from stocky.core.fleet import TickerFacts
     from stocky.core.spec import ModelSpec
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "Champion",
     "DriftCheck",
     "DriftCheckRow",
+    "FleetStore",
     "ModelVersionInfo",
     "PredictionLog",
     "PredictionRecord",
@@ -303,3 +305,12 @@ class PriceStore(Protocol):
     def last_dates(self) -> dict[str, dt.date]: ...
 
     def summary(self) -> list[PriceSummary]: ...
+
+
+# --- fleet overview ---------------------------------------------------------------------
+
+
+class FleetStore(Protocol):
+    """Every ticker's monitoring facts at once (a handful of set-based queries)."""
+
+    def facts(self, *, window: int, lookback_days: int, extra: list[str]) -> list[TickerFacts]: ...
