@@ -47,6 +47,9 @@ def sessions(n: int) -> list[dt.date]:
     return calendar.sessions_in_range(dt.date(2023, 1, 1), DUE)[-n:]
 
 
+_UNLABELED = dict.fromkeys(("actual", "error", "abs_error", "sq_error", "naive_error", "actual_at"))
+
+
 def _prediction(sym: str, as_of: dt.date, target: dt.date, error: float, k: int) -> dict[str, Any]:
     actual = 104.0 if k % 3 == 0 else 101.0  # outside [pred - 2, pred + 2] every 3rd
     prediction = 101.0 - error
@@ -67,6 +70,10 @@ def _prediction(sym: str, as_of: dt.date, target: dt.date, error: float, k: int)
         "request_id": "synthetic",
         "source": "synthetic",
         "actual": actual,
+        "error": actual - prediction,
+        "abs_error": abs(actual - prediction),
+        "sq_error": (actual - prediction) ** 2,
+        "naive_error": actual - 100.0,
         "actual_at": NOW - dt.timedelta(hours=4),
     }
 
@@ -83,10 +90,10 @@ def rows_for(i: int, days: list[dt.date]) -> dict[str, list[dict[str, Any]]]:
     for k, (as_of, target) in enumerate(zip(days[:-1], days[1:], strict=True)):
         row = _prediction(sym, as_of, target, error_of(i), k)
         if i % 17 == 0 and target == days[-2]:
-            row.update(actual=None, actual_at=None)
+            row.update(_UNLABELED)
         out["predictions"].append(row)
     pending = _prediction(sym, days[-1], NEXT, 0.0, 0)
-    pending.update(actual=None, actual_at=None)
+    pending.update(_UNLABELED)
     out["predictions"].append(pending)
     if i % 19 != 18:
         report: dict[str, Any] = {"synthetic": True}

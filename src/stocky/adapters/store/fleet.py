@@ -11,7 +11,7 @@ One statement each, whatever the number of tickers:
 4. the latest stored close per ticker (one index look-up per ticker);
 5. realized accuracy over each ticker's last `window` labeled target sessions, counted like
    `PredictionRepository.labeled` (the last prediction per session, windows of another
-   ticker left out), read only from predictions targeting the recent `lookback_days` before
+   ticker and legacy rows holding non-finite numbers left out), read only from predictions targeting the recent `lookback_days` before
    the newest labeled session of the fleet.
 """
 
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy import RowMapping
 from sqlalchemy.exc import SQLAlchemyError
 
-from stocky.adapters.store.predictions import WINDOW_TOLERANCE
+from stocky.adapters.store.predictions import SCORABLE_ERROR, WINDOW_TOLERANCE
 from stocky.adapters.store.tables import drift_checks, predictions, prices, promotions
 from stocky.core.fleet import TickerFacts
 from stocky.errors import StoreError
@@ -52,10 +52,30 @@ def _flag(value: Any) -> bool | None:
     return None if value is None else bool(value)
 
 
-def _report_flag(key: str) -> sa.ColumnElement[Any]:
-    """The report's top-level `key` (or `extra.key`) as a boolean; NULL when absent."""
-    doc = sa.cast(drift_checks.c.report, sa.JSON)
+def _report_flag(key: str, dialect: str) -> sa.ColumnElement[Any]:
+    """The report's top-level `key` (or `extra.key`) as a boolean; NULL when absent.
+
+    The report is a TEXT column: PostgreSQL's JSON operators need it cast to json, while
+    SQLite's json_extract reads the text as it is (a CAST to JSON there means NUMERIC).
+    """
+    column = drift_checks.c.report
+    doc = sa.cast(column, sa.JSON) if dialect == "postgresql" else sa.type_coerce(column, sa.JSON)
     return sa.func.coalesce(doc[key].as_boolean(), doc[("extra", key)].as_boolean())
+
+
+def _usable(p: Any) -> list[sa.ColumnElement[bool]]:
+    """Rows `PredictionRepository.labeled` can use: finite numbers, errors it can square.
+
+    BETWEEN the largest floats is false for NULL (SQLite's NaN), NaN (PostgreSQL sorts it
+    above every number) and both infinities.
+    """
+    top = 1.7976931348623157e308
+    finite = [p[c].between(-top, top) for c in ("prediction", "lower", "upper", "naive", "actual")]
+    return [
+        *finite,
+        sa.func.abs(p.error) <= SCORABLE_ERROR,
+        sa.func.abs(p.naive_error) <= SCORABLE_ERROR,
+    ]
 
 
 class FleetRepository:
@@ -77,7 +97,7 @@ class FleetRepository:
         ).group_by(p.ticker)
 
     @staticmethod
-    def drift_query() -> sa.Select[Any]:
+    def drift_query(dialect: str = "sqlite") -> sa.Select[Any]:
         d = drift_checks.c
         latest = sa.select(sa.func.max(d.id).label("id")).group_by(d.ticker).subquery("latest")
         return sa.select(
@@ -86,8 +106,8 @@ class FleetRepository:
             d.decision,
             d.drifted,
             d.breach_streak,
-            _report_flag("volatility_changed").label("volatility_changed"),
-            _report_flag("model_degraded").label("model_degraded"),
+            _report_flag("volatility_changed", dialect).label("volatility_changed"),
+            _report_flag("model_degraded", dialect).label("model_degraded"),
         ).join(latest, latest.c.id == d.id)
 
     @staticmethod
@@ -170,7 +190,7 @@ class FleetRepository:
                     predictions, sa.and_(p.ticker == tickers.c.ticker, p.target_date >= since)
                 ).outerjoin(prices, sa.and_(prices.c.ticker == p.ticker, prices.c.date == p.as_of))
             )
-            .where(p.actual.is_not(None), own)
+            .where(p.actual.is_not(None), own, *_usable(p))
             .subquery("labeled")
         )
         s = labeled.c
@@ -223,7 +243,7 @@ class FleetRepository:
         try:
             with self.engine.connect() as conn:
                 labels = conn.execute(self.labels_query()).mappings().all()
-                checks = conn.execute(self.drift_query()).mappings().all()
+                checks = conn.execute(self.drift_query(conn.dialect.name)).mappings().all()
                 moves = conn.execute(self.promotions_query()).mappings().all()
                 closes = conn.execute(self.prices_query(extra)).mappings().all()
                 labeled = [d for m in labels if (d := _day(m["last_labeled"])) is not None]
