@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from stocky.api.deps import StateDep
 from stocky.api.fleet import fleet_cache
+from stocky.api.schemas import error_responses
 from stocky.api.state import AppState
 from stocky.core.tickers import normalize_ticker
 from stocky.pipelines.fleet_view import FLEET_WINDOW
@@ -95,8 +96,12 @@ def _ticker_part(state: AppState, ticker: str) -> TickerReport | str:
     return _report(state, [ticker]).tickers[0]
 
 
-@router.get("/dashboard", response_class=HTMLResponse)
-async def dashboard(state: StateDep, request: Request) -> HTMLResponse:
+# errors are JSON (ErrorResponse) and pages HTML: documented per status, not by response_class
+_PAGE = {200: {"description": "The page", "content": {"text/html": {}}}}
+
+
+@router.get("/dashboard", response_class=Response, responses=_PAGE | error_responses(503))
+async def dashboard(state: StateDep, request: Request) -> Response:
     """The fleet overview: one row per ticker, problems first, each linking to its page."""
     snapshot = await run_in_threadpool(fleet_cache(request).get, state, FLEET_WINDOW)
     root = request.scope.get("root_path", "")
@@ -112,8 +117,9 @@ async def dashboard(state: StateDep, request: Request) -> HTMLResponse:
 
 @router.get(
     "/dashboard/{ticker}",
-    response_class=HTMLResponse,
-    responses={404: {"description": "unknown ticker"}},
+    response_class=Response,
+    responses=_PAGE
+    | error_responses(404, 422, 503, d404="The ticker has no model and no predictions"),
 )
 async def dashboard_ticker(state: StateDep, request: Request, ticker: str) -> Response:
     """One ticker: forecasts vs actuals, rolling error vs the drift threshold, skill, versions."""
