@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
@@ -97,7 +97,9 @@ def _ticker_part(state: AppState, ticker: str) -> TickerReport | str:
 
 
 # errors are JSON (ErrorResponse) and pages HTML: documented per status, not by response_class
-_PAGE = {200: {"description": "The page", "content": {"text/html": {}}}}
+_PAGE: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The page", "content": {"text/html": {}}}
+}
 
 
 @router.get("/dashboard", response_class=Response, responses=_PAGE | error_responses(503))
