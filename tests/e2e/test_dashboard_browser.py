@@ -1,8 +1,9 @@
 """`GET /dashboard` in headless Chromium, served by a real `stocky serve` process.
 
 Forecasts are logged through the live server's POST /predict, labeled by the actuals pipeline
-and checked by the drift pipeline; then a browser opens the page and every chart must have
-loaded at its fixed size with something drawn on it.
+and checked by the drift pipeline; then a browser opens the overview, follows the ticker's
+link, and on the ticker's page every chart must have loaded at its fixed size with something
+drawn on it.
 
 Needs Debian's `chromium` at /usr/bin/chromium (Playwright drives it; no browser download).
 Without it the test is skipped locally and fails under CI=true; `.ci/run` installs it.
@@ -21,6 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from browser import CHROMIUM, CHROMIUM_ARGS, require_browser
 from stocky.adapters.prices.bundled import BundledSource
 from stocky.adapters.store import PriceRepository, create_schema, make_engine
 from stocky.adapters.store.audit import AuditRepository
@@ -34,17 +36,6 @@ from support import free_port, make_settings, registry_for, train_into, wait_hea
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TICKER = "^GSPC"
 LABELED_UP_TO = dt.date(2018, 12, 31)
 
@@ -73,27 +64,6 @@ async () => {
   });
 }
 """
-
-
-def require_browser() -> None:
-    """Skip loudly without Chromium; under CI=true a missing browser is a failure."""
-    reason = None
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError as exc:
-            reason = f"the playwright package is missing ({exc})"
-    if reason is None:
-        return
-    message = (
-        f"BROWSER TEST NOT RUN: {reason}: install Debian's chromium "
-        "(apt-get install chromium; .ci/run does) and the dev dependencies (make install)"
-    )
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="module")
@@ -208,6 +178,10 @@ def test_every_chart_renders_in_chromium(server: str, home: Path, tmp_path: Path
             )
             response = page.goto(f"{server}/dashboard", wait_until="load")
             assert response is not None and response.status == 200
+            assert page.locator("#fleet tbody tr").count() == 1
+            with page.expect_navigation(wait_until="load"):
+                page.locator("#fleet tbody tr a").first.click()
+            assert page.url == f"{server}/dashboard/%5EGSPC"
             charts = page.evaluate(_INSPECT_CHARTS)
             shot = tmp_path / "dashboard.png"
             page.screenshot(path=str(shot), full_page=True)

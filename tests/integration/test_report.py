@@ -19,15 +19,17 @@ from fastapi.testclient import TestClient
 from stocky.adapters.prices.bundled import BundledSource
 from stocky.adapters.store import create_schema, make_engine
 from stocky.adapters.store.audit import AuditRepository, PromotionRow
+from stocky.adapters.store.fleet import FleetRepository
 from stocky.adapters.store.predictions import ActualUpdate, PredictionRecord, PredictionRepository
 from stocky.api.app import create_app
 from stocky.config import get_settings
 from stocky.core.drift import DriftRule
 from stocky.core.sessions import TradingCalendar
 from stocky.pipelines.drift import check_drift
+from stocky.pipelines.fleet_view import with_overview
 from stocky.report.build import build_report
 from stocky.report.charts import CHART_HEIGHT, CHART_WIDTH, CHARTS
-from stocky.report.html import render_html
+from stocky.report.html import render_ticker
 from stocky.report.model import Report
 from stocky.report.write import write_report
 from support import make_settings, registry_for
@@ -151,13 +153,21 @@ def report_for(home: Path, tickers: list[str] | None = None) -> Report:
     settings = make_settings(home)
     engine = make_engine(settings.db_url)
     create_schema(engine)
-    return build_report(
+    now = dt.datetime(2019, 1, 3, 12, tzinfo=dt.UTC)
+    built = build_report(
         predictions=PredictionRepository(engine),
         audit=AuditRepository(engine),
         registry=registry_for(settings),
         tickers=tickers or [TICKER],
         drift_rule=RULE,
-        now=dt.datetime(2019, 1, 3, 12, tzinfo=dt.UTC),
+        now=now,
+    )
+    return with_overview(
+        built,
+        store=FleetRepository(engine),
+        calendar=TradingCalendar(settings.exchange),
+        now=now,
+        grace=dt.timedelta(hours=6),
     )
 
 
@@ -209,9 +219,15 @@ def test_rolling_series_agrees_with_stored_drift_checks(seeded):
 def test_write_report_writes_page_and_fixed_size_charts(seeded, tmp_path):
     index = write_report(report_for(seeded.home), tmp_path / "out")
     assert index == tmp_path / "out" / "index.html"
-    html = index.read_text(encoding="utf-8")
+    overview = index.read_text(encoding="utf-8")
+    # the overview lists the ticker and links its page, which holds the charts and tables
+    assert '<a href="t/gspc.html">^GSPC</a>' in overview
+    assert "<img" not in overview and 'data-ticker="^GSPC"' in overview
+    assert not re.search(r"https?://|<script src|<link rel=\"stylesheet|@import|url\(", overview)
+    html = (tmp_path / "out" / "t" / "gspc.html").read_text(encoding="utf-8")
+    assert '<a href="../index.html" data-nav="overview">' in html
     for chart in CHARTS:
-        png = (tmp_path / "out" / f"gspc-{chart}.png").read_bytes()
+        png = (tmp_path / "out" / "t" / f"gspc-{chart}.png").read_bytes()
         assert png_size(png) == (CHART_WIDTH, CHART_HEIGHT)
         assert len(png) > 10_000, f"{chart} looks blank ({len(png)} bytes)"
         tag = re.search(rf'<img src="gspc-{chart}.png"[^>]*>', html)
@@ -234,21 +250,35 @@ def test_ticker_without_labels_shows_the_hint_and_versions(trained_home, tmp_pat
     shutil.copytree(trained_home, home)
     report = report_for(home)
     assert not report.tickers[0].has_data
-    index = write_report(report, tmp_path / "out")
-    html = index.read_text(encoding="utf-8")
+    write_report(report, tmp_path / "out")
+    html = (tmp_path / "out" / "t" / "gspc.html").read_text(encoding="utf-8")
     assert 'data-empty="no-labels"' in html and "run `stocky actuals`" in html
     assert "<img" not in html
     assert '<table class="versions">' in html
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["index.html"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["index.html", "t"]
+    assert sorted(p.name for p in (tmp_path / "out" / "t").iterdir()) == [
+        "charts.json",
+        "gspc.html",
+    ]
 
 
-def test_render_html_escapes_tickers_and_urls(seeded):
+def test_render_ticker_escapes_tickers_and_urls(seeded):
     report = report_for(seeded.home)
-    html = render_html(report, image_src=lambda t, c: f"x?t={t}&c={c}")
+
+    def page(**kwargs):
+        return render_ticker(
+            report.tickers[0],
+            rule=report.rule,
+            generated_at=report.generated_at,
+            overview_href="../index.html",
+            **kwargs,
+        )
+
+    html = page(image_src=lambda t, c: f"x?t={t}&c={c}")
     assert 'src="x?t=^GSPC&amp;c=forecast"' in html
     assert "<meta http-equiv" not in html
-    assert '<meta http-equiv="refresh" content="60">' in render_html(
-        report, image_src=lambda t, c: "x", refresh_seconds=60
+    assert '<meta http-equiv="refresh" content="60">' in page(
+        image_src=lambda t, c: "x", refresh_seconds=60
     )
 
 
@@ -273,9 +303,10 @@ def test_cli_report_writes_every_ticker_and_prints_the_page(cli_home, tmp_path, 
     report(ticker=None, out=tmp_path / "page")
     printed = capsys.readouterr().out.strip()
     assert printed == str(tmp_path / "page" / "index.html")
-    assert sorted(p.name for p in (tmp_path / "page").glob("*.png")) == sorted(
+    assert sorted(p.name for p in (tmp_path / "page" / "t").glob("*.png")) == sorted(
         f"gspc-{c}.png" for c in CHARTS
     )
+    assert 'href="t/gspc.html"' in (tmp_path / "page" / "index.html").read_text(encoding="utf-8")
 
 
 def test_cli_report_rejects_an_unknown_ticker(cli_home, tmp_path, capsys):
@@ -299,7 +330,11 @@ def client(seeded: Seeded) -> Iterator[TestClient]:
 
 
 def test_dashboard_serves_the_page_and_its_charts(client):
-    r = client.get("/dashboard")
+    overview = client.get("/dashboard")
+    assert overview.status_code == 200
+    assert overview.headers["content-type"].startswith("text/html")
+    assert '<a href="/dashboard/%5EGSPC">^GSPC</a>' in overview.text
+    r = client.get("/dashboard/%5EGSPC")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")
     srcs = dict(re.findall(r'<img src="([^"]+)"[^>]*data-chart="([^"]+)"', r.text))
@@ -325,6 +360,7 @@ def test_dashboard_chart_without_fingerprint_renders_current_data(client):
     [
         ("/dashboard/charts/%5EGSPC/pie.png", "chart 'pie' is unknown: use one of forecast"),
         ("/dashboard/charts/NOPE/forecast.png", "ticker 'NOPE' has no model and no predictions"),
+        ("/dashboard/NOPE", "ticker 'NOPE' has no model and no predictions"),
     ],
 )
 def test_dashboard_unknown_chart_or_ticker_is_404_json(client, path, needle):

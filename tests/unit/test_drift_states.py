@@ -109,7 +109,7 @@ def test_volatility_jump_on_a_random_walk_moves_no_model_but_alerts(tmp_path: Pa
     assert len(audit.kinds("SYN")) == added  # nothing new: the state started sessions ago
     # the report (and so the dashboard) shows both states of the latest check
     from stocky.report.build import build_report
-    from stocky.report.html import render_html
+    from stocky.report.html import render_ticker
 
     built = build_report(
         predictions=stack.predictions,
@@ -119,7 +119,13 @@ def test_volatility_jump_on_a_random_walk_moves_no_model_but_alerts(tmp_path: Pa
         drift_rule=stack.drift,
         now=dt.datetime(2019, 1, 1, tzinfo=dt.UTC),
     )
-    page = render_html(built, image_src=lambda t, c: f"{c}.png")
+    page = render_ticker(
+        built.tickers[0],
+        rule=built.rule,
+        generated_at=built.generated_at,
+        image_src=lambda t, c: f"{c}.png",
+        overview_href="index.html",
+    )
     assert (
         'data-state="volatility"><dt>volatility regime</dt><dd><span class="drift">changed' in page
     )

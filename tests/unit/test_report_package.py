@@ -25,7 +25,7 @@ from stocky.adapters.ports import DriftCheck, ModelVersionInfo, Promotion
 from stocky.core.drift import DriftRule
 from stocky.report.build import build_report
 from stocky.report.charts import CHARTS
-from stocky.report.html import render_html
+from stocky.report.html import render_overview, render_ticker
 
 NOW = dt.datetime(2019, 1, 3, 12, tzinfo=dt.UTC)
 HOSTILE = "<img src=x onerror=alert(1)>&'\""
@@ -94,6 +94,20 @@ class FakeRegistry:
         return [ModelVersionInfo(ticker, "stocky-x", 2, ("champion",), "run", tags)]
 
 
+def pages(report, image_src) -> str:
+    """Every ticker page of the report, one after the other."""
+    return "".join(
+        render_ticker(
+            t,
+            rule=report.rule,
+            generated_at=report.generated_at,
+            image_src=image_src,
+            overview_href="../index.html",
+        )
+        for t in report.tickers
+    )
+
+
 def report_of(frames: dict[str, pd.DataFrame], tickers: list[str]):
     return build_report(
         predictions=FakeLog(frames),
@@ -121,7 +135,7 @@ def test_a_naive_that_was_never_wrong_gives_no_skill_and_the_page_still_renders(
     part = report.tickers[0]
     assert part.summary is not None and part.summary.skill is None
     assert np.isnan(part.rolling["skill"]).all()
-    html = render_html(report, image_src=lambda t, c: f"{t}-{c}.png")
+    html = pages(report, lambda t, c: f"{t}-{c}.png")
     assert "<dt>skill vs naive</dt><dd>-</dd>" in html
     assert "nan" not in html.lower().replace("naive", "")
 
@@ -129,7 +143,7 @@ def test_a_naive_that_was_never_wrong_gives_no_skill_and_the_page_still_renders(
 def test_every_value_from_data_is_escaped():
     frame = labeled([10.0, 12.0], [11.0, 11.0], [9.0, 10.0])
     report = report_of({HOSTILE: frame}, [HOSTILE, "EMPTY"])
-    html = render_html(report, image_src=lambda t, c: f"x?t={t}&c={c}")
+    html = pages(report, lambda t, c: f"x?t={t}&c={c}")
     assert "<img src=x" not in html and "onerror=alert(1)>" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;&amp;" in html  # reason, ticker, tag
     assert 'src="x?t=&lt;img' in html and "&amp;c=forecast" in html
@@ -140,7 +154,7 @@ def test_every_value_from_data_is_escaped():
 
 
 def test_an_empty_report_says_how_to_start():
-    html = render_html(report_of({}, []), image_src=lambda t, c: "")
+    html = render_overview([], generated_at=NOW, window=21, href=lambda t: None)
     assert 'data-empty="no-tickers"' in html and html.startswith("<!doctype html>")
 
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from stocky.adapters.store.alerts import AddOutcome
     from stocky.adapters.store.prices import PriceSummary
     from stocky.core.alerts import Alert
+    from stocky.core.fleet import TickerFacts
     from stocky.core.spec import ModelSpec
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "Champion",
     "DriftCheck",
     "DriftCheckRow",
+    "FleetStore",
     "ModelVersionInfo",
     "PredictionLog",
     "PredictionRecord",
@@ -334,3 +336,12 @@ class PriceStore(Protocol):
     def last_dates(self) -> dict[str, dt.date]: ...
 
     def summary(self) -> list[PriceSummary]: ...
+
+
+# --- fleet overview ---------------------------------------------------------------------
+
+
+class FleetStore(Protocol):
+    """Every ticker's monitoring facts at once (a handful of set-based queries)."""
+
+    def facts(self, *, window: int, lookback_days: int, extra: list[str]) -> list[TickerFacts]: ...

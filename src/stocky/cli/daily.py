@@ -156,17 +156,10 @@ def _deliver(stack: Stack, now: dt.datetime) -> str:
 
 
 def _write_report(stack: Stack, symbols: list[str], now: dt.datetime) -> str:
-    from stocky.report.build import build_report
+    from stocky.pipelines.fleet_view import report_for_stack
     from stocky.report.write import write_report
 
-    built = build_report(
-        predictions=stack.predictions,
-        audit=stack.audit,
-        registry=stack.registry,
-        tickers=symbols,
-        drift_rule=stack.drift,
-        now=now,
-    )
+    built = report_for_stack(stack, tickers=symbols, now=now)
     path = write_report(built, stack.settings.home / "report")
     return f"report: {path}"
 

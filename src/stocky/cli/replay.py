@@ -173,16 +173,12 @@ def replay(
         typer.echo(f"  rollbacks          {s.rollbacks}")
         typer.echo(f"  champion           v{s.initial_version} -> v{s.final_version}")
         if report:
-            from stocky.report.build import build_report
+            from stocky.pipelines.fleet_view import report_for_stack
             from stocky.report.write import write_report
 
-            built = build_report(
-                predictions=stack.predictions,
-                audit=stack.audit,
-                registry=stack.registry,
-                tickers=[symbol],
-                drift_rule=stack.drift,
-                now=dt.datetime.now(dt.UTC),
+            # staleness as of the replay's last session, not today's clock
+            built = report_for_stack(
+                stack, tickers=[symbol], now=dt.datetime.now(dt.UTC), due=s.end
             )
             typer.echo(f"  report             {write_report(built, folder / 'report')}")
         if deliver_alerts and stack.engine is not None:

@@ -26,11 +26,15 @@ def report(
         ),
     ] = None,
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder for index.html and the PNG charts.")
+        Path,
+        typer.Option(
+            "--out", "-o", help="Folder for index.html (the overview), t/<ticker>.html and charts."
+        ),
     ] = Path("var/report"),
 ) -> None:
-    """Write forecast-vs-actual, rolling error, error distribution and skill charts as a page."""
-    from stocky.report.build import build_report, known_tickers
+    """Write the fleet overview and a page per ticker with its charts (HTML + PNG)."""
+    from stocky.pipelines.fleet_view import report_for_stack
+    from stocky.report.build import known_tickers
     from stocky.report.write import write_report
 
     with open_stack() as stack:
@@ -42,14 +46,7 @@ def report(
                 f"no model and no predictions for {', '.join(unknown)}: "
                 f"use one of {', '.join(known) or 'none yet (run `stocky train`)'}"
             )
-        result = build_report(
-            predictions=stack.predictions,
-            audit=stack.audit,
-            registry=stack.registry,
-            tickers=tickers,
-            drift_rule=stack.drift,
-            now=datetime.now(UTC),
-        )
+        result = report_for_stack(stack, tickers=tickers, now=datetime.now(UTC))
     console = Console(stderr=True)
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console

@@ -1,28 +1,65 @@
-"""The monitoring report as one self-contained HTML page (no external CSS, scripts or fonts).
+"""The monitoring pages: a fleet overview and one page per ticker, each self-contained.
 
-The page comes from the Jinja2 templates in `templates/` with autoescaping on, so every value
-from data is escaped. Charts are referenced through `image_src`, so the same page serves as a
-file with PNGs beside it (`stocky report`) and live (`GET /dashboard`).
+Pages come from the Jinja2 templates in `templates/` with autoescaping on, so every value from
+data is escaped; nothing is loaded from elsewhere (the overview's sorting and filtering is a
+small inline script). Links and charts go through callables, so the same pages serve as files
+(`stocky report`: `index.html`, `t/<slug>.html`, PNGs beside them) and live (`GET /dashboard`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import jinja2
 
+from stocky.core.drift import DriftRule
+from stocky.core.fleet import STATES, FleetRow, state_counts
 from stocky.report.charts import CHART_HEIGHT, CHART_WIDTH, CHARTS
-from stocky.report.model import Report
+from stocky.report.model import TickerReport
 
-__all__ = ["NO_LABELS_HINT", "ImageSource", "render_html"]
+__all__ = [
+    "NO_LABELS_HINT",
+    "OVERVIEW_COLUMNS",
+    "ImageSource",
+    "TickerHref",
+    "render_overview",
+    "render_ticker",
+]
 
 #: (ticker, chart name) -> the URL or file name of that chart's PNG.
 ImageSource = Callable[[str, str], str]
+#: ticker -> the URL of its page (None: no page to link).
+TickerHref = Callable[[str], str | None]
 NO_LABELS_HINT = "No labeled predictions yet: run `stocky actuals` once the target sessions close."
 #: Drift checks listed per ticker, newest first.
 CHECK_ROWS = 10
+#: The overview's columns: (row field, header, how the page sorts it).
+OVERVIEW_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("ticker", "ticker", "text"),
+    ("state", "state", "num"),
+    ("model_version", "model", "num"),
+    ("skill", "skill vs naive", "num"),
+    ("rmse", "RMSE", "num"),
+    ("coverage", "95% coverage", "num"),
+    ("drift", "drift", "text"),
+    ("breach_streak", "streak", "num"),
+    ("volatility_changed", "volatility", "num"),
+    ("model_degraded", "degraded", "num"),
+    ("last_retrain", "last retrain", "text"),
+    ("last_promotion", "last promotion", "text"),
+    ("pending_labels", "pending labels", "num"),
+    ("last_price", "last price", "text"),
+)
+STATE_LABELS = {
+    "degraded": "degraded",
+    "stale_prices": "stale prices",
+    "labels_late": "labels late",
+    "volatility": "volatility changed",
+    "unchecked": "unchecked",
+    "ok": "ok",
+}
 
 
 def _num(value: float | str | None, spec: str = ",.4g") -> str:
@@ -50,14 +87,67 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def render_html(
-    report: Report, *, image_src: ImageSource, refresh_seconds: int | None = None
+def _stamp(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def render_overview(
+    rows: Sequence[FleetRow],
+    *,
+    generated_at: dt.datetime,
+    window: int,
+    href: TickerHref,
+    refresh_seconds: int | None = None,
 ) -> str:
-    """The report as one self-contained HTML page.
+    """The fleet overview: one row per ticker in the given (problems-first) order.
 
     Args:
-        report: From `stocky.report.build.build_report`.
+        rows: From `stocky.pipelines.fleet_view.fleet_overview`.
+        generated_at: Shown as the page's time.
+        window: Labeled sessions behind each row's skill, RMSE and coverage.
+        href: ticker -> the URL of its page (None: shown without a link).
+        refresh_seconds: When set, the page reloads itself this often (the live dashboard).
+
+    Returns:
+        The HTML text; every value from data is escaped.
+    """
+    order = [STATE_LABELS[s] for s in STATES if s != "ok"]
+    return (
+        _environment()
+        .get_template("overview.html.j2")
+        .render(
+            rows=rows,
+            generated=_stamp(generated_at),
+            window=window,
+            href=href,
+            refresh_seconds=int(refresh_seconds) if refresh_seconds else None,
+            columns=OVERVIEW_COLUMNS,
+            states=STATES,
+            state_labels=STATE_LABELS,
+            rank={s: i for i, s in enumerate(STATES)},
+            counts=state_counts(rows),
+            order_text=", ".join(order),
+        )
+    )
+
+
+def render_ticker(
+    part: TickerReport,
+    *,
+    rule: DriftRule,
+    generated_at: dt.datetime,
+    image_src: ImageSource,
+    overview_href: str,
+    refresh_seconds: int | None = None,
+) -> str:
+    """One ticker's page: summary, charts, model versions, promotions and drift checks.
+
+    Args:
+        part: One ticker of a Report (`stocky.report.build.build_report`).
+        rule: The drift rule the charts were drawn with.
+        generated_at: Shown as the page's time.
         image_src: (ticker, chart name) -> the URL or file name of that chart's PNG.
+        overview_href: The URL of the overview page (the page links back to it).
         refresh_seconds: When set, the page reloads itself this often (the live dashboard).
 
     Returns:
@@ -65,13 +155,14 @@ def render_html(
     """
     return (
         _environment()
-        .get_template("report.html.j2")
+        .get_template("ticker_page.html.j2")
         .render(
-            report=report,
-            rule=report.rule,
-            generated=report.generated_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            t=part,
+            rule=rule,
+            generated=_stamp(generated_at),
             refresh_seconds=int(refresh_seconds) if refresh_seconds else None,
             image_src=image_src,
+            overview_href=overview_href,
             charts=CHARTS,
             width=CHART_WIDTH,
             height=CHART_HEIGHT,

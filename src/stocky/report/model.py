@@ -12,6 +12,7 @@ from stocky.core.drift import DriftRule
 
 if TYPE_CHECKING:
     from stocky.adapters.ports import DriftCheck, ModelVersionInfo, Promotion
+    from stocky.core.fleet import FleetRow
 
 __all__ = ["Report", "Summary", "TickerReport"]
 
@@ -67,11 +68,15 @@ class TickerReport:
 
 @dataclass(frozen=True, eq=False)
 class Report:
-    """The report for several tickers at one moment."""
+    """The report for several tickers at one moment: an overview page, then a page per ticker."""
 
     generated_at: dt.datetime
     rule: DriftRule
     tickers: tuple[TickerReport, ...]
+    #: The overview's rows, problems first (`stocky.pipelines.fleet_view.with_overview`).
+    overview: tuple[FleetRow, ...] = ()
+    #: Labeled sessions behind the overview's skill, RMSE and coverage.
+    overview_window: int = 0
 
     def get(self, ticker: str) -> TickerReport | None:
         return next((t for t in self.tickers if t.ticker == ticker), None)

@@ -1,43 +1,96 @@
-"""Write the report to a folder: `index.html` and one PNG per chart beside it."""
+"""Write the report to a folder: the overview, one page per ticker and its PNG charts.
+
+    out/index.html              the fleet overview (problems first), linking every ticker page
+    out/t/<slug>.html           one ticker's page
+    out/t/<slug>-<chart>.png    its charts (drawn again only when the data behind them changed)
+
+A chart is redrawn only when its ticker's data fingerprint differs from the one recorded in
+`t/charts.json` by the previous run (or the PNG is missing), so writing the report of a large
+fleet again after a day costs the tickers whose data changed, not every chart.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
+from stocky import __version__
 from stocky.report.charts import CHARTS
 from stocky.report.figures import render_chart
-from stocky.report.html import render_html
+from stocky.report.html import render_overview, render_ticker
 from stocky.report.model import Report
 
-__all__ = ["write_report"]
+__all__ = ["TICKER_FOLDER", "write_report"]
+
+TICKER_FOLDER = "t"
+_MANIFEST = "charts.json"
+
+
+def _manifest(folder: Path) -> dict[str, str]:
+    path = folder / _MANIFEST
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # an unreadable record only costs a redraw of every chart
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _png_names(slug: str) -> Callable[[str, str], str]:
+    return lambda _ticker, chart: f"{slug}-{chart}.png"
 
 
 def write_report(
     report: Report, out_dir: Path, *, progress: Callable[[str], None] | None = None
 ) -> Path:
-    """Write `index.html` and `<slug>-<chart>.png` for every ticker with labeled predictions.
+    """Write `index.html`, `t/<slug>.html` per ticker and the charts of tickers with labels.
 
     Args:
-        report: From `stocky.report.build.build_report`.
+        report: From `stocky.report.build.build_report` (with its overview rows from
+            `stocky.pipelines.fleet_view.with_overview`).
         out_dir: Folder to write into (created if missing; existing files are replaced).
-        progress: Called with a short message before each chart.
+        progress: Called with a short message before each chart drawn.
 
     Returns:
         The path of index.html.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
+    folder = out_dir / TICKER_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    drawn = _manifest(folder)
     for t in report.tickers:
-        if not t.has_data:
-            continue
-        for name in CHARTS:
-            if progress is not None:
-                progress(f"{t.ticker}: {name} chart")
-            (out_dir / f"{t.slug}-{name}.png").write_bytes(render_chart(t, name))
+        if t.has_data:
+            # the drawing code's version too: an upgrade redraws every chart
+            stamp = f"{__version__}:{t.fingerprint}"
+            for name in CHARTS:
+                png = folder / f"{t.slug}-{name}.png"
+                if drawn.get(png.name) == stamp and png.exists():
+                    continue
+                if progress is not None:
+                    progress(f"{t.ticker}: {name} chart")
+                png.write_bytes(render_chart(t, name))
+                drawn[png.name] = stamp
+        page = render_ticker(
+            t,
+            rule=report.rule,
+            generated_at=report.generated_at,
+            image_src=_png_names(t.slug),
+            overview_href="../index.html",
+        )
+        (folder / f"{t.slug}.html").write_text(page, encoding="utf-8")
+    (folder / _MANIFEST).write_text(json.dumps(drawn, sort_keys=True), encoding="utf-8")
     slugs = {t.ticker: t.slug for t in report.tickers}
     index = out_dir / "index.html"
     index.write_text(
-        render_html(report, image_src=lambda ticker, chart: f"{slugs[ticker]}-{chart}.png"),
+        render_overview(
+            report.overview,
+            generated_at=report.generated_at,
+            window=report.overview_window,
+            href=lambda ticker: (
+                f"{TICKER_FOLDER}/{slugs[ticker]}.html" if ticker in slugs else None
+            ),
+        ),
         encoding="utf-8",
     )
     return index

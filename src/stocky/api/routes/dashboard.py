@@ -1,10 +1,15 @@
-"""The live monitoring page: `stocky report` for every ticker, charts rendered on request."""
+"""The live monitoring pages: the fleet overview and a page per ticker, charts rendered on request.
+
+`GET /dashboard` is the overview (the rows of `GET /monitoring/fleet`, problems first, sorted
+and filtered in the page); `GET /dashboard/{ticker}` is one ticker's page, built for that
+ticker only; its charts are PNGs rendered on request and cached by data fingerprint.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
@@ -12,12 +17,16 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from stocky.api.deps import StateDep
+from stocky.api.fleet import fleet_cache
+from stocky.api.schemas import error_responses
 from stocky.api.state import AppState
+from stocky.core.tickers import normalize_ticker
+from stocky.pipelines.fleet_view import FLEET_WINDOW
 from stocky.report.build import build_report, known_tickers
 from stocky.report.charts import CHARTS
 from stocky.report.figures import render_chart
-from stocky.report.html import render_html
-from stocky.report.model import Report
+from stocky.report.html import render_overview, render_ticker
+from stocky.report.model import Report, TickerReport
 
 router = APIRouter(tags=["dashboard"])
 
@@ -71,18 +80,69 @@ def _not_found(detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail, "errors": []}, status_code=404)
 
 
-@router.get("/dashboard", response_class=HTMLResponse)
-async def dashboard(state: StateDep, request: Request) -> HTMLResponse:
-    """Forecasts vs actuals, rolling error vs the drift threshold, skill, and model versions."""
-    report = await run_in_threadpool(_report, state)
+def _unknown(ticker: str, known: list[str]) -> str:
+    shown = ", ".join(known[:20]) + (f" and {len(known) - 20} more" if len(known) > 20 else "")
+    return (
+        f"ticker {ticker!r} has no model and no predictions: "
+        f"use one of {shown or 'none (run `stocky train`)'}"
+    )
+
+
+def _ticker_part(state: AppState, ticker: str) -> TickerReport | str:
+    """The ticker's report, or why there is none."""
+    known = known_tickers(predictions=state.predictions, registry=state.registry)
+    if ticker not in known:
+        return _unknown(ticker, known)
+    return _report(state, [ticker]).tickers[0]
+
+
+# errors are JSON (ErrorResponse) and pages HTML: documented per status, not by response_class
+_PAGE: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The page", "content": {"text/html": {}}}
+}
+
+
+@router.get("/dashboard", response_class=Response, responses=_PAGE | error_responses(503))
+async def dashboard(state: StateDep, request: Request) -> Response:
+    """The fleet overview: one row per ticker, problems first, each linking to its page."""
+    snapshot = await run_in_threadpool(fleet_cache(request).get, state, FLEET_WINDOW)
     root = request.scope.get("root_path", "")
+    page = render_overview(
+        snapshot.rows,
+        generated_at=snapshot.taken_at,
+        window=snapshot.window,
+        href=lambda ticker: f"{root}/dashboard/{quote(ticker, safe='')}",
+        refresh_seconds=REFRESH_SECONDS,
+    )
+    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
-    def image_src(ticker: str, chart: str) -> str:
-        part = report.get(ticker)
-        version = part.fingerprint if part is not None else ""
-        return f"{root}/dashboard/charts/{quote(ticker, safe='')}/{chart}.png?v={version}"
 
-    page = render_html(report, image_src=image_src, refresh_seconds=REFRESH_SECONDS)
+@router.get(
+    "/dashboard/{ticker}",
+    response_class=Response,
+    responses=_PAGE
+    | error_responses(404, 422, 503, d404="The ticker has no model and no predictions"),
+)
+async def dashboard_ticker(state: StateDep, request: Request, ticker: str) -> Response:
+    """One ticker: forecasts vs actuals, rolling error vs the drift threshold, skill, versions."""
+    symbol = normalize_ticker(ticker)
+    part = await run_in_threadpool(_ticker_part, state, symbol)
+    if isinstance(part, str):
+        return _not_found(part)
+    root = request.scope.get("root_path", "")
+    version = part.fingerprint
+
+    def image_src(name: str, chart: str) -> str:
+        return f"{root}/dashboard/charts/{quote(name, safe='')}/{chart}.png?v={version}"
+
+    page = render_ticker(
+        part,
+        rule=state.stack.drift,
+        generated_at=state.clock(),
+        image_src=image_src,
+        overview_href=f"{root}/dashboard",
+        refresh_seconds=REFRESH_SECONDS,
+    )
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
 
@@ -110,13 +170,9 @@ async def dashboard_chart(
         return Response(png, media_type="image/png", headers=headers | {"ETag": f'"{v}"'})
 
     def render() -> tuple[str, bytes] | str:
-        known = known_tickers(predictions=state.predictions, registry=state.registry)
-        if ticker not in known:
-            return (
-                f"ticker {ticker!r} has no model and no predictions: "
-                f"use one of {', '.join(known) or 'none (run `stocky train`)'}"
-            )
-        part = _report(state, [ticker]).tickers[0]
+        part = _ticker_part(state, ticker)
+        if isinstance(part, str):
+            return part
         if not part.has_data:
             return f"{ticker} has no labeled predictions yet: run `stocky actuals` first"
         key = (ticker, chart, part.fingerprint)

@@ -2,21 +2,74 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from stocky.api.deps import StateDep
+from stocky.api.fleet import fleet_cache
 from stocky.api.schemas import error_responses
 from stocky.core.drift import per_session
+from stocky.core.fleet import COLUMNS, MAX_PAGE, PAGE, STATES, select_rows, state_counts
 from stocky.core.realized import realized
 from stocky.core.tickers import normalize_ticker
 from stocky.errors import ModelNotFound
+from stocky.pipelines.fleet_view import FLEET_WINDOW, MAX_WINDOW
 
 router = APIRouter(
     prefix="/monitoring", tags=["monitoring"], responses=error_responses(404, 422, 503)
 )
+
+
+@router.get("/fleet")
+async def fleet(
+    state: StateDep,
+    request: Request,
+    status: Annotated[
+        list[str] | None,
+        Query(
+            alias="state",
+            description=f"Keep tickers with this problem (repeatable): {', '.join(STATES)}.",
+        ),
+    ] = None,
+    sort: Annotated[
+        str,
+        Query(description=f"Column to sort by: {', '.join(COLUMNS)}. `state` = problems first."),
+    ] = "state",
+    order: Annotated[Literal["asc", "desc"], Query(description="Sort direction.")] = "asc",
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Rows per page.")] = PAGE,
+    offset: Annotated[int, Query(ge=0, description="Rows to skip.")] = 0,
+    window: Annotated[
+        int,
+        Query(ge=1, le=MAX_WINDOW, description="Labeled sessions behind skill, RMSE, coverage."),
+    ] = FLEET_WINDOW,
+) -> dict[str, Any]:
+    """One row per ticker, problems first: skill, RMSE, coverage, drift, retrains, labels, prices."""
+    snapshot = await run_in_threadpool(fleet_cache(request).get, state, window)
+    page = select_rows(
+        snapshot.rows,
+        states=status or (),
+        sort=sort,
+        descending=order == "desc",
+        limit=limit,
+        offset=offset,
+    )
+    following = None
+    if page.next_offset is not None:
+        url = request.url.include_query_params(offset=page.next_offset)
+        following = f"{url.path}?{url.query}"
+    return {
+        "tickers": [row.to_dict() for row in page.rows],
+        "total": page.total,
+        "offset": page.offset,
+        "limit": limit,
+        "next": following,
+        "window": snapshot.window,
+        "generated_at": snapshot.taken_at.isoformat(),
+        "fleet": {"tickers": len(snapshot.rows), "states": state_counts(snapshot.rows)},
+        "order": ("state (" + ", ".join(STATES) + "), then the worst skill first, then the ticker"),
+    }
 
 
 def _known(state: Any, ticker: str) -> str:

@@ -1,0 +1,72 @@
+"""The fleet overview's rows for the API, read at most once per `ttl_seconds` per window.
+
+`GET /monitoring/fleet` and `GET /dashboard` share them. The facts behind them change when the
+daily job or a reload runs, not per request, and paging through 1,000 tickers should see one
+consistent ordering, so a snapshot is kept briefly (30 s by default, like /metrics' gauges).
+Champion versions and orders come from the served models (the ChampionCache).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from stocky.adapters.store.fleet import FleetRepository
+from stocky.api.state import AppState
+from stocky.core.fleet import ChampionInfo, FleetRow
+from stocky.pipelines.fleet_view import fleet_overview
+
+__all__ = ["FleetCache", "FleetSnapshot", "fleet_cache"]
+
+
+@dataclass(frozen=True)
+class FleetSnapshot:
+    """Every ticker's row, problems first, as of `taken_at`."""
+
+    rows: tuple[FleetRow, ...]
+    window: int
+    taken_at: dt.datetime
+
+
+class FleetCache:
+    """Snapshots by window, each kept `ttl_seconds`; one reader at a time."""
+
+    def __init__(self, ttl_seconds: float = 30.0) -> None:
+        self.ttl_seconds = ttl_seconds
+        self._items: dict[int, tuple[float, FleetSnapshot]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, state: AppState, window: int) -> FleetSnapshot:
+        """The snapshot of `window`, read again when older than the TTL (blocking: a thread)."""
+        with self._lock:
+            held = self._items.get(window)
+            if held is not None and time.monotonic() - held[0] < self.ttl_seconds:
+                return held[1]
+            now = state.clock()
+            champions = {m.ticker: ChampionInfo(m.version, m.order) for m in state.champions.all()}
+            rows = fleet_overview(
+                store=FleetRepository(state.engine),
+                champions=champions,
+                calendar=state.calendar,
+                now=now,
+                grace=dt.timedelta(hours=state.settings.labels_late_hours),
+                window=window,
+            )
+            snapshot = FleetSnapshot(tuple(rows), window, now)
+            self._items.pop(window, None)
+            self._items[window] = (time.monotonic(), snapshot)
+            while len(self._items) > 8:  # a few windows at most
+                self._items.pop(next(iter(self._items)))
+            return snapshot
+
+
+def fleet_cache(request: Request) -> FleetCache:
+    """The app's cache, made on first use (a duplicate made by a race only costs a read)."""
+    cache = getattr(request.app.state, "fleet_cache", None)
+    if cache is None:
+        cache = request.app.state.fleet_cache = FleetCache()
+    return cache
