@@ -18,7 +18,16 @@ from stocky.api.champions import ChampionCache
 from stocky.api.errors import install_error_handlers
 from stocky.api.logwriter import GroupCommitLog
 from stocky.api.reload import poll_forever, reload_now
-from stocky.api.routes import admin, dashboard, health, metrics, models, monitoring, predict
+from stocky.api.routes import (
+    admin,
+    batch,
+    dashboard,
+    health,
+    metrics,
+    models,
+    monitoring,
+    predict,
+)
 from stocky.api.state import AppState, Clock, utc_now
 from stocky.api.telemetry import GuardMiddleware, Telemetry
 from stocky.config import Settings
@@ -46,7 +55,9 @@ def build_state(stack: Stack, *, clock: Clock = utc_now) -> AppState:
     return AppState(
         stack=stack,
         champions=ChampionCache(
-            stack.registry, window_lengths=range(settings.min_prices, settings.max_prices + 1)
+            stack.registry,
+            changes=stack.audit,
+            window_lengths=range(settings.min_prices, settings.max_prices + 1),
         ),
         telemetry=telemetry,
         # local SQLite commits on the event loop (never waiting there for another process's
@@ -94,7 +105,7 @@ def create_app(
         create_schema(state.engine)
         try:
             result = await reload_now(state)
-            log.info("champions loaded: %s", ", ".join(result.loaded) or "none")
+            log.info("%d champion(s) loaded", len(result.loaded))
         except StockyError as exc:
             state.last_reload_error = str(exc)
             log.error(
@@ -102,7 +113,13 @@ def create_app(
             )
         poller = None
         if settings.reload_interval_seconds > 0:
-            poller = asyncio.create_task(poll_forever(state, settings.reload_interval_seconds))
+            poller = asyncio.create_task(
+                poll_forever(
+                    state,
+                    settings.reload_interval_seconds,
+                    full_every=settings.reload_full_interval_seconds,
+                )
+            )
         try:
             yield
         finally:
@@ -122,6 +139,7 @@ def create_app(
     app.state.stocky = state
     install_error_handlers(app)
     predict.add_predict_route(app, settings)  # the hot path, matched first
+    batch.add_batch_route(app, settings)
     for module in (health, predict, models, monitoring, admin, metrics, dashboard):
         app.include_router(module.router)
     known = frozenset(p for r in app.routes if "{" not in (p := getattr(r, "path", "{")))
@@ -130,5 +148,6 @@ def create_app(
         telemetry=state.telemetry,
         max_body_bytes=settings.max_body_bytes,
         known_paths=known,
+        path_limits={batch.PATH: settings.max_batch_body_bytes},
     )
     return app

@@ -8,11 +8,12 @@ always the last write (the single switch serving follows).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from stocky.adapters.ports import ModelVersionInfo, Registry, RunRecord
+from stocky.adapters.ports import AuditLog, ModelVersionInfo, PromotionRow, Registry, RunRecord
 from stocky.core.spec import ModelSpec
 
 __all__ = ["PublishAction", "Published", "publish"]
@@ -41,6 +42,8 @@ def publish(
     tags: Mapping[str, str],
     action: PublishAction,
     previous: int | None = None,
+    audit: AuditLog | None = None,
+    now: dt.datetime | None = None,
 ) -> Published:
     """Log the run, then register and move aliases as `action` says.
 
@@ -52,6 +55,10 @@ def publish(
         tags: Tags of the registered version.
         action: register, promote or log-only (see PublishAction).
         previous: For promote, the champion version being replaced (gets the `previous` alias).
+        audit: When given, a ticker's first champion is recorded in the promotions log
+            (action "register", after the alias move) so serving picks it up from that change
+            log; promotions are recorded by their caller (retrain), with the decision.
+        now: When the record is made (needed with `audit`).
 
     Returns:
         The run id, the registered version (None for log-only) and the alias it got.
@@ -67,8 +74,36 @@ def publish(
     if action == "register":
         alias = "champion" if first else "challenger"
         registry.set_alias(ticker, alias, version.version)
+        if first and audit is not None:
+            _record_first(audit, ticker=ticker, version=version, run_id=run_id, now=now)
         return Published(run_id, version, alias)
     if previous is not None:
         registry.set_alias(ticker, "previous", previous)
     registry.set_alias(ticker, "champion", version.version)  # the single switch
     return Published(run_id, version, "champion")
+
+
+def _record_first(
+    audit: AuditLog,
+    *,
+    ticker: str,
+    version: ModelVersionInfo,
+    run_id: str,
+    now: dt.datetime | None,
+) -> None:
+    if now is None:
+        raise TypeError("publish(audit=...) needs now= for the record it writes")
+    audit.add_promotion(
+        PromotionRow(
+            ticker=ticker,
+            model_name=version.name,
+            action="register",
+            from_version=None,
+            to_version=version.version,
+            decided_at=now,
+            as_of=None,  # no session: the drift cooldown counts retrains and rollbacks only
+            reason=f"first champion: v{version.version} registered by training",
+            triggered_by="train",
+            run_id=run_id,
+        )
+    )
