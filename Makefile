@@ -53,6 +53,7 @@ bench: $(STAMP)  ## benchmarks that print ratios measured side by side
 	$(BIN)/python bench/bench_intervals.py
 	$(BIN)/python bench/bench_api.py
 	$(BIN)/python bench/bench_drift.py
+	$(BIN)/python bench/bench_serve_fleet.py
 	$(BIN)/python bench/bench_prices.py
 
 lock:  ## re-resolve every dependency into requirements.lock (needs a package index)
