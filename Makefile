@@ -54,6 +54,7 @@ bench: $(STAMP)  ## benchmarks that print ratios measured side by side
 	$(BIN)/python bench/bench_api.py
 	$(BIN)/python bench/bench_keys.py
 	$(BIN)/python bench/bench_drift.py
+	$(BIN)/python bench/bench_serve_fleet.py
 	$(BIN)/python bench/bench_prices.py
 	$(BIN)/python bench/bench_fleet_view.py
 

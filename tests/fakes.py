@@ -48,6 +48,8 @@ class FakeRegistry:
         self._specs: dict[tuple[str, int], ModelSpec] = {}
         self._aliases: dict[str, dict[str, int]] = {}
         self.calls: list[str] = []
+        #: Read calls: "alias <ticker>", "load <ticker> v<n>", "list <alias>".
+        self.reads: list[str] = []
         self._ids = itertools.count(1)
 
     def log_run(self, record: RunRecord, *, spec: ModelSpec) -> str:
@@ -71,6 +73,10 @@ class FakeRegistry:
         self.calls.append(f"alias {ticker} {alias}=v{version}")
 
     def alias_version(self, ticker: str, alias: str) -> ModelVersionInfo | None:
+        self.reads.append(f"alias {ticker}")
+        return self._alias_version(ticker, alias)
+
+    def _alias_version(self, ticker: str, alias: str) -> ModelVersionInfo | None:
         version = self._aliases.get(ticker, {}).get(alias)
         if version is None:
             return None
@@ -87,6 +93,7 @@ class FakeRegistry:
         return champion.spec, champion.info
 
     def load_version(self, ticker: str, version: int) -> ModelSpec:
+        self.reads.append(f"load {ticker} v{version}")
         return self._specs[(ticker, version)]
 
     def versions(self, ticker: str) -> list[ModelVersionInfo]:
@@ -101,6 +108,11 @@ class FakeRegistry:
 
     def tickers(self) -> list[str]:
         return sorted(self._versions)
+
+    def champion_versions(self, alias: str = "champion") -> list[ModelVersionInfo]:
+        self.reads.append(f"list {alias}")
+        found = (self._alias_version(t, alias) for t in self.tickers())
+        return [info for info in found if info is not None]
 
     def _with_aliases(self, ticker: str, info: ModelVersionInfo) -> ModelVersionInfo:
         names = tuple(
@@ -281,6 +293,12 @@ class FakeAuditLog:
             reverse=True,
         )
         return rows[:limit] if limit is not None else rows
+
+    def last_promotion_id(self) -> int:
+        return len(self.decisions)
+
+    def promotions_after(self, after_id: int) -> list[Promotion]:
+        return [p for p in self.decisions if p.id > after_id]
 
 
 class FakePriceStore:

@@ -122,7 +122,29 @@ class Settings(BaseSettings):
             "many were left out (0 = log all)."
         ),
     )
-    reload_interval_seconds: float = Field(30.0, ge=0)
+    reload_interval_seconds: float = Field(
+        30.0,
+        ge=0,
+        description=(
+            "Seconds between reload polls (0 = never); a poll reads the promotions change log."
+        ),
+    )
+    reload_full_interval_seconds: float = Field(
+        600.0,
+        ge=0,
+        description=(
+            "Seconds between polls that list every champion in the registry (catching alias "
+            "moves made outside stocky); 0 = every poll does."
+        ),
+    )
+    max_batch_items: int = Field(
+        1000, ge=1, le=100_000, description="Most items one POST /predict/batch may carry."
+    )
+    max_batch_body_bytes: int = Field(
+        4 * 1024 * 1024,
+        ge=1024,
+        description="Body limit of POST /predict/batch (other routes: max_body_bytes).",
+    )
     admin_api_key: SecretStr | None = None
 
     # --- client keys and rate limits (/predict, /predict/batch, /forecast) --------------

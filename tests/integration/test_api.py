@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from stocky.adapters.registry import ModelRegistry
+from stocky.adapters.registry import ModelRegistry, ModelVersionInfo
 from stocky.adapters.store.tables import predictions
 from stocky.api.app import create_app
 from stocky.core.volatility import ewma_std
@@ -324,6 +324,9 @@ def test_alias_move_is_served_after_reload(fresh_trained_home):
 
 class UnreachableRegistry(ModelRegistry):
     def tickers(self) -> list[str]:
+        raise RegistryError("MLflow at http://127.0.0.1:1 does not answer")
+
+    def champion_versions(self, alias: str = "champion") -> list[ModelVersionInfo]:
         raise RegistryError("MLflow at http://127.0.0.1:1 does not answer")
 
 

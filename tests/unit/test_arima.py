@@ -131,3 +131,41 @@ def test_bad_params_rejected():
         ArimaParams(order=ArimaOrder(1, 1, 0), trend="n", const=0.0, ar=(), ma=(), sigma2=1.0)
     with pytest.raises(BadInput, match="needs d=0"):
         ArimaParams(order=ArimaOrder(0, 1, 0), trend="c", const=1.0, ar=(), ma=(), sigma2=1.0)
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_one_pass_table_equals_each_length(fitted, order):
+    from stocky.core.kalman import linear_forecast, weight_table
+
+    p = fitted[order].params_
+    assert p is not None
+    kw = {"ar": np.array(p.ar), "ma": np.array(p.ma), "d": p.order.d, "sigma2": p.sigma2}
+    table = weight_table(60, mean=p.const, **kw)
+    for m in (1, p.order.d + 1, 10, 37, 60):
+        one = linear_forecast(m, mean=p.const, **kw)
+        row = table.get(m)
+        np.testing.assert_allclose(row.weights, one.weights, rtol=1e-12, atol=1e-12)
+        assert row.intercept == pytest.approx(one.intercept, rel=1e-12, abs=1e-12)
+        assert row.variance == pytest.approx(one.variance, rel=1e-12)
+    with pytest.raises(ValueError, match="outside"):
+        table.get(61)
+
+
+def test_prepared_forecaster_matches_statsmodels_and_refits_drop_the_table(fitted, sp500_close):
+    model = ArimaForecaster.from_params(fitted[(2, 1, 2)].params_).prepare(range(10, 61))
+    assert model.params_ is not None
+    for n in (10, 45, 60):
+        window = sp500_close[-n:]
+        ref_mean, ref_var = _reference(model.params_, window)
+        got = model.forecast(window)
+        assert got.mean == pytest.approx(ref_mean, rel=1e-4 if n == 10 else 1e-6)
+        assert got.std**2 == pytest.approx(ref_var, rel=1e-6)
+    # a window longer than the table falls back to the per-length weights
+    assert model.forecast(sp500_close[-80:]).mean == pytest.approx(
+        _reference(model.params_, sp500_close[-80:])[0], rel=1e-6
+    )
+    before = model.forecast(sp500_close[-60:]).mean
+    model.fit(sp500_close[-900:-300])
+    after = model.forecast(sp500_close[-60:]).mean
+    assert after == pytest.approx(_reference(model.params_, sp500_close[-60:])[0], rel=1e-6)
+    assert after != before

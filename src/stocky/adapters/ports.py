@@ -112,6 +112,8 @@ class Registry(Protocol):
 
     def tickers(self) -> list[str]: ...
 
+    def champion_versions(self, alias: str = "champion") -> list[ModelVersionInfo]: ...
+
 
 # --- prediction log ---------------------------------------------------------------------
 
@@ -297,6 +299,10 @@ class AuditLog(Protocol):
     def drift_checks(self, ticker: str, *, limit: int | None = None) -> list[DriftCheck]: ...
 
     def promotions(self, ticker: str, *, limit: int | None = None) -> list[Promotion]: ...
+
+    def last_promotion_id(self) -> int: ...
+
+    def promotions_after(self, after_id: int) -> list[Promotion]: ...
 
 
 # --- price store ------------------------------------------------------------------------

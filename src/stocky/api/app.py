@@ -21,7 +21,16 @@ from stocky.api.errors import install_error_handlers
 from stocky.api.logwriter import GroupCommitLog
 from stocky.api.ratelimit import ClientRateLimiter
 from stocky.api.reload import poll_forever, reload_now
-from stocky.api.routes import admin, dashboard, health, metrics, models, monitoring, predict
+from stocky.api.routes import (
+    admin,
+    batch,
+    dashboard,
+    health,
+    metrics,
+    models,
+    monitoring,
+    predict,
+)
 from stocky.api.state import AppState, Clock, utc_now
 from stocky.api.telemetry import GuardMiddleware, Telemetry
 from stocky.config import Settings
@@ -51,7 +60,9 @@ def build_state(stack: Stack, *, clock: Clock = utc_now) -> AppState:
     return AppState(
         stack=stack,
         champions=ChampionCache(
-            stack.registry, window_lengths=range(settings.min_prices, settings.max_prices + 1)
+            stack.registry,
+            changes=stack.audit,
+            window_lengths=range(settings.min_prices, settings.max_prices + 1),
         ),
         telemetry=telemetry,
         # local SQLite commits on the event loop (never waiting there for another process's
@@ -104,7 +115,7 @@ def create_app(
         create_schema(state.engine)
         try:
             result = await reload_now(state)
-            log.info("champions loaded: %s", ", ".join(result.loaded) or "none")
+            log.info("%d champion(s) loaded", len(result.loaded))
         except StockyError as exc:
             state.last_reload_error = str(exc)
             log.error(
@@ -113,7 +124,13 @@ def create_app(
         await state.gate.start()
         poller = None
         if settings.reload_interval_seconds > 0:
-            poller = asyncio.create_task(poll_forever(state, settings.reload_interval_seconds))
+            poller = asyncio.create_task(
+                poll_forever(
+                    state,
+                    settings.reload_interval_seconds,
+                    full_every=settings.reload_full_interval_seconds,
+                )
+            )
         try:
             yield
         finally:
@@ -137,6 +154,7 @@ def create_app(
     install_error_handlers(app)
     install_client_handlers(app)
     predict.add_predict_route(app, settings)  # the hot path, matched first
+    batch.add_batch_route(app, settings)
     for module in (health, predict, models, monitoring, admin, metrics, dashboard):
         app.include_router(module.router)
     document_clients(app, required=settings.require_api_key)
@@ -146,5 +164,6 @@ def create_app(
         telemetry=state.telemetry,
         max_body_bytes=settings.max_body_bytes,
         known_paths=known,
+        path_limits={batch.PATH: settings.max_batch_body_bytes},
     )
     return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -28,10 +29,12 @@ from stocky.errors import (
 
 __all__ = [
     "PredictionNotLogged",
+    "client_error_body",
     "install_error_handlers",
     "public_message",
     "request_id_of",
     "status_for",
+    "validation_error_body",
 ]
 
 log = logging.getLogger(__name__)
@@ -115,15 +118,29 @@ _FIXES = {
 }
 
 
-def _validation_items(exc: RequestValidationError) -> list[dict[str, str]]:
+def _validation_items(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
     items: dict[str, dict[str, str]] = {}
-    for err in exc.errors():
+    for err in errors:
         field = "body" if err.get("type") == "json_invalid" else _field(tuple(err.get("loc", ())))
         if field in items:  # a union reports each branch; one message per field is enough
             continue
         fix = _FIXES.get(str(err.get("type")), "see /docs for the expected body")
         items[field] = {"field": field, "message": f"{field}: {err.get('msg', 'invalid')}: {fix}"}
     return list(items.values())
+
+
+def validation_error_body(errors: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The 422 body for pydantic errors (locations starting with "body"), as /predict gives it."""
+    items = _validation_items(errors)
+    detail = "; ".join(i["message"] for i in items[:3]) or "the request body is invalid"
+    if len(items) > 3:
+        detail += f"; and {len(items) - 3} more (see errors)"
+    return {"detail": detail, "errors": items}
+
+
+def client_error_body(exc: StockyError) -> dict[str, Any]:
+    """The body of a 4xx answer to a StockyError (its message says what to fix)."""
+    return {"detail": redact(str(exc)), "errors": []}
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -133,7 +150,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _stocky(request: Request, exc: StockyError) -> JSONResponse:
         status = status_for(exc)
         if status < 500:
-            return JSONResponse({"detail": redact(str(exc)), "errors": []}, status_code=status)
+            return JSONResponse(client_error_body(exc), status_code=status)
         rid = request_id_of(request)
         log.error(
             "%s %s answered %d (request id %s): %s",
@@ -164,8 +181,4 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        items = _validation_items(exc)
-        detail = "; ".join(i["message"] for i in items[:3]) or "the request body is invalid"
-        if len(items) > 3:
-            detail += f"; and {len(items) - 3} more (see errors)"
-        return JSONResponse({"detail": detail, "errors": items}, status_code=422)
+        return JSONResponse(validation_error_body(exc.errors()), status_code=422)

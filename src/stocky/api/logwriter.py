@@ -100,6 +100,21 @@ class GroupCommitLog:
             StoreError: The database failed for the batch this row was in (nothing was kept).
         """
         record.validate()
+        return await self._enqueue(record)
+
+    async def write_many(self, records: list[PredictionRecord]) -> list[int | BaseException]:
+        """Log rows queued together, so they commit in one transaction (with whatever else is
+        queued at that moment); return each row's id, or its exception, once all are settled.
+
+        Raises:
+            BadInput: Some row holds a number that is not finite (nothing is queued).
+        """
+        for record in records:
+            record.validate()
+        futures = [self._enqueue(record) for record in records]
+        return list(await asyncio.gather(*futures, return_exceptions=True))
+
+    def _enqueue(self, record: PredictionRecord) -> asyncio.Future[int]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[int] = loop.create_future()
         self._pending.append((record, future))
@@ -109,7 +124,7 @@ class GroupCommitLog:
                 loop.call_soon(self._flush_inline)
             else:
                 self._drain = loop.create_task(self._drain_in_threads())
-        return await future
+        return future
 
     def _take(self) -> _Pending:
         batch, self._pending = self._pending, []

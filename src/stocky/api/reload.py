@@ -1,9 +1,16 @@
-"""Hot reload: poll the registry and swap champions whose alias moved, without a restart."""
+"""Hot reload: poll for champions whose alias moved and swap them in, without a restart.
+
+A poll reads the change log past its mark (one query; the registry only for the tickers it
+names). Every `full_every` seconds the poll lists every champion instead, which also catches
+alias moves made outside stocky (by hand in the MLflow UI).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 
 from starlette.concurrency import run_in_threadpool
 
@@ -16,23 +23,47 @@ __all__ = ["poll_forever", "reload_now"]
 log = logging.getLogger(__name__)
 
 
-async def reload_now(state: AppState) -> ReloadResult:
-    """One reload pass in a worker thread (registry calls block); updates the metrics."""
-    result = await run_in_threadpool(state.champions.refresh)
+async def reload_now(state: AppState, *, full: bool = True) -> ReloadResult:
+    """One reload pass in a worker thread (registry calls block); updates the metrics.
+
+    Args:
+        state: The app's state.
+        full: List every champion (else apply the change log since the last poll).
+    """
+    champions = state.champions
+    result = await run_in_threadpool(champions.refresh if full else champions.refresh_changed)
     for ticker in result.loaded:
         state.telemetry.reloads.labels(ticker).inc()
-    for model in state.champions.all():
-        state.telemetry.model_loaded(model.ticker, model.version)
+        model = champions.get(ticker)
+        if model is not None:
+            state.telemetry.model_loaded(model.ticker, model.version)
     return result
 
 
-async def poll_forever(state: AppState, interval: float) -> None:
-    """Reload every `interval` seconds until cancelled; a failed pass is logged and retried."""
+async def poll_forever(
+    state: AppState,
+    interval: float,
+    *,
+    full_every: float = 0.0,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Reload every `interval` seconds until cancelled; a failed pass is logged and retried.
+
+    Args:
+        state: The app's state.
+        interval: Seconds between polls.
+        full_every: Seconds between full listings (0: every poll is one).
+        clock: Monotonic seconds.
+    """
+    last_full = clock()
     while True:
         await asyncio.sleep(interval)
+        full = full_every <= 0 or clock() - last_full >= full_every
         try:
-            await reload_now(state)
+            await reload_now(state, full=full)
             state.last_reload_error = None
+            if full:
+                last_full = clock()
         except StockyError as exc:
             state.last_reload_error = str(exc)
             log.error("model reload failed, serving the models already loaded: %s", exc)

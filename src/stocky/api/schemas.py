@@ -7,6 +7,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
 __all__ = [
+    "BatchItemResult",
+    "BatchRequest",
+    "BatchResponse",
     "ErrorItem",
     "ErrorResponse",
     "ForecastResponse",
@@ -137,6 +140,36 @@ class ErrorResponse(BaseModel):
     detail: str
     errors: list[ErrorItem] = []
     request_id: str | None = None  # on 5xx: the id the server log files the details under
+
+
+class BatchRequest(BaseModel):
+    """Many /predict bodies at once; each is validated and answered on its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[PredictRequest] = Field(
+        description=(
+            "The /predict bodies, each with its own ticker, prices and date; at most "
+            "STOCKY_MAX_BATCH_ITEMS (default 1,000)."
+        ),
+    )
+
+
+class BatchItemResult(BaseModel):
+    """One item's answer: what /predict would have answered for it alone."""
+
+    index: int = Field(description="Position of the item in `items`.")
+    status: int = Field(description="The HTTP status /predict would give this item: 200, 404, 422.")
+    result: PredictResponse | None = Field(None, description="The logged forecast (status 200).")
+    error: ErrorResponse | None = Field(None, description="Why the item was refused (otherwise).")
+
+
+class BatchResponse(BaseModel):
+    """Per-item outcomes in the order of `items`; every forecast in it was logged first."""
+
+    results: list[BatchItemResult]
+    succeeded: int
+    failed: int
 
 
 _ERROR_DESCRIPTIONS = {

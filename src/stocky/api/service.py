@@ -11,6 +11,7 @@ import numpy as np
 from stocky.adapters.store.predictions import PredictionRecord
 from stocky.api.champions import LoadedModel
 from stocky.api.errors import PredictionNotLogged
+from stocky.api.schemas import PredictRequest
 from stocky.api.state import AppState
 from stocky.core.arima import Forecast
 from stocky.core.tickers import normalize_ticker
@@ -18,12 +19,28 @@ from stocky.errors import BadInput, ModelNotFound, StoreError
 from stocky.pipelines.forecast import forecast_record
 
 __all__ = [
+    "Prepared",
     "Served",
     "parse_date",
+    "prepare_request",
     "resolve_model",
     "serve_forecast",
+    "serve_many",
+    "serve_prepared",
     "timestamp_z",
 ]
+
+#: Served tickers named in a "no model" message; the rest are counted (GET /models lists all).
+SHOWN_TICKERS = 20
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A forecast made and its row built, not yet logged."""
+
+    model: LoadedModel
+    forecast: Forecast
+    record: PredictionRecord
 
 
 @dataclass(frozen=True)
@@ -78,7 +95,10 @@ def resolve_model(state: AppState, ticker: str | None) -> LoadedModel:
     symbol = state.settings.default_ticker if ticker is None else normalize_ticker(ticker)
     model = state.champions.get(symbol)
     if model is None:
-        known = ", ".join(state.champions.tickers()) or "none yet"
+        served = state.champions.tickers()
+        known = ", ".join(served[:SHOWN_TICKERS]) or "none yet"
+        if len(served) > SHOWN_TICKERS:
+            known += f" and {len(served) - SHOWN_TICKERS} more: GET /models lists them"
         raise ModelNotFound(
             f"ticker: no model is served for {symbol!r} (served: {known}): "
             f"use one of those or run `stocky train --ticker {symbol}`"
@@ -163,6 +183,64 @@ def _served(
         prediction_id,
         record.history_len,
     )
+
+
+def prepare_request(
+    state: AppState, body: PredictRequest, *, request_id: str, api_key_id: int | None = None
+) -> Prepared:
+    """Everything /predict does before logging: ticker, date, prices, forecast, row.
+
+    POST /predict and each item of POST /predict/batch go through here, so they accept and
+    refuse exactly the same inputs with the same messages.
+
+    Raises:
+        BadInput: A bad ticker, date or price window (the message names it and the fix).
+        ModelNotFound: No champion is served for the ticker.
+    """
+    model = resolve_model(state, body.ticker)
+    forecast, record = _prepare(
+        state,
+        model=model,
+        prices=body.recent_prices,
+        as_of=parse_date(body.date),
+        request_id=request_id,
+        api_key_id=api_key_id,
+    )
+    return Prepared(model, forecast, record)
+
+
+async def serve_prepared(state: AppState, prepared: Prepared) -> Served:
+    """Log one prepared forecast (group commit) and return it once the row is committed.
+
+    Raises:
+        StoreError: The prediction could not be logged (the caller answers 503).
+    """
+    try:
+        prediction_id = await state.log.write(prepared.record)
+    except StoreError as exc:
+        raise _not_logged(state, prepared.model, exc) from exc
+    return _served(state, prepared.model, prepared.forecast, prepared.record, prediction_id)
+
+
+async def serve_many(state: AppState, prepared: list[Prepared]) -> list[Served | BadInput]:
+    """Log many forecasts in one transaction; return them once every row is committed.
+
+    Raises:
+        StoreError: The database failed: nothing is served (the caller answers 503).
+    """
+    outcomes = await state.log.write_many([p.record for p in prepared])
+    failed = next((o for o in outcomes if isinstance(o, StoreError)), None)
+    if failed is not None:
+        raise _not_logged(state, prepared[0].model, failed) from failed
+    served: list[Served | BadInput] = []
+    for item, outcome in zip(prepared, outcomes, strict=True):
+        if isinstance(outcome, BadInput):  # the database refused this row's values
+            served.append(outcome)
+        elif isinstance(outcome, BaseException):
+            raise outcome
+        else:
+            served.append(_served(state, item.model, item.forecast, item.record, outcome))
+    return served
 
 
 async def serve_forecast(

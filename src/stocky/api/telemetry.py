@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -118,8 +119,11 @@ class GuardMiddleware:
         telemetry: Telemetry,
         max_body_bytes: int,
         known_paths: frozenset[str] = frozenset(),
+        path_limits: Mapping[str, int] | None = None,
     ) -> None:
         self.app = app
+        #: body limits of routes that take more than max_body_bytes (POST /predict/batch)
+        self.path_limits = dict(path_limits or {})
         self.known_paths = known_paths
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.telemetry = telemetry
@@ -134,17 +138,20 @@ class GuardMiddleware:
         headers = dict(scope.get("headers") or [])
         method = scope["method"]
         length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
+        limit = (
+            self.path_limits.get(scope["path"], self.max_body_bytes)
+            if self.path_limits
+            else (self.max_body_bytes)
+        )
+        fix = "send fewer items" if limit != self.max_body_bytes else "send fewer prices"
+        if length is not None and length.isdigit() and int(length) > limit:
             await self._reject(
                 scope,
                 send,
                 status_holder,
                 start,
                 413,
-                (
-                    f"request body is {int(length)} bytes, over the {self.max_body_bytes}-byte limit: "
-                    "send at most the allowed number of prices"
-                ),
+                f"request body is {int(length)} bytes, over the {limit}-byte limit: {fix}",
             )
             return
         if method in ("POST", "PUT", "PATCH") and (
@@ -172,7 +179,7 @@ class GuardMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
+                if received > limit:
                     raise _BodyTooLarge
             return message
 
@@ -190,7 +197,7 @@ class GuardMiddleware:
                 status_holder,
                 start,
                 413,
-                (f"request body is over the {self.max_body_bytes}-byte limit: send fewer prices"),
+                f"request body is over the {limit}-byte limit: {fix}",
             )
             return
         self._observe(scope, status_holder["status"], start)

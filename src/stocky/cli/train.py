@@ -129,6 +129,7 @@ def _train(
                 now=now,
                 git_commit=commit,
                 progress=_reporter(bar, task, sym),
+                audit=stack.audit,  # a first champion reaches running servers via this log
             )
             results.append(result)
             bar.advance(task)

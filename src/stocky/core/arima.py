@@ -2,7 +2,8 @@
 
 `ArimaForecaster` follows the estimator shape: ``fit(y) -> self`` stores fitted state in
 trailing-underscore attributes; ``forecast(window)`` returns a frozen `Forecast`. The fast path
-uses `stocky.core.kalman.linear_forecast` weights, cached per window length, so a forecast is a
+uses `stocky.core.kalman` weights (per window length, or a table of all lengths made by
+`prepare`), so a forecast is a
 dot product that equals statsmodels' own forecast for the same parameters and window.
 """
 
@@ -18,7 +19,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.stats import norm
 
-from stocky.core.kalman import LinearForecast, linear_forecast
+from stocky.core.kalman import LinearForecast, WeightTable, linear_forecast, weight_table
 from stocky.core.volatility import IntervalMethod, ewma_std, validate_interval_method
 from stocky.errors import BadInput
 
@@ -202,6 +203,17 @@ def _weights(params: ArimaParams, n: int) -> LinearForecast:
     )
 
 
+def _table(params: ArimaParams, n: int) -> WeightTable:
+    return weight_table(
+        n,
+        ar=np.array(params.ar),
+        ma=np.array(params.ma),
+        d=params.order.d,
+        sigma2=params.sigma2,
+        mean=params.const,
+    )
+
+
 class ArimaForecaster:
     """ARIMA(p, d, q) with a constant when d=0 and none otherwise (statsmodels' defaults).
 
@@ -234,6 +246,7 @@ class ArimaForecaster:
         self.aic_: float = float("nan")
         self.nobs_: int = 0
         self.fit_warnings_: tuple[str, ...] = ()
+        self._table: WeightTable | None = None
 
     def _model(self, y: NDArray[np.float64]) -> Any:
         from statsmodels.tsa.arima.model import ARIMA
@@ -271,6 +284,7 @@ class ArimaForecaster:
         )
         self.aic_ = float(res.aic)
         self.nobs_ = len(arr)
+        self._table = None  # weights of the previous parameters
         return self
 
     @classmethod
@@ -292,11 +306,15 @@ class ArimaForecaster:
         return self.params_
 
     def prepare(self, lengths: range) -> ArimaForecaster:
-        """Compute the forecast weights for these window lengths now (serving does this at load)."""
+        """Compute the forecast weights for every window length up to ``max(lengths)`` now.
+
+        Serving does this at load: one filter pass yields every length (``weight_table``), and
+        the table stays with this forecaster, so a thousand loaded models never evict each
+        other's weights from a shared cache.
+        """
         params = self._fitted()
-        for n in lengths:
-            if n > params.order.d:
-                _weights(params, n)
+        if len(lengths):
+            self._table = _table(params, max(lengths))
         return self
 
     def forecast(self, window: ArrayLike, *, level: float = 0.95) -> Forecast:
@@ -310,7 +328,10 @@ class ArimaForecaster:
         """
         params = self._fitted()
         arr = validate_window(window, min_len=params.order.d + 1)
-        lf = _weights(params, len(arr))
+        table = self._table
+        lf = table.get(len(arr)) if table is not None and len(arr) <= table.max_length else None
+        if lf is None:
+            lf = _weights(params, len(arr))
         mean = float(lf.intercept + lf.weights @ arr)
         std = (
             float(np.sqrt(lf.variance))

@@ -16,13 +16,14 @@ version for the same training and never moves an alias twice.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from stocky.adapters.ports import ModelVersionInfo, Registry, RunRecord
+from stocky.adapters.ports import AuditLog, ModelVersionInfo, PromotionRow, Registry, RunRecord
 from stocky.core.spec import ModelSpec
 
 __all__ = ["TRAINING_KEY_TAG", "PublishAction", "Published", "publish", "training_key"]
@@ -87,6 +88,8 @@ def publish(
     tags: Mapping[str, str],
     action: PublishAction,
     previous: int | None = None,
+    audit: AuditLog | None = None,
+    now: dt.datetime | None = None,
 ) -> Published:
     """Log the run, then register and move aliases as `action` says; safe to rerun.
 
@@ -98,6 +101,10 @@ def publish(
         tags: Tags of the registered version.
         action: register, promote or log-only (see PublishAction).
         previous: For promote, the champion version being replaced (gets the `previous` alias).
+        audit: When given, a ticker's first champion is recorded in the promotions log
+            (action "register", after the alias move) so serving picks it up from that change
+            log; promotions are recorded by their caller (retrain), with the decision.
+        now: When the record is made (needed with `audit`).
 
     Returns:
         The run id, the registered version (None for log-only) and the alias it got; `reused`
@@ -122,7 +129,10 @@ def publish(
     if action == "register":
         held = [a for a in ("champion", "challenger") if aliases.get(a) == number]
         alias = held[0] if held else ("challenger" if "champion" in aliases else "champion")
+        first = alias == "champion" and not held
         _move(registry, aliases, ticker, alias, number)
+        if first and audit is not None:
+            _record_first(audit, ticker=ticker, version=version, run_id=run_id, now=now)
         return Published(run_id, version, alias, reused)
     if aliases.get("champion") == number:
         # an earlier attempt finished the switch; `previous` was set before it
@@ -131,3 +141,29 @@ def publish(
         _move(registry, aliases, ticker, "previous", previous)
     _move(registry, aliases, ticker, "champion", number)  # the single switch
     return Published(run_id, version, "champion", reused)
+
+
+def _record_first(
+    audit: AuditLog,
+    *,
+    ticker: str,
+    version: ModelVersionInfo,
+    run_id: str,
+    now: dt.datetime | None,
+) -> None:
+    if now is None:
+        raise TypeError("publish(audit=...) needs now= for the record it writes")
+    audit.add_promotion(
+        PromotionRow(
+            ticker=ticker,
+            model_name=version.name,
+            action="register",
+            from_version=None,
+            to_version=version.version,
+            decided_at=now,
+            as_of=None,  # no session: the drift cooldown counts retrains and rollbacks only
+            reason=f"first champion: v{version.version} registered by training",
+            triggered_by="train",
+            run_id=run_id,
+        )
+    )

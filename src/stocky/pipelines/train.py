@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from stocky import __version__
-from stocky.adapters.ports import ModelVersionInfo, Registry, RunRecord
+from stocky.adapters.ports import AuditLog, ModelVersionInfo, Registry, RunRecord
 from stocky.core.arima import ArimaForecaster, ArimaOrder
 from stocky.core.backtest import WalkForward, walk_forward
 from stocky.core.metrics import Scores, naive_scale, score
@@ -190,6 +190,7 @@ def train_ticker(
     now: datetime,
     git_commit: str | None = None,
     progress: Callable[[str], None] = lambda _msg: None,
+    audit: AuditLog | None = None,
 ) -> TrainResult:
     """Train, evaluate and register one ticker.
 
@@ -202,6 +203,7 @@ def train_ticker(
         now: The clock reading recorded as the training time.
         git_commit: Code version, when known.
         progress: Called with a short message at each step.
+        audit: When given, a first champion is recorded there (serving's change log).
 
     Returns:
         The TrainResult: registered version, alias given, scores vs naive.
@@ -273,6 +275,8 @@ def train_ticker(
         spec=spec,
         tags=version_tags(spec, ev.scores),
         action="register",
+        audit=audit,
+        now=now,
     )
     assert published.version is not None and published.alias is not None
     return TrainResult(

@@ -122,6 +122,20 @@ class AuditRepository:
         rows = self._select(query, f"promotions of {ticker}")
         return [Promotion(**{k: v for k, v in r.items() if k in _PROMOTION_FIELDS}) for r in rows]
 
+    def last_promotion_id(self) -> int:
+        """The id of the newest promotion record (0 when there is none): a change-log mark."""
+        query = sa.select(sa.func.coalesce(sa.func.max(promotions.c.id), 0).label("id"))
+        return int(self._select(query, "the newest promotion id")[0]["id"])
+
+    def promotions_after(self, after_id: int) -> list[Promotion]:
+        """Records with an id above `after_id`, oldest first: what changed since a mark.
+
+        Serving polls this (one indexed query) instead of asking the registry about every ticker.
+        """
+        query = sa.select(promotions).where(promotions.c.id > after_id).order_by(promotions.c.id)
+        rows = self._select(query, "promotions since the last poll")
+        return [Promotion(**{k: v for k, v in r.items() if k in _PROMOTION_FIELDS}) for r in rows]
+
     def _insert(
         self,
         table: sa.Table,

@@ -20,7 +20,14 @@ from stocky.api.schemas import (
     PredictResponse,
     error_responses,
 )
-from stocky.api.service import Served, parse_date, resolve_model, serve_forecast, timestamp_z
+from stocky.api.service import (
+    Served,
+    prepare_request,
+    resolve_model,
+    serve_forecast,
+    serve_prepared,
+    timestamp_z,
+)
 from stocky.api.state import AppState
 from stocky.config import Settings
 from stocky.errors import DataUnavailable
@@ -32,7 +39,7 @@ _ERRORS = error_responses(
 )
 
 
-def _body(served: Served) -> dict[str, object]:
+def response_body(served: Served) -> dict[str, object]:
     return {
         "prediction": served.forecast.mean,
         "model_type": "arima",
@@ -85,20 +92,13 @@ async def predict(request: Request) -> Response:
     client = await admit(request)  # before reading the body: refused clients cost little
     body = await _parse(request)
     request_id = request_id_of(request)
-    model = resolve_model(state, body.ticker)
+    prepared = prepare_request(state, body, request_id=request_id, api_key_id=client.key_id)
     # the row is committed (together with those of concurrent requests) before we answer
-    served = await serve_forecast(
-        state,
-        model=model,
-        prices=body.recent_prices,
-        as_of=parse_date(body.date),
-        request_id=request_id,
-        api_key_id=client.key_id,
-    )
+    served = await serve_prepared(state, prepared)
     # The body is built here and serialised once; response_model documents it. Strict JSON:
     # the service refused non-finite numbers, and NaN/Infinity must never reach a client.
     return Response(
-        json.dumps(_body(served), allow_nan=False),
+        json.dumps(response_body(served), allow_nan=False),
         media_type="application/json",
         headers={"X-Request-ID": request_id},
     )
@@ -142,4 +142,4 @@ async def forecast(
         api_key_id=client.key_id,
     )
     response.headers["X-Request-ID"] = request_id
-    return {**_body(served), "as_of": as_of.isoformat(), "history_len": served.history_len}
+    return {**response_body(served), "as_of": as_of.isoformat(), "history_len": served.history_len}

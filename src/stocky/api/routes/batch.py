@@ -1,0 +1,187 @@
+"""POST /predict/batch: many /predict bodies in one request, each answered on its own.
+
+Every item goes through the same `prepare_request` as /predict, so an item is accepted or
+refused exactly as /predict would (same status, same message). The forecasts of the accepted
+items are logged in one transaction through the group-commit log, and the answer is sent only
+after it committed; when the database fails, no forecast is served and the whole batch is a 503.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from stocky.api.auth import admit
+from stocky.api.errors import (
+    MAX_REQUEST_ID,
+    client_error_body,
+    request_id_of,
+    status_for,
+    validation_error_body,
+)
+from stocky.api.leanroute import LeanRoute
+from stocky.api.routes.predict import response_body
+from stocky.api.schemas import BatchRequest, BatchResponse, PredictRequest, error_responses
+from stocky.api.service import Prepared, prepare_request, serve_many
+from stocky.api.state import AppState
+from stocky.config import Settings
+from stocky.errors import BadInput, StockyError
+
+__all__ = ["add_batch_route"]
+
+PATH = "/predict/batch"
+
+_ERRORS = error_responses(
+    413,
+    415,
+    422,
+    503,
+    d413="Body over STOCKY_MAX_BATCH_BODY_BYTES",
+    d422='The envelope is not {"items": [...]} with 1 to STOCKY_MAX_BATCH_ITEMS items '
+    "(a bad item is answered in its own result instead)",
+    d503="The forecasts could not be logged; none was served; retry later",
+)
+
+
+class _Envelope(BaseModel):
+    """The envelope only: items are validated one by one, so one bad item fails alone."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[Any]
+
+
+def _item_id(request_id: str, index: int) -> str:
+    """The logged request id of one item: the batch's id and the item's index."""
+    suffix = f"#{index}"
+    return request_id[: MAX_REQUEST_ID - len(suffix)] + suffix
+
+
+def _validate_item(raw: Any) -> PredictRequest:
+    """The item as /predict would parse it (the same errors, located like /predict's)."""
+    try:
+        return PredictRequest.model_validate(raw)
+    except ValidationError:
+        # the messages of JSON parsing differ in wording from Python's ("array" vs "list"):
+        # re-validate the item as the JSON /predict would have received
+        text = json.dumps(raw, allow_nan=True)
+        try:
+            return PredictRequest.model_validate_json(text)
+        except ValidationError as exc:
+            raise _ItemInvalid([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from exc
+
+
+class _ItemInvalid(Exception):
+    """An item failed validation; carries pydantic's errors."""
+
+    def __init__(self, errors: list[Any]) -> None:
+        super().__init__("invalid item")
+        self.errors = errors
+
+
+async def _parse(request: Request, limit: int) -> list[Any]:
+    raw = await request.body()
+    try:
+        envelope = _Envelope.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = [{**err, "loc": ("body", *err["loc"])} for err in exc.errors()]
+        raise RequestValidationError(errors, body=raw) from exc
+    n = len(envelope.items)
+    if n == 0:
+        raise BadInput(f"items: the batch is empty: send 1 to {limit} /predict bodies")
+    if n > limit:
+        raise BadInput(
+            f"items: {n} items are too many: send at most {limit} per batch "
+            "(STOCKY_MAX_BATCH_ITEMS), or split them over several requests"
+        )
+    return envelope.items
+
+
+def _error(index: int, status: int, body: dict[str, Any]) -> dict[str, Any]:
+    return {"index": index, "status": status, "result": None, "error": body}
+
+
+async def predict_batch(request: Request) -> Response:
+    """Forecast many tickers at once; each item is validated and answered on its own.
+
+    Body: `{"items": [<a /predict body>, ...]}`. The answer is 200 with one result per item,
+    in order: `status` 200 with `result` (the /predict body), or the 404/422 /predict would
+    have given with `error`. All forecasts are logged in one transaction before the answer.
+    """
+    state: AppState = request.app.state.stocky
+    settings = state.settings
+    client = await admit(request)  # before reading the body, as /predict
+    items = await _parse(request, settings.max_batch_items)
+    request_id = request_id_of(request)
+    results: list[dict[str, Any] | None] = [None] * len(items)
+    prepared: list[tuple[int, Prepared]] = []
+    for index, raw in enumerate(items):
+        try:
+            body = _validate_item(raw)
+            prepared.append(
+                (
+                    index,
+                    prepare_request(
+                        state,
+                        body,
+                        request_id=_item_id(request_id, index),
+                        api_key_id=client.key_id,
+                    ),
+                )
+            )
+        except _ItemInvalid as exc:
+            results[index] = _error(index, 422, validation_error_body(exc.errors))
+        except StockyError as exc:
+            status = status_for(exc)
+            if status >= 500:
+                raise  # not about this item: the error handler answers for the batch
+            results[index] = _error(index, status, client_error_body(exc))
+    if prepared:
+        # one transaction for every row; answered only after it committed (503 otherwise)
+        served = await serve_many(state, [p for _, p in prepared])
+        for (index, _), outcome in zip(prepared, served, strict=True):
+            if isinstance(outcome, BadInput):
+                results[index] = _error(index, 422, client_error_body(outcome))
+            else:
+                results[index] = {
+                    "index": index,
+                    "status": 200,
+                    "result": response_body(outcome),
+                    "error": None,
+                }
+    succeeded = sum(1 for r in results if r is not None and r["status"] == 200)
+    payload = {"results": results, "succeeded": succeeded, "failed": len(items) - succeeded}
+    # strict JSON: every number was checked finite before it was logged
+    return Response(
+        json.dumps(payload, allow_nan=False),
+        media_type="application/json",
+        headers={"X-Request-ID": request_id},
+    )
+
+
+def _batch_body(settings: Settings) -> dict[str, Any]:
+    """The documented request body, with this server's item and price limits."""
+    schema = BatchRequest.model_json_schema()
+    schema["properties"]["items"].update(minItems=1, maxItems=settings.max_batch_items)
+    item = schema["$defs"]["PredictRequest"]["properties"]["recent_prices"]
+    item.update(minItems=settings.min_prices, maxItems=settings.max_prices)
+    item["items"]["exclusiveMinimum"] = 0
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def add_batch_route(app: FastAPI, settings: Settings) -> None:
+    """Add POST /predict/batch to `app` (a LeanRoute, like /predict)."""
+    app.router.add_api_route(
+        PATH,
+        predict_batch,
+        methods=["POST"],
+        tags=["forecast"],
+        response_model=BatchResponse,
+        responses=_ERRORS,
+        openapi_extra=_batch_body(settings),
+        route_class_override=LeanRoute,
+    )
