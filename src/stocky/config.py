@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from stocky.core.redact import redact
 
-__all__ = ["Settings", "get_settings"]
+__all__ = ["Settings", "get_settings", "settings_payload"]
 
 PriceSourceName = Literal["auto", "bundled", "yahoo", "csv", "synthetic"]
 
@@ -323,3 +323,21 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide Settings, built on first use."""
     return Settings()
+
+
+def settings_payload(settings: Settings) -> str:
+    """Settings as JSON for another process (`Settings.model_validate_json` reads it back).
+
+    Unlike `model_dump_json`, secrets keep their values: a worker needs the real database
+    password and webhook secret, not `**********`. The payload travels only to this
+    deployment's own workers (a local pool or the Dask cluster the settings name).
+    """
+    import json
+
+    from pydantic import SecretStr
+
+    values = {
+        k: v.get_secret_value() if isinstance(v, SecretStr) else v
+        for k, v in settings.model_dump().items()
+    }
+    return json.dumps(values, default=str)

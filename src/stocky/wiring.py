@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
     from stocky.adapters.ports import AuditLog, PredictionLog, PriceStore, Registry
     from stocky.adapters.prices.base import PriceSource
+    from stocky.adapters.store.alerts import AlertOutbox
+    from stocky.adapters.store.fleet import FleetRepository
+    from stocky.adapters.store.keys import ApiKeyStore
     from stocky.core.drift import DriftRule
     from stocky.core.sessions import TradingCalendar
     from stocky.pipelines.retrain import RetrainConfig
@@ -68,6 +71,34 @@ class Stack:
                 raise BadInput("this stack has no price source: build it with build_stack")
             self._source = self.source_factory()
         return self._source
+
+    def _engine_or_fail(self, what: str) -> sa.Engine:
+        if self.engine is None:
+            from stocky.errors import BadInput
+
+            raise BadInput(f"{what} lives in the database: build the stack with build_stack")
+        return self.engine
+
+    @property
+    def outbox(self) -> AlertOutbox:
+        """The alerts outbox (same database as the audit log)."""
+        from stocky.adapters.store.alerts import AlertOutbox
+
+        return AlertOutbox(self._engine_or_fail("the alerts outbox"))
+
+    @property
+    def keys(self) -> ApiKeyStore:
+        """The client API keys (hashes only)."""
+        from stocky.adapters.store.keys import ApiKeyStore
+
+        return ApiKeyStore(self._engine_or_fail("the API key store"))
+
+    @property
+    def fleet(self) -> FleetRepository:
+        """Set-based reads of the whole fleet (overview, /monitoring/fleet)."""
+        from stocky.adapters.store.fleet import FleetRepository
+
+        return FleetRepository(self._engine_or_fail("the fleet view"))
 
     def close(self) -> None:
         """Release connections and engines opened for this stack (idempotent)."""

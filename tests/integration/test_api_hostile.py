@@ -34,7 +34,7 @@ pytestmark = pytest.mark.integration
 
 FIXED_NOW = dt.datetime(2024, 7, 3, 21, 30, tzinfo=dt.UTC)
 VALID = {"recent_prices": [170.2, 171.0, 169.8, 170.5, 171.3, 172.1, 171.8, 172.6, 173.0, 172.4]}
-# the bodies of issue 12, items 1 and 2
+# windows once answered with Infinity in the body, or that overflowed an ARIMA(2,1,2)
 WIDE = '{"recent_prices":[1e155,1,1e155,1,1e155,1,1e155,1,1e155,1]}'
 OVERFLOW = (
     '{"recent_prices":[1e308,1e308,1,1e308,1,1e308,1,1e308,1,1.7976931348623157e308],'
@@ -209,7 +209,9 @@ def test_legacy_non_finite_rows_are_skipped_and_counted(client, db, caplog):
     _insert_legacy(
         db,
         [
-            _legacy_row(close, lower=-math.inf, upper=math.inf),  # issue 12, item 1
+            _legacy_row(
+                close, lower=-math.inf, upper=math.inf
+            ),  # as logged before the finite checks
             _legacy_row(close, prediction=1e200),  # finite, but its squared error is not
             _legacy_row(  # labeled already, with an infinite squared error
                 close,

@@ -24,6 +24,7 @@ def test_study_runs_every_cell_once_and_resumes(cli_env: Path, monkeypatch) -> N
         "STOCKY_TRAIN_WINDOW": "300",
         "STOCKY_MIN_TRAIN_SIZE": "100",
         "STOCKY_HOLDOUT_SIZE": "20",
+        "STOCKY_DRIFT_DETECTOR": "rule",  # the grid varies the rolling-error rule
     }.items():
         monkeypatch.setenv(key, value)
     args = ["study", "-t", "^GSPC", "-t", "MSFT", "--start", "2016-06-01", "--end", "2016-08-31"]

@@ -142,7 +142,8 @@ def test_daily_never_mode_runs_no_task(tmp_path: Path, sp500_close: np.ndarray) 
 
 def test_parse_grid_is_the_product_and_names_bad_values() -> None:
     grid = parse_grid(
-        ["drift.threshold=1.25,1.5,2", "drift.window=14,21", "retrain=on-drift,monthly,never"]
+        ["drift.threshold=1.25,1.5,2", "drift.window=14,21", "retrain=on-drift,monthly,never"],
+        detector="rule",
     )
     assert len(grid) == 18
     assert grid[0].name == "drift.threshold=1.25 drift.window=14 retrain=on-drift"
@@ -154,5 +155,10 @@ def test_parse_grid_is_the_product_and_names_bad_values() -> None:
     with pytest.raises(BadInput, match="retrain: value 'weekly' is invalid"):
         parse_grid(["retrain=weekly"])
     with pytest.raises(BadInput, match="drift.window: value '0'"):
-        parse_grid(["drift.window=0"])
+        parse_grid(["drift.window=0"], detector="rule")
+    # with the assessment detector the rule's keys change nothing: refused, saying why
+    with pytest.raises(BadInput, match="drift.detector=rule"):
+        parse_grid(["drift.threshold=1.25,1.5"])
+    both = parse_grid(["drift.detector=assessment,rule", "drift.threshold=1.5"])
+    assert [dict(p.overrides)["drift_detector"] for p in both] == ["assessment", "rule"]
     assert pd.Series([p.retrain for p in grid]).nunique() == 3

@@ -79,7 +79,7 @@ class InlineExecutor:
         for item in items:
             try:
                 yield Outcome(item, fn(item, *args))
-            except StockyError as exc:
+            except Exception as exc:  # an Outcome with the reason, logged: as in the pools
                 yield _failure(item, exc)
 
     def close(self) -> None:
@@ -174,7 +174,7 @@ class DaskExecutor:
             except (OSError, TimeoutError) as exc:
                 raise BadInput(
                     f"cannot reach the Dask scheduler at {address} ({exc}): start it, or fix "
-                    "STOCKY_DASK_ADDRESS / --dask-address (tcp://host:8786)"
+                    "STOCKY_DASK_ADDRESS (tcp://host:8786)"
                 ) from exc
         else:
             self._cluster = LocalCluster(

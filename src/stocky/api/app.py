@@ -13,7 +13,6 @@ from fastapi import FastAPI
 from stocky import __version__
 from stocky.adapters.ports import Registry
 from stocky.adapters.store import create_schema
-from stocky.adapters.store.keys import ApiKeyStore
 from stocky.adapters.store.predictions import PredictionRepository
 from stocky.api.auth import ClientGate, KeyCache, document_clients, install_client_handlers
 from stocky.api.champions import ChampionCache
@@ -78,7 +77,7 @@ def build_state(stack: Stack, *, clock: Clock = utc_now) -> AppState:
         ),
         gate=ClientGate(
             require=settings.require_api_key,
-            keys=KeyCache(ApiKeyStore(engine), ttl=settings.api_key_cache_seconds, clock=clock),
+            keys=KeyCache(stack.keys, ttl=settings.api_key_cache_seconds, clock=clock),
             limiter=ClientRateLimiter.from_settings(settings),
         ),
         clock=clock,

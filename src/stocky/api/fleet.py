@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from stocky.adapters.store.fleet import FleetRepository
 from stocky.api.state import AppState
 from stocky.core.fleet import ChampionInfo, FleetRow
 from stocky.pipelines.fleet_view import fleet_overview
@@ -49,7 +48,7 @@ class FleetCache:
             now = state.clock()
             champions = {m.ticker: ChampionInfo(m.version, m.order) for m in state.champions.all()}
             rows = fleet_overview(
-                store=FleetRepository(state.engine),
+                store=state.stack.fleet,
                 champions=champions,
                 calendar=state.calendar,
                 now=now,

@@ -7,9 +7,7 @@ import logging
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import sqlalchemy as sa
-
-    from stocky.config import Settings
+    from stocky.wiring import Stack
 
 __all__ = ["deliver_outbox"]
 
@@ -20,10 +18,8 @@ MAX_PASSES = 20
 PASS_LIMIT = 100
 
 
-def deliver_outbox(
-    settings: Settings, engine: sa.Engine, *, now: dt.datetime, include_replay: bool = False
-) -> str:
-    """Send every due alert of `engine`'s outbox to the configured targets; one summary line.
+def deliver_outbox(stack: Stack, *, now: dt.datetime, include_replay: bool = False) -> str:
+    """Send every due alert of the stack's outbox to the configured targets; one summary line.
 
     With no target configured nothing is sent (the alerts wait for `stocky alerts deliver`).
     A target that refuses is retried later with backoff; it never fails the caller's work.
@@ -33,9 +29,9 @@ def deliver_outbox(
         StoreError: The database failed.
     """
     from stocky.adapters.notify import notifiers_from_settings
-    from stocky.adapters.store.alerts import AlertOutbox
     from stocky.pipelines.alerts import deliver_due, policy_from_settings
 
+    settings, outbox = stack.settings, stack.outbox
     notifiers = notifiers_from_settings(settings)
     if not notifiers:
         return "alerts: no target configured (STOCKY_ALERT_URLS, STOCKY_WEBHOOK_URL); queued"
@@ -43,7 +39,7 @@ def deliver_outbox(
     try:
         for _ in range(MAX_PASSES):
             report = deliver_due(
-                outbox=AlertOutbox(engine),
+                outbox=outbox,
                 notifiers=notifiers,
                 now=now,
                 policy=policy_from_settings(settings),

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from stocky.cli._common import handle_errors, settings_for_cli
+from stocky.cli._common import handle_errors, open_stack, settings_for_cli
 from stocky.errors import BadInput, DeliveryError
 
 if TYPE_CHECKING:
     from stocky.adapters.store.alerts import AlertOutbox
-    from stocky.config import Settings
 
 __all__ = ["app"]
 
@@ -27,13 +28,10 @@ _NO_TARGETS = (
 )
 
 
-def _outbox(settings: Settings) -> AlertOutbox:
-    from stocky.adapters.store import create_schema, make_engine
-    from stocky.adapters.store.alerts import AlertOutbox
-
-    engine = make_engine(settings.db_url)
-    create_schema(engine)
-    return AlertOutbox(engine)
+@contextlib.contextmanager
+def _outbox() -> Iterator[AlertOutbox]:
+    with open_stack() as stack:
+        yield stack.outbox
 
 
 def _when(moment: datetime | None) -> str:
@@ -55,7 +53,8 @@ def list_alerts(
     from stocky.core.tickers import normalize_ticker
 
     symbol = None if ticker is None else (FLEET if ticker == FLEET else normalize_ticker(ticker))
-    rows = _outbox(settings_for_cli()).recent(status=status, ticker=symbol, limit=limit)
+    with _outbox() as outbox:
+        rows = outbox.recent(status=status, ticker=symbol, limit=limit)
     if not rows:
         typer.echo("no alerts")
         return
@@ -93,18 +92,19 @@ def deliver(
     notifiers = notifiers_from_settings(settings)
     if not notifiers:
         raise BadInput(_NO_TARGETS)
-    try:
-        report = deliver_due(
-            outbox=_outbox(settings),
-            notifiers=notifiers,
-            now=datetime.now(UTC),
-            policy=policy_from_settings(settings),
-            include_replay=include_replay,
-            limit=limit,
-        )
-    finally:
-        for notifier in notifiers:
-            notifier.close()
+    with _outbox() as outbox:
+        try:
+            report = deliver_due(
+                outbox=outbox,
+                notifiers=notifiers,
+                now=datetime.now(UTC),
+                policy=policy_from_settings(settings),
+                include_replay=include_replay,
+                limit=limit,
+            )
+        finally:
+            for notifier in notifiers:
+                notifier.close()
     typer.echo(
         f"delivered {len(report.delivered)}, retrying later {len(report.retrying)}, "
         f"failed for good {len(report.failed)}, taken by another sender "

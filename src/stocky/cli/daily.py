@@ -46,7 +46,7 @@ def run_daily_cli(
 
     if retrain_mode not in RETRAIN_MODES:
         raise BadInput(f"--retrain {retrain_mode!r}: use one of {', '.join(RETRAIN_MODES)}")
-    with daily_lock(settings.db_url, settings.home), build_stack(settings) as stack:
+    with build_stack(settings) as stack, daily_lock(stack.engine or settings.db_url, settings.home):
         deps = DailyDeps.from_stack(stack)
         now = dt.datetime.now(dt.UTC)
         day = resolve_as_of(as_of, deps.calendar, now)
@@ -149,7 +149,7 @@ def _deliver(stack: Stack, now: dt.datetime) -> str:
     if stack.engine is None:
         return "alerts: no database outbox"
     try:
-        return deliver_outbox(stack.settings, stack.engine, now=now)
+        return deliver_outbox(stack, now=now)
     except StockyError as exc:
         console_err(f"error: alerts not delivered (they stay queued): {exc}")
         return f"alerts: not delivered: {exc}"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from stocky.cli._common import handle_errors, settings_for_cli
+from stocky.cli._common import handle_errors, open_stack, settings_for_cli
 
 if TYPE_CHECKING:
     from stocky.adapters.store.keys import ApiKeyStore
@@ -20,13 +22,10 @@ app = typer.Typer(
 )
 
 
-def _store() -> ApiKeyStore:
-    from stocky.adapters.store import create_schema, make_engine
-    from stocky.adapters.store.keys import ApiKeyStore
-
-    engine = make_engine(settings_for_cli().db_url)
-    create_schema(engine)
-    return ApiKeyStore(engine)
+@contextlib.contextmanager
+def _store() -> Iterator[ApiKeyStore]:
+    with open_stack() as stack:
+        yield stack.keys
 
 
 def _when(moment: datetime | None) -> str:
@@ -41,7 +40,8 @@ def create(
     ],
 ) -> None:
     """Create a key and print it once: it cannot be shown again, only revoked."""
-    row, key = _store().create(name, now=datetime.now(UTC))
+    with _store() as store:
+        row, key = store.create(name, now=datetime.now(UTC))
     typer.echo(key)
     typer.echo(
         f"key {row.id} ({row.name}, prefix stocky_{row.prefix}) created: store it now, it is "
@@ -56,7 +56,8 @@ def list_keys(
     all_keys: Annotated[bool, typer.Option("--all", help="Include revoked keys.")] = False,
 ) -> None:
     """List keys: id, prefix, name, created, last used (to within the servers' cache time)."""
-    rows = [k for k in _store().all() if all_keys or k.active]
+    with _store() as store:
+        rows = [k for k in store.all() if all_keys or k.active]
     if not rows:
         typer.echo("no keys" if all_keys else "no active keys (--all shows revoked ones)")
         return
@@ -75,7 +76,8 @@ def revoke(
 ) -> None:
     """Revoke a key; servers refuse it within STOCKY_API_KEY_CACHE_SECONDS."""
     settings = settings_for_cli()
-    row, changed = _store().revoke(key, now=datetime.now(UTC))
+    with _store() as store:
+        row, changed = store.revoke(key, now=datetime.now(UTC))
     if changed:
         typer.echo(
             f"key {row.id} ({row.name}) revoked: servers refuse it within "

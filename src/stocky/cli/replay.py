@@ -12,6 +12,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from stocky.cli._common import handle_errors, settings_for_cli
+from stocky.config import settings_payload
 from stocky.errors import BadInput
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ def replay(
         float | None, typer.Option(help="Drift threshold multiplier.")
     ] = None,
     report: Annotated[
-        bool, typer.Option(help="Write the HTML report into the replay folder.")
+        bool, typer.Option(help="Write the HTML report into the replay folder (one ticker).")
     ] = True,
     retrain: Annotated[
         str, typer.Option(help="When to retrain: on-drift (default), always, monthly or never.")
@@ -115,9 +116,21 @@ def replay(
         "drift_window": drift_window,
         "drift_threshold_multiplier": drift_threshold,
     }
+    if (drift_window is not None or drift_threshold is not None) and (
+        live.drift_detector != "rule"
+    ):
+        raise BadInput(
+            "--drift-window and --drift-threshold tune the rolling-error rule, which starts no "
+            f"retrain with the {live.drift_detector!r} detector: set STOCKY_DRIFT_DETECTOR=rule"
+        )
     if ticker and len(ticker) > 1:
         if home is not None:
             raise BadInput("--home takes one ticker: drop it to give each replay its own folder")
+        if deliver_alerts:
+            raise BadInput(
+                "--deliver-alerts takes one ticker: replay the tickers one at a time to send "
+                "each replay's alerts"
+            )
         _replay_many(
             live, normalize_tickers(ticker), first, last, retrain, overrides, executor, jobs
         )
@@ -181,13 +194,11 @@ def replay(
                 stack, tickers=[symbol], now=dt.datetime.now(dt.UTC), due=s.end
             )
             typer.echo(f"  report             {write_report(built, folder / 'report')}")
-        if deliver_alerts and stack.engine is not None:
+        if deliver_alerts:
             from stocky.cli._deliver import deliver_outbox
 
             # the replay's outbox is in its own database: the live one never sees these
-            line = deliver_outbox(
-                settings, stack.engine, now=dt.datetime.now(dt.UTC), include_replay=True
-            )
+            line = deliver_outbox(stack, now=dt.datetime.now(dt.UTC), include_replay=True)
             typer.echo(f"  {line}")
 
 
@@ -219,7 +230,7 @@ def _replay_many(
     try:
         for outcome in pool.map(
             _replay_one,
-            [(s, p.model_dump_json()) for s, p in payloads.items()],
+            [(s, settings_payload(p)) for s, p in payloads.items()],
             first,
             last,
             retrain,

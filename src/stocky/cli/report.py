@@ -26,11 +26,14 @@ def report(
         ),
     ] = None,
     out: Annotated[
-        Path,
+        Path | None,
         typer.Option(
-            "--out", "-o", help="Folder for index.html (the overview), t/<ticker>.html and charts."
+            "--out",
+            "-o",
+            help="Folder for index.html (the overview), t/<ticker>.html and charts "
+            "(default <STOCKY_HOME>/report, where `stocky daily` writes it).",
         ),
-    ] = Path("var/report"),
+    ] = None,
 ) -> None:
     """Write the fleet overview and a page per ticker with its charts (HTML + PNG)."""
     from stocky.pipelines.fleet_view import report_for_stack
@@ -47,13 +50,14 @@ def report(
                 f"use one of {', '.join(known) or 'none yet (run `stocky train`)'}"
             )
         result = report_for_stack(stack, tickers=tickers, now=datetime.now(UTC))
+        folder = out if out is not None else stack.settings.home / "report"
     console = Console(stderr=True)
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
     ) as bar:
         task = bar.add_task("writing the report", total=None)
         index = write_report(
-            result, out, progress=lambda message: bar.update(task, description=message)
+            result, folder, progress=lambda message: bar.update(task, description=message)
         )
     for part in result.tickers:
         if not part.has_data:

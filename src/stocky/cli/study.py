@@ -63,7 +63,7 @@ def study(
 
     settings = settings_for_cli()
     first, last = _date(start, "--start"), _date(end, "--end")
-    policies = parse_grid(grid or [])
+    policies = parse_grid(grid or [], detector=settings.drift_detector)
     if all_tickers:
         with build_stack(settings, migrate=False) as stack:
             tickers = stack.source.tickers()

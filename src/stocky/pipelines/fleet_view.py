@@ -157,7 +157,6 @@ def report_for_stack(
     Returns:
         The Report, overview included.
     """
-    from stocky.adapters.store.fleet import FleetRepository
     from stocky.report.build import build_report
 
     if stack.engine is None:
@@ -172,7 +171,7 @@ def report_for_stack(
     )
     return with_overview(
         built,
-        store=FleetRepository(stack.engine),
+        store=stack.fleet,
         calendar=stack.calendar,
         now=now,
         grace=dt.timedelta(hours=stack.settings.labels_late_hours),

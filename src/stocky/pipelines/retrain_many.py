@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from stocky.config import settings_payload
 from stocky.errors import StockyError
 from stocky.pipelines.daily import (
     DailyDeps,
@@ -66,7 +67,7 @@ def retrain_many(
         from stocky.adapters.executor import InlineExecutor
 
         executor = InlineExecutor()
-    payload = settings.model_dump_json()
+    payload = settings_payload(settings)
     done: dict[str, Outcome] = {}
     for reason, tickers in _by_reason(triggers).items():
         for outcome in executor.map(task, tickers, payload, as_of, now, reason, force):

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from stocky.config import settings_payload
 from stocky.errors import BadInput
 
 if TYPE_CHECKING:
@@ -68,6 +69,7 @@ def _choice(*allowed: str) -> Callable[[str], str]:
 #: Grid key -> (Settings field, or "retrain" for the retrain mode; value parser).
 GRID_KEYS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "retrain": ("retrain", _choice("on-drift", "monthly", "never", "always")),
+    "drift.detector": ("drift_detector", _choice("assessment", "rule")),
     "drift.threshold": ("drift_threshold_multiplier", _positive_float),
     "drift.window": ("drift_window", _positive_int),
     "drift.consecutive": ("drift_consecutive_days", _positive_int),
@@ -90,11 +92,18 @@ class Policy:
     retrain: str = "on-drift"
 
 
-def parse_grid(specs: Sequence[str]) -> list[Policy]:
+#: Keys of the rolling-error rule: they change what starts a retrain only with drift.detector=rule.
+RULE_KEYS = ("drift.threshold", "drift.window", "drift.consecutive", "drift.metric")
+
+
+def parse_grid(specs: Sequence[str], *, detector: str = "assessment") -> list[Policy]:
     """Every combination of `key=v1,v2,...` specs, in the order given.
 
     Args:
         specs: e.g. ["drift.threshold=1.25,1.5", "retrain=on-drift,monthly,never"].
+        detector: The configured drift detector (STOCKY_DRIFT_DETECTOR): with `assessment`,
+            varying the rule's keys would change nothing, so they are refused unless the grid
+            sets `drift.detector` too.
 
     Returns:
         The policies (one, with no overrides, when `specs` is empty).
@@ -122,6 +131,14 @@ def parse_grid(specs: Sequence[str]) -> list[Policy]:
             except ValueError as exc:
                 raise BadInput(f"--grid {key}: value {raw!r} is invalid ({exc})") from exc
         axes.append((key, parsed))
+    keys = {k for k, _ in axes}
+    idle = [k for k in RULE_KEYS if k in keys]
+    if idle and detector != "rule" and "drift.detector" not in keys:
+        raise BadInput(
+            f"--grid {', '.join(idle)}: the rolling-error rule starts no retrain with the "
+            f"{detector!r} drift detector (it retrains on model degraded): add "
+            "--grid drift.detector=rule (or set STOCKY_DRIFT_DETECTOR=rule)"
+        )
     policies = []
     for combo in itertools.product(*(values for _, values in axes)):
         named = [(key, raw, value) for (key, _), (raw, value) in zip(axes, combo, strict=True)]
@@ -273,7 +290,7 @@ def run_study(
         else:
             pending.append((ticker, policy))
     skipped = len(results)
-    payload = settings.model_dump_json()
+    payload = settings_payload(settings)
     for outcome in executor.map(_cell_task, pending, payload, str(root), start, end):
         ticker, policy = outcome.item
         cell = (

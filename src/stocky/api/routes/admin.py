@@ -8,6 +8,8 @@ from stocky.api.deps import StateDep, require_admin
 from stocky.api.reload import reload_now
 from stocky.api.schemas import ReloadResponse, error_responses
 
+__all__ = ["router"]
+
 router = APIRouter(
     prefix="/admin",
     tags=["admin"],

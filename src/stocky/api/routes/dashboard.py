@@ -28,6 +28,8 @@ from stocky.report.figures import render_chart
 from stocky.report.html import render_overview, render_ticker
 from stocky.report.model import Report, TickerReport
 
+__all__ = ["router"]
+
 router = APIRouter(tags=["dashboard"])
 
 REFRESH_SECONDS = 300

@@ -11,6 +11,8 @@ from stocky.api.state import AppState
 from stocky.core.redact import redact
 from stocky.errors import StoreError
 
+__all__ = ["router"]
+
 router = APIRouter(tags=["health"])
 
 

@@ -13,6 +13,8 @@ from stocky.adapters.store.monitor import monitor_snapshot
 from stocky.api.deps import StateDep
 from stocky.api.monitor_metrics import LOOKBACK_DAYS
 
+__all__ = ["router"]
+
 router = APIRouter(tags=["metrics"])
 
 

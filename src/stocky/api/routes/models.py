@@ -8,6 +8,8 @@ from starlette.concurrency import run_in_threadpool
 from stocky.api.deps import StateDep
 from stocky.api.schemas import ModelInfo
 
+__all__ = ["router"]
+
 router = APIRouter(tags=["models"])
 
 

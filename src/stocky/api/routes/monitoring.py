@@ -17,6 +17,8 @@ from stocky.core.tickers import normalize_ticker
 from stocky.errors import ModelNotFound
 from stocky.pipelines.fleet_view import FLEET_WINDOW, MAX_WINDOW
 
+__all__ = ["router"]
+
 router = APIRouter(
     prefix="/monitoring", tags=["monitoring"], responses=error_responses(404, 422, 503)
 )

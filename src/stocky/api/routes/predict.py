@@ -32,6 +32,8 @@ from stocky.api.state import AppState
 from stocky.config import Settings
 from stocky.errors import DataUnavailable
 
+__all__ = ["add_predict_route", "router"]
+
 router = APIRouter(tags=["forecast"])
 
 _ERRORS = error_responses(
