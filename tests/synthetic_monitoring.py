@@ -36,6 +36,9 @@ class NoModels:
     def tickers(self) -> list[str]:
         return []
 
+    def champion_versions(self, alias: str = "champion") -> list[object]:
+        return []
+
 
 def _check(i: int, *, checked_at: dt.datetime, latest: float, drifted: bool) -> dict[str, Any]:
     report: dict[str, Any] = {"synthetic": True}

@@ -37,6 +37,9 @@ class NoModels:
     def versions(self, ticker: str) -> list[object]:
         return []
 
+    def champion_versions(self, alias: str = "champion") -> list[object]:
+        return []
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

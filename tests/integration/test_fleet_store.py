@@ -37,6 +37,9 @@ class NoModels:
     def tickers(self) -> list[str]:
         return []
 
+    def champion_versions(self, alias: str = "champion") -> list[object]:
+        return []
+
 
 class Statements:
     def __init__(self, engine: sa.Engine) -> None:
