@@ -84,8 +84,13 @@ def _prediction(sym: str, as_of: dt.date, target: dt.date, **values: Any) -> dic
         "source": "daily",
         "actual": None,
         "actual_at": None,
+        "error": None,
+        "naive_error": None,
     }
     row.update(values)
+    if row["actual"] is not None and "error" not in values:  # as attach_actuals writes them
+        row["error"] = row["actual"] - row["prediction"]
+        row["naive_error"] = row["actual"] - row["naive"]
     return row
 
 

@@ -30,7 +30,7 @@ from stocky.adapters.store.tables import drift_checks, predictions, prices, prom
 from stocky.core.fleet import TickerFacts
 from stocky.errors import StoreError
 
-__all__ = ["FleetRepository", "RETRAIN_ACTIONS"]
+__all__ = ["RETRAIN_ACTIONS", "FleetRepository", "usable_conditions"]
 
 #: Promotion rows that record a retrain (a rollback moves the alias without one).
 RETRAIN_ACTIONS = ("promote", "reject", "failed")
@@ -63,7 +63,7 @@ def _report_flag(key: str, dialect: str) -> sa.ColumnElement[Any]:
     return sa.func.coalesce(doc[key].as_boolean(), doc[("extra", key)].as_boolean())
 
 
-def _usable(p: Any) -> list[sa.ColumnElement[bool]]:
+def usable_conditions(p: Any) -> list[sa.ColumnElement[bool]]:
     """Rows `PredictionRepository.labeled` can use: finite numbers, errors it can square.
 
     BETWEEN the largest floats is false for NULL (SQLite's NaN), NaN (PostgreSQL sorts it
@@ -190,7 +190,7 @@ class FleetRepository:
                     predictions, sa.and_(p.ticker == tickers.c.ticker, p.target_date >= since)
                 ).outerjoin(prices, sa.and_(prices.c.ticker == p.ticker, prices.c.date == p.as_of))
             )
-            .where(p.actual.is_not(None), own, *_usable(p))
+            .where(p.actual.is_not(None), own, *usable_conditions(p))
             .subquery("labeled")
         )
         s = labeled.c

@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from stocky.adapters.store.fleet import usable_conditions
 from stocky.adapters.store.predictions import WINDOW_TOLERANCE
 from stocky.adapters.store.tables import drift_checks, predictions, prices
 from stocky.errors import StoreError
@@ -81,6 +82,8 @@ def snapshot_query(since: dt.date) -> sa.Select[Any]:
             p.lower,
             p.upper,
             sa.case((own, 1), else_=0).label("own"),
+            # as `labeled` and the fleet view: legacy rows holding non-finite numbers never count
+            sa.case((sa.and_(*usable_conditions(p)), 1), else_=0).label("usable"),
         )
         .select_from(
             tickers.join(
@@ -112,10 +115,13 @@ def snapshot_query(since: dt.date) -> sa.Select[Any]:
                 "inside"
             ),
             sa.func.row_number()
-            .over(partition_by=(r.ticker, r.target_date), order_by=r.id.desc())
+            .over(
+                partition_by=(r.ticker, r.target_date),
+                order_by=(r.created_at.desc(), r.id.desc()),
+            )
             .label("nth"),
         )
-        .where(r.actual.is_not(None), r.own == 1)
+        .where(r.actual.is_not(None), r.own == 1, r.usable == 1)
         .cte("last_per_session")
     )
     s = last_per_session.c
