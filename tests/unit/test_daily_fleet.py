@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 import daily_scenario as sc
+from stocky.cli.daily import attention
 from fakes import FakeAuditLog, FakePredictionLog, FakePriceStore, FakeRegistry
 
 
@@ -36,6 +37,11 @@ def test_fleet_path_stores_what_the_per_ticker_path_stores(
     assert last["GONE"].day is None and "fake source has no GONE" in (last["GONE"].error or "")
     assert all(last[t].error is None for t in ("AAA", "FLIP", "LAG", "NEW", "VOL"))
     assert not [c for c in after["checks"] if c[0] == "GONE"]
+    # the summary lists what needs attention first: the failure, then the degraded model
+    ranked = [attention(o) for o in sorted(new_days[-1], key=attention)]
+    assert sorted(new_days[-1], key=attention)[0].ticker == "GONE" and ranked == sorted(ranked)
+    flip = [o for day in new_days for o in day if o.ticker == "FLIP" and o.day is not None]
+    assert any(attention(o) == 1 for o in flip)
     labeled = [p for p in after["predictions"] if p[10] != "None"]
     assert {p[0] for p in labeled} == {"AAA", "FLIP", "LAG", "VOL"}
 
