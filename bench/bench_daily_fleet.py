@@ -251,8 +251,7 @@ def main() -> None:
             )
             name = "per-ticker" if per_ticker else "fleet"
             print(
-                f"{n:>5} {name:10} {cells} {r['total']:7.2f}s {r['labeled']:>8} "
-                f"{r['forecasts']:>9}"
+                f"{n:>5} {name:10} {cells} {r['total']:7.2f}s {r['labeled']:>8} {r['forecasts']:>9}"
             )
             if n == 1000 and not per_ticker:
                 verdict = "PASS" if r["total"] <= TARGET_S else "MISS"

@@ -84,7 +84,9 @@ def test_a_synthetic_universe_trains_serves_runs_daily_and_shows(
         assert r.status_code == 200, r.text[:500]
         results = r.json()["results"]
         assert len(results) == N and all(x.get("error") is None for x in results), results[:3]
-    daily = runner.invoke(cli, ["daily", "--as-of", DAY.isoformat(), "--retrain", "never", "--no-report"])
+    daily = runner.invoke(
+        cli, ["daily", "--as-of", DAY.isoformat(), "--retrain", "never", "--no-report"]
+    )
     assert daily.exit_code == 0, daily.output[-2000:]
     c = predictions.c
     labeled = sa.select(sa.func.count()).where(c.actual.is_not(None), c.target_date == DAY)
@@ -107,12 +109,16 @@ def test_a_synthetic_universe_trains_serves_runs_daily_and_shows(
     # a ticker whose source fails: listed failed, alerted, the others go on
     monkeypatch.setenv("STOCKY_SYNTHETIC_TICKERS", str(N - 1))  # SYN<N> is gone from the source
     get_settings.cache_clear()
-    again = runner.invoke(cli, ["daily", "--as-of", "2025-01-02", "--retrain", "never", "--no-report"])
+    again = runner.invoke(
+        cli, ["daily", "--as-of", "2025-01-02", "--retrain", "never", "--no-report"]
+    )
     gone = tickers[-1]
     assert again.exit_code != 0
     summary = again.stdout.splitlines()
     assert summary[1].split()[:2] == [gone, "FAILED:"]  # what needs attention comes first
-    failed = sa.select(sa.func.count()).where(alerts.c.kind == "daily_failed", alerts.c.ticker == gone)
+    failed = sa.select(sa.func.count()).where(
+        alerts.c.kind == "daily_failed", alerts.c.ticker == gone
+    )
     assert _count(engine, failed) == 1
     done = sa.select(sa.func.count(sa.distinct(drift_checks.c.ticker))).where(
         drift_checks.c.as_of == dt.date(2025, 1, 2)

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 import daily_scenario as sc
-from stocky.cli.daily import attention
 from fakes import FakeAuditLog, FakePredictionLog, FakePriceStore, FakeRegistry
+from stocky.cli.daily import attention
 
 
 def _fakes() -> tuple[FakePredictionLog, FakeAuditLog, FakePriceStore]:

@@ -95,7 +95,9 @@ def run_daily_fleet(
     pulled: dict[str, int] = dict.fromkeys(tickers, 0)
     if pull:
         progress(f"pulling prices for {len(tickers)} tickers")
-        report = pull_many(source=deps.source, repo=deps.prices, tickers=tickers, end=as_of, now=now)
+        report = pull_many(
+            source=deps.source, repo=deps.prices, tickers=tickers, end=as_of, now=now
+        )
         out.failed.update(report.failures)
         pulled.update({r.ticker: r.rows_added for r in report.results})
     live = [t for t in tickers if t not in out.failed]
@@ -234,10 +236,7 @@ def _closes(
 ) -> dict[str, dict[dt.date, float]]:
     frames = deps.prices.load_many(tickers, start=start, end=end)
     return {
-        t: {
-            pd.Timestamp(d).date(): float(c)
-            for d, c in zip(f["date"], f["close"], strict=True)
-        }
+        t: {pd.Timestamp(d).date(): float(c) for d, c in zip(f["date"], f["close"], strict=True)}
         for t, f in frames.items()
     }
 

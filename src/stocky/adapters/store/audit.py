@@ -36,6 +36,11 @@ _CHECK_FIELDS = frozenset(f.name for f in fields(DriftCheck))
 _PROMOTION_FIELDS = frozenset(f.name for f in fields(Promotion))
 
 
+def _shallow(row: DriftCheckRow) -> dict[str, Any]:
+    """The row's fields (the report is dumped to JSON as is: `asdict` would deep-copy it)."""
+    return {f.name: getattr(row, f.name) for f in fields(row)}
+
+
 def _check(row: dict[str, Any]) -> DriftCheck:
     return DriftCheck(
         **{k: v for k, v in row.items() if k in _CHECK_FIELDS}
@@ -58,7 +63,7 @@ class AuditRepository:
 
     def add_drift_check(self, row: DriftCheckRow, *, alerts: Sequence[QueuedAlert] = ()) -> int:
         """Store a drift check and its alerts in one transaction; returns the check's id."""
-        values = asdict(row)
+        values = _shallow(row)
         values["checked_at"] = _utc(row.checked_at)
         values["report"] = json.dumps(row.report, default=str)
         what = f"drift check of {row.ticker}"
@@ -83,7 +88,7 @@ class AuditRepository:
             return []
         values = []
         for row, _alerts in checks:
-            value = asdict(row)
+            value = _shallow(row)
             value["checked_at"] = _utc(row.checked_at)
             value["report"] = json.dumps(row.report, default=str)
             values.append(value)
