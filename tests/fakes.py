@@ -227,6 +227,29 @@ class FakePredictionLog:
     def foreign_window_count(self, ticker: str) -> int:
         return 0
 
+    def pending_many(self, tickers: Sequence[str], *, up_to: dt.date) -> pd.DataFrame:
+        wanted = set(tickers)
+        cols = ["ticker", "id", "target_date", "prediction", "lower", "upper", "naive"]
+        rows = [
+            {k: r[k] for k in cols}
+            for r in self.rows
+            if r["ticker"] in wanted and r["actual"] is None and r["target_date"] <= up_to
+        ]
+        frame = pd.DataFrame(rows, columns=cols)
+        frame["target_date"] = pd.to_datetime(frame["target_date"])
+        return frame
+
+    def pending_counts(self, tickers: Sequence[str]) -> dict[str, int]:
+        return {t: n for t in tickers if (n := self.pending_count(t))}
+
+    def labeled_many(
+        self, tickers: Sequence[str], *, up_to: dt.date | None = None
+    ) -> dict[str, pd.DataFrame]:
+        return {t: self.labeled(t, up_to=up_to) for t in tickers}
+
+    def find_many(self, tickers: Sequence[str], *, as_of: dt.date, source: str) -> dict[str, int]:
+        return {t: i for t in tickers if (i := self.find(ticker=t, as_of=as_of, source=source))}
+
     def tickers(self) -> list[str]:
         return sorted({r["ticker"] for r in self.rows})
 
@@ -246,6 +269,11 @@ class FakeAuditLog:
         self.checks.append(DriftCheck(**dataclasses.asdict(row), id=len(self.checks) + 1))
         self.add_alerts(alerts, now=row.checked_at)
         return len(self.checks)
+
+    def add_drift_checks(
+        self, checks: Sequence[tuple[DriftCheckRow, Sequence[QueuedAlert]]]
+    ) -> list[int]:
+        return [self.add_drift_check(row, alerts=alerts) for row, alerts in checks]
 
     def add_promotion(self, row: PromotionRow, *, alerts: Sequence[QueuedAlert] = ()) -> int:
         self.decisions.append(Promotion(**dataclasses.asdict(row), id=len(self.decisions) + 1))
@@ -293,6 +321,19 @@ class FakeAuditLog:
             reverse=True,
         )
         return rows[:limit] if limit is not None else rows
+
+    def latest_checks_before(
+        self, tickers: Sequence[str], *, before: dt.date
+    ) -> dict[str, DriftCheck]:
+        found = {}
+        for t in tickers:
+            older = [c for c in self.drift_checks(t) if c.as_of < before]
+            if older:
+                found[t] = older[0]
+        return found
+
+    def promotions_many(self, tickers: Sequence[str]) -> dict[str, list[Promotion]]:
+        return {t: self.promotions(t) for t in tickers}
 
     def last_promotion_id(self) -> int:
         return len(self.decisions)
@@ -351,6 +392,14 @@ class FakePriceStore:
     ) -> pd.DataFrame:
         frame = select_range(self.frames.get(ticker, empty_price_frame()), start, end)
         return frame.tail(last).reset_index(drop=True) if last is not None else frame
+
+    def load_many(
+        self,
+        tickers: Sequence[str],
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+    ) -> dict[str, pd.DataFrame]:
+        return {t: self.load(t, start, end) for t in tickers}
 
     def last_date(self, ticker: str) -> dt.date | None:
         frame = self.frames.get(ticker)

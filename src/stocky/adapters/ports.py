@@ -202,6 +202,20 @@ class PredictionLog(Protocol):
 
     def tickers(self) -> list[str]: ...
 
+    # many tickers at once (the daily job over a fleet): the same rows as the reads above
+
+    def pending_many(self, tickers: Sequence[str], *, up_to: dt.date) -> pd.DataFrame: ...
+
+    def pending_counts(self, tickers: Sequence[str]) -> dict[str, int]: ...
+
+    def labeled_many(
+        self, tickers: Sequence[str], *, up_to: dt.date | None = None
+    ) -> dict[str, pd.DataFrame]: ...
+
+    def find_many(
+        self, tickers: Sequence[str], *, as_of: dt.date, source: str
+    ) -> dict[str, int]: ...
+
 
 # --- audit log --------------------------------------------------------------------------
 
@@ -288,6 +302,10 @@ class AuditLog(Protocol):
 
     def add_drift_check(self, row: DriftCheckRow, *, alerts: Sequence[QueuedAlert] = ()) -> int: ...
 
+    def add_drift_checks(
+        self, checks: Sequence[tuple[DriftCheckRow, Sequence[QueuedAlert]]]
+    ) -> list[int]: ...
+
     def add_promotion(self, row: PromotionRow, *, alerts: Sequence[QueuedAlert] = ()) -> int: ...
 
     def add_alerts(
@@ -299,6 +317,12 @@ class AuditLog(Protocol):
     def drift_checks(self, ticker: str, *, limit: int | None = None) -> list[DriftCheck]: ...
 
     def promotions(self, ticker: str, *, limit: int | None = None) -> list[Promotion]: ...
+
+    def latest_checks_before(
+        self, tickers: Sequence[str], *, before: dt.date
+    ) -> dict[str, DriftCheck]: ...
+
+    def promotions_many(self, tickers: Sequence[str]) -> dict[str, list[Promotion]]: ...
 
     def last_promotion_id(self) -> int: ...
 
@@ -336,6 +360,13 @@ class PriceStore(Protocol):
         fetched_at: dt.datetime,
         replace: bool = False,
     ) -> int: ...
+
+    def load_many(
+        self,
+        tickers: Sequence[str],
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+    ) -> dict[str, pd.DataFrame]: ...
 
     def last_date(self, ticker: str) -> dt.date | None: ...
 

@@ -18,9 +18,10 @@ from stocky.errors import BadInput, StockyError
 if TYPE_CHECKING:
     from stocky.adapters.executor import ExecutorKind
     from stocky.pipelines.daily import DailyDeps, RetrainMode
+    from stocky.pipelines.retrain_many import DailyOutcome
     from stocky.wiring import Stack
 
-__all__ = ["daily", "run_daily_cli", "scheduler"]
+__all__ = ["attention", "daily", "run_daily_cli", "scheduler"]
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,8 @@ def run_daily_cli(
     executor_kind: str | None = None,
     jobs: int | None = None,
 ) -> int:
-    """Run the daily job under the state folder's lock; print one summary; return the exit code."""
+    """Run the daily job under the state folder's lock; print one summary, what needs attention
+    first (`attention`); return the exit code."""
     from stocky.adapters.executor import make_executor
     from stocky.adapters.lock import daily_lock
     from stocky.core.tickers import normalize_tickers
@@ -75,21 +77,15 @@ def run_daily_cli(
             )
         finally:
             executor.close()
-        for outcome in outcomes:
+        failures: list[tuple[str, str, str]] = []
+        for outcome in sorted(outcomes, key=attention):
             sym, r = outcome.ticker, outcome.day
             if outcome.error is not None or r is None:
                 error = redact(str(outcome.error))
                 console_err(f"error: {sym}: {error}")
                 code = code or outcome.exit_code or 1
                 lines.append(f"{sym:8} FAILED: {error}")
-                _failed_alert(
-                    deps,
-                    ticker=sym,
-                    session=day,
-                    step="retraining" if r is not None else "daily",
-                    error=error,
-                    now=now,
-                )
+                failures.append((sym, "retraining" if r is not None else "daily", error))
                 continue
             retrain_text = "no retrain"
             if r.retrain is not None:
@@ -104,6 +100,7 @@ def run_daily_cli(
                 f"{sym:8} as of {day}: +{r.rows_pulled} prices, {r.actuals.updated} labeled, "
                 f"drift {r.drift.decision} ({deps.rule.metric} {latest}), {retrain_text}, {fc}"
             )
+        _failed_alerts(deps, failures, session=day, now=now)
         if report:
             try:
                 lines.append(_write_report(stack, symbols, now))
@@ -120,6 +117,59 @@ def run_daily_cli(
     return code
 
 
+#: Summary order: what needs attention first (a failure, a degraded model, a rejected
+#: retrain, a changed market), then the rest; tickers keep their order within a rank.
+_DECISION_RANK = {
+    "model_degraded": 1,
+    "drift": 1,
+    "cooldown": 2,
+    "volatility_changed": 3,
+    "insufficient_data": 4,
+    "no_champion": 4,
+}
+
+
+def attention(outcome: DailyOutcome) -> int:
+    """0 for a failure, then degraded (1), cooling down (2), volatility changed or coverage
+    broken (3), too little data or no champion (4), fine (5); a rejected retrain ranks 1."""
+    r = outcome.day
+    if outcome.error is not None or r is None:
+        return 0
+    if r.retrain is not None and not r.retrain.promoted:
+        return 1
+    rank = _DECISION_RANK.get(r.drift.decision, 5)
+    if rank == 5 and (r.drift.coverage_broken or r.drift.volatility_changed):
+        return 3
+    return rank
+
+
+def _failed_alerts(
+    deps: DailyDeps,
+    failures: list[tuple[str, str, str]],
+    *,
+    session: dt.date,
+    now: dt.datetime,
+) -> None:
+    """Queue a `daily_failed` alert per (ticker, step, error) in one transaction."""
+    from stocky.core.alert_messages import daily_failed
+    from stocky.pipelines.alert_causes import queued
+
+    if not failures:
+        return
+    alerts = [
+        queued(
+            daily_failed(ticker=sym, session=session, step=step, error=error),
+            calendar=deps.calendar,
+            config=deps.alerts,
+        )
+        for sym, step, error in failures
+    ]
+    try:
+        deps.audit.add_alerts(alerts, now=now)
+    except StockyError as store_exc:
+        console_err(f"error: could not queue {len(alerts)} daily_failed alert(s): {store_exc}")
+
+
 def _failed_alert(
     deps: DailyDeps,
     *,
@@ -131,15 +181,9 @@ def _failed_alert(
 ) -> None:
     """Queue a `daily_failed` alert (ticker None: the whole job); a database that cannot take
     it is reported on stderr, and the job's own error stays the one that counts."""
-    from stocky.core.alert_messages import daily_failed
     from stocky.core.alerts import FLEET
-    from stocky.pipelines.alert_causes import queued
 
-    alert = daily_failed(ticker=ticker or FLEET, session=session, step=step, error=error)
-    try:
-        deps.audit.add_alerts([queued(alert, calendar=deps.calendar, config=deps.alerts)], now=now)
-    except StockyError as store_exc:
-        console_err(f"error: could not queue the daily_failed alert: {store_exc}")
+    _failed_alerts(deps, [(ticker or FLEET, step, error)], session=session, now=now)
 
 
 def _deliver(stack: Stack, now: dt.datetime) -> str:

@@ -86,6 +86,8 @@ class DailyDeps:
     alerts: AlertConfig = field(default_factory=AlertConfig)
     #: Champions held in memory (replay); the registry is read when a ticker is missing.
     champions: dict[str, Champion] = field(default_factory=dict)
+    #: Tickers the fleet path found without a champion in this run's registry listing.
+    no_champion: set[str] = field(default_factory=set)
 
     @classmethod
     def from_stack(cls, stack: Stack, *, replay: bool = False) -> DailyDeps:

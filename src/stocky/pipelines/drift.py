@@ -12,10 +12,22 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from stocky.adapters.ports import AuditLog, Champion, DriftCheckRow, PredictionLog, Registry
+import pandas as pd
+
+from stocky.adapters.ports import (
+    AuditLog,
+    Champion,
+    DriftCheck,
+    DriftCheckRow,
+    PredictionLog,
+    Promotion,
+    QueuedAlert,
+    Registry,
+)
 from stocky.core import alert_messages as msgs
 from stocky.core.assessment import AssessmentConfig
 from stocky.core.drift import DriftReport, DriftRule, evaluate_drift
@@ -40,6 +52,9 @@ __all__ = [
     "DETECTORS",
     "DriftDetector",
     "DriftOutcome",
+    "DriftReads",
+    "PendingCheck",
+    "build_check",
     "check_drift",
     "detect_drift",
     "sessions_since_last_change",
@@ -124,7 +139,13 @@ def sessions_since_last_change(
     *, audit: AuditLog, calendar: TradingCalendar, ticker: str, as_of: dt.date
 ) -> int | None:
     """Sessions after the last retrain (promoted or not) or rollback up to `as_of` (None if none)."""
-    for row in audit.promotions(ticker, limit=20):
+    return _sessions_since(audit.promotions(ticker, limit=20), calendar=calendar, as_of=as_of)
+
+
+def _sessions_since(
+    promotions: Sequence[Promotion], *, calendar: TradingCalendar, as_of: dt.date
+) -> int | None:
+    for row in promotions[:20]:
         if row.as_of is not None:
             changed: dt.date = row.as_of
             if changed >= as_of:
@@ -162,6 +183,28 @@ def _rule_report(
         scale=scale,
         sessions_since_retrain=since,
     )
+
+
+@dataclass(frozen=True)
+class DriftReads:
+    """What one ticker's drift check reads: the per-ticker path reads it ticker by ticker,
+    the fleet path for every ticker at once (`pipelines/daily_fleet.py`)."""
+
+    labeled: pd.DataFrame
+    champion: Champion | None
+    #: The ticker's promotion records, newest first (the first 50 are used).
+    promotions: Sequence[Promotion]
+    #: The newest stored check for an earlier session (None when there is none).
+    previous: DriftCheck | None
+
+
+@dataclass(frozen=True)
+class PendingCheck:
+    """A drift check built and not stored yet: its row, the alerts it raises, the outcome."""
+
+    outcome: DriftOutcome
+    row: DriftCheckRow
+    alerts: list[QueuedAlert]
 
 
 def check_drift(
@@ -206,13 +249,73 @@ def check_drift(
         BadInput: An unknown detector.
         StoreError: The check (and so its alerts) could not be stored.
     """
-    if detector not in DETECTORS:
-        raise BadInput(f"drift detector {detector!r} is unknown: use one of {list(DETECTORS)}")
-    alerts = alerts or AlertConfig()
+    _validate_detector(detector)
     if champion is None:
         champion = registry.champion(ticker)
-    since = sessions_since_last_change(audit=audit, calendar=calendar, ticker=ticker, as_of=as_of)
-    labeled = predictions.labeled(ticker, up_to=as_of)
+    reads = DriftReads(
+        labeled=predictions.labeled(ticker, up_to=as_of),
+        champion=champion,
+        promotions=audit.promotions(ticker, limit=50),
+        previous=audit.latest_checks_before([ticker], before=as_of).get(ticker),
+    )
+    pending = build_check(
+        reads,
+        calendar=calendar,
+        ticker=ticker,
+        as_of=as_of,
+        rule=rule,
+        now=now,
+        baseline=baseline,
+        detector=detector,
+        assessment=assessment,
+        alerts=alerts,
+    )
+    check_id = audit.add_drift_check(pending.row, alerts=pending.alerts)
+    return dataclasses.replace(pending.outcome, check_id=check_id)
+
+
+def _validate_detector(detector: str) -> None:
+    if detector not in DETECTORS:
+        raise BadInput(f"drift detector {detector!r} is unknown: use one of {list(DETECTORS)}")
+
+
+def build_check(
+    reads: DriftReads,
+    *,
+    calendar: TradingCalendar,
+    ticker: str,
+    as_of: dt.date,
+    rule: DriftRule,
+    now: dt.datetime,
+    baseline: float | None = None,
+    detector: DriftDetector = "assessment",
+    assessment: AssessmentConfig | None = None,
+    alerts: AlertConfig | None = None,
+) -> PendingCheck:
+    """Build `ticker`'s drift check as of `as_of` from what it read (nothing is read or written).
+
+    Args:
+        reads: The labeled rows, champion, promotion records and previous check.
+        calendar: Trading sessions (cooldowns).
+        ticker: The ticker.
+        as_of: Last target session considered.
+        rule: The rolling-error rule.
+        now: Recorded as checked_at (and the alerts' time).
+        baseline: Overrides the rule's registry baseline.
+        detector: `assessment` or `rule`.
+        assessment: Detector settings of the states.
+        alerts: Cooldown and replay mark of the alerts raised.
+
+    Returns:
+        The check's row, its alerts and its outcome (`check_id` 0 until stored).
+
+    Raises:
+        BadInput: An unknown detector.
+    """
+    _validate_detector(detector)
+    alerts = alerts or AlertConfig()
+    champion, labeled = reads.champion, reads.labeled
+    since = _sessions_since(reads.promotions, calendar=calendar, as_of=as_of)
     report = _rule_report(
         labeled=labeled,
         rule=rule,
@@ -221,7 +324,9 @@ def check_drift(
         baseline=baseline,
         since=since,
     )
-    states = assess_champion(labeled=labeled, audit=audit, champion=champion, config=assessment)
+    states = assess_champion(
+        labeled=labeled, promotions=reads.promotions, champion=champion, config=assessment
+    )
     degraded_alert: Alert | None = None
     if detector == "rule":
         decision, drifted, reason = report.decision, report.drifted, report.reason
@@ -245,7 +350,7 @@ def check_drift(
         if states.assessment.model_degraded and champion is not None:
             degraded_alert = degraded_vs_naive_alert(states, ticker=ticker, session=as_of)
     # volatility_changed needs no action: it is told when the state starts, not while it lasts
-    previous = next((c for c in audit.drift_checks(ticker, limit=5) if c.as_of < as_of), None)
+    previous = reads.previous
     went_on = previous is None or not previous.report.get("volatility_changed")
     raised = state_alerts(
         states,
@@ -257,29 +362,26 @@ def check_drift(
         config=alerts,
     )
     outcome = DriftOutcome(ticker, as_of, detector, decision, drifted, reason, report, states, 0)
-    check_id = audit.add_drift_check(
-        DriftCheckRow(
-            ticker=ticker,
-            checked_at=now,
-            as_of=as_of,
-            metric=rule.metric,
-            window=rule.window,
-            threshold_multiplier=rule.threshold_multiplier,
-            consecutive_days=rule.consecutive_days,
-            baseline=report.baseline,
-            baseline_source=report.baseline_source,
-            threshold=report.threshold,
-            latest_value=report.latest_value,
-            naive_latest_value=report.naive_latest_value,
-            breach_streak=report.breach_streak,
-            drifted=drifted,
-            decision=decision,
-            model_version=champion.version if champion is not None else None,
-            report=outcome.report_json(),
-        ),
-        alerts=raised,
+    row = DriftCheckRow(
+        ticker=ticker,
+        checked_at=now,
+        as_of=as_of,
+        metric=rule.metric,
+        window=rule.window,
+        threshold_multiplier=rule.threshold_multiplier,
+        consecutive_days=rule.consecutive_days,
+        baseline=report.baseline,
+        baseline_source=report.baseline_source,
+        threshold=report.threshold,
+        latest_value=report.latest_value,
+        naive_latest_value=report.naive_latest_value,
+        breach_streak=report.breach_streak,
+        drifted=drifted,
+        decision=decision,
+        model_version=champion.version if champion is not None else None,
+        report=outcome.report_json(),
     )
-    return dataclasses.replace(outcome, check_id=check_id)
+    return PendingCheck(outcome, row, raised)
 
 
 def detect_drift(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,10 +24,11 @@ from stocky.core import alert_messages as msgs
 from stocky.core.assessment import AssessmentConfig, DriftAssessment, assess_drift
 from stocky.core.drift import per_session
 from stocky.core.realized import realized
+from stocky.errors import BadInput
 from stocky.pipelines.alert_causes import AlertConfig, queued
 
 if TYPE_CHECKING:
-    from stocky.adapters.ports import AuditLog, Champion, QueuedAlert
+    from stocky.adapters.ports import AuditLog, Champion, Promotion, QueuedAlert
     from stocky.core.alerts import Alert
     from stocky.core.sessions import TradingCalendar
 
@@ -35,6 +37,7 @@ __all__ = [
     "StateCheck",
     "assess_champion",
     "champion_since",
+    "champion_since_in",
     "degraded_vs_naive_alert",
     "state_alerts",
     "state_decision",
@@ -96,12 +99,17 @@ def _metric(champion: Champion, key: str) -> float | None:
 def champion_since(*, audit: AuditLog, champion: Champion) -> dt.date | None:
     """The session after which the champion's forecasts count: the later of its training end
     and the promotion or rollback that made it champion."""
+    return champion_since_in(audit.promotions(champion.ticker, limit=50), champion=champion)
+
+
+def champion_since_in(promotions: Sequence[Promotion], *, champion: Champion) -> dt.date | None:
+    """`champion_since` from the ticker's promotion records already read (newest first)."""
     since: dt.date | None = None
     try:
         since = dt.date.fromisoformat(champion.spec.train_end)
     except ValueError:
         since = None  # a spec without a training end: the promotion record decides
-    for row in audit.promotions(champion.ticker, limit=50):
+    for row in promotions[:50]:
         if row.action in ("promote", "rollback") and row.to_version == champion.version:
             taken = row.as_of or row.decided_at.date()
             since = taken if since is None else max(since, taken)
@@ -112,19 +120,25 @@ def champion_since(*, audit: AuditLog, champion: Champion) -> dt.date | None:
 def assess_champion(
     *,
     labeled: pd.DataFrame,
-    audit: AuditLog,
+    audit: AuditLog | None = None,
     champion: Champion | None,
     config: AssessmentConfig | None = None,
+    promotions: Sequence[Promotion] | None = None,
 ) -> StateCheck:
     """Assess the champion's labeled sessions since it took over.
 
     Args:
         labeled: The ticker's labeled predictions up to the check's session
             (`PredictionLog.labeled`).
-        audit: Promotion records (when the champion took over).
+        audit: Promotion records (when the champion took over), read unless `promotions`
+            holds them already.
         champion: The champion; None assesses every labeled session without baselines.
         config: Detector settings; `expected_skill` is replaced by the champion's walk-forward
             skill (floored at 0: a champion validated below naive is held to naive).
+        promotions: The ticker's promotion records, newest first (instead of `audit`).
+
+    Raises:
+        BadInput: A champion but neither `audit` nor `promotions`.
 
     Returns:
         The StateCheck.
@@ -132,7 +146,11 @@ def assess_champion(
     config = config or AssessmentConfig()
     since = baseline = None
     if champion is not None:
-        since = champion_since(audit=audit, champion=champion)
+        if promotions is None:
+            if audit is None:
+                raise BadInput("assess_champion: pass the audit log or the promotion records")
+            promotions = audit.promotions(champion.ticker, limit=50)
+        since = champion_since_in(promotions, champion=champion)
         baseline = _metric(champion, "walk_forward_return_rmse")
         skill = _metric(champion, "skill") or 0.0
         config = dataclasses.replace(config, expected_skill=min(max(skill, 0.0), 0.5))

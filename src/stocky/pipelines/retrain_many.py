@@ -1,4 +1,4 @@
-"""Retrain many tickers on an executor, and the daily job's per-ticker retrain fan-out.
+"""Retrain many tickers on an executor, and the daily job over many tickers.
 
 Each retrain is a task (`pipelines.tasks.retrain_task`) on a local process pool or a Dask
 cluster; workers receive Settings, never live objects. Outcomes come back per ticker, so one
@@ -24,6 +24,7 @@ from stocky.pipelines.daily import (
     retrain_trigger,
     run_daily_ticker,
 )
+from stocky.pipelines.daily_fleet import forecast_fleet, run_daily_fleet
 from stocky.pipelines.tasks import retrain_task
 
 if TYPE_CHECKING:
@@ -104,9 +105,11 @@ def run_daily_many(
     forecast: bool,
     progress: Callable[[str], None] = lambda _m: None,
     task: Callable[..., RetrainResult] = retrain_task,
+    per_ticker: bool = False,
 ) -> list[DailyOutcome]:
-    """The daily job for many tickers: per ticker pull, actuals and drift here; the retrains
-    that are due as tasks on `executor`; then each champion's forecast.
+    """The daily job for many tickers: pull, actuals and drift for all tickers at once here
+    (`pipelines/daily_fleet.py`); the retrains that are due as tasks on `executor`; then every
+    champion's forecast, written together.
 
     Args:
         deps: This process's collaborators.
@@ -119,25 +122,35 @@ def run_daily_many(
         forecast: Log each champion's forecast for the next session.
         progress: Called with a short message per step.
         task: The per-ticker retrain task (see `retrain_many`).
+        per_ticker: Run the steps ticker by ticker (`run_daily_ticker`) instead: the same rows,
+            several queries per ticker (kept for comparison and benchmarks).
 
     Returns:
         One DailyOutcome per ticker, in `tickers` order.
     """
     days: dict[str, TickerDay] = {}
     failed: dict[str, DailyOutcome] = {}
-    for sym in tickers:
-        try:
-            days[sym] = run_daily_ticker(
-                deps,
-                ticker=sym,
-                as_of=as_of,
-                now=now,
-                retrain_mode="never",
-                forecast=False,
-                progress=progress,
-            )
-        except StockyError as exc:
-            failed[sym] = DailyOutcome(sym, None, str(exc), exc.exit_code)
+    if per_ticker:
+        for sym in tickers:
+            try:
+                days[sym] = run_daily_ticker(
+                    deps,
+                    ticker=sym,
+                    as_of=as_of,
+                    now=now,
+                    retrain_mode="never",
+                    forecast=False,
+                    progress=progress,
+                )
+            except StockyError as exc:
+                failed[sym] = DailyOutcome(sym, None, str(exc), exc.exit_code)
+    else:
+        fleet = run_daily_fleet(deps, tickers=tickers, as_of=as_of, now=now, progress=progress)
+        days = fleet.days
+        failed = {
+            sym: DailyOutcome(sym, None, str(exc), exc.exit_code)
+            for sym, exc in fleet.failed.items()
+        }
     triggers = {
         sym: reason
         for sym, day in days.items()
@@ -157,16 +170,31 @@ def run_daily_many(
             continue
         days[sym] = dataclasses.replace(days[sym], retrain=outcome.value)
         deps.champions.pop(sym, None)  # a promotion happened in another process
-    for sym, day in list(days.items()):
-        if not forecast:
-            continue
-        try:
-            forecast_id, target = forecast_next(
-                deps, ticker=sym, as_of=as_of, now=now, source="daily"
+        deps.no_champion.discard(sym)
+    if forecast:
+        progress(f"forecasting the next session for {len(days)} tickers")
+        logged = _forecasts(deps, list(days), as_of=as_of, now=now, per_ticker=per_ticker)
+        for sym, result in logged.items():
+            if isinstance(result, StockyError):
+                failed[sym] = DailyOutcome(sym, days.pop(sym), str(result), result.exit_code)
+                continue
+            forecast_id, target = result
+            days[sym] = dataclasses.replace(
+                days[sym], forecast_id=forecast_id, forecast_target=target
             )
-        except StockyError as exc:
-            failed[sym] = DailyOutcome(sym, day, str(exc), exc.exit_code)
-            days.pop(sym)
-            continue
-        days[sym] = dataclasses.replace(day, forecast_id=forecast_id, forecast_target=target)
     return [failed.get(sym) or DailyOutcome(sym, days[sym]) for sym in tickers]
+
+
+def _forecasts(
+    deps: DailyDeps, tickers: list[str], *, as_of: dt.date, now: dt.datetime, per_ticker: bool
+) -> dict[str, tuple[int | None, dt.date | None] | StockyError]:
+    if not per_ticker:
+        done = forecast_fleet(deps, tickers=tickers, as_of=as_of, now=now, source="daily")
+        return {**done.logged, **done.failed}
+    out: dict[str, tuple[int | None, dt.date | None] | StockyError] = {}
+    for sym in tickers:
+        try:
+            out[sym] = forecast_next(deps, ticker=sym, as_of=as_of, now=now, source="daily")
+        except StockyError as exc:
+            out[sym] = exc
+    return out

@@ -24,6 +24,7 @@ from stocky.adapters.ports import (
     QueuedAlert,
 )
 from stocky.adapters.store.alerts import AddOutcome, AlertOutbox
+from stocky.adapters.store.prediction_bulk import chunks
 from stocky.adapters.store.tables import drift_checks, promotions
 from stocky.errors import StoreError
 
@@ -33,6 +34,18 @@ log = logging.getLogger(__name__)
 
 _CHECK_FIELDS = frozenset(f.name for f in fields(DriftCheck))
 _PROMOTION_FIELDS = frozenset(f.name for f in fields(Promotion))
+
+
+def _shallow(row: DriftCheckRow) -> dict[str, Any]:
+    """The row's fields (the report is dumped to JSON as is: `asdict` would deep-copy it)."""
+    return {f.name: getattr(row, f.name) for f in fields(row)}
+
+
+def _check(row: dict[str, Any]) -> DriftCheck:
+    return DriftCheck(
+        **{k: v for k, v in row.items() if k in _CHECK_FIELDS}
+        | {"report": json.loads(row["report"]), "drifted": bool(row["drifted"])}
+    )
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
@@ -50,11 +63,48 @@ class AuditRepository:
 
     def add_drift_check(self, row: DriftCheckRow, *, alerts: Sequence[QueuedAlert] = ()) -> int:
         """Store a drift check and its alerts in one transaction; returns the check's id."""
-        values = asdict(row)
+        values = _shallow(row)
         values["checked_at"] = _utc(row.checked_at)
         values["report"] = json.dumps(row.report, default=str)
         what = f"drift check of {row.ticker}"
         return self._insert(drift_checks, values, what, alerts=alerts, now=row.checked_at)
+
+    def add_drift_checks(
+        self, checks: Sequence[tuple[DriftCheckRow, Sequence[QueuedAlert]]]
+    ) -> list[int]:
+        """Store many drift checks and all their alerts in ONE transaction (all or none).
+
+        The checks go in as one multi-row insert; each check's alerts are then queued on the
+        same connection, in the order given (the outbox deduplicates per ticker and kind, so
+        the outcome is the one of storing them check by check).
+
+        Returns:
+            The checks' ids, in order.
+
+        Raises:
+            StoreError: The database refused; nothing was written.
+        """
+        if not checks:
+            return []
+        values = []
+        for row, _alerts in checks:
+            value = _shallow(row)
+            value["checked_at"] = _utc(row.checked_at)
+            value["report"] = json.dumps(row.report, default=str)
+            values.append(value)
+        stmt = drift_checks.insert().returning(drift_checks.c.id, sort_by_parameter_order=True)
+        try:
+            with self.engine.begin() as conn:
+                ids = [int(i) for i in conn.execute(stmt, values).scalars()]
+                for row, alerts in checks:
+                    self._queue(conn, alerts, row.checked_at)  # a refused alert rolls all back
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"could not store {len(checks)} drift checks (nothing was written): {exc}"
+            ) from exc
+        if len(ids) != len(checks):
+            raise StoreError(f"the database returned {len(ids)} ids for {len(checks)} drift checks")
+        return ids
 
     def add_promotion(self, row: PromotionRow, *, alerts: Sequence[QueuedAlert] = ()) -> int:
         """Store a promotion record and its alerts in one transaction; returns the record's id."""
@@ -101,14 +151,7 @@ class AuditRepository:
         )
         if limit is not None:
             query = query.limit(limit)
-        rows = self._select(query, f"drift checks of {ticker}")
-        return [
-            DriftCheck(
-                **{k: v for k, v in row.items() if k in _CHECK_FIELDS}
-                | {"report": json.loads(row["report"]), "drifted": bool(row["drifted"])}
-            )
-            for row in rows
-        ]
+        return [_check(row) for row in self._select(query, f"drift checks of {ticker}")]
 
     def promotions(self, ticker: str, *, limit: int | None = None) -> list[Promotion]:
         """Newest first."""
@@ -121,6 +164,49 @@ class AuditRepository:
             query = query.limit(limit)
         rows = self._select(query, f"promotions of {ticker}")
         return [Promotion(**{k: v for k, v in r.items() if k in _PROMOTION_FIELDS}) for r in rows]
+
+    def latest_checks_before(
+        self, tickers: Sequence[str], *, before: dt.date
+    ) -> dict[str, DriftCheck]:
+        """Each ticker's newest drift check for a session before `before` (the latest session,
+        then the highest id), in one query per chunk of tickers; tickers without one are left out.
+        """
+        c = drift_checks.c
+        found: dict[str, DriftCheck] = {}
+        for part in chunks(tickers):
+            latest = (
+                sa.select(c.ticker, sa.func.max(c.as_of).label("as_of"))
+                .where(c.ticker.in_(part), c.as_of < before)
+                .group_by(c.ticker)
+                .subquery()
+            )
+            query = (
+                sa.select(drift_checks)
+                .join(latest, (c.ticker == latest.c.ticker) & (c.as_of == latest.c.as_of))
+                .order_by(c.ticker, c.id)
+            )
+            for row in self._select(query, "the latest drift checks"):
+                found[row["ticker"]] = _check(row)  # the highest id of the session wins
+        return found
+
+    def promotions_many(self, tickers: Sequence[str]) -> dict[str, list[Promotion]]:
+        """`promotions` of many tickers (newest first each), in one query per chunk of tickers.
+
+        Every ticker asked gets a list, empty when it has no record.
+        """
+        c = promotions.c
+        found: dict[str, list[Promotion]] = {t: [] for t in tickers}
+        for part in chunks(tickers):
+            query = (
+                sa.select(promotions)
+                .where(c.ticker.in_(part))
+                .order_by(c.ticker, c.decided_at.desc(), c.id.desc())
+            )
+            for r in self._select(query, "promotions"):
+                found[r["ticker"]].append(
+                    Promotion(**{k: v for k, v in r.items() if k in _PROMOTION_FIELDS})
+                )
+        return found
 
     def last_promotion_id(self) -> int:
         """The id of the newest promotion record (0 when there is none): a change-log mark."""

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from stocky.adapters.ports import ActualUpdate, PredictionRecord
 from stocky.adapters.store.engine import SQLITE_BUSY_TIMEOUT_MS
+from stocky.adapters.store.prediction_bulk import PredictionBulkReads
 from stocky.adapters.store.prediction_reads import SCORABLE_ERROR, WINDOW_TOLERANCE, PredictionReads
 from stocky.adapters.store.tables import predictions
 from stocky.errors import BadInput, StoreError
@@ -47,8 +48,9 @@ _INSERT = predictions.insert()
 _NO_ROW_UPDATE = predictions.update().where(sa.false()).values(id=predictions.c.id)
 
 
-class PredictionRepository(PredictionReads):
-    """Insert and read rows of the `predictions` table (reads in `prediction_reads`)."""
+class PredictionRepository(PredictionReads, PredictionBulkReads):
+    """Insert and read rows of the `predictions` table (reads in `prediction_reads`, many
+    tickers' reads at once in `prediction_bulk`)."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import pandas as pd
@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from stocky.adapters.prices.base import PRICE_COLUMNS, empty_price_frame
+from stocky.adapters.store.prediction_bulk import chunks
 from stocky.adapters.store.tables import prices
 from stocky.errors import StoreError
 
@@ -171,6 +172,51 @@ class PriceRepository:
         for col in PRICE_COLUMNS[1:]:
             frame[col] = pd.to_numeric(frame[col]).astype("float64")
         return frame
+
+    def load_many(
+        self,
+        tickers: Sequence[str],
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+    ) -> dict[str, pd.DataFrame]:
+        """`load` for many tickers in one query per chunk of tickers.
+
+        Returns:
+            Ticker -> price frame (oldest first); every ticker asked gets one, empty when
+            nothing is stored in range.
+
+        Raises:
+            StoreError: The database failed.
+        """
+        cols = [prices.c[name] for name in PRICE_COLUMNS]
+        out: dict[str, pd.DataFrame] = {}
+        for part in chunks(tickers):
+            query = sa.select(prices.c.ticker, *cols).where(prices.c.ticker.in_(part))
+            if start is not None:
+                query = query.where(prices.c.date >= start)
+            if end is not None:
+                query = query.where(prices.c.date <= end)
+            query = query.order_by(prices.c.ticker, prices.c.date)
+            try:
+                with self.engine.connect() as conn:
+                    records = [tuple(r) for r in conn.execute(query).all()]
+            except SQLAlchemyError as exc:
+                raise StoreError(
+                    f"could not read prices for {len(part)} tickers: {exc}: {_STORE_HINT}"
+                ) from exc
+            frame = pd.DataFrame(records, columns=["ticker", *PRICE_COLUMNS])
+            frame["date"] = pd.to_datetime(frame["date"]).astype("datetime64[ns]")
+            for col in PRICE_COLUMNS[1:]:
+                frame[col] = pd.to_numeric(frame[col]).astype("float64")
+            groups = dict(tuple(frame.groupby("ticker", sort=False))) if len(frame) else {}
+            for ticker in part:
+                rows = groups.get(ticker)
+                out[ticker] = (
+                    empty_price_frame()
+                    if rows is None
+                    else rows[list(PRICE_COLUMNS)].reset_index(drop=True)
+                )
+        return out
 
     def last_date(self, ticker: str) -> dt.date | None:
         """The latest stored session for `ticker`, or None when nothing is stored.

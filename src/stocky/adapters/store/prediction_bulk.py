@@ -1,0 +1,165 @@
+"""Set-based reads of the prediction log for the daily job over a fleet: one query (per chunk
+of `CHUNK_TICKERS` tickers) for every ticker's pending rows, counts, labeled rows or forecasts,
+instead of several queries per ticker. Same rows, same filtering as the per-ticker reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from stocky.adapters.store.prediction_reads import (
+    _AS_OF_CLOSE,
+    _FOREIGN_WINDOW,
+    _usable,
+)
+from stocky.adapters.store.tables import predictions, prices
+from stocky.errors import StoreError
+
+__all__ = ["CHUNK_TICKERS", "PredictionBulkReads", "chunks"]
+
+#: Tickers per IN list: well under every SQLite build's bound-parameter limit.
+CHUNK_TICKERS = 500
+
+_LABELED_COLUMNS = (
+    "id",
+    "created_at",
+    "as_of",
+    "target_date",
+    "prediction",
+    "lower",
+    "upper",
+    "naive",
+    "actual",
+    "error",
+    "naive_error",
+    "model_version",
+    "source",
+)
+
+
+def chunks(tickers: Sequence[str], size: int = CHUNK_TICKERS) -> Iterator[list[str]]:
+    """`tickers` (deduplicated, in order) in lists of at most `size`."""
+    unique = list(dict.fromkeys(tickers))
+    for i in range(0, len(unique), size):
+        yield unique[i : i + size]
+
+
+class PredictionBulkReads:
+    """Many tickers' reads at once (mixed into `PredictionRepository`)."""
+
+    engine: sa.Engine
+
+    def pending_many(self, tickers: Sequence[str], *, up_to: dt.date) -> pd.DataFrame:
+        """`pending` for many tickers: rows without an actual whose target is on or before `up_to`.
+
+        Returns:
+            Columns ticker, id, target_date (datetime64), prediction, lower, upper, naive,
+            ordered by id.
+        """
+        c = predictions.c
+        cols = (c.ticker, c.id, c.target_date, c.prediction, c.lower, c.upper, c.naive)
+        parts = [
+            self._bulk_frame(
+                sa.select(*cols)
+                .where(c.ticker.in_(part), c.actual.is_(None), c.target_date <= up_to)
+                .order_by(c.id),
+                "pending predictions",
+            )
+            for part in chunks(tickers)
+        ]
+        frame = _concat(parts, [col.name for col in cols])
+        return frame.sort_values("id", kind="stable").reset_index(drop=True)
+
+    def pending_counts(self, tickers: Sequence[str]) -> dict[str, int]:
+        """`pending_count` for many tickers (tickers with none are left out)."""
+        c = predictions.c
+        found: dict[str, int] = {}
+        for part in chunks(tickers):
+            query = (
+                sa.select(c.ticker, sa.func.count())
+                .where(c.ticker.in_(part), c.actual.is_(None))
+                .group_by(c.ticker)
+            )
+            found.update({t: int(n) for t, n in self._rows(query, "pending predictions")})
+        return found
+
+    def labeled_many(
+        self, tickers: Sequence[str], *, up_to: dt.date | None = None
+    ) -> dict[str, pd.DataFrame]:
+        """`labeled` for many tickers in one query per chunk: the same rows, order and columns.
+
+        Foreign windows and unusable legacy rows are left out exactly as `labeled` does (each
+        ticker's frame counts its unusable rows in ``attrs["unusable"]``). Every ticker asked
+        gets a frame, empty when it has no labeled row.
+        """
+        c = predictions.c
+        cols = [c.ticker] + [c[name] for name in _LABELED_COLUMNS]
+        out: dict[str, pd.DataFrame] = {}
+        for part in chunks(tickers):
+            query = (
+                sa.select(*cols)
+                .where(c.ticker.in_(part), c.actual.is_not(None))
+                .outerjoin(prices, _AS_OF_CLOSE)
+                .where(sa.or_(prices.c.close.is_(None), sa.not_(_FOREIGN_WINDOW)))
+                .order_by(c.ticker, c.target_date, c.created_at, c.id)
+            )
+            if up_to is not None:
+                query = query.where(c.target_date <= up_to)
+            frame = self._bulk_frame(query, "labeled predictions")
+            groups = dict(tuple(frame.groupby("ticker", sort=False))) if len(frame) else {}
+            for ticker in part:
+                rows = groups.get(ticker)
+                if rows is None:
+                    rows = frame.iloc[0:0]
+                rows = rows.drop(columns="ticker").reset_index(drop=True)
+                out[ticker] = _usable(rows, ticker)
+        return out
+
+    def find_many(self, tickers: Sequence[str], *, as_of: dt.date, source: str) -> dict[str, int]:
+        """`find` for many tickers: the first logged `source` forecast as of `as_of`, by ticker."""
+        c = predictions.c
+        found: dict[str, int] = {}
+        for part in chunks(tickers):
+            query = (
+                sa.select(c.ticker, sa.func.min(c.id))
+                .where(c.ticker.in_(part), c.as_of == as_of, c.source == source)
+                .group_by(c.ticker)
+            )
+            found.update({t: int(i) for t, i in self._rows(query, f"{source} forecasts")})
+        return found
+
+    def _rows(self, query: sa.Select[Any], what: str) -> list[tuple[Any, ...]]:
+        try:
+            with self.engine.connect() as conn:
+                return [tuple(r) for r in conn.execute(query).all()]
+        except SQLAlchemyError as exc:
+            raise StoreError(f"could not read {what}: {exc}") from exc
+
+    def _bulk_frame(self, query: sa.Select[Any], what: str) -> pd.DataFrame:
+        try:
+            with self.engine.connect() as conn:
+                result = conn.execute(query)
+                frame = pd.DataFrame(
+                    [tuple(r) for r in result.fetchall()], columns=list(result.keys())
+                )
+        except SQLAlchemyError as exc:
+            raise StoreError(f"could not read {what}: {exc}") from exc
+        for col in ("target_date", "as_of"):
+            if col in frame:
+                frame[col] = pd.to_datetime(frame[col])
+        return frame
+
+
+def _concat(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        frame = pd.DataFrame(columns=columns)
+        frame["target_date"] = pd.to_datetime(frame["target_date"])
+        return frame
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
