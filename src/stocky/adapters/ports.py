@@ -104,6 +104,8 @@ class Registry(Protocol):
 
     def tickers(self) -> list[str]: ...
 
+    def alias_map(self, alias: str = "champion") -> dict[str, int]: ...
+
 
 # --- prediction log ---------------------------------------------------------------------
 
