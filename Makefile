@@ -53,6 +53,7 @@ bench: $(STAMP)  ## benchmarks that print ratios measured side by side
 	$(BIN)/python bench/bench_intervals.py
 	$(BIN)/python bench/bench_api.py
 	$(BIN)/python bench/bench_drift.py
+	$(BIN)/python bench/bench_fleet.py
 
 lock:  ## re-resolve every dependency into requirements.lock (needs a package index)
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

@@ -23,6 +23,7 @@ import argparse
 import datetime as dt
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -97,16 +98,31 @@ def _env(home: Path) -> dict[str, str]:
     return env
 
 
-def run_train(home: Path, jobs: int) -> float:
-    """Wall seconds of `stocky train --all --no-pull --jobs N` in a fresh process."""
+@dataclass(frozen=True)
+class Run:
+    wall: float  # seconds
+    cpu: float  # user + system seconds of the CLI process and its workers
+    load: float  # 1-minute load average when the run started (other jobs on the machine)
+    failed: int  # tickers the run reported as failed (exit 12 = some failed)
+
+
+def run_train(home: Path, jobs: int) -> Run:
+    """`stocky train --all --no-pull --jobs N` in a fresh process: wall and CPU seconds."""
     cmd = [sys.executable, "-m", "stocky", "train", "--all", "--no-pull", "--jobs", str(jobs)]
+    load = os.getloadavg()[0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run(cmd, env=_env(home), capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - started
-    if proc.returncode != 0:
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if proc.returncode not in (0, 12):
         tail = (proc.stdout + proc.stderr)[-3000:]
         raise SystemExit(f"stocky train --jobs {jobs} exited {proc.returncode}:\n{tail}")
-    return seconds
+    failed = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    for line in failed:
+        print(f"  (--jobs {jobs}) {line}")
+    return Run(wall, cpu, load, len(failed))
 
 
 def registered(home: Path) -> int:
@@ -128,7 +144,10 @@ def part_train(args: Args, root: Path) -> None:
         f"\n== train: stocky train --all --no-pull, pool (--jobs {args.jobs}) vs --jobs 1; "
         f"SYNTHETIC universe, {args.sessions} sessions per ticker, default config (order auto)"
     )
-    print(f"{'N':>6} {'jobs 1 s':>10} {'s/ticker':>9} {'pool s':>9} {'s/ticker':>9} {'ratio':>6}")
+    print(
+        f"{'N':>5} | {'jobs 1: wall':>12} {'s/ticker':>8} {'cpu/t':>6} {'load':>5} | "
+        f"{'pool: wall':>10} {'s/ticker':>8} {'cpu/t':>6} {'load':>5} | {'ratio':>6}"
+    )
     per_serial: float | None = None
     for n in args.sizes:
         frames = synthetic_universe(n, sessions=args.sessions)
@@ -136,29 +155,35 @@ def part_train(args: Args, root: Path) -> None:
         for home in (pool_home, serial_home):
             store_universe(home, frames)
         pool = run_train(pool_home, args.jobs)
-        if registered(pool_home) != n:
+        if registered(pool_home) != n - pool.failed:
             raise SystemExit(f"the pool run registered {registered(pool_home)} of {n} tickers")
         note = ""
         if n <= args.serial_max:
             serial = run_train(serial_home, 1)
-            per_serial = serial / n
-            serial_text = f"{serial:10.1f}"
-        elif per_serial is not None:
-            serial = per_serial * n
-            serial_text = f"{'~' + format(serial, '.1f'):>10}"
-            note = (
-                f"  (--jobs 1 extrapolated from the largest measured N: {per_serial:.3f} s/ticker)"
+            per_serial = serial.wall / n
+            serial_text = (
+                f"{serial.wall:12.1f} {serial.wall / n:8.3f} {serial.cpu / n:6.3f} "
+                f"{serial.load:5.1f}"
             )
+            serial_wall = serial.wall
+        elif per_serial is not None:
+            serial_wall = per_serial * n
+            serial_text = (
+                f"{'~' + format(serial_wall, '.0f'):>12} {per_serial:8.3f} {'-':>6} {'-':>5}"
+            )
+            note = "  (--jobs 1 extrapolated from the largest N measured)"
         else:
-            serial, serial_text = float("nan"), f"{'-':>10}"
+            serial_wall, serial_text = float("nan"), f"{'-':>12} {'-':>8} {'-':>6} {'-':>5}"
         print(
-            f"{n:>6} {serial_text} {serial / n:9.3f} {pool:9.1f} {pool / n:9.3f} "
-            f"{serial / pool:5.2f}x{note}",
+            f"{n:>5} | {serial_text} | {pool.wall:10.1f} {pool.wall / n:8.3f} "
+            f"{pool.cpu / n:6.3f} {pool.load:5.1f} | {serial_wall / pool.wall:5.2f}x{note}",
             flush=True,
         )
     print(
-        "s/ticker = process wall time / N (start-up included: it dominates at N=10). "
-        "ratio = jobs-1 wall / pool wall."
+        "wall = process wall seconds, start-up included (it dominates at N=10); s/ticker = "
+        "wall / N; cpu/t = CPU seconds (CLI + workers) per ticker; load = 1-minute load "
+        "average at the run's start (other jobs share the machine); ratio = jobs-1 wall / "
+        "pool wall."
     )
 
 

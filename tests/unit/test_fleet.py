@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fakes import FakeRegistry, fake_stack, price_frame
+from fakes import FakeRegistry, FakeSource, fake_stack, price_frame
 from stocky.adapters.executor import InlineExecutor, Outcome
 from stocky.config import Settings
 from stocky.errors import BadInput
@@ -72,6 +72,29 @@ def test_one_failing_ticker_never_stops_the_rest(tmp_path: Path) -> None:
     assert result.exit_code == PARTIAL_EXIT
     assert len(seen) == 5
     assert stack.registry.alias_map("champion") == {f"SYN{i}": 1 for i in range(3)}
+
+
+class CrashingSource(FakeSource):
+    """Serves its frames, but one ticker's fetch fails the way a numeric library can."""
+
+    def fetch(self, ticker: str, start=None, end=None):  # type: ignore[no-untyped-def]
+        if ticker == "BOOM":
+            raise np.linalg.LinAlgError("LU decomposition error.")
+        return super().fetch(ticker, start, end)
+
+
+def test_an_unexpected_error_is_isolated_inline_too(tmp_path: Path) -> None:
+    stack = fake_stack(_settings(tmp_path), {})
+    stack._source = CrashingSource({"SYN0": synthetic(0)})
+    result = train_fleet(
+        stack=stack,
+        tasks=[TrainTask("BOOM"), TrainTask("SYN0")],
+        options=TrainOptions(now=NOW),
+        executor=InlineExecutor(),
+    )
+    assert [s.ticker for s in result.trained] == ["SYN0"]
+    assert result.failed == (TrainFailure("BOOM", "LinAlgError: LU decomposition error.", 1),)
+    assert result.exit_code == PARTIAL_EXIT
 
 
 def test_exit_code_ok_partial_or_the_first_failure() -> None:

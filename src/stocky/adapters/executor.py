@@ -79,7 +79,7 @@ class InlineExecutor:
         for item in items:
             try:
                 yield Outcome(item, fn(item, *args))
-            except StockyError as exc:
+            except Exception as exc:  # as in the pool: an Outcome, unexpected ones logged
                 yield _failure(item, exc)
 
     def close(self) -> None:

@@ -114,6 +114,8 @@ def train(
     """
     if split_date is not None and test_size is not None:
         raise BadInput("--split-date and --test-size both given: use one of them")
+    if jobs is not None and jobs < 1:
+        raise BadInput(f"--jobs {jobs}: give 1 or more worker processes")
     cut = _parse_split_date(split_date)
     kind = _executor_kind(executor)
     with open_stack(
