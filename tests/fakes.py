@@ -114,6 +114,10 @@ class FakeRegistry:
         found = (self._alias_version(t, alias) for t in self.tickers())
         return [info for info in found if info is not None]
 
+    def alias_map(self, alias: str = "champion") -> dict[str, int]:
+        self.calls.append(f"alias_map {alias}")
+        return {t: a[alias] for t, a in sorted(self._aliases.items()) if alias in a}
+
     def _with_aliases(self, ticker: str, info: ModelVersionInfo) -> ModelVersionInfo:
         names = tuple(
             sorted(a for a, v in self._aliases.get(ticker, {}).items() if v == info.version)

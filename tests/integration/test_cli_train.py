@@ -54,6 +54,8 @@ def test_split_date_sets_the_test_period(cli_env):
         (["--split-date", "2017-11-09"], "only 1 sessions after --split-date"),
         (["--split-date", "2017-01-03", "--test-size", "30"], "use one of them"),
         (["--ticker", "NOPE"], "NOPE"),
+        (["--jobs", "0"], "--jobs 0: give 1 or more worker processes"),
+        (["--executor", "spark"], "--executor 'spark': use local or dask"),
     ],
 )
 def test_train_bad_options_exit_2_or_3_with_a_fix(cli_env, args, message):

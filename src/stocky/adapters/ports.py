@@ -114,6 +114,8 @@ class Registry(Protocol):
 
     def champion_versions(self, alias: str = "champion") -> list[ModelVersionInfo]: ...
 
+    def alias_map(self, alias: str = "champion") -> dict[str, int]: ...
+
 
 # --- prediction log ---------------------------------------------------------------------
 

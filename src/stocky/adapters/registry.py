@@ -61,6 +61,8 @@ class ModelRegistry:
         # (name, version) -> artifact source, learnt from listings: a version's source never
         # changes, so a listing saves load_version its own look-up
         self._sources: dict[tuple[str, int], str] = {}
+        #: (run id, artifact URI) of the last run logged here: `register` follows `log_run`.
+        self._last_run: tuple[str, str] | None = None
 
     @property
     def client(self) -> Any:
@@ -105,48 +107,66 @@ class ModelRegistry:
     def log_run(self, record: RunRecord, *, spec: ModelSpec) -> str:
         """Create a finished run with params, metrics, tags, artifacts and the model spec.
 
+        Params and metrics go in one `log_batch` call (MLflow splits it at its own batch
+        limits), tags with the run's creation, and every artifact in one upload.
+
         Returns:
             The run id.
         """
+        from mlflow.entities import Metric, Param
+        from mlflow.utils.time import get_current_time_millis
+
         client = self.client
         try:
             run = client.create_run(
                 self.experiment_id(), run_name=record.run_name, tags=dict(record.tags)
             )
             run_id = run.info.run_id
-            for key, value in record.params.items():
-                client.log_param(run_id, key, str(value)[:6000])
-            for key, value in record.metrics.items():
-                client.log_metric(run_id, key, float(value))
+            stamp = get_current_time_millis()
+            client.log_batch(
+                run_id,
+                metrics=[Metric(k, float(v), stamp, 0) for k, v in record.metrics.items()],
+                params=[Param(k, str(v)[:6000]) for k, v in record.params.items()],
+            )
             with tempfile.TemporaryDirectory() as tmp:
                 root = Path(tmp)
                 for rel, payload in record.artifacts.items():
-                    target = root / "files" / rel
+                    target = root / rel
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_bytes(payload)
-                if record.artifacts:
-                    client.log_artifacts(run_id, str(root / "files"))
                 model_dir = root / MODEL_DIR
-                model_dir.mkdir()
+                model_dir.mkdir(exist_ok=True)
                 (model_dir / SPEC_FILE).write_text(
                     json.dumps(spec.to_dict(), indent=2, sort_keys=True)
                 )
-                client.log_artifacts(run_id, str(model_dir), artifact_path=MODEL_DIR)
+                client.log_artifacts(run_id, str(root))
             client.set_terminated(run_id)
         except self._exc() as exc:
             raise RegistryError(f"MLflow run logging failed at {self.tracking_uri}: {exc}") from exc
+        # register() needs the run's artifact location: keep it rather than read the run back
+        self._last_run = (str(run_id), str(run.info.artifact_uri))
         return str(run_id)
 
     def register(self, ticker: str, run_id: str, *, tags: Mapping[str, str]) -> ModelVersionInfo:
-        """Register the run's model spec as a new version of `stocky-<ticker>`."""
+        """Register the run's model spec as a new version of `stocky-<ticker>`.
+
+        The registered model is created on the first version; when it exists, MLflow's
+        "already exists" answer is that check (one call either way, no search).
+        """
         name = model_name(ticker)
         client = self.client
         try:
-            if not client.search_registered_models(filter_string=f"name = '{name}'"):
+            try:
                 client.create_registered_model(name, tags={"ticker": ticker})
-            run = client.get_run(run_id)
+            except self._exc() as exc:
+                if getattr(exc, "error_code", "") != "RESOURCE_ALREADY_EXISTS":
+                    raise
+            if self._last_run is not None and self._last_run[0] == run_id:
+                artifact_uri = self._last_run[1]
+            else:
+                artifact_uri = client.get_run(run_id).info.artifact_uri
             mv = client.create_model_version(
-                name, source=f"{run.info.artifact_uri}/{MODEL_DIR}", run_id=run_id, tags=dict(tags)
+                name, source=f"{artifact_uri}/{MODEL_DIR}", run_id=run_id, tags=dict(tags)
             )
         except self._exc() as exc:
             raise RegistryError(f"registering {name} failed: {exc}") from exc
@@ -322,6 +342,13 @@ class ModelRegistry:
                 )
             )
         return sorted(found, key=lambda i: i.ticker)
+
+    def alias_map(self, alias: str = "champion") -> dict[str, int]:
+        """Ticker -> version behind `alias`, for every stocky model that has one (one listing).
+
+        What resuming a fleet run (`stocky train --if-missing`) needs to know.
+        """
+        return {info.ticker: info.version for info in self.champion_versions(alias)}
 
     @staticmethod
     def _all_pages(search: Any, *, page_size: int = PAGE_SIZE, **kwargs: Any) -> list[Any]:

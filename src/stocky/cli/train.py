@@ -1,28 +1,40 @@
-"""`stocky train`: fit, walk forward against naive, log to MLflow, register."""
+"""`stocky train`: fit, walk forward against naive, log to MLflow, register; one ticker or a
+universe, in worker processes."""
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Callable
+import time
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from stocky.cli._common import handle_errors, open_stack
 from stocky.errors import BadInput
 
 if TYPE_CHECKING:
-    import pandas as pd
-
-    from stocky.pipelines.train import TrainResult
+    from stocky.adapters.executor import ExecutorKind
+    from stocky.pipelines.fleet import FleetResult, TrainSummary, TrainTask
     from stocky.wiring import Stack
 
 
 __all__ = ["train"]
+
+#: Tickers whose order-choice reasons and warnings are printed one line each; above this the
+#: table stays and the lines are counted (they are in every run's params and metrics.json).
+_DETAIL_LINES = 50
 
 
 def _fmt(value: float | None, spec: str = ".4f") -> str:
@@ -38,7 +50,11 @@ def train(
         ),
     ] = None,
     all_tickers: Annotated[
-        bool, typer.Option("--all", help="Train every ticker the price source lists.")
+        bool,
+        typer.Option(
+            "--all",
+            help="Train every ticker the price source lists (with --no-pull: every stored one).",
+        ),
     ] = False,
     order: Annotated[
         str | None,
@@ -60,22 +76,104 @@ def train(
         int | None, typer.Option(help="Sessions to fit on; 0 means all history.")
     ] = None,
     if_missing: Annotated[
-        bool, typer.Option("--if-missing", help="Skip tickers that already have a champion model.")
+        bool,
+        typer.Option(
+            "--if-missing",
+            help="Skip tickers that already have a champion (resumes an interrupted run).",
+        ),
     ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            help="Worker processes (default STOCKY_JOBS, else the CPU count); 1 trains here, "
+            "one ticker after another.",
+        ),
+    ] = None,
+    executor: Annotated[
+        str | None,
+        typer.Option(
+            help="local (process pool on this machine) or dask (STOCKY_DASK_ADDRESS, or a "
+            "LocalCluster). Default STOCKY_EXECUTOR."
+        ),
+    ] = None,
+    pull: Annotated[
+        bool,
+        typer.Option(
+            "--pull/--no-pull",
+            help="Bring stored prices up to date from the source first (default), or train "
+            "on the stored prices only.",
+        ),
+    ] = True,
 ) -> None:
-    """Train ARIMA models, compare them with the naive random walk, and register them in MLflow."""
+    """Train ARIMA models, compare them with the naive random walk, and register them in MLflow.
+
+    Exit codes: 0 every ticker trained (or was skipped); 12 some trained and some failed
+    (the summary lists each failure and why); when every ticker failed, the first one's code.
+    """
     if split_date is not None and test_size is not None:
         raise BadInput("--split-date and --test-size both given: use one of them")
+    if jobs is not None and jobs < 1:
+        raise BadInput(f"--jobs {jobs}: give 1 or more worker processes")
+    cut = _parse_split_date(split_date)
+    kind = _executor_kind(executor)
     with open_stack(
         order=order, test_size=test_size, train_window=train_window, refit_every=refit_every
     ) as stack:
-        _train(
+        result = _train(
             stack,
             ticker=ticker,
             all_tickers=all_tickers,
-            split_date=split_date,
+            split_date=cut,
             if_missing=if_missing,
+            jobs=jobs,
+            kind=kind,
+            pull=pull,
         )
+    if result.exit_code:
+        raise typer.Exit(code=result.exit_code)
+
+
+def _parse_split_date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise BadInput(f"--split-date {text!r} is not YYYY-MM-DD: write e.g. 2018-01-02") from exc
+
+
+def _executor_kind(text: str | None) -> ExecutorKind | None:
+    if text is None:
+        return None
+    if text not in ("local", "dask"):
+        raise BadInput(f"--executor {text!r}: use local or dask")
+    return "local" if text == "local" else "dask"
+
+
+def _tasks(
+    stack: Stack, *, ticker: list[str] | None, all_tickers: bool, pull: bool
+) -> list[TrainTask]:
+    from stocky.core.tickers import normalize_tickers
+    from stocky.pipelines.fleet import TrainTask, stored_tasks
+
+    chosen = None if all_tickers else normalize_tickers(ticker or [stack.settings.default_ticker])
+    if not pull:
+        tasks = stored_tasks(stack.prices, chosen)
+        if not tasks:
+            raise BadInput(
+                "no prices are stored: run `stocky data pull` or train without --no-pull"
+            )
+        return tasks
+    if chosen is None:
+        source = stack.source
+        chosen = source.tickers()
+        if not chosen:
+            raise BadInput(
+                f"source {source.name!r} cannot list tickers: pass --ticker instead of --all"
+            )
+    return [TrainTask(t) for t in chosen]
 
 
 def _train(
@@ -83,90 +181,123 @@ def _train(
     *,
     ticker: list[str] | None,
     all_tickers: bool,
-    split_date: str | None,
+    split_date: date | None,
     if_missing: bool,
-) -> None:
-    from dataclasses import replace
-
-    from stocky.core.tickers import normalize_tickers
-    from stocky.pipelines.data import load_or_pull
-    from stocky.pipelines.train import train_ticker
+    jobs: int | None,
+    kind: ExecutorKind | None,
+    pull: bool,
+) -> FleetResult:
+    from stocky.adapters.executor import Outcome, make_executor
+    from stocky.pipelines.fleet import FleetResult, TrainOptions, missing_champions, train_fleet
     from stocky.runtime import git_commit
 
-    settings, source, registry = stack.settings, stack.source, stack.registry
-    if all_tickers:
-        tickers = source.tickers()
-        if not tickers:
-            raise BadInput(
-                f"source {source.name!r} cannot list tickers: pass --ticker instead of --all"
-            )
-    else:
-        tickers = normalize_tickers(ticker or [settings.default_ticker])
     console = Console(width=None if sys.stdout.isatty() else 110)
-    results = []
-    commit = git_commit()
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
-    ) as bar:
-        task = bar.add_task("starting", total=len(tickers))
-        for sym in tickers:
-            if if_missing and registry.alias_version(sym, "champion") is not None:
-                console.print(f"{sym}: a champion exists, skipped (--if-missing)")
-                bar.advance(task)
-                continue
-            now = datetime.now(UTC)
-            bar.update(task, description=f"{sym}: loading prices")
-            frame = load_or_pull(source=source, repo=stack.prices, ticker=sym, now=now)
-            config = stack.train
-            if split_date is not None:
-                config = replace(config, test_size=_test_size_after(frame, split_date))
-            result = train_ticker(
-                ticker=sym,
-                prices=frame,
-                source=source.name,
-                registry=registry,
-                config=config,
-                now=now,
-                git_commit=commit,
-                progress=_reporter(bar, task, sym),
-                audit=stack.audit,  # a first champion reaches running servers via this log
+    tasks = _tasks(stack, ticker=ticker, all_tickers=all_tickers, pull=pull)
+    skipped: list[str] = []
+    if if_missing:
+        todo, skipped = missing_champions(stack.registry, [t.ticker for t in tasks])
+        keep = set(todo)
+        tasks = [t for t in tasks if t.ticker in keep]
+        if skipped:
+            console.print(
+                f"a champion exists, skipped (--if-missing): {_names(skipped)}", highlight=False
             )
-            results.append(result)
-            bar.advance(task)
-    if results:
-        console.print(_summary(results))
-    for r in results:
-        console.print(f"{r.ticker} ({r.source} prices): {r.order_reason}")
-        for w in r.warnings:
-            console.print(f"[yellow]warning[/yellow] {r.ticker}: {w}")
-
-
-def _reporter(bar: Progress, task: TaskID, ticker: str) -> Callable[[str], None]:
-    def report(message: str) -> None:
-        bar.update(task, description=f"{ticker}: {message}")
-
-    return report
-
-
-def _test_size_after(frame: pd.DataFrame, split_date: str) -> int:
-    import pandas as pd
-
+    if not tasks:
+        return FleetResult(trained=(), failed=(), skipped=tuple(skipped))
+    _prepare_registry(stack)
+    wanted = jobs if jobs is not None else (stack.settings.jobs or os.cpu_count() or 1)
+    executor = make_executor(stack.settings, kind=kind, jobs=max(1, min(wanted, len(tasks))))
+    options = TrainOptions(
+        now=datetime.now(UTC), split_date=split_date, pull=pull, git_commit=git_commit()
+    )
+    started = time.perf_counter()
     try:
-        cut = date.fromisoformat(split_date)
-    except ValueError as exc:
-        raise BadInput(
-            f"--split-date {split_date!r} is not YYYY-MM-DD: write e.g. 2018-01-02"
-        ) from exc
-    dates = pd.to_datetime(frame["date"])
-    size = int((dates > pd.Timestamp(cut)).sum())
-    if size < 20:
-        raise BadInput(
-            f"only {size} sessions after --split-date {split_date}: choose an earlier date (need 20+)"
+        with _progress(console) as bar:
+            task_id = bar.add_task(f"training ({executor.name}, {executor.workers} worker(s))")
+            bar.update(task_id, total=len(tasks))
+
+            def advance(outcome: Outcome) -> None:
+                if not outcome.ok:
+                    bar.console.print(
+                        f"[red]failed[/red] {outcome.item.ticker}: {outcome.error}",
+                        highlight=False,
+                    )
+                bar.advance(task_id)
+
+            result = train_fleet(
+                stack=stack,
+                tasks=tasks,
+                options=options,
+                executor=executor,
+                on_outcome=advance,
+                skipped=skipped,
+            )
+    finally:
+        executor.close()
+    _report(console, result, seconds=time.perf_counter() - started, workers=executor.workers)
+    return result
+
+
+def _prepare_registry(stack: Stack) -> None:
+    """Create the MLflow tables and experiment here, once: workers starting together would
+    race to create them (the loser's first ticker would fail)."""
+    experiment_id = getattr(stack.registry, "experiment_id", None)
+    if callable(experiment_id):
+        experiment_id()
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+def _names(tickers: list[str], limit: int = 10) -> str:
+    shown = ", ".join(tickers[:limit])
+    return shown + (f" and {len(tickers) - limit} more" if len(tickers) > limit else "")
+
+
+def _report(console: Console, result: FleetResult, *, seconds: float, workers: int) -> None:
+    if result.trained:
+        console.print(_summary(result.trained))
+    detailed = result.trained[:_DETAIL_LINES]
+    for r in detailed:
+        console.print(f"{r.ticker} ({r.source} prices): {r.order_reason}", highlight=False)
+        for w in r.warnings:
+            console.print(f"[yellow]warning[/yellow] {r.ticker}: {w}", highlight=False)
+    rest = result.trained[_DETAIL_LINES:]
+    if rest:
+        warned = sum(1 for r in rest if r.warnings)
+        console.print(
+            f"... {len(rest)} more ticker(s), {warned} with data warnings: see each run's "
+            "params and metrics.json in MLflow"
         )
-    return size
+    if result.failed:
+        table = Table(title=f"{len(result.failed)} ticker(s) failed")
+        table.add_column("ticker", no_wrap=True)
+        table.add_column("exit", justify="right")
+        table.add_column("reason")
+        for f in result.failed:
+            table.add_row(f.ticker, str(f.exit_code), f.error)
+        console.print(table)
+    attempted = len(result.trained) + len(result.failed)
+    per = f", {seconds / attempted:.3f} s per ticker" if attempted else ""
+    console.print(
+        f"trained {len(result.trained)}, failed {len(result.failed)}, skipped "
+        f"{len(result.skipped)} in {seconds:.1f} s{per} ({workers} worker(s))",
+        highlight=False,
+    )
+    for f in result.failed:
+        print(f"error: {f.ticker}: {f.error}", file=sys.stderr)
 
 
-def _summary(results: list[TrainResult]) -> Table:
+def _summary(results: tuple[TrainSummary, ...]) -> Table:
     table = Table(title="walk-forward test vs the naive random walk")
     for col in ("ticker", "order", "ver", "alias", "RMSE", "naive", "skill", "DM p", "cov95"):
         table.add_column(
@@ -176,8 +307,8 @@ def _summary(results: list[TrainResult]) -> Table:
         s = r.scores
         table.add_row(
             r.ticker,
-            str(r.spec.params.order),
-            str(r.version.version),
+            str(r.order),
+            str(r.version),
             r.alias,
             _fmt(s.rmse),
             _fmt(s.naive_rmse),

@@ -14,38 +14,28 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from stocky.pipelines.daily import RetrainMode
+    from stocky.pipelines.fleet import TrainSummary
     from stocky.pipelines.replay import ReplaySummary
     from stocky.pipelines.retrain import RetrainResult
-    from stocky.pipelines.train import TrainResult
 
 __all__ = ["replay_task", "retrain_task", "train_task"]
 
 
 def train_task(
     ticker: str, settings_json: str, now: dt.datetime, end: dt.date | None = None
-) -> TrainResult:
-    """Train one ticker on its prices up to `end` (pulled first when the store falls short;
-    None: the latest, always asked from the source) and publish it.
+) -> TrainSummary:
+    """Train one ticker on its prices up to `end` (pulled first when the store falls short)
+    and publish it: `pipelines.fleet.train_one`, the one train task, for callers that only
+    have a ticker.
 
     Raises:
         StockyError: Any step failed (the executor turns it into the Outcome's error).
     """
-    from stocky.pipelines.data import load_or_pull
-    from stocky.pipelines.train import train_ticker
+    from stocky.pipelines.fleet import TrainOptions, TrainTask, train_one
     from stocky.runtime import git_commit
-    from stocky.wiring import worker_stack
 
-    stack = worker_stack(settings_json)
-    frame = load_or_pull(source=stack.source, repo=stack.prices, ticker=ticker, end=end, now=now)
-    return train_ticker(
-        ticker=ticker,
-        prices=frame,
-        source=stack.source.name,
-        registry=stack.registry,
-        config=stack.train,
-        now=now,
-        git_commit=git_commit(),
-    )
+    options = TrainOptions(now=now, end=end, git_commit=git_commit())
+    return train_one(TrainTask(ticker), settings_json, options)
 
 
 def retrain_task(
