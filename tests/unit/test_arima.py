@@ -169,3 +169,20 @@ def test_prepared_forecaster_matches_statsmodels_and_refits_drop_the_table(fitte
     after = model.forecast(sp500_close[-60:]).mean
     assert after == pytest.approx(_reference(model.params_, sp500_close[-60:])[0], rel=1e-6)
     assert after != before
+
+
+def test_a_fit_statsmodels_gives_up_on_is_a_data_quality_error(monkeypatch) -> None:
+    import numpy as np
+    import pytest
+    from statsmodels.tsa.arima.model import ARIMA
+
+    from stocky.core.arima import ArimaForecaster, ArimaOrder
+    from stocky.errors import DataQualityError
+
+    def singular(*_a, **_k):
+        raise np.linalg.LinAlgError("Schur decomposition solver error.")
+
+    monkeypatch.setattr(ARIMA, "fit", singular)
+    y = 100 + np.cumsum(np.random.default_rng(0).normal(size=80))
+    with pytest.raises(DataQualityError, match=r"could not be fitted.*--order"):
+        ArimaForecaster(ArimaOrder(1, 1, 1)).fit(y)

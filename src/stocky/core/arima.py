@@ -21,7 +21,7 @@ from scipy.stats import norm
 
 from stocky.core.kalman import LinearForecast, WeightTable, linear_forecast, weight_table
 from stocky.core.volatility import IntervalMethod, ewma_std, validate_interval_method
-from stocky.errors import BadInput
+from stocky.errors import BadInput, DataQualityError
 
 __all__ = ["ArimaForecaster", "ArimaOrder", "ArimaParams", "Forecast", "validate_window"]
 
@@ -277,7 +277,15 @@ class ArimaForecaster:
         )
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            res = model.fit(start_params=start)
+            try:
+                res = model.fit(start_params=start)
+            except (np.linalg.LinAlgError, ValueError) as exc:
+                # statsmodels gives up on some series (a singular covariance in the exact ML)
+                raise DataQualityError(
+                    f"ARIMA{self.order} could not be fitted to these {len(arr)} prices "
+                    f"({type(exc).__name__}: {exc}): try another --order (e.g. 0,1,0, the "
+                    "random walk) or check the prices for jumps"
+                ) from exc
         self.fit_warnings_ = tuple(sorted({f"{w.category.__name__}: {w.message}" for w in caught}))
         self.params_ = ArimaParams.from_statsmodels(
             self.order, self.trend, list(model.param_names), res.params
