@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -66,22 +63,3 @@ def test_replay_settings_point_every_store_at_the_replay_folder(tmp_path: Path) 
     assert rs.db_url.startswith("sqlite:///") and str(tmp_path / "replay") in rs.db_url
     assert str(tmp_path / "replay") in rs.tracking_uri
     assert rs.mlflow_experiment == "stocky-replay"
-
-
-def test_a_stack_is_rebuilt_from_settings_alone_in_another_process(tmp_path: Path) -> None:
-    settings = _settings(tmp_path, order="0,1,1", drift_window=7)
-    payload = settings.model_dump_json()
-    code = (
-        "import json, sys\n"
-        "from stocky.config import Settings\n"
-        "from stocky.wiring import build_stack\n"
-        "s = Settings.model_validate_json(sys.stdin.read())\n"
-        "with build_stack(s) as st:\n"
-        "    print(json.dumps([st.train.order, st.drift.window, st.predictions.count(),"
-        " st.settings.db_url]))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], input=payload, capture_output=True, text=True, check=True
-    )
-    order, window, count, url = json.loads(out.stdout)
-    assert (order, window, count, url) == ("0,1,1", 7, 0, settings.db_url)
