@@ -8,11 +8,8 @@ it reads well in a chat line, an e-mail or a pager. Missing or non-finite number
 from __future__ import annotations
 
 import datetime as dt
-import math
 
-from stocky.core.alerts import FLEET, Alert
-from stocky.core.tickers import normalize_ticker
-from stocky.errors import BadInput
+from stocky.core.alerts import Alert
 
 __all__ = [
     "coverage_broken",
@@ -29,35 +26,18 @@ __all__ = [
 ]
 
 
-def _num(value: float | None) -> str:
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    return f"{value:.4g}"
-
-
-def _pct(value: float | None, *, signed: bool = False) -> str:
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    return f"{value:+.1%}" if signed else f"{value:.1%}"
-
-
-def _ratio(value: float | None, base: float | None) -> float | None:
-    if value is None or base is None or not (math.isfinite(value) and math.isfinite(base)):
-        return None
-    return value / base if base != 0 else None
-
-
-def _skill(model: float | None, naive: float | None) -> float | None:
-    ratio = _ratio(model, naive)
-    return None if ratio is None else 1.0 - ratio
-
-
-def _who(ticker: str) -> str:
-    return "stocky" if ticker == FLEET else ticker
-
-
-def _symbol(ticker: str) -> str:
-    return ticker if ticker == FLEET else normalize_ticker(ticker)
+from stocky.core.alert_format import num as _num
+from stocky.core.alert_format import pct as _pct
+from stocky.core.alert_format import ratio as _ratio
+from stocky.core.alert_format import skill as _skill
+from stocky.core.alert_format import symbol as _symbol
+from stocky.core.alert_ops import (
+    coverage_broken,
+    daily_failed,
+    labels_late,
+    late_labels_alert,
+    probe_alert,
+)
 
 
 def model_degraded(
@@ -317,141 +297,4 @@ def rollback(
         f"{ticker}: rolled back to v{to_version}",
         message,
         {"from_version": from_version, "to_version": to_version},
-    )
-
-
-def daily_failed(*, ticker: str, session: dt.date, step: str, error: str) -> Alert:
-    """A step of the daily job failed (`ticker` is `FLEET` when the whole job did)."""
-    ticker = _symbol(ticker)
-    where = "" if ticker == FLEET else f" --ticker {ticker}"
-    message = (
-        f"{_who(ticker)}: daily job failed at step '{step}' for session {session}.\n"
-        f"Error: {error}\n"
-        f"What to do: fix the cause named above, then run `stocky daily --as-of {session}{where}`."
-    )
-    return Alert(
-        ticker,
-        "daily_failed",
-        session,
-        f"{_who(ticker)}: daily job failed at {step} ({session})",
-        message,
-        {"step": step, "error": error[:500]},
-    )
-
-
-def labels_late(
-    *,
-    ticker: str,
-    session: dt.date,
-    close_at: dt.datetime,
-    now: dt.datetime,
-    grace_hours: float,
-    last_stored: dt.date | None,
-) -> Alert:
-    """The close of `session` is not stored `grace_hours` after the market closed."""
-    ticker = _symbol(ticker)
-    hours = (now - close_at).total_seconds() / 3600.0
-    message = (
-        f"{ticker}: the close of {session} is not stored {hours:.1f} h after the market closed "
-        f"(limit {grace_hours:g} h); the latest stored close is {last_stored or 'none'}.\n"
-        "Forecasts for that session cannot be scored and drift checks stall.\n"
-        f"What to do: run `stocky data pull --ticker {ticker}` then `stocky actuals --ticker "
-        f"{ticker}`; if the pull fails, check the price source (STOCKY_PRICE_SOURCE)."
-    )
-    return Alert(
-        ticker,
-        "labels_late",
-        session,
-        f"{ticker}: close of {session} missing after {hours:.0f} h",
-        message,
-        {
-            "hours_late": hours,
-            "grace_hours": grace_hours,
-            "last_stored": last_stored.isoformat() if last_stored else None,
-        },
-    )
-
-
-def late_labels_alert(
-    *,
-    ticker: str,
-    expected: dt.date,
-    close_at: dt.datetime,
-    last_stored: dt.date | None,
-    now: dt.datetime,
-    grace_hours: float,
-) -> Alert | None:
-    """A `labels_late` alert when `expected` closed over `grace_hours` ago and is not stored.
-
-    Args:
-        ticker: The symbol.
-        expected: The latest session that closed at least `grace_hours` before `now`.
-        close_at: Its close (aware).
-        last_stored: The latest stored session for the ticker, None when nothing is stored.
-        now: The time of the check (aware).
-        grace_hours: How long after the close a missing close is not yet late.
-
-    Returns:
-        The alert, or None when the close is stored or not late yet.
-
-    Raises:
-        BadInput: A naive datetime or a negative grace.
-    """
-    if close_at.tzinfo is None or now.tzinfo is None:
-        raise BadInput("close_at and now must be aware datetimes: pass UTC times")
-    if not (math.isfinite(grace_hours) and grace_hours >= 0):
-        raise BadInput(f"grace_hours={grace_hours}: use a number of hours >= 0, e.g. 6")
-    if last_stored is not None and last_stored >= expected:
-        return None
-    if now - close_at < dt.timedelta(hours=grace_hours):
-        return None
-    return labels_late(
-        ticker=ticker,
-        session=expected,
-        close_at=close_at,
-        now=now,
-        grace_hours=grace_hours,
-        last_stored=last_stored,
-    )
-
-
-def coverage_broken(
-    *,
-    ticker: str,
-    session: dt.date,
-    coverage: float,
-    nominal: float,
-    window: int,
-    lower_limit: float,
-) -> Alert:
-    """The share of actual closes inside the interval fell below `lower_limit`."""
-    ticker = _symbol(ticker)
-    message = (
-        f"{ticker}: interval coverage broken as of {session}.\n"
-        f"{_pct(coverage)} of the last {window} closes fell inside the {_pct(nominal)} interval "
-        f"(alert below {_pct(lower_limit)}).\n"
-        "What to do: the intervals are too narrow for the market now; check STOCKY_INTERVAL is "
-        f"'ewma' for this model, and retrain (`stocky retrain --ticker {ticker} --force`) so "
-        "the interval scale is recalibrated."
-    )
-    return Alert(
-        ticker,
-        "coverage_broken",
-        session,
-        f"{ticker}: {_pct(coverage)} inside the {_pct(nominal)} interval",
-        message,
-        {"coverage": coverage, "nominal": nominal, "window": window, "lower_limit": lower_limit},
-    )
-
-
-def probe_alert(*, session: dt.date) -> Alert:
-    """A harmless alert that checks the delivery targets (`stocky alerts test`)."""
-    return Alert(
-        FLEET,
-        "test",
-        session,
-        "test alert",
-        "stocky: this is a test alert, sent by `stocky alerts test`.\n"
-        "What to do: nothing; if you read this, alerts reach you.",
-        {},
     )

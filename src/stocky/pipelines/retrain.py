@@ -15,7 +15,6 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from stocky import __version__
@@ -29,25 +28,23 @@ from stocky.adapters.ports import (
     RunRecord,
 )
 from stocky.adapters.registry import model_name
-from stocky.core import alert_messages as msgs
-from stocky.core.arima import RANDOM_WALK, ArimaForecaster, ArimaOrder, ArimaParams
-from stocky.core.backtest import walk_forward
-from stocky.core.metrics import naive_scale, score
+from stocky.core.arima import RANDOM_WALK, ArimaForecaster, ArimaOrder
 from stocky.core.promotion import (
     Decision,
-    HoldoutScore,
-    PromotionPolicy,
-    decide,
     naive_beats_both,
 )
-from stocky.core.selection import select_order
 from stocky.core.spec import ModelSpec
-from stocky.core.volatility import IntervalMethod, validate_interval_method
-from stocky.errors import BadInput, ModelNotFound
+from stocky.errors import BadInput
 from stocky.pipelines.alert_causes import decision_alert
 from stocky.pipelines.publish import publish
+from stocky.pipelines.retrain_scoring import (
+    RetrainConfig,
+    RetrainScoring,
+    decide_retrain,
+    score_retrain,
+)
+from stocky.pipelines.rollback import rollback
 from stocky.pipelines.train import (
-    Evaluation,
     baseline_metrics,
     served_interval_scale,
     version_tags,
@@ -62,24 +59,6 @@ __all__ = [
     "rollback",
     "score_retrain",
 ]
-
-
-@dataclass(frozen=True)
-class RetrainConfig:
-    """Order, holdout and policy of a retrain."""
-
-    order: str = "auto"
-    holdout_size: int = 63
-    validation_size: int = 63
-    train_window: int = 1260
-    min_train_size: int = 250
-    policy: PromotionPolicy = PromotionPolicy()
-    #: As TrainConfig: the interval method the new model records, and its EWMA look-back.
-    interval: IntervalMethod = "ewma"
-    interval_window: int = 60
-
-    def __post_init__(self) -> None:
-        validate_interval_method(self.interval)
 
 
 @dataclass(frozen=True)
@@ -100,96 +79,6 @@ class RetrainResult:
     version: ModelVersionInfo | None
     #: The challenger was rejected and the random walk promoted instead (naive beat both).
     fallback: bool = False
-
-
-@dataclass(frozen=True)
-class RetrainScoring:
-    """The pure part of a retrain: the challenger fitted before the holdout, and the holdout
-    errors of champion, challenger and naive (all with fixed parameters)."""
-
-    order: ArimaOrder
-    challenger: ArimaForecaster
-    evaluation: Evaluation
-    champion_errors: np.ndarray | None
-    fit_part: np.ndarray
-    start: int
-
-
-def _holdout_errors(close: np.ndarray, params: ArimaParams, cfg: RetrainConfig) -> np.ndarray:
-    walk = walk_forward(
-        close,
-        order=params.order,
-        test_size=cfg.holdout_size,
-        train_window=cfg.train_window,
-        params=params,
-    )
-    return walk.actual - walk.mean
-
-
-def score_retrain(
-    close: np.ndarray, *, champion: Champion | None, config: RetrainConfig
-) -> RetrainScoring:
-    """Fit a challenger on the sessions before the holdout and score it, the champion and the
-    naive random walk by walk-forward over the holdout.
-
-    Args:
-        close: Closing prices up to the retrain's `as_of`, oldest first.
-        champion: The current champion, scored with its own fixed parameters (None: no champion).
-        config: Order, holdout, windows.
-
-    Returns:
-        The RetrainScoring.
-    """
-    start = len(close) - config.holdout_size
-    pre = close[:start]
-    if config.order == "auto":
-        order = select_order(
-            pre, validation_size=config.validation_size, train_window=config.train_window
-        ).order
-    else:
-        order = ArimaOrder.parse(config.order)
-    fit_part = pre[-config.train_window :] if config.train_window else pre
-    challenger = ArimaForecaster(order).fit(fit_part)
-    walk = walk_forward(
-        close,
-        order=order,
-        test_size=config.holdout_size,
-        train_window=config.train_window,
-        params=challenger.params_,
-        interval=config.interval,
-        interval_window=config.interval_window,
-    )
-    scale = naive_scale(fit_part)
-    scores = score(
-        walk.actual, walk.mean, walk.naive, lower=walk.lower, upper=walk.upper, scale=scale
-    )
-    champion_errors = (
-        _holdout_errors(close, champion.spec.params, config) if champion is not None else None
-    )
-    return RetrainScoring(
-        order=order,
-        challenger=challenger,
-        evaluation=Evaluation(order=order, choice=None, walk=walk, scores=scores, scale=scale),
-        champion_errors=champion_errors,
-        fit_part=fit_part,
-        start=start,
-    )
-
-
-def decide_retrain(scoring: RetrainScoring, policy: PromotionPolicy) -> Decision:
-    """The promotion decision for a scored retrain (`core.promotion.decide`)."""
-    walk = scoring.evaluation.walk
-    champion_score = (
-        HoldoutScore("champion", scoring.champion_errors)
-        if scoring.champion_errors is not None
-        else None
-    )
-    return decide(
-        champion_score,
-        HoldoutScore("challenger", walk.actual - walk.mean),
-        HoldoutScore("naive", walk.actual - walk.naive),
-        policy,
-    )
 
 
 def retrain_ticker(
@@ -421,58 +310,3 @@ def _retrain_record(
             ).encode()
         },
     )
-
-
-def rollback(
-    *,
-    ticker: str,
-    registry: Registry,
-    audit: AuditLog,
-    now: dt.datetime,
-    as_of: dt.date | None,
-    triggered_by: str = "manual",
-    replay: bool = False,
-) -> tuple[int, int]:
-    """Move `champion` back to the version behind `previous` (and `previous` to the old champion).
-
-    The record is stored with a `rollback` alert (marked a replay's when `replay`).
-
-    Returns:
-        (from_version, to_version).
-
-    Raises:
-        ModelNotFound: No champion or no previous version to go back to.
-    """
-    current = registry.alias_version(ticker, "champion")
-    previous = registry.alias_version(ticker, "previous")
-    if current is None:
-        raise ModelNotFound(f"{ticker} has no champion: run `stocky train --ticker {ticker}` first")
-    if previous is None:
-        raise ModelNotFound(
-            f"{ticker} has no 'previous' version to roll back to: a promotion sets it"
-        )
-    registry.set_alias(ticker, "champion", previous.version)
-    registry.set_alias(ticker, "previous", current.version)
-    reason = f"rolled back from v{current.version} to v{previous.version} by the operator"
-    alert = msgs.rollback(
-        ticker=ticker,
-        session=as_of or now.date(),
-        from_version=current.version,
-        to_version=previous.version,
-        reason=reason,
-    )
-    audit.add_promotion(
-        PromotionRow(
-            ticker=ticker,
-            model_name=current.name,
-            action="rollback",
-            from_version=current.version,
-            to_version=previous.version,
-            decided_at=now,
-            as_of=as_of,
-            reason=reason,
-            triggered_by=triggered_by,
-        ),
-        alerts=[QueuedAlert(alert, replay=replay)],
-    )
-    return current.version, previous.version
