@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from stocky.adapters.store.engine import SQLITE_BUSY_TIMEOUT_MS
 from stocky.errors import StoreError
 
 if TYPE_CHECKING:
@@ -49,6 +50,9 @@ HEAD_REVISION = "0004"
 
 # Any fixed 64-bit key works; this one spells "stocky" in ASCII.
 _PG_LOCK_KEY = 0x73746F636B79
+
+#: How long a process waits for another's migration of a SQLite database (ms).
+_MIGRATION_WAIT_MS = 120_000
 
 _at_head: set[sa.URL] = set()
 """URLs of databases this process has seen at HEAD_REVISION (schemas never move backwards)."""
@@ -98,7 +102,13 @@ def upgrade_to_head(engine: sa.Engine) -> None:
     if engine.url in _at_head:
         return
     try:
-        if current_revision(engine) != HEAD_REVISION:
+        try:
+            current = current_revision(engine)
+        except StoreError as exc:
+            if not _sqlite_locked(exc):
+                raise
+            current = None  # another process is migrating SQLite: wait for its lock below
+        if current != HEAD_REVISION:
             _upgrade_locked(engine)
     except SQLAlchemyError as exc:
         raise StoreError(
@@ -123,29 +133,50 @@ def _read_revision(conn: sa.Connection) -> str | None:
 
 
 def _upgrade_locked(engine: sa.Engine) -> None:
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # migrations that rebuild a table hold the write lock for seconds on a busy
+            # machine: processes starting together wait for it longer than usual
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={_MIGRATION_WAIT_MS}")
+        try:
+            _migrate(conn)
+        except BaseException:
+            if sqlite:
+                conn.invalidate()  # never pooled again with the long wait
+            raise
+        if sqlite:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
+def _sqlite_locked(exc: StoreError) -> bool:
+    cause = exc.__cause__
+    return isinstance(cause, sa.exc.OperationalError) and "database is locked" in str(cause)
+
+
+def _migrate(conn: sa.Connection) -> None:
     from alembic import command
     from alembic.script import ScriptDirectory
     from alembic.util import CommandError
 
-    with engine.connect() as conn:
-        _lock(conn)
-        current = _read_revision(conn)  # again: another process may have migrated meanwhile
-        if current == HEAD_REVISION:
-            return
-        config = alembic_config(connection=conn)
-        known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
-        if current is not None and current not in known:
-            raise StoreError(
-                f"the database schema is at revision {current!r}, which this stocky does not "
-                f"know (its newest is {HEAD_REVISION!r}): a newer stocky migrated it; upgrade "
-                "stocky, or point STOCKY_DATABASE_URL at another database"
-            )
-        log.info("migrating the database from revision %s to %s", current, HEAD_REVISION)
-        try:
-            command.upgrade(config, "head")
-        except CommandError as exc:
-            raise StoreError(f"the migration to revision {HEAD_REVISION} failed: {exc}") from exc
-        conn.commit()
+    _lock(conn)
+    current = _read_revision(conn)  # again: another process may have migrated meanwhile
+    if current == HEAD_REVISION:
+        return
+    config = alembic_config(connection=conn)
+    known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+    if current is not None and current not in known:
+        raise StoreError(
+            f"the database schema is at revision {current!r}, which this stocky does not "
+            f"know (its newest is {HEAD_REVISION!r}): a newer stocky migrated it; upgrade "
+            "stocky, or point STOCKY_DATABASE_URL at another database"
+        )
+    log.info("migrating the database from revision %s to %s", current, HEAD_REVISION)
+    try:
+        command.upgrade(config, "head")
+    except CommandError as exc:
+        raise StoreError(f"the migration to revision {HEAD_REVISION} failed: {exc}") from exc
+    conn.commit()
 
 
 def _lock(conn: sa.Connection) -> None:
