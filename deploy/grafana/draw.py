@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 
@@ -26,7 +27,25 @@ __all__ = ["draw_board"]
 
 BG, PANEL, TEXT, DIM, GRID = "#111217", "#181b1f", "#d8d9e0", "#8e8e9a", "#2c3035"
 COLOURS = {"green": "#37872d", "red": "#c4162a", "orange": "#fa6400", "yellow": "#e0b400"}
-LINES = ["#73bf69", "#f2cc0c", "#8ab8ff", "#ff780a", "#f2495c", "#5794f2", "#b877d9", "#fade2a"]
+# Grafana's classic palette: 16 distinct colours before one repeats
+LINES = [
+    "#7eb26d",
+    "#eab839",
+    "#6ed0e0",
+    "#ef843c",
+    "#e24d42",
+    "#1f78c1",
+    "#ba43a6",
+    "#705da0",
+    "#508642",
+    "#cca300",
+    "#447ebc",
+    "#c15c17",
+    "#f9934e",
+    "#0a8ed1",
+    "#d683ce",
+    "#b7dbab",
+]
 UNIT_W, UNIT_H = 0.78, 0.34  # inches per grid column and per grid row
 HEADER = 1.0  # inches above the grid for the picture's title
 
@@ -65,23 +84,52 @@ def _frame(fig: Figure, panel: Panel, top: float) -> tuple[float, float, float, 
     bottom = top - (y + h) * UNIT_H / fh
     pad_x, pad_y = 0.05 / fw, 0.05 / fh
     if panel.type == "row":
-        fig.text(left + pad_x, bottom + height / 2, panel.title, color=TEXT, fontsize=13,
-                 fontweight="bold", va="center")
+        fig.text(
+            left + pad_x,
+            bottom + height / 2,
+            panel.title,
+            color=TEXT,
+            fontsize=13,
+            fontweight="bold",
+            va="center",
+        )
         return left, bottom, width, height
-    box = FancyBboxPatch((left + pad_x, bottom + pad_y), width - 2 * pad_x, height - 2 * pad_y,
-                         boxstyle="round,pad=0,rounding_size=0.002", transform=fig.transFigure,
-                         facecolor=PANEL, edgecolor=GRID, linewidth=0.8, zorder=-2)
+    box = FancyBboxPatch(
+        (left + pad_x, bottom + pad_y),
+        width - 2 * pad_x,
+        height - 2 * pad_y,
+        boxstyle="round,pad=0,rounding_size=0.002",
+        transform=fig.transFigure,
+        facecolor=PANEL,
+        edgecolor=GRID,
+        linewidth=0.8,
+        zorder=-2,
+    )
     fig.patches.append(box)
     title_h = 0.32 / fh
-    fig.text(left + 3 * pad_x, bottom + height - title_h / 2 - pad_y, panel.title, color=TEXT,
-             fontsize=10.5, fontweight="bold", va="center")
+    fig.text(
+        left + 3 * pad_x,
+        bottom + height - title_h / 2 - pad_y,
+        panel.title,
+        color=TEXT,
+        fontsize=10.5,
+        fontweight="bold",
+        va="center",
+    )
     return left + pad_x, bottom + pad_y, width - 2 * pad_x, height - 2 * pad_y - title_h
 
 
 def _no_data(fig: Figure, area: tuple[float, float, float, float]) -> None:
     left, bottom, width, height = area
-    fig.text(left + width / 2, bottom + height / 2, "No data", color=DIM, fontsize=12,
-             ha="center", va="center")
+    fig.text(
+        left + width / 2,
+        bottom + height / 2,
+        "No data",
+        color=DIM,
+        fontsize=12,
+        ha="center",
+        va="center",
+    )
 
 
 def _stat(fig: Figure, panel: Panel, series: list[list[Series]], area: tuple) -> None:
@@ -91,11 +139,28 @@ def _stat(fig: Figure, panel: Panel, series: list[list[Series]], area: tuple) ->
         return
     value = values[-1]
     left, bottom, width, height = area
-    fig.patches.append(FancyBboxPatch((left, bottom), width, height + 0.32 / fig.get_size_inches()[1],
-                                      boxstyle="square,pad=0", transform=fig.transFigure,
-                                      facecolor=_colour(value, panel), alpha=0.85, zorder=-1))
-    fig.text(left + width / 2, bottom + height / 2, f"{value:g}", color="white", fontsize=34,
-             fontweight="bold", ha="center", va="center")
+    fig.patches.append(
+        FancyBboxPatch(
+            (left, bottom),
+            width,
+            height + 0.32 / fig.get_size_inches()[1],
+            boxstyle="square,pad=0",
+            transform=fig.transFigure,
+            facecolor=_colour(value, panel),
+            alpha=0.85,
+            zorder=-1,
+        )
+    )
+    fig.text(
+        left + width / 2,
+        bottom + height / 2,
+        f"{value:g}",
+        color="white",
+        fontsize=34,
+        fontweight="bold",
+        ha="center",
+        va="center",
+    )
 
 
 def _timeseries(fig: Figure, panel: Panel, series: list[list[Series]], area: tuple) -> None:
@@ -107,11 +172,17 @@ def _timeseries(fig: Figure, panel: Panel, series: list[list[Series]], area: tup
     fw, fh = fig.get_size_inches()
     legend_rows = math.ceil(len(lines) / max(1, int(width * fw / 1.9)))
     legend_h = (0.2 * legend_rows + 0.1) / fh
-    ax: Axes = fig.add_axes((left + 0.75 / fw, bottom + legend_h + 0.3 / fh,
-                             width - 0.9 / fw, height - legend_h - 0.38 / fh))
+    ax: Axes = fig.add_axes(
+        (
+            left + 0.75 / fw,
+            bottom + legend_h + 0.3 / fh,
+            width - 0.9 / fw,
+            height - legend_h - 0.38 / fh,
+        )
+    )
     ax.set_facecolor(PANEL)
     for i, s in enumerate(lines):
-        times = [dt.datetime.fromtimestamp(t, dt.UTC) for t in s.times]
+        times = (np.asarray(s.times) * 1000).astype("datetime64[ms]")  # UTC
         ax.plot(times, s.values, color=LINES[i % len(LINES)], linewidth=1.6, label=s.legend)
     ax.grid(color=GRID, linewidth=0.6)
     ax.tick_params(colors=DIM, labelsize=8)
@@ -120,10 +191,18 @@ def _timeseries(fig: Figure, panel: Panel, series: list[list[Series]], area: tup
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S", tz=dt.UTC))
     ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=5))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _fmt(v, panel.unit)))
-    ax.legend(loc="lower left", bbox_to_anchor=(left + 0.1 / fw, bottom + 0.04 / fh),
-              bbox_transform=fig.transFigure, ncol=max(1, int(width * fw / 1.9)),
-              frameon=False, fontsize=8, labelcolor=TEXT, handlelength=1.2,
-              columnspacing=1.0, borderaxespad=0)
+    ax.legend(
+        loc="lower left",
+        bbox_to_anchor=(left + 0.1 / fw, bottom + 0.04 / fh),
+        bbox_transform=fig.transFigure,
+        ncol=max(1, int(width * fw / 1.9)),
+        frameon=False,
+        fontsize=8,
+        labelcolor=TEXT,
+        handlelength=1.2,
+        columnspacing=1.0,
+        borderaxespad=0,
+    )
 
 
 def _table(fig: Figure, panel: Panel, series: list[list[Series]], area: tuple) -> None:
@@ -140,8 +219,13 @@ def _table(fig: Figure, panel: Panel, series: list[list[Series]], area: tuple) -
     ax = fig.add_axes((left, bottom, width, height))
     ax.axis("off")
     cells = [[ticker, *values] for ticker, values in sorted(rows.items())]
-    table = ax.table(cellText=cells, colLabels=["ticker", *columns], loc="upper center",
-                     cellLoc="left", colLoc="left")
+    table = ax.table(
+        cellText=cells,
+        colLabels=["ticker", *columns],
+        loc="upper center",
+        cellLoc="left",
+        colLoc="left",
+    )
     table.auto_set_font_size(False)
     table.set_fontsize(9.5)
     row_h = min(0.9 / (len(cells) + 1), 0.14)
@@ -153,7 +237,11 @@ def _table(fig: Figure, panel: Panel, series: list[list[Series]], area: tuple) -
 
 
 def draw_board(
-    panels: list[Panel], results: dict[int, list[list[Series]]], *, title: str, subtitle: str,
+    panels: list[Panel],
+    results: dict[int, list[list[Series]]],
+    *,
+    title: str,
+    subtitle: str,
     out: Path,
 ) -> None:
     """Draw every panel where its gridPos puts it and save a PNG to `out`."""

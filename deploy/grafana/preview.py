@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -60,18 +61,21 @@ def _env(home: Path, end: dt.date) -> dict[str, str]:
 
 def _stocky(env: dict[str, str], *args: str, ok: tuple[int, ...] = (0,)) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "stocky", *args], env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "stocky", *args],
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=600,
     )
     if result.returncode not in ok:
-        raise RuntimeError(f"stocky {' '.join(args)} exited {result.returncode}:\n"
-                           f"{result.stdout[-3000:]}{result.stderr[-3000:]}")
+        raise RuntimeError(
+            f"stocky {' '.join(args)} exited {result.returncode}:\n"
+            f"{result.stdout[-3000:]}{result.stderr[-3000:]}"
+        )
     print(f"stocky {' '.join(args)}: exit {result.returncode}", flush=True)
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -86,7 +90,8 @@ def _wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 120
             if httpx.get(f"{base}/health", timeout=1.0).status_code == 200:
                 return
         except httpx.TransportError:
-            time.sleep(0.3)  # not listening yet
+            pass  # not listening yet: poll again
+        time.sleep(0.3)
     raise TimeoutError(f"stocky serve at {base} not healthy after {timeout} s")
 
 
@@ -128,8 +133,19 @@ def main(argv: list[str] | None = None) -> int:
         _stocky(env, "train", "--all", "--jobs", "1")
         port = _free_port()
         serve = subprocess.Popen(
-            [sys.executable, "-m", "stocky", "serve", "--port", str(port), "--log-level",
-             "warning"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "stocky",
+                "serve",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         base = f"http://127.0.0.1:{port}"
         try:
@@ -145,8 +161,14 @@ def main(argv: list[str] | None = None) -> int:
                         wait_for_scrapes(prom, 5)
                         board, panels = load_board()
                         variables = template_values(prom, board)
-                        results = evaluate(prom, panels, start=started, end=time.time(),
-                                           step=1.0, variables=variables)
+                        results = evaluate(
+                            prom,
+                            panels,
+                            start=started,
+                            end=time.time(),
+                            step=1.0,
+                            variables=variables,
+                        )
         finally:
             serve.terminate()
             try:
@@ -154,9 +176,11 @@ def main(argv: list[str] | None = None) -> int:
             except subprocess.TimeoutExpired:
                 serve.kill()
                 serve.wait(timeout=15)
-    subtitle = (f"{board['title']} | {TICKERS} SYNTHETIC tickers (SYN0001..), "
-                f"ARIMA(0,1,1), last session {end}, {args.seconds:.0f} s of 1 s scrapes (UTC), "
-                f"$ticker = All | command: python deploy/grafana/preview.py")
+    subtitle = (
+        f"{board['title']} | {TICKERS} SYNTHETIC tickers (SYN0001..), "
+        f"ARIMA(0,1,1), last session {end}, {args.seconds:.0f} s of 1 s scrapes (UTC), "
+        f"$ticker = All | command: python deploy/grafana/preview.py"
+    )
     draw_board(panels, results, title=TITLE, subtitle=subtitle, out=args.out)
     print(f"wrote {args.out}")
     return 0

@@ -88,7 +88,9 @@ def load_board(path: Path = BOARD) -> tuple[dict[str, Any], list[Panel]]:
             {"color": "green", "value": None},  # Grafana's default thresholds
             {"color": "red", "value": 80},
         ]
-        thresholds = [(float("-inf") if s["value"] is None else s["value"], s["color"]) for s in steps]
+        thresholds = [
+            (float("-inf") if s["value"] is None else s["value"], s["color"]) for s in steps
+        ]
         queries = [
             Query(t.get("refId", "A"), t["expr"], t.get("legendFormat", ""), bool(t.get("instant")))
             for t in p.get("targets", [])
@@ -96,12 +98,16 @@ def load_board(path: Path = BOARD) -> tuple[dict[str, Any], list[Panel]]:
         box = p["gridPos"]
         grid = (box["x"], box["y"], box["w"], box["h"])
         panels.append(
-            Panel(p["id"], p["type"], p["title"], grid, defaults.get("unit", ""), thresholds, queries)
+            Panel(
+                p["id"], p["type"], p["title"], grid, defaults.get("unit", ""), thresholds, queries
+            )
         )
     return board, panels
 
 
-def _api(client: httpx.Client, path: str, data: dict[str, Any], what: str, *, get: bool = False) -> Any:
+def _api(
+    client: httpx.Client, path: str, data: dict[str, Any], what: str, *, get: bool = False
+) -> Any:
     # POST, as Grafana does: the expanded "All" regex of a large fleet is too long for a URL
     response = client.get(path, params=data) if get else client.post(path, data=data)
     if "json" not in response.headers.get("content-type", ""):
@@ -118,7 +124,9 @@ def template_values(client: httpx.Client, board: dict[str, Any]) -> dict[str, st
     for variable in board.get("templating", {}).get("list", []):
         found = _LABEL_VALUES.match(variable["definition"])
         if not found:
-            raise PromQLError(f"variable {variable['name']}: unsupported {variable['definition']!r}")
+            raise PromQLError(
+                f"variable {variable['name']}: unsupported {variable['definition']!r}"
+            )
         metric, label = found.groups()
         values = _api(
             client, f"/api/v1/label/{label}/values", {"match[]": metric}, variable["name"], get=True
