@@ -6,10 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import daily_scenario as sc
 from fakes import FakeAuditLog, FakePredictionLog, FakePriceStore, FakeRegistry
 from stocky.cli.daily import attention
+
+pytestmark = pytest.mark.integration  # six tickers x 30 sessions through both daily paths
 
 
 def _fakes() -> tuple[FakePredictionLog, FakeAuditLog, FakePriceStore]:
