@@ -16,7 +16,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from stocky.adapters.store.prediction_reads import (
     _AS_OF_CLOSE,
     _FOREIGN_WINDOW,
+    LABELED_COLUMNS,
     _usable,
+    read_frame,
 )
 from stocky.adapters.store.tables import predictions, prices
 from stocky.errors import StoreError
@@ -25,22 +27,6 @@ __all__ = ["CHUNK_TICKERS", "PredictionBulkReads", "chunks"]
 
 #: Tickers per IN list: well under every SQLite build's bound-parameter limit.
 CHUNK_TICKERS = 500
-
-_LABELED_COLUMNS = (
-    "id",
-    "created_at",
-    "as_of",
-    "target_date",
-    "prediction",
-    "lower",
-    "upper",
-    "naive",
-    "actual",
-    "error",
-    "naive_error",
-    "model_version",
-    "source",
-)
 
 
 def chunks(tickers: Sequence[str], size: int = CHUNK_TICKERS) -> Iterator[list[str]]:
@@ -65,7 +51,8 @@ class PredictionBulkReads:
         c = predictions.c
         cols = (c.ticker, c.id, c.target_date, c.prediction, c.lower, c.upper, c.naive)
         parts = [
-            self._bulk_frame(
+            read_frame(
+                self.engine,
                 sa.select(*cols)
                 .where(c.ticker.in_(part), c.actual.is_(None), c.target_date <= up_to)
                 .order_by(c.id),
@@ -99,7 +86,7 @@ class PredictionBulkReads:
         gets a frame, empty when it has no labeled row.
         """
         c = predictions.c
-        cols = [c.ticker] + [c[name] for name in _LABELED_COLUMNS]
+        cols = [c.ticker] + [c[name] for name in LABELED_COLUMNS]
         out: dict[str, pd.DataFrame] = {}
         for part in chunks(tickers):
             query = (
@@ -111,7 +98,7 @@ class PredictionBulkReads:
             )
             if up_to is not None:
                 query = query.where(c.target_date <= up_to)
-            frame = self._bulk_frame(query, "labeled predictions")
+            frame = read_frame(self.engine, query, "labeled predictions")
             groups = dict(tuple(frame.groupby("ticker", sort=False))) if len(frame) else {}
             for ticker in part:
                 rows = groups.get(ticker)
@@ -140,20 +127,6 @@ class PredictionBulkReads:
                 return [tuple(r) for r in conn.execute(query).all()]
         except SQLAlchemyError as exc:
             raise StoreError(f"could not read {what}: {exc}") from exc
-
-    def _bulk_frame(self, query: sa.Select[Any], what: str) -> pd.DataFrame:
-        try:
-            with self.engine.connect() as conn:
-                result = conn.execute(query)
-                frame = pd.DataFrame(
-                    [tuple(r) for r in result.fetchall()], columns=list(result.keys())
-                )
-        except SQLAlchemyError as exc:
-            raise StoreError(f"could not read {what}: {exc}") from exc
-        for col in ("target_date", "as_of"):
-            if col in frame:
-                frame[col] = pd.to_datetime(frame[col])
-        return frame
 
 
 def _concat(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:

@@ -20,7 +20,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from stocky.adapters.store.tables import predictions, prices
 from stocky.errors import StoreError
 
-__all__ = ["SCORABLE_ERROR", "WINDOW_TOLERANCE", "PredictionReads"]
+__all__ = [
+    "LABELED_COLUMNS",
+    "SCORABLE_ERROR",
+    "WINDOW_TOLERANCE",
+    "PredictionReads",
+    "read_frame",
+]
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +157,7 @@ class PredictionReads:
         the row measures nothing about this ticker's model and is left out unless
         `foreign_windows` is True. Rows whose `as_of` close is not stored are kept.
 
-        Rows logged before the CHECK constraints (revision 0002) may hold a number that is
+        Rows logged before the CHECK constraints (revision 0003) may hold a number that is
         not finite, or an error too large to square: they are left out, counted in
         ``frame.attrs["unusable"]``, and a warning says how many.
 
@@ -161,21 +167,7 @@ class PredictionReads:
         """
         c = predictions.c
         query = (
-            sa.select(
-                c.id,
-                c.created_at,
-                c.as_of,
-                c.target_date,
-                c.prediction,
-                c.lower,
-                c.upper,
-                c.naive,
-                c.actual,
-                c.error,
-                c.naive_error,
-                c.model_version,
-                c.source,
-            )
+            sa.select(*(c[name] for name in LABELED_COLUMNS))
             .where(c.ticker == ticker)
             .where(c.actual.is_not(None))
             .order_by(c.target_date, c.created_at, c.id)
@@ -219,18 +211,39 @@ class PredictionReads:
             raise StoreError(f"could not list predicted tickers: {exc}") from exc
 
     def _frame(self, query: sa.Select[Any], what: str) -> pd.DataFrame:
-        try:
-            with self.engine.connect() as conn:
-                result = conn.execute(query)
-                frame = pd.DataFrame(
-                    [tuple(r) for r in result.fetchall()], columns=list(result.keys())
-                )
-        except SQLAlchemyError as exc:
-            raise StoreError(f"could not read {what}: {exc}") from exc
-        for col in ("target_date", "as_of"):
-            if col in frame:
-                frame[col] = pd.to_datetime(frame[col])
-        return frame
+        return read_frame(self.engine, query, what)
+
+
+def read_frame(engine: sa.Engine, query: sa.Select[Any], what: str) -> pd.DataFrame:
+    """Run `query` into a DataFrame (dates as datetime64); StoreError names `what` on failure."""
+    try:
+        with engine.connect() as conn:
+            result = conn.execute(query)
+            frame = pd.DataFrame([tuple(r) for r in result.fetchall()], columns=list(result.keys()))
+    except SQLAlchemyError as exc:
+        raise StoreError(f"could not read {what}: {exc}") from exc
+    for col in ("target_date", "as_of"):
+        if col in frame:
+            frame[col] = pd.to_datetime(frame[col])
+    return frame
+
+
+#: What `labeled` returns, in order (the bulk read adds the ticker in front).
+LABELED_COLUMNS = (
+    "id",
+    "created_at",
+    "as_of",
+    "target_date",
+    "prediction",
+    "lower",
+    "upper",
+    "naive",
+    "actual",
+    "error",
+    "naive_error",
+    "model_version",
+    "source",
+)
 
 
 #: Errors beyond this cannot be squared and averaged in doubles (1e150 squared is 1e300).
