@@ -59,6 +59,7 @@ bench: $(STAMP)  ## benchmarks that print ratios measured side by side
 	$(BIN)/python bench/bench_fleet_view.py
 	$(BIN)/python bench/bench_daily_fleet.py
 	$(BIN)/python bench/bench_fleet.py
+	$(BIN)/python bench/bench_dask.py --tickers 4 --study 20
 
 lock:  ## re-resolve every dependency into requirements.lock (needs a package index)
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
