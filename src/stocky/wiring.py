@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from stocky.config import Settings
 
@@ -41,6 +41,48 @@ __all__ = [
 ]
 
 
+T = TypeVar("T")
+
+
+class _FromSettings(Generic[T]):
+    """A Stack field built from the stack's settings on first read, unless one was given.
+
+    The training and retrain configurations live with the pipelines, which import the order
+    search, the walk-forward and scipy (~1 s of CPU): a server never reads them, so it never
+    pays for them. (A dataclass field whose default is a descriptor: `dataclasses` docs.)
+    """
+
+    def __init__(self, build: Callable[[Settings], T]) -> None:
+        self.build = build
+        self.attr = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.attr = f"_{name}_given"
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> _FromSettings[T]: ...
+    @overload
+    def __get__(self, obj: Stack, owner: type | None = None) -> T: ...
+    def __get__(self, obj: Stack | None, owner: type | None = None) -> T | _FromSettings[T]:
+        if obj is None:  # the dataclass asks for the default: this descriptor, i.e. "not given"
+            return self
+        value: T | None = obj.__dict__.get(self.attr)
+        if value is None:
+            value = obj.__dict__[self.attr] = self.build(obj.settings)
+        return value
+
+    def __set__(self, obj: Stack, value: T | _FromSettings[T]) -> None:
+        obj.__dict__[self.attr] = None if isinstance(value, _FromSettings) else value
+
+
+def _train_config(settings: Settings) -> TrainConfig:
+    return train_config(settings)
+
+
+def _retrain_config(settings: Settings) -> RetrainConfig:
+    return retrain_config(settings)
+
+
 @dataclass
 class Stack:
     """Every collaborator a pipeline, command or the API needs, built once from Settings."""
@@ -51,9 +93,10 @@ class Stack:
     prices: PriceStore
     registry: Registry
     calendar: TradingCalendar
-    train: TrainConfig
-    retrain: RetrainConfig
     drift: DriftRule
+    #: The training and retrain configurations: from `settings` on first read unless given.
+    train: _FromSettings[TrainConfig] = _FromSettings(_train_config)
+    retrain: _FromSettings[RetrainConfig] = _FromSettings(_retrain_config)
     #: The database engine (None for in-memory fakes); disposed by `close`.
     engine: sa.Engine | None = None
     #: Built on first use: a misconfigured source must not stop commands that never read it.
@@ -204,6 +247,17 @@ def worker_stack(settings_json: str) -> Stack:
     return stack
 
 
+def _check_configs(settings: Settings) -> None:
+    """What the training and retrain configurations reject, checked before anything opens
+    (the Stack builds them on first read)."""
+    from stocky.core.arima import ArimaOrder
+    from stocky.core.volatility import validate_interval_method
+
+    if settings.order != "auto":
+        ArimaOrder.parse(settings.order)
+    validate_interval_method(settings.interval)
+
+
 def build_stack(
     settings: Settings,
     *,
@@ -223,8 +277,10 @@ def build_stack(
         A Stack; use it as a context manager so its engine is disposed.
 
     Raises:
+        BadInput: The order or interval method is invalid.
         StoreError: The database URL is unusable or the migration failed.
     """
+    _check_configs(settings)
     from stocky.adapters.prices import make_price_source
     from stocky.adapters.registry import ModelRegistry
     from stocky.adapters.store import PriceRepository, create_schema, make_engine
@@ -232,7 +288,6 @@ def build_stack(
     from stocky.adapters.store.predictions import PredictionRepository
     from stocky.core.sessions import TradingCalendar
 
-    configs = train_config(settings), retrain_config(settings), drift_rule(settings)
     engine = make_engine(settings.db_url)
     predictions = PredictionRepository(engine)
     stack = Stack(
@@ -247,9 +302,7 @@ def build_stack(
             artifact_root=settings.artifact_root,
         ),
         calendar=TradingCalendar(settings.exchange),
-        train=configs[0],
-        retrain=configs[1],
-        drift=configs[2],
+        drift=drift_rule(settings),
         engine=engine,
         source_factory=lambda: make_price_source(settings),
         _source=source,

@@ -186,3 +186,12 @@ def test_a_fit_statsmodels_gives_up_on_is_a_data_quality_error(monkeypatch) -> N
     y = 100 + np.cumsum(np.random.default_rng(0).normal(size=80))
     with pytest.raises(DataQualityError, match=r"could not be fitted.*--order"):
         ArimaForecaster(ArimaOrder(1, 1, 1)).fit(y)
+
+
+@pytest.mark.parametrize("level", [0.5, 0.8, 0.9, 0.95, 0.99, 0.999])
+def test_interval_quantile_is_scipy_stats_norm_ppf(fitted, sp500_close, level):
+    """The quantile comes from scipy.special.ndtri (norm.ppf's kernel, without scipy.stats)."""
+    from scipy.stats import norm
+
+    f = fitted[(1, 1, 1)].forecast(sp500_close[-60:], level=level)
+    assert (f.upper - f.mean) / f.std == pytest.approx(norm.ppf(0.5 + level / 2), rel=1e-12)

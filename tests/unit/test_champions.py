@@ -178,3 +178,26 @@ def test_sorted_tickers_follow_loads(fleet):
     _register(registry, "AAA", 0.1, audit=audit, now=NOW)
     cache.refresh_changed()
     assert cache.tickers()[0] == "AAA" and len(cache.all()) == FLEET + 1
+
+
+def test_parameters_no_forecast_can_use_fail_that_model_alone(fleet, caplog):
+    registry, audit = fleet
+    cache = _cache(registry, audit)
+    cache.refresh()
+    # a unit root given as an AR(1) on levels: its stationary variance has no solution
+    unit_root = ArimaParams(ArimaOrder(1, 0, 0), "c", 0.0, (1.0,), (), 4.0)
+    bad = ModelSpec("SYN0005", unit_root, "2020-01-02", "2024-07-02", 500)
+    record = RunRecord("train-SYN0005", {}, {}, {}, {})
+    publish(registry=registry, ticker="SYN0005", record=record, spec=bad, tags={},
+            action="promote", previous=1)  # fmt: skip
+    registry.set_alias("SYN0006", "champion", _register(registry, "SYN0006", 0.3))
+    for ticker in ("SYN0005", "SYN0006"):
+        audit.add_promotion(PromotionRow(ticker, "m", "promote", 1, 2, NOW, None, "m", "m"))
+    result = cache.refresh_changed()
+    assert result.loaded == ("SYN0006",) and result.failed == ("SYN0005",)
+    kept = cache.get("SYN0005")
+    assert kept is not None and kept.version == 1
+    assert "stocky-syn0005 v2 has parameters no forecast can use" in caplog.text
+    assert "retrain SYN0005" in caplog.text
+    served = cache.get("SYN0006")
+    assert served is not None and served.forecaster.forecast([100.0 + i for i in range(60)])

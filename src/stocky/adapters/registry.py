@@ -7,6 +7,7 @@ single switch that promotes a version. mlflow is imported lazily: it costs ~2 s.
 from __future__ import annotations
 
 import json
+import sqlite3
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,6 +16,7 @@ from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 from stocky.adapters.ports import Champion, ModelVersionInfo, RunRecord
+from stocky.adapters.registry_sql import list_alias_versions, sqlite_file
 from stocky.core.spec import ModelSpec
 from stocky.core.tickers import ticker_slug
 from stocky.errors import BadInput, ModelNotFound, RegistryError
@@ -221,9 +223,7 @@ class ModelRegistry:
         return self.load_version(ticker, info.version), info
 
     def load_version(self, ticker: str, version: int) -> ModelSpec:
-        """Download and parse the spec of one version."""
-        import mlflow.artifacts
-
+        """Download and parse the spec of one version (a local artifact is read in place)."""
         name = model_name(ticker)
         try:
             source = self._sources.get((name, version))
@@ -233,6 +233,8 @@ class ModelRegistry:
             if local is not None:  # a local artifact store: the file is the artifact
                 data = json.loads((local / SPEC_FILE).read_text())
             else:
+                import mlflow.artifacts
+
                 with tempfile.TemporaryDirectory() as tmp:
                     path = mlflow.artifacts.download_artifacts(
                         artifact_uri=f"{source}/{SPEC_FILE}",
@@ -306,11 +308,15 @@ class ModelRegistry:
 
         MLflow's registered-model search carries each model's aliases and latest version, so
         this costs one query per 1,000 models instead of a look-up per ticker. Models without
-        the alias are left out.
+        the alias are left out. A local SQLite registry is read directly instead, without
+        importing mlflow (`registry_sql`: ~10 ms instead of ~2.5 s of CPU at a server's start).
 
         Raises:
             RegistryError: The registry failed.
         """
+        listed = self._listed_from_sqlite(alias)
+        if listed is not None:
+            return listed
         try:
             models = self._all_pages(
                 self.client.search_registered_models,
@@ -339,6 +345,36 @@ class ModelRegistry:
                     # run and tags are listed for the latest version only
                     run_id=held.run_id if held is not None else None,
                     tags=dict(held.tags or {}) if held is not None else {},
+                )
+            )
+        return sorted(found, key=lambda i: i.ticker)
+
+    def _listed_from_sqlite(self, alias: str) -> list[ModelVersionInfo] | None:
+        """`champion_versions` read from a local SQLite registry, or None where that does not
+        apply. Unlike MLflow's listing, run id and tags are the aliased version's own even when
+        it is not the latest."""
+        path = sqlite_file(self.tracking_uri)
+        if path is None:
+            return None
+        try:
+            listed = list_alias_versions(path, alias, prefix="stocky-")
+        except sqlite3.Error as exc:
+            raise RegistryError(
+                f"listing registered models failed at {self.tracking_uri}: {exc}"
+            ) from exc
+        if listed is None:
+            return None
+        found = []
+        for mv in listed:
+            self._sources[(mv.name, mv.version)] = mv.source
+            found.append(
+                ModelVersionInfo(
+                    ticker=mv.ticker or mv.name,
+                    name=mv.name,
+                    version=mv.version,
+                    aliases=mv.aliases,
+                    run_id=mv.run_id,
+                    tags=mv.tags,
                 )
             )
         return sorted(found, key=lambda i: i.ticker)

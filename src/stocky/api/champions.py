@@ -6,8 +6,8 @@ and then replaces the dict entry, so requests in flight finish on the model they
 Two ways to find what changed:
 
 - `refresh` lists every champion in one paged registry search (the aliases come with it) and
-  loads those whose version differs, specs fetched by a few threads (start-up, admin reload,
-  and a periodic full pass);
+  loads those whose version differs, specs fetched by a few threads and their forecast weights
+  computed together (start-up, admin reload, and a periodic full pass);
 - `refresh_changed` reads the `promotions` change log past the last mark (one indexed query)
   and looks up only the tickers it names: the cheap poll. Every alias move stocky makes
   (training's first champion, promotions, rollbacks) writes a record after the move.
@@ -21,10 +21,12 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numpy as np
+
 from stocky.adapters.ports import AuditLog, ModelVersionInfo, Registry
-from stocky.core.arima import ArimaForecaster
+from stocky.core.arima import ArimaForecaster, prepare_many
 from stocky.core.spec import ModelSpec
-from stocky.errors import StockyError
+from stocky.errors import BadInput, StockyError
 
 __all__ = ["ChampionCache", "LoadedModel", "ReloadResult"]
 
@@ -175,16 +177,53 @@ class ChampionCache:
         return ReloadResult(tuple(loaded), tuple(unchanged), tuple(failed), kind=kind)
 
     def _load_all(self, infos: list[ModelVersionInfo]) -> list[LoadedModel | StockyError]:
-        if len(infos) <= 1 or self.load_threads <= 1:
-            return [self._load_or_error(info) for info in infos]
-        with ThreadPoolExecutor(self.load_threads, thread_name_prefix="stocky-load") as pool:
-            return list(pool.map(self._load_or_error, infos))
+        """Specs read by a few threads, then the weights of every window length computed for
+        all of them at once (`prepare_many`), not on a request."""
+        specs = self._read_all(infos)
+        loaded: list[LoadedModel | StockyError] = []
+        for info, spec in zip(infos, specs, strict=True):
+            if isinstance(spec, StockyError):
+                loaded.append(spec)
+                continue
+            try:
+                forecaster = spec.forecaster()
+            except StockyError as exc:  # returned: the caller logs it and keeps the old model
+                loaded.append(exc)
+                continue
+            loaded.append(
+                LoadedModel(info.ticker, info.name, info.version, spec, forecaster, info.aliases)
+            )
+        return self._prepare([m for m in loaded if isinstance(m, LoadedModel)], loaded)
 
-    def _load_or_error(self, info: ModelVersionInfo) -> LoadedModel | StockyError:
+    def _read_all(self, infos: list[ModelVersionInfo]) -> list[ModelSpec | StockyError]:
+        if len(infos) <= 1 or self.load_threads <= 1:
+            return [self._read_or_error(info) for info in infos]
+        with ThreadPoolExecutor(self.load_threads, thread_name_prefix="stocky-load") as pool:
+            return list(pool.map(self._read_or_error, infos))
+
+    def _read_or_error(self, info: ModelVersionInfo) -> ModelSpec | StockyError:
         try:
-            spec = self.registry.load_version(info.ticker, info.version)
-            # weights for every allowed window length are computed here, not on a request
-            forecaster = spec.forecaster().prepare(self.window_lengths)
+            return self.registry.load_version(info.ticker, info.version)
         except StockyError as exc:  # returned: the caller logs it and keeps the old model
             return exc
-        return LoadedModel(info.ticker, info.name, info.version, spec, forecaster, info.aliases)
+
+    def _prepare(
+        self, models: list[LoadedModel], loaded: list[LoadedModel | StockyError]
+    ) -> list[LoadedModel | StockyError]:
+        """Prepare `models` (the successes in `loaded`) together; if their stack fails, each
+        on its own, so only the model with unusable parameters fails."""
+        try:
+            prepare_many([m.forecaster for m in models], self.window_lengths)
+            return loaded
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            log.warning("preparing %d models together failed (%s): one at a time", len(models), exc)
+        failed: dict[int, StockyError] = {}
+        for model in models:
+            try:
+                model.forecaster.prepare(self.window_lengths)
+            except (ValueError, np.linalg.LinAlgError) as exc:
+                failed[id(model)] = BadInput(
+                    f"{model.name} v{model.version} has parameters no forecast can use "
+                    f"({type(exc).__name__}: {exc}): retrain {model.ticker}"
+                )
+        return [failed.get(id(m), m) for m in loaded]

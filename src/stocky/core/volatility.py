@@ -21,7 +21,7 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.stats import norm
+from scipy.special import ndtri  # norm.ppf's kernel; scipy.stats takes ~1 s to import
 
 from stocky.errors import BadInput
 
@@ -159,4 +159,4 @@ def interval_scale(
     ratios = moves[std > 0] / std[std > 0]
     if ratios.size < MIN_CALIBRATION_MOVES:
         return 1.0
-    return float(np.quantile(ratios, level) / norm.ppf(0.5 + level / 2))
+    return float(np.quantile(ratios, level) / ndtri(0.5 + level / 2))
