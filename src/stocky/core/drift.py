@@ -31,6 +31,7 @@ __all__ = [
     "DriftRule",
     "SessionPoint",
     "evaluate_drift",
+    "evaluate_sessions",
     "per_session",
     "rolling_metric",
     "rolling_skill",
@@ -224,7 +225,44 @@ def evaluate_drift(
         no_baseline.
     """
     sessions = per_session(labeled)
-    n = len(sessions)
+    return evaluate_sessions(
+        pd.to_datetime(sessions["target_date"]).dt.strftime("%Y-%m-%d").to_numpy(),
+        sessions["actual"].to_numpy(float),
+        sessions["prediction"].to_numpy(float),
+        sessions["naive"].to_numpy(float),
+        rule=rule,
+        baseline=baseline,
+        baseline_source=baseline_source,
+        scale=scale,
+        sessions_since_retrain=sessions_since_retrain,
+    )
+
+
+def evaluate_sessions(
+    dates: ArrayLike,
+    actual: np.ndarray,
+    pred: np.ndarray,
+    last: np.ndarray,
+    *,
+    rule: DriftRule,
+    baseline: float | None,
+    baseline_source: str,
+    scale: float | None = None,
+    sessions_since_retrain: int | None = None,
+) -> DriftReport:
+    """`evaluate_drift` over arrays already one per target session, oldest first.
+
+    Args:
+        dates: The target sessions as ``YYYY-MM-DD`` strings.
+        actual: The closes.
+        pred: The forecasts.
+        last: The previous closes (naive's forecasts).
+        rule, baseline, baseline_source, scale, sessions_since_retrain: As `evaluate_drift`.
+
+    Returns:
+        The DriftReport `evaluate_drift` returns for the same sessions.
+    """
+    n = len(actual)
     if baseline is not None and not baseline > 0:
         raise BadInput(
             f"baseline {baseline} must be > 0: pass the champion's walk-forward {rule.metric}"
@@ -243,17 +281,13 @@ def evaluate_drift(
             "insufficient_data",
             f"{n} labeled sessions, fewer than the window of {rule.window}: no decision yet",
         )
-    actual = sessions["actual"].to_numpy(float)
-    pred = sessions["prediction"].to_numpy(float)
-    last = sessions["naive"].to_numpy(float)
     values = rolling_metric(actual, pred, last, window=rule.window, metric=rule.metric, scale=scale)
     naive_values = rolling_metric(
         actual, last, last, window=rule.window, metric=rule.metric, scale=scale
     )
-    dates = pd.to_datetime(sessions["target_date"]).dt.strftime("%Y-%m-%d").to_numpy()
     points = tuple(
         SessionPoint(str(d), float(v), float(nv), bool(threshold is not None and v > threshold))
-        for d, v, nv in zip(dates, values, naive_values, strict=True)
+        for d, v, nv in zip(np.asarray(dates), values, naive_values, strict=True)
         if not np.isnan(v)
     )
     streak = 0

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from stocky.adapters.ports import ActualUpdate, Champion, ModelVersionInfo, PredictionRecord
+from stocky.core.drift_rows import split_labeled
 from stocky.errors import BadInput, StockyError
 from stocky.pipelines.actuals import ActualsResult, _scorable
 from stocky.pipelines.alert_causes import queued
@@ -108,7 +109,7 @@ def run_daily_fleet(
     progress(f"checking drift for {len(live)} tickers")
     champions = load_champions(deps, live, failed=out.failed)
     live = [t for t in live if t not in out.failed]
-    labeled = deps.predictions.labeled_many(live, up_to=as_of)
+    labeled = split_labeled(deps.predictions.labeled_table(live, up_to=as_of), live)
     promotions = deps.audit.promotions_many(live)
     previous = deps.audit.latest_checks_before(live, before=as_of)
     pending: dict[str, PendingCheck] = {}
