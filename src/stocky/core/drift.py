@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike
 
 from stocky.errors import BadInput
@@ -161,9 +162,18 @@ def rolling_metric(
     metric: Metric,
     scale: float | None = None,
 ) -> np.ndarray:
-    """Rolling metric over `window` consecutive entries (NaN before the window fills)."""
-    losses = pd.Series(_losses(actual, pred, last, metric, scale))
-    mean = losses.rolling(window, min_periods=window).mean().to_numpy()
+    """Rolling metric over `window` consecutive entries (NaN before the window fills).
+
+    Finite losses are averaged window by window in numpy (a tenth of the cost of pandas'
+    rolling mean, equal to it within 1e-12 relative: `tests/unit/test_drift_rows.py`); losses
+    with a NaN or infinity keep pandas' rules (a window holding one is NaN).
+    """
+    losses = _losses(actual, pred, last, metric, scale)
+    if 0 < window <= losses.size and np.isfinite(losses).all():
+        mean = np.full(losses.size, np.nan)
+        mean[window - 1 :] = sliding_window_view(losses, window).mean(axis=1)
+    else:
+        mean = pd.Series(losses).rolling(window, min_periods=window).mean().to_numpy()
     return np.sqrt(mean) if metric in ("rmse", "return_rmse") else mean
 
 
@@ -285,10 +295,16 @@ def evaluate_sessions(
     naive_values = rolling_metric(
         actual, last, last, window=rule.window, metric=rule.metric, scale=scale
     )
+    full = ~np.isnan(values)
+    breach = values > threshold if threshold is not None else np.zeros(n, dtype=bool)
     points = tuple(
-        SessionPoint(str(d), float(v), float(nv), bool(threshold is not None and v > threshold))
-        for d, v, nv in zip(np.asarray(dates), values, naive_values, strict=True)
-        if not np.isnan(v)
+        map(
+            SessionPoint,
+            np.asarray(dates)[full].astype(str).tolist(),
+            values[full].tolist(),
+            naive_values[full].tolist(),
+            breach[full].tolist(),
+        )
     )
     streak = 0
     for point in reversed(points):

@@ -75,8 +75,8 @@ class LabeledRows:
 
 
 def _empty() -> LabeledRows:
-    floats = [np.empty(0, dtype=np.float64) for _ in LABELED_ARRAYS[:-1]]
-    return LabeledRows(np.empty(0, dtype="datetime64[D]"), *floats, np.empty(0, dtype=np.int64))
+    f = np.empty(0, dtype=np.float64)
+    return LabeledRows(np.empty(0, dtype="datetime64[D]"), f, f, f, f, f, np.empty(0, np.int64))
 
 
 def _validate_columns(frame: pd.DataFrame) -> None:
@@ -89,10 +89,18 @@ def _validate_columns(frame: pd.DataFrame) -> None:
 
 
 def _arrays(frame: pd.DataFrame, index: NDArray[np.intp] | slice) -> LabeledRows:
-    dates = frame["target_date"].to_numpy(dtype="datetime64[D]")[index]
-    floats = [frame[c].to_numpy(dtype=np.float64)[index] for c in LABELED_ARRAYS[:-1]]
-    versions = frame["model_version"].to_numpy(dtype=np.int64)[index]
-    return LabeledRows(dates, *floats, versions)
+    def floats(name: str) -> NDArray[np.float64]:
+        return frame[name].to_numpy(dtype=np.float64)[index]
+
+    return LabeledRows(
+        frame["target_date"].to_numpy(dtype="datetime64[D]")[index],
+        floats("actual"),
+        floats("prediction"),
+        floats("naive"),
+        floats("lower"),
+        floats("upper"),
+        frame["model_version"].to_numpy(dtype=np.int64)[index],
+    )
 
 
 def _order(frame: pd.DataFrame, keys: tuple[str, ...]) -> NDArray[np.intp]:
