@@ -114,3 +114,22 @@ def test_split_labeled_equals_labeled_rows_per_ticker(
         expected = labeled_rows(one)
         for col in ("target_date", "actual", "prediction", "naive", "lower", "upper"):
             assert np.array_equal(getattr(split[ticker], col), getattr(expected, col)), col
+
+
+def test_synthetic_range_is_the_slice_select_range_keeps() -> None:
+    """SYNTHETIC prices: a range fetched equals the whole series cut by `select_range`."""
+    from stocky.adapters.prices.base import select_range
+    from stocky.adapters.prices.synthetic import SyntheticSource
+
+    source = SyntheticSource(3, sessions=300)
+    whole = source.fetch_many(["SYN0002"])["SYN0002"]
+    first, last = whole["date"].iloc[0].date(), whole["date"].iloc[-1].date()
+    for start, end in [
+        (None, None),
+        (first + dt.timedelta(days=40), None),
+        (None, last - dt.timedelta(days=3)),
+        (dt.date(2024, 6, 1), dt.date(2024, 6, 30)),  # calendar dates, not only sessions
+        (last, last),
+    ]:
+        got = source.fetch("SYN0002", start, end)
+        assert got.equals(select_range(whole, start, end)), (start, end)
