@@ -213,10 +213,12 @@ class PriceRepository:
             # selection per ticker cost ~1 ms each, most of this read for a fleet)
             names = frame["ticker"].to_numpy(dtype=object)
             starts = np.flatnonzero(np.concatenate(([True], names[1:] != names[:-1])))
+            if not len(names):
+                starts = starts[:0]
             body = frame[list(PRICE_COLUMNS)]
             blocks = {
                 names[a]: body.iloc[a:b].reset_index(drop=True)
-                for a, b in zip(starts.tolist(), [*starts[1:].tolist(), len(names)], strict=True)
+                for a, b in zip(starts.tolist(), [*starts[1:].tolist(), len(names)], strict=False)
             }
             for ticker in part:
                 rows = blocks.get(ticker)
