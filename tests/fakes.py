@@ -31,6 +31,7 @@ from stocky.adapters.ports import (
 from stocky.adapters.prices.base import PRICE_COLUMNS, empty_price_frame, select_range
 from stocky.adapters.registry import model_name
 from stocky.adapters.store.alerts import AddOutcome
+from stocky.adapters.store.prediction_bulk import DRIFT_COLUMNS
 from stocky.adapters.store.prices import PriceSummary
 from stocky.config import Settings
 from stocky.core.sessions import TradingCalendar
@@ -250,6 +251,25 @@ class FakePredictionLog:
         self, tickers: Sequence[str], *, up_to: dt.date | None = None
     ) -> dict[str, pd.DataFrame]:
         return {t: self.labeled(t, up_to=up_to) for t in tickers}
+
+    def labeled_table(
+        self,
+        tickers: Sequence[str],
+        *,
+        up_to: dt.date | None = None,
+        columns: Sequence[str] = DRIFT_COLUMNS,
+    ) -> pd.DataFrame:
+        frames = [
+            self.labeled(t, up_to=up_to).assign(ticker=t)[["ticker", *columns]]
+            for t in dict.fromkeys(tickers)
+        ]
+        frame = (
+            pd.concat(frames, ignore_index=True)
+            if frames
+            else pd.DataFrame(columns=["ticker", *columns])
+        )
+        frame.attrs["unusable"] = {}
+        return frame
 
     def find_many(self, tickers: Sequence[str], *, as_of: dt.date, source: str) -> dict[str, int]:
         return {t: i for t in tickers if (i := self.find(ticker=t, as_of=as_of, source=source))}

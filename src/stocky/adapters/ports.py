@@ -214,6 +214,14 @@ class PredictionLog(Protocol):
         self, tickers: Sequence[str], *, up_to: dt.date | None = None
     ) -> dict[str, pd.DataFrame]: ...
 
+    def labeled_table(
+        self,
+        tickers: Sequence[str],
+        *,
+        up_to: dt.date | None = None,
+        columns: Sequence[str] = ...,
+    ) -> pd.DataFrame: ...
+
     def find_many(
         self, tickers: Sequence[str], *, as_of: dt.date, source: str
     ) -> dict[str, int]: ...

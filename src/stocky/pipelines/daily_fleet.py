@@ -18,7 +18,6 @@ others go on.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import uuid
@@ -35,7 +34,7 @@ from stocky.pipelines.alert_causes import queued
 from stocky.pipelines.alerts import check_labels_late
 from stocky.pipelines.daily import DailyDeps, TickerDay
 from stocky.pipelines.data import pull_many
-from stocky.pipelines.drift import DriftReads, PendingCheck, build_check
+from stocky.pipelines.drift_fleet import check_drift_many
 from stocky.pipelines.forecast import forecast_record
 
 __all__ = ["FleetDay", "Forecasts", "forecast_fleet", "load_champions", "run_daily_fleet"]
@@ -108,29 +107,21 @@ def run_daily_fleet(
     progress(f"checking drift for {len(live)} tickers")
     champions = load_champions(deps, live, failed=out.failed)
     live = [t for t in live if t not in out.failed]
-    labeled = deps.predictions.labeled_many(live, up_to=as_of)
-    promotions = deps.audit.promotions_many(live)
-    previous = deps.audit.latest_checks_before(live, before=as_of)
-    pending: dict[str, PendingCheck] = {}
-    for t in live:
-        reads = DriftReads(labeled[t], champions.get(t), promotions.get(t, []), previous.get(t))
-        try:
-            pending[t] = build_check(
-                reads,
-                calendar=deps.calendar,
-                ticker=t,
-                as_of=as_of,
-                rule=deps.rule,
-                now=now,
-                detector=deps.detector,
-                assessment=deps.assessment,
-                alerts=deps.alerts,
-            )
-        except StockyError as exc:
-            out.failed[t] = exc
-    ids = deps.audit.add_drift_checks([(p.row, p.alerts) for p in pending.values()])
-    for (t, p), check_id in zip(pending.items(), ids, strict=True):
-        drift = dataclasses.replace(p.outcome, check_id=check_id)
+    checks = check_drift_many(
+        predictions=deps.predictions,
+        audit=deps.audit,
+        calendar=deps.calendar,
+        tickers=live,
+        champions=champions,
+        as_of=as_of,
+        rule=deps.rule,
+        now=now,
+        detector=deps.detector,
+        assessment=deps.assessment,
+        alerts=deps.alerts,
+    )
+    out.failed.update(checks.failed)
+    for t, drift in checks.outcomes.items():
         out.days[t] = TickerDay(t, as_of, pulled[t], actuals[t], drift, None, None, None)
     return out
 

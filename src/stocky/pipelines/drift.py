@@ -16,8 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
-
 from stocky.adapters.ports import (
     AuditLog,
     Champion,
@@ -30,7 +28,8 @@ from stocky.adapters.ports import (
 )
 from stocky.core import alert_messages as msgs
 from stocky.core.assessment import AssessmentConfig
-from stocky.core.drift import DriftReport, DriftRule, evaluate_drift
+from stocky.core.drift import DriftReport, DriftRule, evaluate_drift, evaluate_sessions
+from stocky.core.drift_rows import LabeledRows, labeled_rows
 from stocky.core.sessions import TradingCalendar
 from stocky.core.tickers import normalize_ticker
 from stocky.errors import BadInput, ModelNotFound
@@ -156,7 +155,7 @@ def _sessions_since(
 
 def _rule_report(
     *,
-    labeled: Any,
+    labeled: LabeledRows,
     rule: DriftRule,
     champion: Champion | None,
     ticker: str,
@@ -175,8 +174,12 @@ def _rule_report(
         scale_value = champion.spec.metrics.get("naive_scale")
         scale = float(scale_value) if scale_value else None
         source = f"champion {champion.name} v{champion.version} {key}"
-    return evaluate_drift(
-        labeled,
+    sessions = labeled.per_session()
+    return evaluate_sessions(
+        sessions.session_strings(),
+        sessions.actual,
+        sessions.prediction,
+        sessions.naive,
         rule=rule,
         baseline=baseline,
         baseline_source=source,
@@ -190,7 +193,8 @@ class DriftReads:
     """What one ticker's drift check reads: the per-ticker path reads it ticker by ticker,
     the fleet path for every ticker at once (`pipelines/daily_fleet.py`)."""
 
-    labeled: pd.DataFrame
+    #: The labeled rows (`labeled_rows` of `PredictionLog.labeled`'s frame).
+    labeled: LabeledRows
     champion: Champion | None
     #: The ticker's promotion records, newest first (the first 50 are used).
     promotions: Sequence[Promotion]
@@ -253,7 +257,7 @@ def check_drift(
     if champion is None:
         champion = registry.champion(ticker)
     reads = DriftReads(
-        labeled=predictions.labeled(ticker, up_to=as_of),
+        labeled=labeled_rows(predictions.labeled(ticker, up_to=as_of)),
         champion=champion,
         promotions=audit.promotions(ticker, limit=50),
         previous=audit.latest_checks_before([ticker], before=as_of).get(ticker),

@@ -22,7 +22,7 @@ from scipy.stats import binom
 
 from stocky.core import alert_messages as msgs
 from stocky.core.assessment import AssessmentConfig, DriftAssessment, assess_drift
-from stocky.core.drift import per_session
+from stocky.core.drift_rows import LabeledRows, labeled_rows
 from stocky.core.realized import realized
 from stocky.errors import BadInput
 from stocky.pipelines.alert_causes import AlertConfig, queued
@@ -119,7 +119,7 @@ def champion_since_in(promotions: Sequence[Promotion], *, champion: Champion) ->
 
 def assess_champion(
     *,
-    labeled: pd.DataFrame,
+    labeled: pd.DataFrame | LabeledRows,
     audit: AuditLog | None = None,
     champion: Champion | None,
     config: AssessmentConfig | None = None,
@@ -129,7 +129,7 @@ def assess_champion(
 
     Args:
         labeled: The ticker's labeled predictions up to the check's session
-            (`PredictionLog.labeled`).
+            (`PredictionLog.labeled`, or the same rows as LabeledRows).
         audit: Promotion records (when the champion took over), read unless `promotions`
             holds them already.
         champion: The champion; None assesses every labeled session without baselines.
@@ -154,16 +154,12 @@ def assess_champion(
         baseline = _metric(champion, "walk_forward_return_rmse")
         skill = _metric(champion, "skill") or 0.0
         config = dataclasses.replace(config, expected_skill=min(max(skill, 0.0), 0.5))
-    if champion is not None and len(labeled):
-        keep = labeled["model_version"] == champion.version
-        if since is not None:
-            keep &= pd.to_datetime(labeled["target_date"]) > pd.Timestamp(since)
-        labeled = labeled[keep]
-    rows = per_session(labeled) if len(labeled) else labeled
-    cols = ("actual", "prediction", "naive", "lower", "upper")
-    arrays = [
-        rows[c].to_numpy(float) if len(rows) else np.empty(0) for c in cols
-    ]  # fmt: skip
+    rows = labeled if isinstance(labeled, LabeledRows) else labeled_rows(labeled)
+    if champion is not None and len(rows):
+        after = None if since is None else np.datetime64(since, "D")
+        rows = rows.since(version=champion.version, after=after)
+    rows = rows.per_session()
+    arrays = [rows.actual, rows.prediction, rows.naive, rows.lower, rows.upper]
     assessment = assess_drift(*arrays, config=config, baseline_return_rmse=baseline)
     actual, prediction, naive, lower, upper = arrays
     scores = realized(actual, prediction, naive) if len(actual) else None

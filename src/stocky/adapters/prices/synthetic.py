@@ -32,7 +32,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from stocky.adapters.prices.base import PRICE_COLUMNS, select_range
+from stocky.adapters.prices.base import PRICE_COLUMNS
 from stocky.core.sessions import DEFAULT_EXCHANGE, TradingCalendar
 from stocky.core.tickers import normalize_ticker
 from stocky.errors import BadInput, DataUnavailable
@@ -116,13 +116,18 @@ class SyntheticSource:
         ohlcv = self._generate(numbers, len(dates))
         out: dict[str, pd.DataFrame] = {}
         stamps = dates.to_numpy()
+        # the range as one slice of the sessions (what `select_range` keeps), not a mask per ticker
+        lo = 0 if start is None else int(np.searchsorted(stamps, np.datetime64(start), "left"))
+        hi = (
+            len(stamps)
+            if end is None
+            else int(np.searchsorted(stamps, np.datetime64(end), "right"))
+        )
         for k, symbol in enumerate(symbols):
-            columns = {"date": stamps} | {
-                col: ohlcv[j][k] for j, col in enumerate(PRICE_COLUMNS[1:])
+            columns = {"date": stamps[lo:hi]} | {
+                col: ohlcv[j][k][lo:hi] for j, col in enumerate(PRICE_COLUMNS[1:])
             }
             frame = pd.DataFrame(columns, copy=False)
-            if start is not None or end is not None:
-                frame = select_range(frame, start, end)
             if frame.empty:
                 raise DataUnavailable(
                     f"synthetic prices for {symbol} cover {dates[0]:%Y-%m-%d} .. "

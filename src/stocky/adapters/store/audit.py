@@ -92,10 +92,26 @@ class AuditRepository:
             value["checked_at"] = _utc(row.checked_at)
             value["report"] = json.dumps(row.report, default=str)
             values.append(value)
-        stmt = drift_checks.insert().returning(drift_checks.c.id, sort_by_parameter_order=True)
+        c = drift_checks.c
+        tickers = [row.ticker for row, _alerts in checks]
+        # RETURNING in parameter order costs one statement per row on SQLite (SQLAlchemy
+        # cannot batch it there); with one check per ticker the ticker says whose id it is.
+        unique = len(set(tickers)) == len(tickers)
+        stmt = drift_checks.insert()
+        stmt = (
+            stmt.returning(c.id, c.ticker)
+            if unique
+            else stmt.returning(c.id, c.ticker, sort_by_parameter_order=True)
+        )
         try:
             with self.engine.begin() as conn:
-                ids = [int(i) for i in conn.execute(stmt, values).scalars()]
+                returned = [(int(i), str(t)) for i, t in conn.execute(stmt, values).all()]
+                by_ticker = {t: i for i, t in returned}
+                ids = (
+                    [by_ticker[t] for t in tickers if t in by_ticker]
+                    if unique
+                    else [i for i, _t in returned]
+                )
                 for row, alerts in checks:
                     self._queue(conn, alerts, row.checked_at)  # a refused alert rolls all back
         except SQLAlchemyError as exc:

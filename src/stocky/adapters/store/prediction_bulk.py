@@ -16,17 +16,31 @@ from sqlalchemy.exc import SQLAlchemyError
 from stocky.adapters.store.prediction_reads import (
     _AS_OF_CLOSE,
     _FOREIGN_WINDOW,
+    _LABELED_NUMBERS,
     LABELED_COLUMNS,
     _usable,
+    _usable_mask,
     read_frame,
 )
 from stocky.adapters.store.tables import predictions, prices
 from stocky.errors import StoreError
 
-__all__ = ["CHUNK_TICKERS", "PredictionBulkReads", "chunks"]
+__all__ = ["CHUNK_TICKERS", "DRIFT_COLUMNS", "PredictionBulkReads", "chunks"]
 
 #: Tickers per IN list: well under every SQLite build's bound-parameter limit.
 CHUNK_TICKERS = 500
+#: What a drift check reads of each labeled row (`labeled_table`'s default columns).
+DRIFT_COLUMNS = (
+    "id",
+    "created_at",
+    "target_date",
+    "prediction",
+    "lower",
+    "upper",
+    "naive",
+    "actual",
+    "model_version",
+)
 
 
 def chunks(tickers: Sequence[str], size: int = CHUNK_TICKERS) -> Iterator[list[str]]:
@@ -85,12 +99,40 @@ class PredictionBulkReads:
         ticker's frame counts its unusable rows in ``attrs["unusable"]``). Every ticker asked
         gets a frame, empty when it has no labeled row.
         """
-        c = predictions.c
-        cols = [c.ticker] + [c[name] for name in LABELED_COLUMNS]
+        frame = self.labeled_table(tickers, up_to=up_to, columns=LABELED_COLUMNS)
+        groups = dict(tuple(frame.groupby("ticker", sort=False))) if len(frame) else {}
+        unusable: dict[str, int] = frame.attrs["unusable"]
         out: dict[str, pd.DataFrame] = {}
+        for ticker in dict.fromkeys(tickers):
+            rows = groups.get(ticker)
+            if rows is None:
+                rows = frame.iloc[0:0]
+            rows = rows.drop(columns="ticker").reset_index(drop=True)
+            rows.attrs = {"unusable": unusable.get(ticker, 0)}
+            out[ticker] = rows
+        return out
+
+    def labeled_table(
+        self,
+        tickers: Sequence[str],
+        *,
+        up_to: dt.date | None = None,
+        columns: Sequence[str] = DRIFT_COLUMNS,
+    ) -> pd.DataFrame:
+        """Many tickers' labeled rows in ONE frame (column ``ticker`` first, then `columns`),
+        ordered by ticker then as `labeled` orders each ticker's rows.
+
+        The rows `labeled` returns: foreign windows and unusable legacy rows are left out, and
+        ``attrs["unusable"]`` maps each ticker with unusable rows to their count. One frame,
+        not one per ticker: a drift check over a fleet cuts it into arrays
+        (`stocky.core.drift_rows.split_labeled`) instead of slicing a DataFrame per ticker.
+        """
+        c = predictions.c
+        wanted = list(dict.fromkeys([*columns, *_LABELED_NUMBERS]))
+        parts: list[pd.DataFrame] = []
         for part in chunks(tickers):
             query = (
-                sa.select(*cols)
+                sa.select(c.ticker, *(c[name] for name in wanted))
                 .where(c.ticker.in_(part), c.actual.is_not(None))
                 .outerjoin(prices, _AS_OF_CLOSE)
                 .where(sa.or_(prices.c.close.is_(None), sa.not_(_FOREIGN_WINDOW)))
@@ -98,15 +140,16 @@ class PredictionBulkReads:
             )
             if up_to is not None:
                 query = query.where(c.target_date <= up_to)
-            frame = read_frame(self.engine, query, "labeled predictions")
-            groups = dict(tuple(frame.groupby("ticker", sort=False))) if len(frame) else {}
-            for ticker in part:
-                rows = groups.get(ticker)
-                if rows is None:
-                    rows = frame.iloc[0:0]
-                rows = rows.drop(columns="ticker").reset_index(drop=True)
-                out[ticker] = _usable(rows, ticker)
-        return out
+            parts.append(read_frame(self.engine, query, "labeled predictions"))
+        if not parts:
+            empty = pd.DataFrame(columns=["ticker", *columns])
+            empty.attrs["unusable"] = {}
+            return empty
+        frame = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+        frame, unusable = _usable_many(frame)
+        frame = frame[["ticker", *columns]]
+        frame.attrs["unusable"] = unusable
+        return frame
 
     def find_many(self, tickers: Sequence[str], *, as_of: dt.date, source: str) -> dict[str, int]:
         """`find` for many tickers: the first logged `source` forecast as of `as_of`, by ticker."""
@@ -127,6 +170,21 @@ class PredictionBulkReads:
                 return [tuple(r) for r in conn.execute(query).all()]
         except SQLAlchemyError as exc:
             raise StoreError(f"could not read {what}: {exc}") from exc
+
+
+def _usable_many(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """`_usable` over many tickers at once: the usable rows, and the count left out per ticker
+    (each such ticker warned about as `_usable` warns)."""
+    if frame.empty:
+        return frame, {}
+    ok = _usable_mask(frame)
+    if ok.all():
+        return frame, {}
+    bad = frame.loc[~ok, "ticker"].value_counts(sort=False)
+    unusable = {str(t): int(n) for t, n in bad.items()}
+    for ticker in unusable:  # the warning `_usable` logs, ticker by ticker
+        _usable(frame[frame["ticker"] == ticker].drop(columns="ticker"), ticker)
+    return frame[ok].reset_index(drop=True), unusable
 
 
 def _concat(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from numpy.typing import NDArray
 from sqlalchemy.exc import SQLAlchemyError
 
 from stocky.adapters.store.tables import predictions, prices
@@ -251,14 +252,22 @@ SCORABLE_ERROR = 1e150
 _LABELED_NUMBERS = ("prediction", "lower", "upper", "naive", "actual", "error", "naive_error")
 
 
+def _usable_mask(frame: pd.DataFrame) -> NDArray[np.bool_]:
+    """Rows whose numbers are finite and whose errors can be squared."""
+    numbers = frame[list(_LABELED_NUMBERS)].to_numpy(dtype=float)
+    errors = numbers[:, -2:]
+    ok: NDArray[np.bool_] = np.isfinite(numbers).all(axis=1) & (
+        np.abs(errors) <= SCORABLE_ERROR
+    ).all(axis=1)
+    return ok
+
+
 def _usable(frame: pd.DataFrame, ticker: str) -> pd.DataFrame:
     """Leave out rows monitoring cannot use (legacy non-finite numbers), and count them."""
     if frame.empty:
         frame.attrs["unusable"] = 0
         return frame
-    numbers = frame[list(_LABELED_NUMBERS)].to_numpy(dtype=float)
-    errors = numbers[:, -2:]
-    ok = np.isfinite(numbers).all(axis=1) & (np.abs(errors) <= SCORABLE_ERROR).all(axis=1)
+    ok = _usable_mask(frame)
     skipped = int((~ok).sum())
     if skipped:
         log.warning(
