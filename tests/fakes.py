@@ -77,6 +77,10 @@ class FakeRegistry:
         self.reads.append(f"alias {ticker}")
         return self._alias_version(ticker, alias)
 
+    def alias_versions(self, tickers: Sequence[str], alias: str) -> list[ModelVersionInfo]:
+        found = (self.alias_version(t, alias) for t in tickers)
+        return [info for info in found if info is not None]
+
     def _alias_version(self, ticker: str, alias: str) -> ModelVersionInfo | None:
         version = self._aliases.get(ticker, {}).get(alias)
         if version is None:

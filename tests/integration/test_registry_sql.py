@@ -127,3 +127,18 @@ def test_an_unknown_schema_falls_back_to_mlflow(mlflow_db: Path, tmp_path: Path)
 def test_workspaces_on_falls_back_to_mlflow(mlflow_db: Path, monkeypatch):
     monkeypatch.setenv("MLFLOW_ENABLE_WORKSPACES", "true")
     assert list_alias_versions(mlflow_db, "champion", prefix="stocky-") is None
+
+
+@pytest.mark.parametrize("alias", ["champion", "challenger"])
+def test_alias_versions_equal_the_one_by_one_look_ups(mlflow_db: Path, alias: str):
+    tickers = ["^GSPC", "AAA", "BRK.B", "NOALIAS", "MISSING"]
+    registry = _registry(mlflow_db)
+    together = registry.alias_versions(tickers, alias)
+    assert registry._client is None  # read directly, mlflow never opened
+    one_by_one = [_registry(mlflow_db).alias_version(t, alias) for t in tickers]
+    expected = sorted((i for i in one_by_one if i is not None), key=lambda i: i.ticker)
+    together = sorted(together, key=lambda i: i.ticker)
+    assert [(i.ticker, i.name, i.version, i.aliases, i.run_id, i.tags) for i in together] == [
+        (i.ticker, i.name, i.version, i.aliases, i.run_id, i.tags) for i in expected
+    ]
+    assert len(together) == (3 if alias == "champion" else 1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -195,6 +195,22 @@ class ModelRegistry:
                 f"reading alias {alias} of {model_name(ticker)} failed: {exc}"
             ) from exc
         return self._info(ticker, mv)
+
+    def alias_versions(self, tickers: Sequence[str], alias: str) -> list[ModelVersionInfo]:
+        """`alias_version` of several tickers (those without the alias are left out).
+
+        A local SQLite registry answers from one direct listing (no mlflow import in a server
+        that reloads after a promotion); any other registry is asked ticker by ticker.
+
+        Raises:
+            RegistryError: The registry failed.
+        """
+        listed = self._listed_from_sqlite(alias)
+        if listed is not None:
+            wanted = set(tickers)
+            return [info for info in listed if info.ticker in wanted]
+        found = (self.alias_version(t, alias) for t in tickers)
+        return [info for info in found if info is not None]
 
     def champion(self, ticker: str, alias: str = "champion") -> Champion | None:
         """The version behind `alias` with its spec, or None when there is no such model or alias.

@@ -142,8 +142,7 @@ class ChampionCache:
             if not rows:
                 return ReloadResult((), (), (), kind="changes")
             tickers = sorted({row.ticker for row in rows})
-            infos = [self.registry.alias_version(t, self.alias) for t in tickers]
-            result = self._apply((i for i in infos if i is not None), kind="changes")
+            result = self._apply(self.registry.alias_versions(tickers, self.alias), kind="changes")
             self.mark = max(self.mark, *(row.id for row in rows))
             return result
 
