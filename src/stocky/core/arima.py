@@ -287,7 +287,9 @@ class ArimaForecaster:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                res = model.fit(start_params=start)
+                # No standard errors (never used: cov_type="none" skips a numerical Hessian)
+                # and no stored filter output (low_memory): the same estimates, cheaper.
+                res = model.fit(start_params=start, cov_type="none", low_memory=True)
             except (np.linalg.LinAlgError, ValueError) as exc:
                 # statsmodels gives up on some series (a singular covariance in the exact ML)
                 raise DataQualityError(

@@ -53,9 +53,13 @@ _ACTION_STYLE = {"promote": ("tab:green", "-"), "rollback": ("tab:orange", "--")
 
 
 def _figure() -> tuple[Any, Any]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(CHART_WIDTH / _DPI, CHART_HEIGHT / _DPI), dpi=_DPI)
+    # An Agg canvas from the start: otherwise savefig makes a temporary one (and throws its
+    # renderer away) for every PNG. The same pixels, ~10% less CPU per chart.
+    FigureCanvasAgg(fig)
     # Fixed margins, not a layout engine: the size is fixed anyway, and constrained layout
     # drew every figure twice (a third of a ticker's training time went to its PNG).
     fig.subplots_adjust(**_MARGINS)
