@@ -2,8 +2,10 @@
 
 AIC is computed from a conditional-sum-of-squares fit (an `lfilter` recursion optimised by
 L-BFGS-B), which ranks the 16 candidates of p, q in 0..3 in well under a second for 1,000
-points; only the winner is then fitted by exact maximum likelihood. The winner must beat the
-random walk on a validation window before the test period, or the random walk is kept.
+points. The winner must beat the random walk on a validation window before the test period,
+or the random walk is kept; it is walked forward there with its CSS estimates (the model as
+ranked; exact ML only for d = 0 or an estimate outside the stationary/invertible region), and
+the order kept is then fitted by exact maximum likelihood by the caller.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
 from scipy.signal import lfilter
 
-from stocky.core.arima import RANDOM_WALK, ArimaOrder, validate_window
+from stocky.core.arima import RANDOM_WALK, ArimaOrder, ArimaParams, validate_window
 from stocky.core.backtest import walk_forward
+from stocky.errors import BadInput
 
 __all__ = ["OrderChoice", "choose_d", "css_aic", "rank_orders", "select_order"]
 
@@ -149,8 +152,9 @@ def _ssr_and_grad(
     return value, grad
 
 
-def _minimise_ssr(x: NDArray[np.float64], p: int, q: int) -> float:
-    """The least CSS sum of squares over the box |coefficient| <= 0.99, by L-BFGS-B from zero.
+def _minimise_ssr(x: NDArray[np.float64], p: int, q: int) -> tuple[float, NDArray[np.float64]]:
+    """The least CSS sum of squares over the box |coefficient| <= 0.99, by L-BFGS-B from zero,
+    and the coefficients (AR then MA) where it is reached.
 
     A pure AR or pure MA candidate has one minimum in the box, and the exact gradient
     (`_ssr_and_grad`) reaches it at a fraction of the cost of finite differences. A mixed
@@ -160,13 +164,37 @@ def _minimise_ssr(x: NDArray[np.float64], p: int, q: int) -> float:
     """
     k = p + q
     bounds = [(-_BOUND, _BOUND)] * k
-    if p == 0 or q == 0:
-        res = minimize(
-            _ssr_and_grad, np.zeros(k), args=(x, p, q), jac=True, method="L-BFGS-B", bounds=bounds
-        )
-        return float(res.fun)
-    res = minimize(_ssr_fd, np.zeros(k), args=(x, p, q), jac=True, method="L-BFGS-B", bounds=bounds)
-    return float(res.fun)
+    loss = _ssr_and_grad if p == 0 or q == 0 else _ssr_fd
+    res = minimize(loss, np.zeros(k), args=(x, p, q), jac=True, method="L-BFGS-B", bounds=bounds)
+    return float(res.fun), np.asarray(res.x, dtype=float)
+
+
+@dataclass(frozen=True)
+class CssFit:
+    """One candidate's conditional-sum-of-squares fit on the scaled differenced series."""
+
+    order: ArimaOrder
+    aic: float
+    coefs: NDArray[np.float64]  # AR then MA
+    ssr: float
+    n: int
+
+
+def css_fit(x: ArrayLike, order: ArimaOrder) -> CssFit:
+    """Fit ARMA(order.p, order.q) to `x` (already differenced and demeaned) by CSS.
+
+    Returns:
+        A CssFit whose AIC is n*log(SSR/n) + 2*(p + q + 1), comparable across (p, q) on x.
+    """
+    arr = np.asarray(x, dtype=float)
+    p, q = order.p, order.q
+    n = len(arr) - p
+    if p + q == 0:
+        ssr, coefs = float(arr @ arr), np.zeros(0)
+    else:
+        ssr, coefs = _minimise_ssr(arr, p, q)
+    aic = float(n * np.log(ssr / n) + 2 * (p + q + 1))
+    return CssFit(order, aic, coefs, ssr, n)
 
 
 def css_aic(x: ArrayLike, p: int, q: int) -> float:
@@ -175,25 +203,56 @@ def css_aic(x: ArrayLike, p: int, q: int) -> float:
     Returns:
         n*log(SSR/n) + 2*(p + q + 1), comparable across (p, q) on the same x.
     """
-    arr = np.asarray(x, dtype=float)
-    n = len(arr) - p
-    k = p + q
-    ssr = float(arr @ arr) if k == 0 else _minimise_ssr(arr, p, q)
-    return float(n * np.log(ssr / n) + 2 * (k + 1))
+    return css_fit(x, ArimaOrder(p, 0, q)).aic
+
+
+def _css_params(fit: CssFit, y: NDArray[np.float64]) -> ArimaParams | None:
+    """The CSS estimates of a differenced candidate as fixed ARIMA parameters on the price
+    scale, or None where the validation walk should fit by exact ML instead.
+
+    None for d = 0 (on price levels an AR root near one leaves the mean poorly determined, and
+    the sample mean CSS uses differs from the ML one by more than the validation can ignore)
+    and for estimates the forecaster does not take (a non-stationary AR part, a non-invertible
+    MA part).
+    """
+    d = fit.order.d
+    if d == 0:
+        return None
+    x = np.diff(y, d)
+    scale = float(x.std()) or 1.0
+    p = fit.order.p
+    ar, ma = fit.coefs[:p], fit.coefs[p:]
+    for poly in (np.r_[1.0, -ar], np.r_[1.0, ma]):
+        if len(poly) > 1 and np.any(np.abs(np.roots(poly[::-1])) <= 1.0 + 1e-6):
+            return None
+    try:
+        return ArimaParams(
+            order=fit.order,
+            trend="n",
+            const=0.0,
+            ar=tuple(float(v) for v in ar),
+            ma=tuple(float(v) for v in ma),
+            sigma2=fit.ssr / fit.n * scale**2,
+        )
+    except BadInput:
+        return None
+
+
+def _css_fits(y: NDArray[np.float64], *, d: int, max_p: int, max_q: int) -> list[CssFit]:
+    x = np.diff(y, d) if d else y
+    x = x - x.mean() if d == 0 else x
+    # Scale so the optimiser works on unit-sized numbers; AIC differences are unaffected.
+    x = x / (x.std() or 1.0)
+    fits = [css_fit(x, ArimaOrder(p, d, q)) for p in range(max_p + 1) for q in range(max_q + 1)]
+    return sorted(fits, key=lambda f: f.aic)
 
 
 def rank_orders(
     y: ArrayLike, *, d: int, max_p: int = 3, max_q: int = 3
 ) -> list[tuple[ArimaOrder, float]]:
     """Every (p, d, q) with p <= max_p, q <= max_q, ranked by CSS AIC (best first)."""
-    x = np.diff(np.asarray(y, dtype=float), d) if d else np.asarray(y, dtype=float)
-    x = x - x.mean() if d == 0 else x
-    # Scale so the optimiser works on unit-sized numbers; AIC differences are unaffected.
-    x = x / (x.std() or 1.0)
-    scored = [
-        (ArimaOrder(p, d, q), css_aic(x, p, q)) for p in range(max_p + 1) for q in range(max_q + 1)
-    ]
-    return sorted(scored, key=lambda item: item[1])
+    fits = _css_fits(np.asarray(y, dtype=float), d=d, max_p=max_p, max_q=max_q)
+    return [(f.order, f.aic) for f in fits]
 
 
 def select_order(
@@ -206,8 +265,10 @@ def select_order(
 ) -> OrderChoice:
     """Choose an order on `y` (which must end before any test period).
 
-    The AIC ranking uses the points before the validation window; the best candidate and the
-    random walk are then fitted on that part and walked forward over the validation window.
+    The AIC ranking uses the points before the validation window; the best candidate is then
+    walked forward over the validation window with the parameters of its CSS fit on that part
+    (a second, exact-ML fit cost more than the whole ranking and, where the likelihood has one
+    optimum, gives nearly the same walk), beside the random walk (its naive column).
 
     Args:
         y: Prices before the test period, oldest first.
@@ -224,13 +285,21 @@ def select_order(
     if train_window:
         fit_part = fit_part[-train_window:]
     d = choose_d(fit_part)
-    ranked = rank_orders(fit_part, d=d, max_p=max_p, max_q=max_q)
-    best = ranked[0][0]
-    table = tuple((str(o), round(a, 3)) for o, a in ranked)
+    fits = _css_fits(fit_part, d=d, max_p=max_p, max_q=max_q)
+    best = fits[0].order
+    table = tuple((str(f.order), round(f.aic, 3)) for f in fits)
     if best == RANDOM_WALK:
         return OrderChoice(RANDOM_WALK, "the random walk has the lowest AIC", d, table, best)
     span = arr[-(len(fit_part) + validation_size) :]
-    cand = walk_forward(span, order=best, test_size=validation_size, train_window=len(fit_part))
+    cand = walk_forward(
+        span,
+        order=best,
+        test_size=validation_size,
+        train_window=len(fit_part),
+        # the candidate as ranked: its CSS estimates, not a second (exact-ML) fit; None (a
+        # non-stationary or non-invertible estimate) falls back to the exact-ML fit
+        params=_css_params(fits[0], fit_part),
+    )
     # The random walk forecasts each session by the one before (whatever its fitted variance):
     # its walk-forward is the candidate walk's `naive` column, so it needs no fit of its own.
     rw_rmse = cand.naive_rmse
