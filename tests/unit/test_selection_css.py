@@ -206,3 +206,17 @@ def test_validation_with_css_estimates_agrees_with_exact_ml_for_pure_ar_or_ma(re
         assert (choice.order == best) == (exact.rmse < exact.naive_rmse), name
         checked += 1
     assert checked >= 2  # pure AR/MA winners were met, not skipped
+
+
+@pytest.mark.parametrize("start", [250, 500, 1000])
+def test_a_winner_with_a_unit_root_estimate_keeps_the_random_walk_as_exact_ml_would(start):
+    """Real AAPL windows whose AIC winner's CSS estimates put a root on the unit circle
+    (cancelling AR and MA factors). The random walk is kept without an exact-ML fit; that fit,
+    walked forward, does not beat the random walk on these windows either."""
+    y = _bokeh_adjusted("AAPL")[start : start + 1100][-(1000 - 252) :]
+    choice = select_order(y, validation_size=126)
+    best = choice.best_candidate
+    assert best is not None and best != RANDOM_WALK
+    assert choice.order == RANDOM_WALK and "unit circle" in choice.reason
+    exact = walk_forward(y, order=best, test_size=126, train_window=len(y) - 126)
+    assert exact.rmse >= exact.naive_rmse

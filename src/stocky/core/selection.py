@@ -4,8 +4,9 @@ AIC is computed from a conditional-sum-of-squares fit (an `lfilter` recursion op
 L-BFGS-B), which ranks the 16 candidates of p, q in 0..3 in well under a second for 1,000
 points. The winner must beat the random walk on a validation window before the test period,
 or the random walk is kept; it is walked forward there with its CSS estimates (the model as
-ranked; exact ML only for d = 0 or an estimate outside the stationary/invertible region), and
-the order kept is then fitted by exact maximum likelihood by the caller.
+ranked; exact ML only for d = 0), and a winner whose estimates put a root on the unit circle
+(cancelling AR and MA factors) is the random walk in disguise and is not kept. The order kept
+is then fitted by exact maximum likelihood by the caller.
 """
 
 from __future__ import annotations
@@ -208,12 +209,12 @@ def css_aic(x: ArrayLike, p: int, q: int) -> float:
 
 def _css_params(fit: CssFit, y: NDArray[np.float64]) -> ArimaParams | None:
     """The CSS estimates of a differenced candidate as fixed ARIMA parameters on the price
-    scale, or None where the validation walk should fit by exact ML instead.
+    scale, or None.
 
     None for d = 0 (on price levels an AR root near one leaves the mean poorly determined, and
-    the sample mean CSS uses differs from the ML one by more than the validation can ignore)
-    and for estimates the forecaster does not take (a non-stationary AR part, a non-invertible
-    MA part).
+    the sample mean CSS uses differs from the ML one by more than the validation can ignore:
+    the caller fits by exact ML) and for estimates with an AR or MA root on or inside the unit
+    circle (a non-stationary or non-invertible fit, in practice AR and MA factors cancelling).
     """
     d = fit.order.d
     if d == 0:
@@ -290,15 +291,18 @@ def select_order(
     table = tuple((str(f.order), round(f.aic, 3)) for f in fits)
     if best == RANDOM_WALK:
         return OrderChoice(RANDOM_WALK, "the random walk has the lowest AIC", d, table, best)
+    # the candidate as ranked: its CSS estimates, not a second (exact-ML) fit
+    params = _css_params(fits[0], fit_part)
+    if params is None and d > 0:
+        reason = (
+            f"{best} has the lowest AIC but its estimates put an AR or MA root on the unit "
+            "circle (near-cancelling factors: the candidate is the random walk in disguise): "
+            "kept the random walk"
+        )
+        return OrderChoice(RANDOM_WALK, reason, d, table, best)
     span = arr[-(len(fit_part) + validation_size) :]
     cand = walk_forward(
-        span,
-        order=best,
-        test_size=validation_size,
-        train_window=len(fit_part),
-        # the candidate as ranked: its CSS estimates, not a second (exact-ML) fit; None (a
-        # non-stationary or non-invertible estimate) falls back to the exact-ML fit
-        params=_css_params(fits[0], fit_part),
+        span, order=best, test_size=validation_size, train_window=len(fit_part), params=params
     )
     # The random walk forecasts each session by the one before (whatever its fitted variance):
     # its walk-forward is the candidate walk's `naive` column, so it needs no fit of its own.
