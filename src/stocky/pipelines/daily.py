@@ -21,7 +21,8 @@ from stocky.core.sessions import TradingCalendar
 from stocky.pipelines.actuals import ActualsResult, attach_actuals
 from stocky.pipelines.alert_causes import AlertConfig, labels_late_alerts
 from stocky.pipelines.data import pull_prices
-from stocky.pipelines.drift import DriftDetector, DriftOutcome, check_drift
+from stocky.pipelines.drift import check_drift
+from stocky.pipelines.drift_check import DriftDetector, DriftOutcome
 from stocky.pipelines.forecast import forecast_record
 from stocky.pipelines.retrain import RetrainConfig, RetrainResult, retrain_ticker
 

@@ -21,7 +21,7 @@ from stocky.core.drift_rows import split_labeled
 from stocky.core.sessions import TradingCalendar
 from stocky.errors import StockyError
 from stocky.pipelines.alert_causes import AlertConfig
-from stocky.pipelines.drift import (
+from stocky.pipelines.drift_check import (
     DriftDetector,
     DriftOutcome,
     DriftReads,
