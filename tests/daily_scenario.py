@@ -27,7 +27,7 @@ from stocky.core.sessions import TradingCalendar
 from stocky.pipelines.daily import DailyDeps
 from stocky.pipelines.retrain_many import DailyOutcome, run_daily_many
 from stocky.pipelines.train import train_ticker
-from stocky.wiring import Stack, drift_rule, retrain_config, train_config
+from stocky.wiring import Stack, drift_rule, train_config
 
 END = dt.date(2018, 12, 31)
 DAYS = 30  # sessions run
@@ -105,8 +105,6 @@ def build(
         prices=prices,
         registry=registry,
         calendar=TradingCalendar(s.exchange, start="1990-01-01"),
-        train=train_config(s),
-        retrain=retrain_config(s),
         drift=drift_rule(s),
         _source=FakeSource(served),
     )

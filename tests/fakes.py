@@ -32,12 +32,13 @@ from stocky.adapters.prices.base import PRICE_COLUMNS, empty_price_frame, select
 from stocky.adapters.registry import model_name
 from stocky.adapters.store.alerts import AddOutcome
 from stocky.adapters.store.prediction_bulk import DRIFT_COLUMNS
+from stocky.adapters.store.prediction_reads import LABELED_COLUMNS
 from stocky.adapters.store.prices import PriceSummary
 from stocky.config import Settings
 from stocky.core.sessions import TradingCalendar
 from stocky.core.spec import ModelSpec
 from stocky.errors import DataUnavailable, ModelNotFound
-from stocky.wiring import Stack, drift_rule, retrain_config, train_config
+from stocky.wiring import Stack, drift_rule
 
 
 class FakeRegistry:
@@ -130,23 +131,6 @@ class FakeRegistry:
         return dataclasses.replace(info, aliases=names)
 
 
-_LABELED = [
-    "id",
-    "created_at",
-    "as_of",
-    "target_date",
-    "prediction",
-    "lower",
-    "upper",
-    "naive",
-    "actual",
-    "error",
-    "naive_error",
-    "model_version",
-    "source",
-]
-
-
 class FakePredictionLog:
     """The prediction log as a list of dicts (foreign windows are not detected here)."""
 
@@ -228,7 +212,9 @@ class FakePredictionLog:
             and (start is None or r["target_date"] >= start)
         ]
         rows.sort(key=lambda r: (r["target_date"], r["created_at"], r["id"]))
-        frame = pd.DataFrame([{k: r[k] for k in _LABELED} for r in rows], columns=_LABELED)
+        frame = pd.DataFrame(
+            [{k: r[k] for k in LABELED_COLUMNS} for r in rows], columns=LABELED_COLUMNS
+        )
         for col in ("target_date", "as_of"):
             frame[col] = pd.to_datetime(frame[col])
         return frame
@@ -491,8 +477,6 @@ def fake_stack(settings: Settings, frames: Mapping[str, pd.DataFrame]) -> Stack:
         prices=FakePriceStore(),
         registry=FakeRegistry(),
         calendar=TradingCalendar(settings.exchange, start="1990-01-01"),
-        train=train_config(settings),
-        retrain=retrain_config(settings),
         drift=drift_rule(settings),
         _source=FakeSource(frames),
     )

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any
 
 from stocky.config import Settings
 
@@ -41,48 +42,6 @@ __all__ = [
 ]
 
 
-T = TypeVar("T")
-
-
-class _FromSettings(Generic[T]):
-    """A Stack field built from the stack's settings on first read, unless one was given.
-
-    The training and retrain configurations live with the pipelines, which import the order
-    search, the walk-forward and scipy (~1 s of CPU): a server never reads them, so it never
-    pays for them. (A dataclass field whose default is a descriptor: `dataclasses` docs.)
-    """
-
-    def __init__(self, build: Callable[[Settings], T]) -> None:
-        self.build = build
-        self.attr = ""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.attr = f"_{name}_given"
-
-    @overload
-    def __get__(self, obj: None, owner: type | None = None) -> _FromSettings[T]: ...
-    @overload
-    def __get__(self, obj: Stack, owner: type | None = None) -> T: ...
-    def __get__(self, obj: Stack | None, owner: type | None = None) -> T | _FromSettings[T]:
-        if obj is None:  # the dataclass asks for the default: this descriptor, i.e. "not given"
-            return self
-        value: T | None = obj.__dict__.get(self.attr)
-        if value is None:
-            value = obj.__dict__[self.attr] = self.build(obj.settings)
-        return value
-
-    def __set__(self, obj: Stack, value: T | _FromSettings[T]) -> None:
-        obj.__dict__[self.attr] = None if isinstance(value, _FromSettings) else value
-
-
-def _train_config(settings: Settings) -> TrainConfig:
-    return train_config(settings)
-
-
-def _retrain_config(settings: Settings) -> RetrainConfig:
-    return retrain_config(settings)
-
-
 @dataclass
 class Stack:
     """Every collaborator a pipeline, command or the API needs, built once from Settings."""
@@ -94,15 +53,25 @@ class Stack:
     registry: Registry
     calendar: TradingCalendar
     drift: DriftRule
-    #: The training and retrain configurations: from `settings` on first read unless given.
-    train: _FromSettings[TrainConfig] = _FromSettings(_train_config)
-    retrain: _FromSettings[RetrainConfig] = _FromSettings(_retrain_config)
     #: The database engine (None for in-memory fakes); disposed by `close`.
     engine: sa.Engine | None = None
     #: Built on first use: a misconfigured source must not stop commands that never read it.
     source_factory: Callable[[], PriceSource] | None = field(default=None, repr=False)
     _source: PriceSource | None = field(default=None, repr=False)
     _closers: list[Callable[[], Any]] = field(default_factory=list, repr=False)
+
+    # The training and retrain configurations live with the pipelines, which import the order
+    # search, the walk-forward and scipy (~1 s of CPU): built on first read, so a server (which
+    # never reads them) never pays for them. `build_stack` checks what they would reject.
+    @cached_property
+    def train(self) -> TrainConfig:
+        """The training configuration of the stack's settings."""
+        return train_config(self.settings)
+
+    @cached_property
+    def retrain(self) -> RetrainConfig:
+        """The retrain configuration of the stack's settings."""
+        return retrain_config(self.settings)
 
     @property
     def source(self) -> PriceSource:

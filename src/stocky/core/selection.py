@@ -20,7 +20,6 @@ from scipy.signal import lfilter
 
 from stocky.core.arima import RANDOM_WALK, ArimaOrder, ArimaParams, validate_window
 from stocky.core.backtest import walk_forward
-from stocky.errors import BadInput
 
 __all__ = ["OrderChoice", "choose_d", "css_aic", "rank_orders", "select_order"]
 
@@ -207,36 +206,40 @@ def css_aic(x: ArrayLike, p: int, q: int) -> float:
     return css_fit(x, ArimaOrder(p, 0, q)).aic
 
 
+def _on_unit_circle(fit: CssFit) -> bool:
+    """Whether the CSS estimates put an AR or MA root on or inside the unit circle (a
+    non-stationary or non-invertible fit: in practice AR and MA factors cancelling)."""
+    p = fit.order.p
+    polys = (np.r_[1.0, -fit.coefs[:p]], np.r_[1.0, fit.coefs[p:]])
+    return any(
+        len(poly) > 1 and bool(np.any(np.abs(np.roots(poly[::-1])) <= 1.0 + 1e-6)) for poly in polys
+    )
+
+
 def _css_params(fit: CssFit, y: NDArray[np.float64]) -> ArimaParams | None:
     """The CSS estimates of a differenced candidate as fixed ARIMA parameters on the price
-    scale, or None.
+    scale, or None where they are not used (the caller fits by exact ML instead).
 
     None for d = 0 (on price levels an AR root near one leaves the mean poorly determined, and
-    the sample mean CSS uses differs from the ML one by more than the validation can ignore:
-    the caller fits by exact ML) and for estimates with an AR or MA root on or inside the unit
-    circle (a non-stationary or non-invertible fit, in practice AR and MA factors cancelling).
+    the sample mean CSS uses differs from the ML one by more than the validation can ignore),
+    for estimates `_on_unit_circle`, and for a series without variation to scale by.
     """
     d = fit.order.d
-    if d == 0:
+    if d == 0 or _on_unit_circle(fit):
         return None
-    x = np.diff(y, d)
-    scale = float(x.std()) or 1.0
+    scale = float(np.diff(y, d).std())
+    sigma2 = fit.ssr / fit.n * scale**2
+    if not (np.isfinite(sigma2) and sigma2 > 0):
+        return None
     p = fit.order.p
-    ar, ma = fit.coefs[:p], fit.coefs[p:]
-    for poly in (np.r_[1.0, -ar], np.r_[1.0, ma]):
-        if len(poly) > 1 and np.any(np.abs(np.roots(poly[::-1])) <= 1.0 + 1e-6):
-            return None
-    try:
-        return ArimaParams(
-            order=fit.order,
-            trend="n",
-            const=0.0,
-            ar=tuple(float(v) for v in ar),
-            ma=tuple(float(v) for v in ma),
-            sigma2=fit.ssr / fit.n * scale**2,
-        )
-    except BadInput:
-        return None
+    return ArimaParams(
+        order=fit.order,
+        trend="n",
+        const=0.0,
+        ar=tuple(float(v) for v in fit.coefs[:p]),
+        ma=tuple(float(v) for v in fit.coefs[p:]),
+        sigma2=sigma2,
+    )
 
 
 def _css_fits(y: NDArray[np.float64], *, d: int, max_p: int, max_q: int) -> list[CssFit]:
@@ -291,15 +294,15 @@ def select_order(
     table = tuple((str(f.order), round(f.aic, 3)) for f in fits)
     if best == RANDOM_WALK:
         return OrderChoice(RANDOM_WALK, "the random walk has the lowest AIC", d, table, best)
-    # the candidate as ranked: its CSS estimates, not a second (exact-ML) fit
-    params = _css_params(fits[0], fit_part)
-    if params is None and d > 0:
+    if d > 0 and _on_unit_circle(fits[0]):
         reason = (
             f"{best} has the lowest AIC but its estimates put an AR or MA root on the unit "
             "circle (near-cancelling factors: the candidate is the random walk in disguise): "
             "kept the random walk"
         )
         return OrderChoice(RANDOM_WALK, reason, d, table, best)
+    # the candidate as ranked: its CSS estimates, not a second (exact-ML) fit
+    params = _css_params(fits[0], fit_part)
     span = arr[-(len(fit_part) + validation_size) :]
     cand = walk_forward(
         span, order=best, test_size=validation_size, train_window=len(fit_part), params=params

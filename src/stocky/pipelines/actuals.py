@@ -19,7 +19,7 @@ from stocky.adapters.prices.base import PriceSource
 from stocky.adapters.store.predictions import SCORABLE_ERROR
 from stocky.pipelines.data import pull_prices
 
-__all__ = ["ActualsResult", "attach_actuals"]
+__all__ = ["ActualsResult", "attach_actuals", "scorable"]
 
 log = logging.getLogger(__name__)
 
@@ -78,16 +78,16 @@ def attach_actuals(
         pulled = result.rows_added
         closes = _closes(prices, ticker, min(targets), as_of)
     closed = due[[d.date() in closes for d in due["target_date"]]]
-    scorable = _scorable(closed, [closes[d.date()] for d in closed["target_date"]])
+    ok = scorable(closed, [closes[d.date()] for d in closed["target_date"]])
     updates = [
         ActualUpdate(int(row.id), closes[row.target_date.date()], now)
-        for row in closed[scorable].itertuples(index=False)
+        for row in closed[ok].itertuples(index=False)
     ]
     updated = predictions.attach_actuals(updates)
     missing = len(due) - len(closed)
     if missing:
         log.info("%s: %d due predictions have no close yet; they stay pending", ticker, missing)
-    unscorable = int((~scorable).sum())
+    unscorable = int((~ok).sum())
     if unscorable:
         log.warning(
             "%s: %d due predictions hold a number that is not finite or too far from the close "
@@ -100,7 +100,7 @@ def attach_actuals(
     )
 
 
-def _scorable(due: pd.DataFrame, actual: list[float]) -> np.ndarray:
+def scorable(due: pd.DataFrame, actual: list[float]) -> np.ndarray:
     """Rows whose numbers are finite and whose errors can be stored and squared."""
     numbers = due[["prediction", "lower", "upper", "naive"]].to_numpy(dtype=float)
     close = np.asarray(actual, dtype=float)

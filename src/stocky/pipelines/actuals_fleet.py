@@ -1,7 +1,7 @@
 """Delayed labels for a fleet: what `attach_actuals` does ticker by ticker, in a few queries.
 
 Every ticker's pending rows in one query, their closes in one, matched with one join over the
-whole fleet (no frame per ticker), the same `_scorable` test as the per-ticker path, and one
+whole fleet (no frame per ticker), the same `scorable` test as the per-ticker path, and one
 UPDATE batch. A ticker whose closes are missing is re-pulled once (`pull_many`).
 """
 
@@ -15,7 +15,7 @@ import pandas as pd
 
 from stocky.adapters.ports import ActualUpdate
 from stocky.errors import StockyError
-from stocky.pipelines.actuals import ActualsResult, _scorable
+from stocky.pipelines.actuals import ActualsResult, scorable
 from stocky.pipelines.daily import DailyDeps
 from stocky.pipelines.data import pull_many
 
@@ -68,7 +68,7 @@ def attach_actuals_many(
             matched = _match(due, closes)
     matched = matched[~matched["ticker"].isin(list(failed))]
     closed = matched["close"].notna().to_numpy()
-    ok = closed & _scorable(matched, matched["close"].tolist())
+    ok = closed & scorable(matched, matched["close"].tolist())
     picked = matched[ok]
     updates = [
         ActualUpdate(int(i), float(c), now)
