@@ -33,10 +33,11 @@ WORKDIR /build
 
 # Dependencies first, cached until pyproject.toml, the lock or the version change: here the
 # package is only its __init__ (and an empty README); the real one is installed over it below.
-COPY pyproject.toml requirements.lock ./
+COPY pyproject.toml requirements.lock requirements-nodeps.lock ./
 COPY src/stocky/__init__.py src/stocky/__init__.py
 RUN touch README.md \
-    && /opt/venv/bin/python -m pip install --no-cache-dir -c requirements.lock .
+    && /opt/venv/bin/python -m pip install --no-cache-dir -c requirements.lock . \
+    && /opt/venv/bin/python -m pip install --no-cache-dir --no-deps -r requirements-nodeps.lock
 
 COPY README.md ./
 COPY src/ src/

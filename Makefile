@@ -17,10 +17,11 @@ export MPLBACKEND := Agg
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml requirements.lock requirements-nodeps.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev,lstm]"
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-nodeps.lock
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install stocky with locked dependencies
