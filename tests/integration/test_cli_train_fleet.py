@@ -78,7 +78,7 @@ def _champions(home: Path) -> dict[str, tuple[str, list[float]]]:
     found = {}
     for ticker, version in sorted(registry.alias_map("champion").items()):
         spec = registry.load_version(ticker, version)
-        found[ticker] = (str(spec.params.order), spec.params.as_vector().tolist())
+        found[ticker] = (str(spec.arima_params.order), spec.arima_params.as_vector().tolist())
     return found
 
 

@@ -90,7 +90,7 @@ def seed_monitoring(home: Path) -> Seeded:
                     naive=float(close[i - 1]),
                     model_name=info.name,
                     model_version=info.version,
-                    arima_order=str(spec.params.order),
+                    arima_order=str(spec.arima_params.order),
                     history_len=30,
                     input_hash=f"seed-{i}-{k}",
                     request_id=f"seed-{i}-{k}",

@@ -56,7 +56,7 @@ def test_promote_moves_aliases_and_audits(home):
     assert registry.alias_version("^GSPC", "previous").version == 1  # type: ignore[union-attr]
     spec, _ = registry.load_spec("^GSPC")
     assert spec.train_end == "2018-12-31"  # refitted on everything up to as_of
-    assert spec.params.order.p == 1 and spec.params.order.q == 1
+    assert spec.arima_params.order.p == 1 and spec.arima_params.order.q == 1
     row = audit.promotions("^GSPC")[0]
     assert row.action == "promote" and row.from_version == 1 and row.to_version == 2
     assert row.challenger_rmse == pytest.approx(result.decision.challenger_rmse)

@@ -65,7 +65,7 @@ def test_start_up_lists_once_and_loads_every_champion(fleet):
     )
     model = cache.get("SYN0029")
     assert model is not None and model.version == 1
-    assert model.spec.params.ma == (-0.1 + 29 / 1000,)
+    assert model.spec.arima_params.ma == (-0.1 + 29 / 1000,)
 
 
 def test_a_poll_with_no_change_asks_the_registry_nothing(fleet):
@@ -103,7 +103,7 @@ def test_a_promotion_of_the_last_ticker_costs_one_look_up(fleet):
     assert result.loaded == (last,)
     assert registry.reads == [f"alias {last}", f"load {last} v2"]
     served = cache.get(last)
-    assert served is not None and served.version == 2 and served.spec.params.ma == (0.2,)
+    assert served is not None and served.version == 2 and served.spec.arima_params.ma == (0.2,)
     # the mark moved: the same record is not applied again
     registry.reads.clear()
     assert cache.refresh_changed().loaded == () and registry.reads == []

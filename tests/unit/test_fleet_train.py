@@ -61,7 +61,7 @@ def test_one_failing_ticker_never_stops_the_rest(tmp_path: Path) -> None:
     )
     assert [s.ticker for s in result.trained] == ["SYN0", "SYN1", "SYN2"]
     assert all(s.alias == "champion" and s.version == 1 for s in result.trained)
-    assert all(s.source == "fake" and s.order == (0, 1, 1) for s in result.trained)
+    assert all(s.source == "fake" and s.model == "ARIMA(0,1,1)" for s in result.trained)
     failed = {f.ticker: f for f in result.failed}
     assert set(failed) == {"NOPE", "SHORT"}
     assert (

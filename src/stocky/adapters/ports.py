@@ -145,6 +145,7 @@ class PredictionRecord:
     naive: float
     model_name: str
     model_version: int
+    #: "(p, d, q)" for ARIMA models, "-" for other families (the column predates them).
     arima_order: str
     history_len: int
     input_hash: str
@@ -152,6 +153,9 @@ class PredictionRecord:
     source: str = "api"
     #: The client key the request carried (api_keys.id, never the key); None without one.
     api_key_id: int | None = None
+    #: The model's family (`model_type`) and short label ("ETS(A,N,N)").
+    model_type: str = "arima"
+    model_label: str = ""
 
     def validate(self) -> None:
         """Refuse a row the log must never hold: a number that is not finite.

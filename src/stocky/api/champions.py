@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from stocky.adapters.ports import AuditLog, ModelVersionInfo, Registry
-from stocky.core.arima import ArimaForecaster, prepare_many
+from stocky.core.families.served import ServedModel, prepare_many
 from stocky.core.spec import ModelSpec
 from stocky.errors import BadInput, StockyError
 
@@ -44,12 +44,20 @@ class LoadedModel:
     name: str
     version: int
     spec: ModelSpec
-    forecaster: ArimaForecaster
+    forecaster: ServedModel
     aliases: tuple[str, ...]
+    #: Read once at load (a request must not rebuild them): "ETS(A,N,N)", and "(p, d, q)" or None.
+    label: str = ""
+    arima_order: str | None = None
+
+    @property
+    def model_type(self) -> str:
+        return self.spec.model_type
 
     @property
     def order(self) -> str:
-        return str(self.spec.params.order)
+        """The model's label (the fleet pages' "model" column)."""
+        return self.label
 
 
 @dataclass(frozen=True)
@@ -190,7 +198,16 @@ class ChampionCache:
                 loaded.append(exc)
                 continue
             loaded.append(
-                LoadedModel(info.ticker, info.name, info.version, spec, forecaster, info.aliases)
+                LoadedModel(
+                    info.ticker,
+                    info.name,
+                    info.version,
+                    spec,
+                    forecaster,
+                    info.aliases,
+                    label=forecaster.label,
+                    arima_order=forecaster.arima_order,
+                )
             )
         return self._prepare([m for m in loaded if isinstance(m, LoadedModel)], loaded)
 

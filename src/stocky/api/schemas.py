@@ -77,8 +77,15 @@ class PredictResponse(BaseModel):
     """The seed's four keys first, then what stocky adds."""
 
     prediction: float
-    model_type: str = "arima"
-    arima_order: str = Field(description='The order as "(p, d, q)".')
+    model_type: str = Field(
+        "arima", description='The model family: "arima", "ets", "theta", "naive", ...'
+    )
+    arima_order: str | None = Field(
+        description='The ARIMA order as "(p, d, q)"; null for other families.'
+    )
+    model: str = Field(
+        "", description='The model\'s short label, e.g. "ARIMA(0,1,1)" or "ETS(A,N,N)".'
+    )
     timestamp: str = Field(description="When the prediction was made, UTC ISO-8601.")
     ticker: str
     model_version: int

@@ -299,7 +299,7 @@ def _report(console: Console, result: FleetResult, *, seconds: float, workers: i
 
 def _summary(results: tuple[TrainSummary, ...]) -> Table:
     table = Table(title="walk-forward test vs the naive random walk")
-    for col in ("ticker", "order", "ver", "alias", "RMSE", "naive", "skill", "DM p", "cov95"):
+    for col in ("ticker", "model", "ver", "alias", "RMSE", "naive", "skill", "DM p", "cov95"):
         table.add_column(
             col, justify="left" if col in ("ticker", "alias") else "right", no_wrap=True
         )
@@ -307,7 +307,7 @@ def _summary(results: tuple[TrainSummary, ...]) -> Table:
         s = r.scores
         table.add_row(
             r.ticker,
-            str(r.order),
+            r.model,
             str(r.version),
             r.alias,
             _fmt(s.rmse),

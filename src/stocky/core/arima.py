@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtri  # norm.ppf's kernel; scipy.stats takes ~1 s to import
 
+from stocky.core.families.base import Forecast, validate_window
 from stocky.core.kalman import LinearForecast, WeightTable, linear_forecast, weight_table
 from stocky.core.kalman_batch import FilterModel, weight_tables
 from stocky.core.volatility import IntervalMethod, ewma_std, validate_interval_method
@@ -78,17 +79,6 @@ class ArimaOrder:
 
 
 RANDOM_WALK = ArimaOrder(0, 1, 0)
-
-
-@dataclass(frozen=True)
-class Forecast:
-    """A one-step forecast with a central interval at `level`."""
-
-    mean: float
-    lower: float
-    upper: float
-    std: float
-    level: float = 0.95
 
 
 @dataclass(frozen=True)
@@ -164,32 +154,6 @@ class ArimaParams:
             ma=tuple(by_name[f"ma.L{i}"] for i in range(1, order.q + 1)),
             sigma2=float(by_name["sigma2"]),
         )
-
-
-def validate_window(
-    window: ArrayLike, *, min_len: int = 2, name: str = "recent_prices"
-) -> NDArray[np.float64]:
-    """Check a price window and return it as a float array.
-
-    Raises:
-        BadInput: Naming the first bad index and the fix.
-    """
-    try:
-        arr = np.asarray(window, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise BadInput(f"{name} must be a list of numbers: send finite prices > 0") from exc
-    if arr.ndim != 1:
-        raise BadInput(f"{name} must be a flat list of prices, got {arr.ndim} dimensions")
-    if len(arr) < min_len:
-        raise BadInput(
-            f"{name} has {len(arr)} prices, fewer than {min_len}: send at least {min_len}"
-        )
-    bad = np.flatnonzero(~np.isfinite(arr) | (arr <= 0))
-    if len(bad):
-        i = int(bad[0])
-        what = "NaN" if np.isnan(arr[i]) else ("infinite" if np.isinf(arr[i]) else f"{arr[i]:g}")
-        raise BadInput(f"{name}[{i}] is {what}: send finite prices > 0")
-    return arr
 
 
 @lru_cache(maxsize=16)

@@ -7,10 +7,12 @@ the seed's method, is `refit_every=1`: two orders of magnitude slower for no gai
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.special import ndtri
 from scipy.stats import norm
 
 from stocky.core.arima import (
@@ -19,10 +21,11 @@ from stocky.core.arima import (
     ArimaParams,
     validate_window,
 )
+from stocky.core.families.base import Forecaster
 from stocky.core.volatility import ewma_std_path, interval_scale, validate_interval_method
 from stocky.errors import BadInput
 
-__all__ = ["WalkForward", "walk_forward"]
+__all__ = ["WalkForward", "walk_forward", "walk_forward_model"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ class WalkForward:
     refits: int
     #: The calibrated widening of "ewma" intervals (1.0 for "model").
     interval_scale: float = 1.0
+    #: The fitted family forecaster of each block (family-neutral walks; () for ARIMA walks).
+    models: tuple[Forecaster, ...] = ()
 
     @property
     def rmse(self) -> float:
@@ -139,4 +144,81 @@ def walk_forward(
         params=tuple(used),
         refits=refits,
         interval_scale=scale,
+    )
+
+
+def walk_forward_model(
+    y: ArrayLike,
+    *,
+    make: Callable[[], Forecaster],
+    test_size: int,
+    train_window: int = 0,
+    refit_every: int = 0,
+    fitted: Forecaster | None = None,
+    level: float = 0.95,
+    interval: str = "ewma",
+    interval_window: int = 60,
+) -> WalkForward:
+    """Walk any family forward over the last `test_size` points of `y` (fixed parameters).
+
+    The family-neutral `walk_forward`: `make()` returns an unfitted forecaster, fitted on the
+    training window before each block (only once with ``refit_every=0``), or `fitted` is used
+    as is for the first block. Each block is one `one_step_path` call.
+
+    Args:
+        y: Prices, oldest first.
+        make: Builds an unfitted forecaster of the family (and its configuration).
+        test_size: Number of final points to forecast one step ahead.
+        train_window: Points used to fit before each block (0 = everything before it).
+        refit_every: Refit every K test points (0 = never).
+        fitted: Already fitted forecaster for the first block (e.g. a global model).
+        level: Interval level.
+        interval: "model" (the family's own sigma) or "ewma" (as `walk_forward`).
+        interval_window: Prices behind each EWMA interval.
+
+    Returns:
+        A WalkForward; ``models`` holds the forecaster of each block.
+
+    Raises:
+        BadInput: If the series is too short for the split or contains bad prices.
+    """
+    arr = validate_window(y, min_len=2, name="y")
+    method = validate_interval_method(interval)
+    n = len(arr)
+    _validate_split(n, test_size, train_window, ArimaOrder(0, 1, 0))
+    test_start = n - test_size
+    block = refit_every if refit_every > 0 else test_size
+    z = float(ndtri(0.5 + level / 2))
+    means: list[NDArray[np.float64]] = []
+    stds: list[NDArray[np.float64]] = []
+    used: list[Forecaster] = []
+    current = fitted
+    for b in range(test_start, n, block):
+        end = min(b + block, n)
+        seg_start = max(0, b - train_window) if train_window else 0
+        if current is None or (refit_every > 0 and b > test_start):
+            current = make().fit(arr[seg_start:b])
+        m, s = current.one_step_path(arr[seg_start:end], start=b - seg_start)
+        means.append(np.asarray(m, dtype=float))
+        stds.append(np.asarray(s, dtype=float))
+        used.append(current)
+    mean = np.concatenate(means)
+    scale = 1.0
+    if method == "model":
+        std = np.concatenate(stds)
+    else:
+        history = arr[max(0, test_start - train_window) if train_window else 0 : test_start]
+        scale = interval_scale(history, window=interval_window, level=level)
+        std = scale * ewma_std_path(arr, start=test_start, window=interval_window)
+    return WalkForward(
+        start=test_start,
+        actual=arr[test_start:].copy(),
+        mean=mean,
+        lower=mean - z * std,
+        upper=mean + z * std,
+        naive=arr[test_start - 1 : n - 1].copy(),
+        params=(),
+        refits=len(used) - (1 if fitted is not None else 0),
+        interval_scale=scale,
+        models=tuple(used),
     )

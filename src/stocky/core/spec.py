@@ -9,13 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from stocky.core.arima import ArimaForecaster, ArimaParams
+from stocky.core.arima import ArimaParams
+from stocky.core.families.base import Forecaster
+from stocky.core.families.registry import forecaster_from_params
+from stocky.core.families.served import ServedModel
 from stocky.core.volatility import IntervalMethod, validate_interval_method
 from stocky.errors import BadInput
 
 __all__ = ["SPEC_SCHEMA", "ModelSpec"]
 
-SPEC_SCHEMA = "stocky.model_spec/1"
+SPEC_SCHEMA = "stocky.model_spec/2"
+#: Specs written before model families: always ARIMA, parameters as `ArimaParams.to_dict`.
+SPEC_SCHEMA_V1 = "stocky.model_spec/1"
 
 
 @dataclass(frozen=True)
@@ -23,7 +28,8 @@ class ModelSpec:
     """Everything serving needs, plus the facts a reader of the registry wants."""
 
     ticker: str
-    params: ArimaParams
+    #: The family's JSON parameters (an `ArimaParams` is taken as an ARIMA's).
+    params: dict[str, Any]
     train_start: str
     train_end: str
     train_rows: int
@@ -33,19 +39,58 @@ class ModelSpec:
     interval: IntervalMethod = "model"
     #: Calibrated widening of "ewma" intervals (`stocky.core.volatility.interval_scale`).
     interval_scale: float = 1.0
+    #: The family (`stocky.core.families.registry`) whose parameters `params` holds.
+    model_type: str = "arima"
 
-    def forecaster(self) -> ArimaForecaster:
-        """A fitted forecaster with these parameters."""
-        return ArimaForecaster.from_params(
-            self.params, interval=self.interval, interval_scale=self.interval_scale
+    def __post_init__(self) -> None:
+        if isinstance(self.params, ArimaParams):
+            object.__setattr__(self, "params", self.params.to_dict())
+            object.__setattr__(self, "model_type", "arima")
+
+    @property
+    def arima_params(self) -> ArimaParams:
+        """The parameters of an ARIMA spec.
+
+        Raises:
+            BadInput: The spec holds another family.
+        """
+        if self.model_type != "arima":
+            raise BadInput(f"{self.ticker}'s model is {self.model_type}, not an ARIMA")
+        return ArimaParams.from_dict(self.params)
+
+    def family(self) -> Forecaster:
+        """The fitted family forecaster with these parameters (mean and the model's sigma).
+
+        Raises:
+            BadInput: Unknown family or malformed parameters.
+        """
+        return forecaster_from_params(self.model_type, self.params)
+
+    def forecaster(self) -> ServedModel:
+        """The model as served: the family's forecast with this spec's interval method."""
+        return ServedModel(
+            self.family(), interval=self.interval, interval_scale=self.interval_scale
         )
+
+    @property
+    def label(self) -> str:
+        """Short human name, e.g. "ARIMA(2,1,2)" or "ETS(A,Ad,N)"."""
+        return self.family().label
+
+    @property
+    def arima_order(self) -> str | None:
+        """The seed API's "(p, d, q)" for an ARIMA model, None for any other family."""
+        if self.model_type != "arima":
+            return None
+        return str(self.arima_params.order)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": SPEC_SCHEMA,
             "ticker": self.ticker,
-            "model_type": "arima",
-            "params": self.params.to_dict(),
+            "model_type": self.model_type,
+            "label": self.label,
+            "params": dict(self.params),
             "interval": self.interval,
             "interval_scale": self.interval_scale,
             "training": {"start": self.train_start, "end": self.train_end, "rows": self.train_rows},
@@ -60,16 +105,26 @@ class ModelSpec:
         Raises:
             BadInput: If the document is not a stocky model spec of a known schema.
         """
-        if data.get("schema") != SPEC_SCHEMA:
+        schema = data.get("schema")
+        if schema not in (SPEC_SCHEMA, SPEC_SCHEMA_V1):
             raise BadInput(
-                f"model spec schema {data.get('schema')!r} is not {SPEC_SCHEMA!r}: "
+                f"model spec schema {schema!r} is not {SPEC_SCHEMA!r}: "
                 "retrain the model with this stocky version"
             )
         try:
             training = data["training"]
+            model_type = str(data.get("model_type", "arima"))
+            if schema == SPEC_SCHEMA_V1 and model_type != "arima":
+                raise ValueError(f"a {SPEC_SCHEMA_V1} spec holds an ARIMA, not {model_type!r}")
+            params = dict(data["params"])
+            if not isinstance(data["params"], dict):
+                raise TypeError("params is not an object")
+            # parse now, so a malformed spec fails on load and not on its first forecast
+            forecaster_from_params(model_type, params)
             return cls(
                 ticker=str(data["ticker"]),
-                params=ArimaParams.from_dict(data["params"]),
+                model_type=model_type,
+                params=params,
                 train_start=str(training["start"]),
                 train_end=str(training["end"]),
                 train_rows=int(training["rows"]),

@@ -86,8 +86,9 @@ class TrainSummary:
     run_id: str
     version: int
     alias: str
-    order: tuple[int, int, int]
-    params: tuple[float, ...]
+    #: The family and the model's short label ("ARIMA(0,1,1)", "ETS(A,N,N)", "Naive").
+    model_type: str
+    model: str
     scores: Scores
     order_reason: str
     warnings: tuple[str, ...]
@@ -180,15 +181,14 @@ def train_in_stack(stack: Stack, *, task: TrainTask, options: TrainOptions) -> T
         git_commit=options.git_commit,
         audit=stack.audit,  # a first champion reaches running servers through this log
     )
-    params = result.spec.params
     return TrainSummary(
         ticker=ticker,
         source=source_name,
         run_id=result.run_id,
         version=result.version.version,
         alias=result.alias,
-        order=(params.order.p, params.order.d, params.order.q),
-        params=tuple(float(x) for x in params.as_vector()),
+        model_type=result.spec.model_type,
+        model=result.spec.label,
         scores=result.scores,
         order_reason=result.order_reason,
         warnings=result.warnings,

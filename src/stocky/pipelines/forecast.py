@@ -9,7 +9,8 @@ import math
 import numpy as np
 
 from stocky.adapters.ports import PredictionRecord
-from stocky.core.arima import ArimaForecaster, Forecast
+from stocky.core.families.base import Forecast
+from stocky.core.families.served import ServedModel
 from stocky.errors import BadInput
 
 __all__ = ["forecast_record", "input_hash", "validate_forecast"]
@@ -22,7 +23,7 @@ def input_hash(window: np.ndarray) -> str:
 
 def forecast_record(
     *,
-    forecaster: ArimaForecaster,
+    forecaster: ServedModel,
     window: list[float] | np.ndarray,
     ticker: str,
     model_name: str,
@@ -45,7 +46,6 @@ def forecast_record(
         forecast = forecaster.forecast(window)  # validates the window (names the bad index)
     arr = np.asarray(window, dtype=float)
     validate_forecast(forecast, arr)
-    assert forecaster.params_ is not None
     record = PredictionRecord(
         ticker=ticker,
         created_at=now,
@@ -57,12 +57,14 @@ def forecast_record(
         naive=float(arr[-1]),
         model_name=model_name,
         model_version=model_version,
-        arima_order=str(forecaster.params_.order),
+        arima_order=forecaster.arima_order or "-",
         history_len=len(arr),
         input_hash=input_hash(arr),
         request_id=request_id,
         source=source,
         api_key_id=api_key_id,
+        model_type=forecaster.model_type,
+        model_label=forecaster.label,
     )
     return forecast, record
 

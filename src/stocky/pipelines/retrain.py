@@ -28,7 +28,6 @@ from stocky.adapters.ports import (
     RunRecord,
 )
 from stocky.adapters.registry import model_name
-from stocky.core.arima import RANDOM_WALK, ArimaForecaster, ArimaOrder
 from stocky.core.promotion import (
     Decision,
     naive_beats_both,
@@ -149,25 +148,21 @@ def retrain_ticker(
     )
     if fallback:
         reason = (
-            f"fallback to the random walk {RANDOM_WALK}: the champion is degraded and naive "
+            f"fallback to the random walk: the champion is degraded and naive "
             f"beat both on the holdout (naive RMSE {decision.naive_rmse:.4f}); challenger "
-            f"{scoring.order} {decision.reason}"
+            f"{scoring.label} {decision.reason}"
         )
-        rw = dataclasses.replace(config, order="0,1,0")
+        rw = dataclasses.replace(config, order="auto", families=("naive",))
         scoring = score_retrain(close, champion=champion, config=rw)
     start = scoring.start
     holdout = (str(dates.iloc[start].date()), str(dates.iloc[-1].date()))
     latest = close[-config.train_window :] if config.train_window else close
-    final = (
-        ArimaForecaster(scoring.order).fit(latest, start_params=scoring.challenger.params_)
-        if promote
-        else scoring.challenger
-    )
-    assert final.params_ is not None
-    fit_len = final.nobs_
+    final = scoring.evaluation.choice.make().fit(latest) if promote else scoring.challenger
+    fit_len = len(latest) if promote else len(scoring.fit_part)
     spec = ModelSpec(
         ticker=ticker,
-        params=final.params_,
+        model_type=final.model_type,
+        params=final.to_params(),
         train_start=str(dates.iloc[len(close) - fit_len].date())
         if promote
         else str(dates.iloc[start - len(scoring.fit_part)].date()),
@@ -189,7 +184,7 @@ def retrain_ticker(
     record = _retrain_record(
         ticker=ticker,
         as_of=as_of,
-        order=scoring.order,
+        challenger=scoring.label,
         champion=champion,
         holdout=holdout,
         triggered_by=triggered_by,
@@ -246,8 +241,8 @@ def retrain_ticker(
         from_version=champ_version,
         to_version=to_version,
         run_id=published.run_id,
-        challenger_order=str(scoring.order),
-        champion_order=str(champion.spec.params.order) if champion else None,
+        challenger_order=scoring.label,
+        champion_order=champion.spec.label if champion else None,
         holdout=holdout,
         forced=force and not decision.promote,
         spec=spec,
@@ -260,7 +255,7 @@ def _retrain_record(
     *,
     ticker: str,
     as_of: dt.date,
-    order: ArimaOrder,
+    challenger: str,
     champion: Champion | None,
     holdout: tuple[str, str],
     triggered_by: str,
@@ -277,8 +272,8 @@ def _retrain_record(
         params={
             "ticker": ticker,
             "as_of": as_of.isoformat(),
-            "challenger_order": str(order),
-            "champion_order": str(champion.spec.params.order) if champion else "none",
+            "challenger_order": challenger,
+            "champion_order": champion.spec.label if champion else "none",
             "champion_version": champ_version if champ_version is not None else "none",
             "holdout_first": holdout[0],
             "holdout_last": holdout[1],

@@ -8,12 +8,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from stocky.adapters.ports import Champion
-from stocky.core.arima import ArimaForecaster, ArimaOrder, ArimaParams
-from stocky.core.backtest import walk_forward
+from stocky.core.arima import ArimaOrder
+from stocky.core.backtest import walk_forward_model
+from stocky.core.families.base import Forecaster
+from stocky.core.families.registry import DEFAULT_FAMILIES, parse_families
 from stocky.core.metrics import naive_scale, score
 from stocky.core.promotion import Decision, HoldoutScore, PromotionPolicy, decide
-from stocky.core.selection import select_order
+from stocky.core.spec import ModelSpec
 from stocky.core.volatility import IntervalMethod, validate_interval_method
+from stocky.pipelines.choice import choose_model
 from stocky.pipelines.train import Evaluation
 
 __all__ = ["RetrainConfig", "RetrainScoring", "decide_retrain", "score_retrain"]
@@ -21,9 +24,12 @@ __all__ = ["RetrainConfig", "RetrainScoring", "decide_retrain", "score_retrain"]
 
 @dataclass(frozen=True)
 class RetrainConfig:
-    """Order, holdout and policy of a retrain."""
+    """Families (or order), holdout and policy of a retrain."""
 
     order: str = "auto"
+    #: As TrainConfig: the candidate families and the level a challenger must reach vs naive.
+    families: tuple[str, ...] = DEFAULT_FAMILIES
+    alpha: float = 0.05
     holdout_size: int = 63
     validation_size: int = 63
     train_window: int = 1260
@@ -34,6 +40,9 @@ class RetrainConfig:
     interval_window: int = 60
 
     def __post_init__(self) -> None:
+        if self.order != "auto":
+            ArimaOrder.parse(self.order)
+        object.__setattr__(self, "families", parse_families(self.families))
         validate_interval_method(self.interval)
 
 
@@ -42,21 +51,28 @@ class RetrainScoring:
     """The pure part of a retrain: the challenger fitted before the holdout, and the holdout
     errors of champion, challenger and naive (all with fixed parameters)."""
 
-    order: ArimaOrder
-    challenger: ArimaForecaster
+    challenger: Forecaster
     evaluation: Evaluation
     champion_errors: np.ndarray | None
     fit_part: np.ndarray
     start: int
 
 
-def _holdout_errors(close: np.ndarray, params: ArimaParams, cfg: RetrainConfig) -> np.ndarray:
-    walk = walk_forward(
+    @property
+    def label(self) -> str:
+        """The challenger's label ("ARIMA(0,1,1)", "ETS(A,N,N)"...)."""
+        return self.challenger.label
+
+
+def _holdout_errors(close: np.ndarray, spec: ModelSpec, cfg: RetrainConfig) -> np.ndarray:
+    family = spec.family()
+    walk = walk_forward_model(
         close,
-        order=params.order,
+        make=lambda: family,
+        fitted=family,
         test_size=cfg.holdout_size,
         train_window=cfg.train_window,
-        params=params,
+        interval="model",
     )
     return walk.actual - walk.mean
 
@@ -77,20 +93,22 @@ def score_retrain(
     """
     start = len(close) - config.holdout_size
     pre = close[:start]
-    if config.order == "auto":
-        order = select_order(
-            pre, validation_size=config.validation_size, train_window=config.train_window
-        ).order
-    else:
-        order = ArimaOrder.parse(config.order)
+    choice = choose_model(
+        pre,
+        order=config.order,
+        families=config.families,
+        validation_size=config.validation_size,
+        train_window=config.train_window,
+        alpha=config.alpha,
+    )
     fit_part = pre[-config.train_window :] if config.train_window else pre
-    challenger = ArimaForecaster(order).fit(fit_part)
-    walk = walk_forward(
+    challenger = choice.make().fit(fit_part)
+    walk = walk_forward_model(
         close,
-        order=order,
+        make=choice.make,
+        fitted=challenger,
         test_size=config.holdout_size,
         train_window=config.train_window,
-        params=challenger.params_,
         interval=config.interval,
         interval_window=config.interval_window,
     )
@@ -99,12 +117,11 @@ def score_retrain(
         walk.actual, walk.mean, walk.naive, lower=walk.lower, upper=walk.upper, scale=scale
     )
     champion_errors = (
-        _holdout_errors(close, champion.spec.params, config) if champion is not None else None
+        _holdout_errors(close, champion.spec, config) if champion is not None else None
     )
     return RetrainScoring(
-        order=order,
         challenger=challenger,
-        evaluation=Evaluation(order=order, choice=None, walk=walk, scores=scores, scale=scale),
+        evaluation=Evaluation(choice=choice, walk=walk, scores=scores, scale=scale),
         champion_errors=champion_errors,
         fit_part=fit_part,
         start=start,

@@ -18,14 +18,16 @@ import pandas as pd
 
 from stocky import __version__
 from stocky.adapters.ports import AuditLog, ModelVersionInfo, Registry, RunRecord
-from stocky.core.arima import ArimaForecaster, ArimaOrder
-from stocky.core.backtest import WalkForward, walk_forward
+from stocky.core.arima import ArimaOrder
+from stocky.core.backtest import WalkForward, walk_forward_model
+from stocky.core.families.base import Forecaster
+from stocky.core.families.registry import DEFAULT_FAMILIES, parse_families
 from stocky.core.metrics import Scores, naive_scale, score
 from stocky.core.quality import check_prices
-from stocky.core.selection import OrderChoice, select_order
 from stocky.core.spec import ModelSpec
 from stocky.core.volatility import IntervalMethod, interval_scale, validate_interval_method
 from stocky.errors import BadInput
+from stocky.pipelines.choice import ModelChoice, choose_model
 from stocky.pipelines.publish import publish
 from stocky.report.charts import forecast_chart
 
@@ -43,9 +45,13 @@ __all__ = [
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How to train: order ('auto' or 'p,d,q') and the split."""
+    """How to train: the families (or an ARIMA order 'p,d,q') and the split."""
 
     order: str = "auto"
+    #: Candidate families with order "auto" (naive always among them).
+    families: tuple[str, ...] = DEFAULT_FAMILIES
+    #: Level a non-naive candidate must reach against naive (one-sided DM, Holm-corrected).
+    alpha: float = 0.05
     test_size: int = 252
     validation_size: int = 126
     train_window: int = 1260
@@ -59,18 +65,32 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.order != "auto":
             ArimaOrder.parse(self.order)
+        object.__setattr__(self, "families", parse_families(self.families))
         validate_interval_method(self.interval)
 
 
 @dataclass(frozen=True)
 class Evaluation:
-    """The pure part of training: chosen order, walk-forward and scores."""
+    """The pure part of training: the chosen model, its walk-forward and scores vs naive."""
 
-    order: ArimaOrder
-    choice: OrderChoice | None
+    choice: ModelChoice
     walk: WalkForward
     scores: Scores
     scale: float
+
+    @property
+    def model_type(self) -> str:
+        return self.choice.model_type
+
+    @property
+    def label(self) -> str:
+        """The tested model's label ("ARIMA(0,1,1)", "ETS(A,N,N)"...)."""
+        return self.walk.models[-1].label if self.walk.models else self.choice.label
+
+    @property
+    def fitted(self) -> Forecaster:
+        """The model of the last test block (warm start and configuration of the final fit)."""
+        return self.walk.models[-1]
 
 
 @dataclass(frozen=True)
@@ -96,12 +116,15 @@ def data_hash(dates: pd.Series, close: np.ndarray) -> str:
     return h.hexdigest()[:16]
 
 
-def evaluate(close: np.ndarray, config: TrainConfig) -> Evaluation:
-    """Choose the order (on data before the test period) and walk forward over the test period.
+def evaluate(
+    close: np.ndarray, config: TrainConfig, *, fitted: dict[str, Forecaster] | None = None
+) -> Evaluation:
+    """Choose the model (on data before the test period) and walk forward over the test period.
 
     Args:
         close: Closing prices, oldest first.
-        config: Split and order settings.
+        config: Split, families and order settings.
+        fitted: Candidates already fitted before the validation window (global models).
 
     Returns:
         The Evaluation; metrics compare the model with the naive random walk.
@@ -114,17 +137,18 @@ def evaluate(close: np.ndarray, config: TrainConfig) -> Evaluation:
             "use --test-size smaller or a source with more history"
         )
     pre_test = close[: -config.test_size]
-    choice: OrderChoice | None = None
-    if config.order == "auto":
-        choice = select_order(
-            pre_test, validation_size=config.validation_size, train_window=config.train_window
-        )
-        order = choice.order
-    else:
-        order = ArimaOrder.parse(config.order)
-    walk = walk_forward(
+    choice = choose_model(
+        pre_test,
+        order=config.order,
+        families=config.families,
+        validation_size=config.validation_size,
+        train_window=config.train_window,
+        alpha=config.alpha,
+        fitted=fitted,
+    )
+    walk = walk_forward_model(
         close,
-        order=order,
+        make=choice.make,
         test_size=config.test_size,
         train_window=config.train_window,
         refit_every=config.refit_every,
@@ -136,7 +160,7 @@ def evaluate(close: np.ndarray, config: TrainConfig) -> Evaluation:
     scores = score(
         walk.actual, walk.mean, walk.naive, lower=walk.lower, upper=walk.upper, scale=scale
     )
-    return Evaluation(order=order, choice=choice, walk=walk, scores=scores, scale=scale)
+    return Evaluation(choice=choice, walk=walk, scores=scores, scale=scale)
 
 
 def served_interval_scale(interval: str, prices: np.ndarray, window: int) -> float:
@@ -148,7 +172,9 @@ def version_tags(spec: ModelSpec, scores: Scores) -> dict[str, str]:
     """The registered version's tags: what `GET /models` and the report show without loading
     the spec."""
     tags = {
-        "order": str(spec.params.order),
+        "model_type": spec.model_type,
+        "model": spec.label,
+        "order": spec.arima_order or "-",
         "interval": spec.interval,
         "interval_scale": f"{spec.interval_scale:.4g}",
         "walk_forward_rmse": f"{scores.rmse:.6g}",
@@ -218,20 +244,20 @@ def train_ticker(
     )
     close = prices["close"].to_numpy(dtype=float)
     dates = pd.to_datetime(prices["date"])
-    progress("choosing order and walking forward")
+    progress("choosing the model and walking forward")
     ev = evaluate(close, config)
     progress("fitting on the latest data")
     fit_slice = close[-config.train_window :] if config.train_window else close
-    final = ArimaForecaster(ev.order).fit(fit_slice, start_params=ev.walk.params[-1])
-    assert final.params_ is not None
+    final = ev.choice.make().fit(fit_slice)
     fit_dates = dates.iloc[-len(fit_slice) :]
     metrics = {
         k: v for k, v in ev.scores.to_dict().items() if isinstance(v, int | float) and v is not None
     }
-    reason = ev.choice.reason if ev.choice else f"order {ev.order} given by the caller"
+    reason = ev.choice.reason
     spec = ModelSpec(
         ticker=ticker,
-        params=final.params_,
+        model_type=final.model_type,
+        params=final.to_params(),
         train_start=str(fit_dates.iloc[0].date()),
         train_end=str(fit_dates.iloc[-1].date()),
         train_rows=len(fit_slice),
@@ -243,8 +269,11 @@ def train_ticker(
     test_dates = dates.iloc[ev.walk.start :]
     params = {
         "ticker": ticker,
-        "order": str(ev.order),
+        "model_type": ev.model_type,
+        "model": spec.label,
+        "order": spec.arima_order or "-",
         "order_mode": config.order,
+        "families": ",".join(config.families),
         "order_reason": reason,
         "test_size": config.test_size,
         "validation_size": config.validation_size,
@@ -309,13 +338,14 @@ def _artifacts(
     frame.to_csv(buf, index=False)
     summary: dict[str, Any] = {
         "ticker": ticker,
-        "order": str(ev.order),
+        "model_type": ev.model_type,
+        "model": ev.label,
         "order_reason": reason,
         "metrics": ev.scores.to_dict(),
         "quality_warnings": list(warnings),
     }
-    if ev.choice is not None:
-        summary["aic_candidates"] = [list(c) for c in ev.choice.candidates]
+    if ev.choice.candidates:
+        summary["candidates"] = [dict(c) for c in ev.choice.candidates]
     png = forecast_chart(
         list(test_dates),
         ev.walk.actual,
@@ -323,7 +353,7 @@ def _artifacts(
         ev.walk.lower,
         ev.walk.upper,
         title=(
-            f"{ticker} ARIMA{ev.order}: walk-forward RMSE {ev.scores.rmse:.3f} "
+            f"{ticker} {ev.label}: walk-forward RMSE {ev.scores.rmse:.3f} "
             f"vs naive {ev.scores.naive_rmse:.3f}"
         ),
     )

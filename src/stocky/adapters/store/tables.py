@@ -99,6 +99,9 @@ predictions = sa.Table(
     sa.Column("actual_at", sa.DateTime(timezone=True)),
     # the client key that asked for it (api_keys.id), never the key; NULL without one
     sa.Column("api_key_id", sa.Integer),
+    # the model's family and label (NULL on rows from before families: ARIMA)
+    sa.Column("model_type", sa.String(32)),
+    sa.Column("model_label", sa.String(64)),
     sa.Index("ix_predictions_ticker_target", "ticker", "target_date"),
     sa.Index("ix_predictions_pending", "ticker", "actual"),
     # the last line of defence: the writers refuse non-finite numbers before they get here

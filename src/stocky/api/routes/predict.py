@@ -44,8 +44,9 @@ _ERRORS = error_responses(
 def response_body(served: Served) -> dict[str, object]:
     return {
         "prediction": served.forecast.mean,
-        "model_type": "arima",
-        "arima_order": served.model.order,
+        "model_type": served.model.model_type,
+        "arima_order": served.model.arima_order,
+        "model": served.model.label,
         "timestamp": timestamp_z(served.created_at),
         "ticker": served.model.ticker,
         "model_version": served.model.version,

@@ -131,6 +131,7 @@ def parse_families(text: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
             f"the family list is empty: name at least one of {', '.join(_known())}, e.g. naive,arima"
         )
     for name in names:
-        family_class(name)
+        if name not in BUILTIN_FAMILIES and name not in _plugins():
+            family_class(name)  # raises, naming the known families
     ordered = ["naive", *[n for n in dict.fromkeys(names) if n != "naive"]]
     return tuple(ordered)
