@@ -131,7 +131,7 @@ def _champions(settings: Settings) -> dict[str, tuple[Any, ...]]:
         for t in UNIVERSE:
             champ = stack.registry.champion(t)
             assert champ is not None, t
-            found[t] = (champ.version, champ.spec.params, champ.spec.metrics)
+            found[t] = (champ.version, champ.spec.model_type, champ.spec.params, champ.spec.metrics)
         return found
 
 
@@ -152,8 +152,8 @@ def test_local_pool_and_dask_register_identical_champions(tmp_path: Path) -> Non
     assert all(o.ok for outs in trained.values() for o in outs), trained
     first = {k: _champions(s) for k, s in homes.items()}
     assert first["local"] == first["dask"]
-    orders = {params.order for _v, params, _m in first["local"].values()}
-    assert len(orders) >= 1
+    models = {(kind, str(params)) for _v, kind, params, _m in first["local"].values()}
+    assert len(models) >= 1
     for kind, settings in homes.items():
         executor = make_executor(settings, kind=kind, jobs=2)  # type: ignore[arg-type]
         try:
