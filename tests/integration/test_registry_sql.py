@@ -112,7 +112,9 @@ def test_specs_load_from_the_listed_sources_without_mlflow(mlflow_db: Path):
     specs = [registry.load_version(i.ticker, i.version) for i in infos]
     assert len(specs) == 3
     assert registry._client is None
-    assert {s.arima_params.order for s in specs} == {specs[0].arima_params.order}  # all ^GSPC's spec
+    assert {s.arima_params.order for s in specs} == {
+        specs[0].arima_params.order
+    }  # all ^GSPC's spec
 
 
 def test_an_unknown_schema_falls_back_to_mlflow(mlflow_db: Path, tmp_path: Path):

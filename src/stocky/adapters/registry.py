@@ -9,13 +9,17 @@ from __future__ import annotations
 import json
 import sqlite3
 import tempfile
+import uuid
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
+from stocky import __version__
 from stocky.adapters.ports import Champion, ModelVersionInfo, RunRecord
+from stocky.adapters.pyfunc import mlmodel_text
 from stocky.adapters.registry_sql import list_alias_versions, sqlite_file
 from stocky.core.spec import ModelSpec
 from stocky.core.tickers import ticker_slug
@@ -140,6 +144,15 @@ class ModelRegistry:
                 model_dir.mkdir(exist_ok=True)
                 (model_dir / SPEC_FILE).write_text(
                     json.dumps(spec.to_dict(), indent=2, sort_keys=True)
+                )
+                # the pyfunc flavour over the spec: mlflow.pyfunc.load_model works, no pickle
+                (model_dir / "MLmodel").write_text(
+                    mlmodel_text(
+                        spec_file=SPEC_FILE,
+                        created=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
+                        model_uuid=uuid.uuid4().hex,
+                        stocky_version=__version__,
+                    )
                 )
                 client.log_artifacts(run_id, str(root))
             client.set_terminated(run_id)

@@ -13,6 +13,7 @@ from stocky.cli import (
     daily,
     data,
     drift,
+    families,
     keys,
     predictions,
     replay,
@@ -49,6 +50,7 @@ app.command("scheduler")(daily.scheduler)
 app.command("replay")(replay.replay)
 app.command("report")(report.report)
 app.command("study")(study.study)
+app.command("families")(families.families)
 
 
 @app.command("version")

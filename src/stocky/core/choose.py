@@ -45,4 +45,8 @@ def choose(
         if best is None or key[:3] < best[:3]:
             best = key
     assert best is not None
-    return Choice(best[2], best[3], f"{best[3].label}: validation RMSE {best[0]:.4f} vs naive {naive_rmse:.4f}")
+    return Choice(
+        best[2],
+        best[3],
+        f"{best[3].label}: validation RMSE {best[0]:.4f} vs naive {naive_rmse:.4f}",
+    )

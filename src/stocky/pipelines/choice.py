@@ -75,12 +75,21 @@ def choose_model(
 
         def make_fixed() -> Forecaster:
             return arima.from_params(
-                {"order": [fixed.p, fixed.d, fixed.q], "trend": "n" if fixed.d else "c",
-                 "const": 0.0, "ar": [0.0] * fixed.p, "ma": [0.0] * fixed.q, "sigma2": 1.0}
+                {
+                    "order": [fixed.p, fixed.d, fixed.q],
+                    "trend": "n" if fixed.d else "c",
+                    "const": 0.0,
+                    "ar": [0.0] * fixed.p,
+                    "ma": [0.0] * fixed.q,
+                    "sigma2": 1.0,
+                }
             )
 
         return ModelChoice(
-            "arima", make_fixed, f"order {fixed} given by the caller", f"ARIMA{fixed}".replace(" ", "")
+            "arima",
+            make_fixed,
+            f"order {fixed} given by the caller",
+            f"ARIMA{fixed}".replace(" ", ""),
         )
     from stocky.core.choose import choose
 

@@ -90,7 +90,11 @@ def write_predictions_csv(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
     writer.writerow(EXPORT_COLUMNS)
     count = 0
     for row in rows:
-        values = {**row, "timestamp": row.get("created_at"), "model_type": row.get("model_type") or "arima"}
+        values = {
+            **row,
+            "timestamp": row.get("created_at"),
+            "model_type": row.get("model_type") or "arima",
+        }
         writer.writerow([_cell(values.get(col)) for col in EXPORT_COLUMNS])
         count += 1
     return count

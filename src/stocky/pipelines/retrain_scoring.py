@@ -57,7 +57,6 @@ class RetrainScoring:
     fit_part: np.ndarray
     start: int
 
-
     @property
     def label(self) -> str:
         """The challenger's label ("ARIMA(0,1,1)", "ETS(A,N,N)"...)."""
