@@ -75,7 +75,26 @@ class Settings(BaseSettings):
     yahoo_retries: int = Field(3, ge=0)
 
     # --- training ----------------------------------------------------------------------
-    order: str = Field("auto", description="ARIMA order 'p,d,q' or 'auto'.")
+    order: str = Field(
+        "auto",
+        description="'auto' (choose among STOCKY_FAMILIES) or an ARIMA order 'p,d,q' (no choice).",
+    )
+    families: str = Field(
+        "naive,drift,arima,ets,theta,lightgbm",
+        description=(
+            "Comma list of model families that compete per ticker (`stocky families` lists "
+            "them; naive is always one)."
+        ),
+    )
+    selection_alpha: float = Field(
+        0.05,
+        gt=0,
+        lt=1,
+        description=(
+            "Level a non-naive model must reach against naive on the validation window "
+            "(one-sided Diebold-Mariano, Holm-corrected for the candidates tried)."
+        ),
+    )
     test_size: int = Field(252, ge=20, description="Walk-forward test sessions.")
     validation_size: int = Field(126, ge=20, description="Sessions that check the auto order.")
     train_window: int = Field(1260, ge=0, description="Sessions to fit on (0 = all history).")

@@ -135,10 +135,13 @@ def settings_with(settings: Settings, **overrides: Any) -> Settings:
 
 def train_config(settings: Settings) -> TrainConfig:
     """The training configuration of these settings."""
+    from stocky.core.families.registry import parse_families
     from stocky.pipelines.train import TrainConfig
 
     return TrainConfig(
         order=settings.order,
+        families=parse_families(settings.families),
+        alpha=settings.selection_alpha,
         test_size=settings.test_size,
         validation_size=settings.validation_size,
         train_window=settings.train_window,
@@ -155,10 +158,13 @@ def retrain_config(settings: Settings) -> RetrainConfig:
     The order check of a retrain uses as many sessions as its holdout.
     """
     from stocky.core.promotion import PromotionPolicy
+    from stocky.core.families.registry import parse_families
     from stocky.pipelines.retrain import RetrainConfig
 
     return RetrainConfig(
         order=settings.order,
+        families=parse_families(settings.families),
+        alpha=settings.selection_alpha,
         holdout_size=settings.holdout_size,
         validation_size=settings.holdout_size,
         train_window=settings.train_window,
@@ -220,10 +226,12 @@ def _check_configs(settings: Settings) -> None:
     """What the training and retrain configurations reject, checked before anything opens
     (the Stack builds them on first read)."""
     from stocky.core.arima import ArimaOrder
+    from stocky.core.families.registry import parse_families
     from stocky.core.volatility import validate_interval_method
 
     if settings.order != "auto":
         ArimaOrder.parse(settings.order)
+    parse_families(settings.families)
     validate_interval_method(settings.interval)
 
 

@@ -40,6 +40,13 @@ def retrain(
     order: Annotated[
         str | None, typer.Option(help="Challenger order 'p,d,q' or 'auto' (default STOCKY_ORDER).")
     ] = None,
+    families: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma list of model families that compete (default STOCKY_FAMILIES; "
+            "`stocky families` lists them; naive always competes)."
+        ),
+    ] = None,
     holdout: Annotated[
         int | None, typer.Option(help="Holdout sessions (default STOCKY_HOLDOUT_SIZE, 63).")
     ] = None,
@@ -71,6 +78,7 @@ def retrain(
 
     with open_stack(
         order=order,
+        families=families,
         holdout_size=holdout,
         min_improvement=min_improvement,
         naive_tolerance=naive_tolerance,

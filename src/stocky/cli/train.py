@@ -59,7 +59,15 @@ def train(
     order: Annotated[
         str | None,
         typer.Option(
-            help="ARIMA order 'p,d,q' (the seed used 0,1,0) or 'auto' (AIC + validation check)."
+            help="'auto' (the families compete, naive kept unless one beats it significantly) "
+            "or an ARIMA order 'p,d,q' (the seed used 0,1,0)."
+        ),
+    ] = None,
+    families: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma list of model families that compete (default STOCKY_FAMILIES; "
+            "`stocky families` lists them; naive always competes)."
         ),
     ] = None,
     split_date: Annotated[
@@ -107,7 +115,7 @@ def train(
         ),
     ] = True,
 ) -> None:
-    """Train ARIMA models, compare them with the naive random walk, and register them in MLflow.
+    """Train a model per ticker (the families compete), compare it with the naive random walk, and register it in MLflow.
 
     Exit codes: 0 every ticker trained (or was skipped); 12 some trained and some failed
     (the summary lists each failure and why); when every ticker failed, the first one's code.
@@ -119,7 +127,11 @@ def train(
     cut = _parse_split_date(split_date)
     kind = _executor_kind(executor)
     with open_stack(
-        order=order, test_size=test_size, train_window=train_window, refit_every=refit_every
+        order=order,
+        families=families,
+        test_size=test_size,
+        train_window=train_window,
+        refit_every=refit_every,
     ) as stack:
         result = _train(
             stack,
