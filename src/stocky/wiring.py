@@ -157,8 +157,8 @@ def retrain_config(settings: Settings) -> RetrainConfig:
 
     The order check of a retrain uses as many sessions as its holdout.
     """
-    from stocky.core.promotion import PromotionPolicy
     from stocky.core.families.registry import parse_families
+    from stocky.core.promotion import PromotionPolicy
     from stocky.pipelines.retrain import RetrainConfig
 
     return RetrainConfig(
