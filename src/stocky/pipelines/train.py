@@ -9,7 +9,7 @@ import hashlib
 import io
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +28,7 @@ from stocky.core.spec import ModelSpec
 from stocky.core.volatility import IntervalMethod, interval_scale, validate_interval_method
 from stocky.errors import BadInput
 from stocky.pipelines.choice import ModelChoice, choose_model
-from stocky.pipelines.publish import publish
+from stocky.pipelines.publish import Published, publish
 from stocky.report.charts import forecast_chart
 
 __all__ = [
@@ -106,6 +106,9 @@ class TrainResult:
     order_reason: str
     warnings: tuple[str, ...]
     source: str
+    #: When a first model lost to naive on its test period: the random walk's version, which
+    #: serves as champion while this one is the challenger.
+    champion_version: int | None = None
 
 
 def data_hash(dates: pd.Series, close: np.ndarray) -> str:
@@ -246,14 +249,78 @@ def train_ticker(
     dates = pd.to_datetime(prices["date"])
     progress("choosing the model and walking forward")
     ev = evaluate(close, config)
+    context = _Context(ticker, prices, close, dates, source, config, now, git_commit, quality)
+    naive_first: Published | None = None
+    reason = ev.choice.reason
+    if (
+        ev.model_type != "naive"
+        and ev.scores.skill < 0
+        and registry.alias_version(ticker, "champion") is None
+    ):
+        # a first model that lost to naive on its test period does not serve: the random walk
+        # does, and the model waits as the challenger
+        lost = (
+            f"{ev.label} was chosen on the validation window but lost to naive on the "
+            f"{config.test_size}-session test period (skill {ev.scores.skill:+.2%}): "
+            "the random walk serves as champion"
+        )
+        naive_ev = evaluate(close, replace(config, order="auto", families=("naive",)))
+        progress("registering the random walk as champion")
+        naive_first, _ = _publish(
+            context, naive_ev, f"{lost}; {ev.label} is registered as challenger", registry, audit
+        )
+        reason = f"{reason}; {lost}"
     progress("fitting on the latest data")
+    published, spec = _publish(context, ev, reason, registry, audit, progress=progress)
+    assert published.version is not None and published.alias is not None
+    return TrainResult(
+        ticker=ticker,
+        run_id=published.run_id,
+        version=published.version,
+        alias=published.alias,
+        spec=spec,
+        scores=ev.scores,
+        order_reason=reason,
+        warnings=quality.warnings,
+        source=source,
+        champion_version=naive_first.version.version
+        if naive_first is not None and naive_first.version is not None
+        else None,
+    )
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every publish of one training shares."""
+
+    ticker: str
+    prices: pd.DataFrame
+    close: np.ndarray
+    dates: pd.Series
+    source: str
+    config: TrainConfig
+    now: datetime
+    git_commit: str | None
+    quality: Any
+
+
+def _publish(
+    ctx: _Context,
+    ev: Evaluation,
+    reason: str,
+    registry: Registry,
+    audit: AuditLog | None,
+    *,
+    progress: Callable[[str], None] = lambda _msg: None,
+) -> tuple[Published, ModelSpec]:
+    """Fit the evaluated model on the latest data and register it (alias as `publish` says)."""
+    config, close, dates, ticker = ctx.config, ctx.close, ctx.dates, ctx.ticker
     fit_slice = close[-config.train_window :] if config.train_window else close
     final = ev.choice.make().fit(fit_slice)
     fit_dates = dates.iloc[-len(fit_slice) :]
     metrics = {
         k: v for k, v in ev.scores.to_dict().items() if isinstance(v, int | float) and v is not None
     }
-    reason = ev.choice.reason
     spec = ModelSpec(
         ticker=ticker,
         model_type=final.model_type,
@@ -262,7 +329,7 @@ def train_ticker(
         train_end=str(fit_dates.iloc[-1].date()),
         train_rows=len(fit_slice),
         metrics=baseline_metrics(ev),
-        info={"source": source, "trained_at": now.isoformat(), "order_reason": reason},
+        info={"source": ctx.source, "trained_at": ctx.now.isoformat(), "order_reason": reason},
         interval=config.interval,
         interval_scale=served_interval_scale(config.interval, fit_slice, config.interval_window),
     )
@@ -280,13 +347,13 @@ def train_ticker(
         "train_window": config.train_window,
         "refit_every": config.refit_every,
         "interval": config.interval,
-        "source": source,
+        "source": ctx.source,
         "data_first": str(dates.iloc[0].date()),
         "data_last": str(dates.iloc[-1].date()),
         "test_first": str(test_dates.iloc[0].date()),
         "test_last": str(test_dates.iloc[-1].date()),
-        "data_hash": data_hash(prices["date"], close),
-        "quality_warnings": len(quality.warnings),
+        "data_hash": data_hash(ctx.prices["date"], close),
+        "quality_warnings": len(ctx.quality.warnings),
     }
     progress("logging to MLflow")
     record = RunRecord(
@@ -294,8 +361,8 @@ def train_ticker(
         params=params,
         metrics=metrics,
         tags={"stocky.version": __version__, "stocky.kind": "train", "ticker": ticker}
-        | ({"git.commit": git_commit} if git_commit else {}),
-        artifacts=_artifacts(ticker, ev, test_dates, quality.warnings, reason),
+        | ({"git.commit": ctx.git_commit} if ctx.git_commit else {}),
+        artifacts=_artifacts(ticker, ev, test_dates, ctx.quality.warnings, reason),
     )
     published = publish(
         registry=registry,
@@ -305,20 +372,9 @@ def train_ticker(
         tags=version_tags(spec, ev.scores),
         action="register",
         audit=audit,
-        now=now,
+        now=ctx.now,
     )
-    assert published.version is not None and published.alias is not None
-    return TrainResult(
-        ticker=ticker,
-        run_id=published.run_id,
-        version=published.version,
-        alias=published.alias,
-        spec=spec,
-        scores=ev.scores,
-        order_reason=reason,
-        warnings=quality.warnings,
-        source=source,
-    )
+    return published, spec
 
 
 def _artifacts(
