@@ -255,7 +255,7 @@ def retrain_rejected(
         "nothing; the champion still beats naive"
         if champion_skill is not None and champion_skill >= 0
         else "the champion is behind naive on the holdout: watch the next drift checks, and "
-        "consider training the random walk (`stocky train --order 0,1,0`)"
+        "consider training the random walk (`stocky train --families naive`)"
     )
     message = (
         f"{ticker}: retrain rejected as of {session}; champion v{champion_version or '-'} stays.\n"

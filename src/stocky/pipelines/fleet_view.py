@@ -124,7 +124,7 @@ def with_overview(
     Champion versions and orders come from the report's own registry listing.
     """
     champions = {
-        t.ticker: ChampionInfo(c.version, c.tags.get("order"))
+        t.ticker: ChampionInfo(c.version, c.tags.get("model") or c.tags.get("order"))
         for t in report.tickers
         if (c := t.champion) is not None
     }
