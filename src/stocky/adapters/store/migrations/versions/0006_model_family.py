@@ -5,8 +5,8 @@ logged before model families were all ARIMA: they keep NULL, which readers show 
 and "ARIMA" + the row's `arima_order`. `arima_order` stays NOT NULL: rows of other families
 hold "-" there (the API answers null).
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-08
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | Sequence[str] | None = "0004"
+revision: str = "0006"
+down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
