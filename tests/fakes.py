@@ -31,6 +31,7 @@ from stocky.adapters.ports import (
 from stocky.adapters.prices.base import PRICE_COLUMNS, empty_price_frame, select_range
 from stocky.adapters.registry import model_name
 from stocky.adapters.store.alerts import AddOutcome
+from stocky.adapters.store.audit import RETRAIN_ACTIONS
 from stocky.adapters.store.prediction_bulk import DRIFT_COLUMNS
 from stocky.adapters.store.prediction_reads import LABELED_COLUMNS
 from stocky.adapters.store.prices import PriceSummary
@@ -275,14 +276,18 @@ class FakeAuditLog:
 
     def __init__(self) -> None:
         self.checks: list[DriftCheck] = []
+        self._next_check_id = 0
         self.decisions: list[Promotion] = []
         self.alerts: list[QueuedAlert] = []
         self.alert_outcomes: list[tuple[str, AddOutcome]] = []
 
     def add_drift_check(self, row: DriftCheckRow, *, alerts: Sequence[QueuedAlert] = ()) -> int:
-        self.checks.append(DriftCheck(**dataclasses.asdict(row), id=len(self.checks) + 1))
+        # one check per (ticker, session), like the unique index: a rerun replaces it
+        self.checks = [c for c in self.checks if (c.ticker, c.as_of) != (row.ticker, row.as_of)]
+        self._next_check_id += 1
+        self.checks.append(DriftCheck(**dataclasses.asdict(row), id=self._next_check_id))
         self.add_alerts(alerts, now=row.checked_at)
-        return len(self.checks)
+        return self._next_check_id
 
     def add_drift_checks(
         self, checks: Sequence[tuple[DriftCheckRow, Sequence[QueuedAlert]]]
@@ -348,6 +353,14 @@ class FakeAuditLog:
 
     def promotions_many(self, tickers: Sequence[str]) -> dict[str, list[Promotion]]:
         return {t: self.promotions(t) for t in tickers}
+
+    def decided_on(self, tickers: Sequence[str], *, as_of: dt.date) -> set[str]:
+        wanted = set(tickers)
+        return {
+            p.ticker
+            for p in self.decisions
+            if p.ticker in wanted and p.as_of == as_of and p.action in RETRAIN_ACTIONS
+        }
 
     def last_promotion_id(self) -> int:
         return len(self.decisions)

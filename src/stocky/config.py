@@ -238,7 +238,19 @@ class Settings(BaseSettings):
     alert_max_attempts: int = Field(8, ge=1, description="Delivery attempts before 'failed'.")
     alert_backoff_seconds: float = Field(60.0, gt=0, description="First retry wait; doubles.")
     alert_backoff_max_seconds: float = Field(6 * 3600.0, gt=0)
-    alert_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one webhook call.")
+    alert_timeout_seconds: float = Field(
+        10.0, gt=0, description="Wall-clock limit of one call to a target (not of one read)."
+    )
+    alert_pass_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Wall-clock limit of one delivery pass; what is left stays queued.",
+    )
+    alert_breaker_failures: int = Field(
+        3,
+        ge=1,
+        description="Consecutive failures after which a target is skipped for the rest of a pass.",
+    )
     labels_late_hours: float = Field(
         6.0, ge=0, description="Hours after a session's close before a missing close alerts."
     )

@@ -5,7 +5,14 @@ from __future__ import annotations
 import logging
 import os
 
-__all__ = ["configure_logging", "git_commit", "limit_blas_threads"]
+__all__ = [
+    "Terminated",
+    "configure_logging",
+    "exit_with_parent",
+    "git_commit",
+    "limit_blas_threads",
+    "terminate_on_sigterm",
+]
 
 _BLAS_VARS = (
     "OPENBLAS_NUM_THREADS",
@@ -66,3 +73,60 @@ def git_commit() -> str | None:
         logging.getLogger(__name__).debug("no git commit: %s", exc)
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+class Terminated(SystemExit):
+    """SIGTERM arrived: raised in the main thread so `finally` blocks and handlers run (an
+    MLflow run being logged is ended as KILLED) before the process exits with 143."""
+
+
+def terminate_on_sigterm() -> None:
+    """Turn SIGTERM into `Terminated` in the main thread (Python's default ends the process
+    without unwinding). Only from the main thread; elsewhere it does nothing."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def _raise(signum: int, frame: object) -> None:
+        raise Terminated(128 + signum)
+
+    signal.signal(signal.SIGTERM, _raise)
+
+
+def exit_with_parent(parent_pid: int, *, death_signal: bool, poll_seconds: float = 0.5) -> None:
+    """End this process soon after `parent_pid` dies.
+
+    Args:
+        parent_pid: The parent's pid when this process was started.
+        death_signal: Also ask Linux for SIGKILL at the parent's death (PR_SET_PDEATHSIG; it
+            fires when the *thread* that started this process ends, so only when that was the
+            parent's main thread).
+        poll_seconds: How often a daemon thread compares `os.getppid()` with `parent_pid`
+            (every platform; covers a parent that died before this ran).
+    """
+    import sys
+    import threading
+    import time
+
+    if death_signal and sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        pr_set_pdeathsig = 1
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0) != 0:
+            logging.getLogger(__name__).warning(
+                "prctl(PR_SET_PDEATHSIG) failed (errno %s): relying on the watchdog",
+                ctypes.get_errno(),
+            )
+
+    def _watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(poll_seconds)
+        os._exit(1)  # the parent is gone: nothing to report to, finish nothing
+
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    threading.Thread(target=_watch, name="stocky-parent-watchdog", daemon=True).start()

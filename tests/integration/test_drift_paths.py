@@ -205,9 +205,11 @@ def test_fleet_drift_checks_equal_the_per_ticker_checks(
         dataclasses.asdict(c) for c in one_checks
     ]
     assert many_alerts == one_alerts
-    # labeled rows, promotions, previous checks, one insert; then the outbox's per alert
+    # labeled rows, promotions, previous checks, one delete of the session's earlier checks
+    # (a rerun replaces them), one insert; then the outbox's per alert
     others = [s for s in statements if "alerts" not in s]
-    assert len(others) == 4, others
+    assert len(others) == 5, others
+    assert sum(s.startswith("DELETE FROM drift_checks") for s in others) == 1
     # the scenario reaches the states it was built for (else the comparison proves little)
     decisions = {t: o.decision for t, o in fleet.outcomes.items()}
     if detector == "assessment":

@@ -244,3 +244,42 @@ def test_finite_checks_keep_legacy_rows_and_refuse_new_ones(engine, forget_check
             conn.execute(predictions.insert(), _prediction_row(**bad))
     with engine.begin() as conn:  # the largest finite numbers are fine
         conn.execute(predictions.insert(), _prediction_row(upper=1.7976931348623157e308))
+
+
+def test_0005_keeps_the_newest_of_duplicate_drift_checks_and_refuses_new_ones(
+    engine, forget_checks
+):
+    from stocky.adapters.store.tables import drift_checks
+
+    url = engine.url.render_as_string(hide_password=False)
+    command.upgrade(alembic_config(url), "0004")
+    row = {
+        "checked_at": dt.datetime(2024, 7, 3, 22, 0, tzinfo=dt.UTC),
+        "metric": "rmse",
+        "window": 14,
+        "threshold_multiplier": 1.5,
+        "consecutive_days": 3,
+        "baseline_source": "holdout",
+        "breach_streak": 0,
+        "drifted": False,
+        "decision": "ok",
+        "report": "{}",
+    }
+    day, other = dt.date(2024, 7, 3), dt.date(2024, 7, 5)
+    keys = [("A", day), ("A", day), ("A", day), ("A", other), ("B", day)]
+    with engine.begin() as conn:
+        for i, (ticker, as_of) in enumerate(keys):  # a rerun stored the session three times
+            conn.execute(
+                drift_checks.insert().values(ticker=ticker, as_of=as_of, **{**row, "window": i})
+            )
+    command.upgrade(alembic_config(url), "0005")
+    with engine.connect() as conn:
+        kept = conn.execute(
+            sa.select(drift_checks.c.ticker, drift_checks.c.as_of, drift_checks.c.window).order_by(
+                drift_checks.c.id
+            )
+        ).all()
+    assert [tuple(k) for k in kept] == [("A", day, 2), ("A", other, 3), ("B", day, 4)]
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        conn.execute(drift_checks.insert().values(ticker="B", as_of=day, **row))
+    assert diffs(engine) == []

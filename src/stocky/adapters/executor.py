@@ -86,25 +86,46 @@ class InlineExecutor:
         return None
 
 
-def _init_worker() -> None:
-    from stocky.runtime import limit_blas_threads
+#: How often a worker checks that its parent is still alive (the fallback to PDEATHSIG).
+WATCHDOG_SECONDS = 0.5
+
+
+def _init_worker(parent_pid: int, death_signal: bool) -> None:
+    """Set up one pool worker: one BLAS thread, and exit when the parent process dies.
+
+    A worker whose parent was killed (kill -9 of `stocky train`) would otherwise be adopted by
+    PID 1 and keep registering models. On Linux the kernel sends SIGKILL at the parent's death
+    (prctl PR_SET_PDEATHSIG); everywhere a daemon thread also polls the parent's pid.
+    """
+    from stocky.runtime import exit_with_parent, limit_blas_threads, terminate_on_sigterm
 
     limit_blas_threads(1)
+    terminate_on_sigterm()
+    exit_with_parent(parent_pid, death_signal=death_signal, poll_seconds=WATCHDOG_SECONDS)
 
 
 class PoolExecutor:
-    """A local pool of worker processes (spawned, one BLAS thread each)."""
+    """A local pool of worker processes (spawned, one BLAS thread each) that exit when this
+    process dies.
+
+    Build it on the thread that uses it: on Linux a worker gets SIGKILL when the thread that
+    started it ends, so the kernel's signal is asked for only when that is the main thread
+    (the parent-pid watchdog covers the other cases within `WATCHDOG_SECONDS`).
+    """
 
     name = "local"
 
     def __init__(self, workers: int) -> None:
         import multiprocessing
+        import threading
 
         self.workers = max(1, workers)
+        main = threading.current_thread() is threading.main_thread()
         self._pool = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
+            initargs=(os.getpid(), main),
         )
 
     def map(self, fn: Callable[..., Any], items: Sequence[Any], *args: Any) -> Iterator[Outcome]:

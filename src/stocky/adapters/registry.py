@@ -6,12 +6,13 @@ single switch that promotes a version. mlflow is imported lazily: it costs ~2 s.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import logging
 import sqlite3
 import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -26,6 +27,8 @@ from stocky.core.tickers import ticker_slug
 from stocky.errors import BadInput, ModelNotFound, RegistryError
 
 __all__ = ["Champion", "ModelRegistry", "ModelVersionInfo", "RunRecord", "model_name"]
+
+log = logging.getLogger(__name__)
 
 #: Page size of MLflow searches; every search is paged through to the end.
 PAGE_SIZE = 100
@@ -119,48 +122,105 @@ class ModelRegistry:
         Returns:
             The run id.
         """
-        from mlflow.entities import Metric, Param
-        from mlflow.utils.time import get_current_time_millis
-
         client = self.client
         try:
             run = client.create_run(
                 self.experiment_id(), run_name=record.run_name, tags=dict(record.tags)
             )
-            run_id = run.info.run_id
-            stamp = get_current_time_millis()
-            client.log_batch(
-                run_id,
-                metrics=[Metric(k, float(v), stamp, 0) for k, v in record.metrics.items()],
-                params=[Param(k, str(v)[:6000]) for k, v in record.params.items()],
-            )
-            with tempfile.TemporaryDirectory() as tmp:
-                root = Path(tmp)
-                for rel, payload in record.artifacts.items():
-                    target = root / rel
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(payload)
-                model_dir = root / MODEL_DIR
-                model_dir.mkdir(exist_ok=True)
-                (model_dir / SPEC_FILE).write_text(
-                    json.dumps(spec.to_dict(), indent=2, sort_keys=True)
-                )
-                # the pyfunc flavour over the spec: mlflow.pyfunc.load_model works, no pickle
-                (model_dir / "MLmodel").write_text(
-                    mlmodel_text(
-                        spec_file=SPEC_FILE,
-                        created=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
-                        model_uuid=uuid.uuid4().hex,
-                        stocky_version=__version__,
-                    )
-                )
-                client.log_artifacts(run_id, str(root))
-            client.set_terminated(run_id)
         except self._exc() as exc:
             raise RegistryError(f"MLflow run logging failed at {self.tracking_uri}: {exc}") from exc
+        run_id = run.info.run_id
+        try:
+            self._fill_run(run_id, record, spec=spec)
+        except BaseException as exc:
+            # a run left RUNNING looks like training in progress forever: end it as what
+            # happened (SIGTERM or Ctrl-C: KILLED; an error: FAILED), then let the cause go on
+            interrupted = isinstance(exc, KeyboardInterrupt | SystemExit)
+            self._end_run(run_id, "KILLED" if interrupted else "FAILED")
+            if isinstance(exc, self._exc()):
+                raise RegistryError(
+                    f"MLflow run logging failed at {self.tracking_uri}: {exc}"
+                ) from exc
+            raise
         # register() needs the run's artifact location: keep it rather than read the run back
         self._last_run = (str(run_id), str(run.info.artifact_uri))
         return str(run_id)
+
+    def _end_run(self, run_id: str, status: str) -> None:
+        try:
+            self.client.set_terminated(run_id, status=status)
+        except self._exc() as exc:  # the sweep in `end_stale_runs` catches it later
+            log.warning("could not end MLflow run %s as %s: %s", run_id, status, exc)
+
+    def _fill_run(self, run_id: str, record: RunRecord, *, spec: ModelSpec) -> None:
+        from mlflow.entities import Metric, Param
+        from mlflow.utils.time import get_current_time_millis
+
+        client = self.client
+        stamp = get_current_time_millis()
+        client.log_batch(
+            run_id,
+            metrics=[Metric(k, float(v), stamp, 0) for k, v in record.metrics.items()],
+            params=[Param(k, str(v)[:6000]) for k, v in record.params.items()],
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            for rel, payload in record.artifacts.items():
+                target = root / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(payload)
+            model_dir = root / MODEL_DIR
+            model_dir.mkdir(exist_ok=True)
+            (model_dir / SPEC_FILE).write_text(json.dumps(spec.to_dict(), indent=2, sort_keys=True))
+            # the pyfunc flavour over the spec: mlflow.pyfunc.load_model works, no pickle
+            (model_dir / "MLmodel").write_text(
+                mlmodel_text(
+                    spec_file=SPEC_FILE,
+                    created=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
+                    model_uuid=uuid.uuid4().hex,
+                    stocky_version=__version__,
+                )
+            )
+            client.log_artifacts(run_id, str(root))
+        client.set_terminated(run_id)
+
+    def end_stale_runs(self, *, now: dt.datetime, older_than: dt.timedelta) -> list[str]:
+        """End as KILLED the runs of this experiment still RUNNING that started before
+        `now - older_than` (their process was killed between creating and finishing them; a
+        live run takes seconds to log).
+
+        Returns:
+            The ids of the runs ended.
+
+        Raises:
+            RegistryError: MLflow failed.
+        """
+        from mlflow.entities import ViewType
+
+        cutoff = int((now - older_than).timestamp() * 1000)
+        ended: list[str] = []
+        token = None
+        try:
+            while True:
+                page = self.client.search_runs(
+                    [self.experiment_id()],
+                    filter_string=f"attributes.status = 'RUNNING' and "
+                    f"attributes.start_time < {cutoff}",
+                    run_view_type=ViewType.ACTIVE_ONLY,
+                    max_results=PAGE_SIZE,
+                    page_token=token,
+                )
+                for run in page:
+                    self.client.set_terminated(run.info.run_id, status="KILLED")
+                    ended.append(str(run.info.run_id))
+                token = page.token
+                if not token:
+                    break
+        except self._exc() as exc:
+            raise RegistryError(
+                f"could not end stale MLflow runs at {self.tracking_uri}: {exc}"
+            ) from exc
+        return ended
 
     def register(self, ticker: str, run_id: str, *, tags: Mapping[str, str]) -> ModelVersionInfo:
         """Register the run's model spec as a new version of `stocky-<ticker>`.

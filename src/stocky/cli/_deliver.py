@@ -13,9 +13,8 @@ __all__ = ["deliver_outbox"]
 
 log = logging.getLogger(__name__)
 
-#: Passes over the outbox at most (each sends up to `PASS_LIMIT` alerts).
-MAX_PASSES = 20
-PASS_LIMIT = 100
+#: Most alerts one pass handles (one pass, one time limit: STOCKY_ALERT_PASS_SECONDS).
+PASS_LIMIT = 2000
 
 
 def deliver_outbox(stack: Stack, *, now: dt.datetime, include_replay: bool = False) -> str:
@@ -23,6 +22,7 @@ def deliver_outbox(stack: Stack, *, now: dt.datetime, include_replay: bool = Fal
 
     With no target configured nothing is sent (the alerts wait for `stocky alerts deliver`).
     A target that refuses is retried later with backoff; it never fails the caller's work.
+    The pass stops after `STOCKY_ALERT_PASS_SECONDS`; what it did not reach stays queued.
 
     Raises:
         BadInput: The alert targets are misconfigured (e.g. a webhook without a secret).
@@ -35,26 +35,25 @@ def deliver_outbox(stack: Stack, *, now: dt.datetime, include_replay: bool = Fal
     notifiers = notifiers_from_settings(settings)
     if not notifiers:
         return "alerts: no target configured (STOCKY_ALERT_URLS, STOCKY_WEBHOOK_URL); queued"
-    delivered = retrying = failed = 0
     try:
-        for _ in range(MAX_PASSES):
-            report = deliver_due(
-                outbox=outbox,
-                notifiers=notifiers,
-                now=now,
-                policy=policy_from_settings(settings),
-                include_replay=include_replay,
-                limit=PASS_LIMIT,
-            )
-            delivered += len(report.delivered)
-            retrying += len(report.retrying)
-            failed += len(report.failed)
-            for error in report.errors:
-                log.warning("%s", error)
-            handled = len(report.delivered) + len(report.retrying) + len(report.failed)
-            if handled < PASS_LIMIT:
-                break
+        report = deliver_due(
+            outbox=outbox,
+            notifiers=notifiers,
+            now=now,
+            policy=policy_from_settings(settings),
+            include_replay=include_replay,
+            limit=PASS_LIMIT,
+        )
     finally:
         for notifier in notifiers:
             notifier.close()
-    return f"alerts: delivered {delivered}, retrying later {retrying}, failed for good {failed}"
+    for error in report.errors:
+        log.warning("%s", error)
+    line = (
+        f"alerts: delivered {len(report.delivered)}, retrying later {len(report.retrying)}, "
+        f"failed for good {len(report.failed)}"
+    )
+    if report.deferred:
+        why = "out of time" if report.out_of_time else "target(s) skipped after repeated failures"
+        line += f", left queued {len(report.deferred)} ({why})"
+    return line

@@ -108,8 +108,12 @@ def deliver(
     typer.echo(
         f"delivered {len(report.delivered)}, retrying later {len(report.retrying)}, "
         f"failed for good {len(report.failed)}, taken by another sender "
-        f"{len(report.taken_by_another)}"
+        f"{len(report.taken_by_another)}, left queued {len(report.deferred)}"
     )
+    if report.out_of_time:
+        typer.echo("  the pass ran out of time (STOCKY_ALERT_PASS_SECONDS)", err=True)
+    for label in report.broken_targets:
+        typer.echo(f"  {label} skipped for the rest of the pass after repeated failures", err=True)
     for error in report.errors:
         typer.echo(f"  {error}", err=True)
 

@@ -48,69 +48,76 @@ def run_daily_cli(
 
     if retrain_mode not in RETRAIN_MODES:
         raise BadInput(f"--retrain {retrain_mode!r}: use one of {', '.join(RETRAIN_MODES)}")
-    with build_stack(settings) as stack, daily_lock(stack.engine or settings.db_url, settings.home):
-        deps = DailyDeps.from_stack(stack)
-        now = dt.datetime.now(dt.UTC)
-        day = resolve_as_of(as_of, deps.calendar, now)
-        symbols = (
-            normalize_tickers(tickers)
-            if tickers
-            else sorted(set(deps.registry.tickers()) | set(deps.predictions.tickers()))
-            or [settings.default_ticker]
-        )
-        code = 0
-        lines = []
-        executor = make_executor(
-            settings, kind=cast("ExecutorKind | None", executor_kind), jobs=jobs
-        )
-        try:
-            outcomes = run_daily_many(
-                deps,
-                executor=executor,
-                settings=settings,
-                tickers=symbols,
-                as_of=day,
-                now=now,
-                retrain_mode=cast("RetrainMode", retrain_mode),
-                forecast=forecast,
-                progress=log.info,
+    # delivery runs after the lock is released: a slow alert target must never keep the next
+    # daily run out (the outbox's claims keep two senders from sending one alert twice)
+    report_failure: StockyError | None = None
+    with build_stack(settings) as stack:
+        with daily_lock(stack.engine or settings.db_url, settings.home):
+            deps = DailyDeps.from_stack(stack)
+            now = dt.datetime.now(dt.UTC)
+            day = resolve_as_of(as_of, deps.calendar, now)
+            symbols = (
+                normalize_tickers(tickers)
+                if tickers
+                else sorted(set(deps.registry.tickers()) | set(deps.predictions.tickers()))
+                or [settings.default_ticker]
             )
-        finally:
-            executor.close()
-        failures: list[tuple[str, str, str]] = []
-        for outcome in sorted(outcomes, key=attention):
-            sym, r = outcome.ticker, outcome.day
-            if outcome.error is not None or r is None:
-                error = redact(str(outcome.error))
-                console_err(f"error: {sym}: {error}")
-                code = code or outcome.exit_code or 1
-                lines.append(f"{sym:8} FAILED: {error}")
-                failures.append((sym, "retraining" if r is not None else "daily", error))
-                continue
-            retrain_text = "no retrain"
-            if r.retrain is not None:
-                retrain_text = (
-                    f"PROMOTED v{r.retrain.to_version}"
-                    if r.retrain.promoted
-                    else f"rejected (v{r.retrain.from_version} stays)"
-                )
-            latest = "-" if r.drift.latest_value is None else f"{r.drift.latest_value:.4g}"
-            fc = f"forecast for {r.forecast_target}" if r.forecast_target else "no new forecast"
-            lines.append(
-                f"{sym:8} as of {day}: +{r.rows_pulled} prices, {r.actuals.updated} labeled, "
-                f"drift {r.drift.decision} ({deps.rule.metric} {latest}), {retrain_text}, {fc}"
+            code = 0
+            lines = []
+            executor = make_executor(
+                settings, kind=cast("ExecutorKind | None", executor_kind), jobs=jobs
             )
-        _failed_alerts(deps, failures, session=day, now=now)
-        if report:
             try:
-                lines.append(_write_report(stack, symbols, now))
-            except StockyError as exc:
-                _failed_alert(
-                    deps, ticker=None, session=day, step="report", error=str(exc), now=now
+                outcomes = run_daily_many(
+                    deps,
+                    executor=executor,
+                    settings=settings,
+                    tickers=symbols,
+                    as_of=day,
+                    now=now,
+                    retrain_mode=cast("RetrainMode", retrain_mode),
+                    forecast=forecast,
+                    progress=log.info,
                 )
-                console_err(_deliver(stack, now))  # the failure alert goes out now
-                raise
-        lines.append(_deliver(stack, now))
+            finally:
+                executor.close()
+            failures: list[tuple[str, str, str]] = []
+            for outcome in sorted(outcomes, key=attention):
+                sym, r = outcome.ticker, outcome.day
+                if outcome.error is not None or r is None:
+                    error = redact(str(outcome.error))
+                    console_err(f"error: {sym}: {error}")
+                    code = code or outcome.exit_code or 1
+                    lines.append(f"{sym:8} FAILED: {error}")
+                    failures.append((sym, "retraining" if r is not None else "daily", error))
+                    continue
+                retrain_text = "no retrain"
+                if r.retrain is not None:
+                    retrain_text = (
+                        f"PROMOTED v{r.retrain.to_version}"
+                        if r.retrain.promoted
+                        else f"rejected (v{r.retrain.from_version} stays)"
+                    )
+                latest = "-" if r.drift.latest_value is None else f"{r.drift.latest_value:.4g}"
+                fc = f"forecast for {r.forecast_target}" if r.forecast_target else "no new forecast"
+                lines.append(
+                    f"{sym:8} as of {day}: +{r.rows_pulled} prices, {r.actuals.updated} labeled, "
+                    f"drift {r.drift.decision} ({deps.rule.metric} {latest}), {retrain_text}, {fc}"
+                )
+            _failed_alerts(deps, failures, session=day, now=now)
+            if report:
+                try:
+                    lines.append(_write_report(stack, symbols, now))
+                except StockyError as exc:
+                    _failed_alert(
+                        deps, ticker=None, session=day, step="report", error=str(exc), now=now
+                    )
+                    report_failure = exc
+        delivered = _deliver(stack, dt.datetime.now(dt.UTC))
+    if report_failure is not None:
+        console_err(delivered)  # the failure alert went out
+        raise report_failure
+    lines.append(delivered)
     typer.echo("daily summary")
     for line in lines:
         typer.echo(f"  {line}")

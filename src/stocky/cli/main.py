@@ -24,7 +24,7 @@ from stocky.cli import (
     train,
 )
 from stocky.config import get_settings
-from stocky.runtime import configure_logging, limit_blas_threads
+from stocky.runtime import configure_logging, limit_blas_threads, terminate_on_sigterm
 
 __all__ = ["app", "main"]
 
@@ -77,4 +77,7 @@ def main() -> None:
         )
         raise SystemExit(2) from exc
     configure_logging(settings.log_level, repeat_seconds=settings.log_repeat_seconds)
+    # SIGTERM unwinds (locks released, MLflow runs ended as KILLED, pools shut down) and exits
+    # with 143; `serve` installs uvicorn's own handlers over it
+    terminate_on_sigterm()
     app()

@@ -3,10 +3,11 @@ universe, in worker processes."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -23,6 +24,8 @@ from rich.table import Table
 
 from stocky.cli._common import handle_errors, open_stack
 from stocky.errors import BadInput
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from stocky.adapters.executor import ExecutorKind
@@ -250,12 +253,25 @@ def _train(
     return result
 
 
+#: A run still RUNNING this long after it started belongs to a killed process (logging one
+#: takes seconds): the next train ends it as KILLED.
+STALE_RUN = timedelta(minutes=30)
+
+
 def _prepare_registry(stack: Stack) -> None:
     """Create the MLflow tables and experiment here, once: workers starting together would
-    race to create them (the loser's first ticker would fail)."""
+    race to create them (the loser's first ticker would fail). End the runs a killed train
+    left RUNNING."""
     experiment_id = getattr(stack.registry, "experiment_id", None)
     if callable(experiment_id):
         experiment_id()
+    end_stale_runs = getattr(stack.registry, "end_stale_runs", None)
+    if callable(end_stale_runs):
+        ended = end_stale_runs(now=datetime.now(UTC), older_than=STALE_RUN)
+        if ended:
+            log.warning(
+                "ended %s MLflow run(s) left RUNNING by a killed train as KILLED", len(ended)
+            )
 
 
 def _progress(console: Console) -> Progress:

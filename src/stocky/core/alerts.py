@@ -197,17 +197,25 @@ class DeliveryPolicy:
         max_backoff_seconds: Longest wait between two attempts.
         lease_seconds: How long a sender owns an alert it is sending (a crashed sender's alert
             becomes due again after it).
+        pass_seconds: Wall-clock limit of one delivery pass; what is left when it runs out
+            stays queued for the next pass.
+        breaker_failures: Consecutive failures (refusals or timeouts) after which a target is
+            skipped for the rest of the pass; its alerts stay queued.
     """
 
     max_attempts: int = 8
     backoff_seconds: float = 60.0
     max_backoff_seconds: float = 6 * 3600.0
     lease_seconds: float = 300.0
+    pass_seconds: float = 30.0
+    breaker_failures: int = 3
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise BadInput(f"max_attempts={self.max_attempts}: use 1 or more, e.g. 8")
-        for name in ("backoff_seconds", "max_backoff_seconds", "lease_seconds"):
+        if self.breaker_failures < 1:
+            raise BadInput(f"breaker_failures={self.breaker_failures}: use 1 or more, e.g. 3")
+        for name in ("backoff_seconds", "max_backoff_seconds", "lease_seconds", "pass_seconds"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise BadInput(f"{name}={value}: use a number of seconds > 0")

@@ -6,14 +6,16 @@ rolls back with its cause); `raise_alert(alert, ...)` opens its own. Both dedupl
 
 Delivering: `deliver_due` sends each due alert to every target that does not have it yet, once
 per target; a failed target is retried after an exponential backoff, and after the last
-attempt the alert is marked failed. Replayed alerts are sent only when asked.
+attempt the alert is marked failed. Replayed alerts are sent only when asked. A pass has a
+wall-clock limit and skips a target after a run of failures; what it leaves stays queued.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -48,6 +50,8 @@ def policy_from_settings(settings: Settings) -> DeliveryPolicy:
         max_attempts=settings.alert_max_attempts,
         backoff_seconds=settings.alert_backoff_seconds,
         max_backoff_seconds=settings.alert_backoff_max_seconds,
+        pass_seconds=settings.alert_pass_seconds,
+        breaker_failures=settings.alert_breaker_failures,
     )
 
 
@@ -132,14 +136,52 @@ def raise_alert(
 
 @dataclass
 class DeliveryReport:
-    """What one `deliver_due` pass did."""
+    """What one `deliver_due` pass did.
+
+    `deferred` alerts were not tried (or not for every target) because the pass ran out of
+    time or their targets were skipped as broken: they stay queued, due at once, their
+    attempts not counted. `broken_targets` names the targets skipped for the rest of the pass.
+    """
 
     delivered: list[int] = field(default_factory=list)
     retrying: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
     taken_by_another: list[int] = field(default_factory=list)
+    deferred: list[int] = field(default_factory=list)
+    broken_targets: list[str] = field(default_factory=list)
+    out_of_time: bool = False
     errors: list[str] = field(default_factory=list)
     no_targets: bool = False
+
+
+class _Pass:
+    """The pass's deadline and each target's run of consecutive failures (circuit breaker)."""
+
+    def __init__(
+        self, *, seconds: float, breaker_failures: int, clock: Callable[[], float]
+    ) -> None:
+        self._clock = clock
+        self._end = clock() + seconds
+        self._limit = breaker_failures
+        self._failures: dict[str, int] = {}
+
+    def left(self) -> float:
+        return self._end - self._clock()
+
+    def is_open(self, notifier: Notifier) -> bool:
+        return self._failures.get(notifier.target_id, 0) >= self._limit
+
+    def record(self, notifier: Notifier, *, ok: bool, report: DeliveryReport) -> None:
+        count = 0 if ok else self._failures.get(notifier.target_id, 0) + 1
+        self._failures[notifier.target_id] = count
+        if count == self._limit:
+            report.broken_targets.append(notifier.label)
+            log.warning(
+                "%s failed %s times in a row: skipped for the rest of this pass (its alerts "
+                "stay queued)",
+                notifier.label,
+                count,
+            )
 
 
 def deliver_due(
@@ -150,19 +192,29 @@ def deliver_due(
     policy: DeliveryPolicy,
     include_replay: bool = False,
     limit: int = 100,
+    seconds: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> DeliveryReport:
-    """Send every due alert to the targets that do not have it yet.
+    """Send every due alert to the targets that do not have it yet, within a time limit.
+
+    Each call to a target gets at most the time left in the pass. A target that fails
+    `policy.breaker_failures` times in a row is skipped for the rest of the pass, and when the
+    pass runs out of time the alerts not yet tried stay queued (nothing is lost, no attempt is
+    counted for them): the next pass picks them up.
 
     Args:
         outbox: The outbox repository.
         notifiers: The configured targets; with none, nothing is attempted (alerts wait).
         now: The time of this pass (due times and backoff are computed from it).
-        policy: Attempts and backoff.
+        policy: Attempts, backoff, the pass's time limit and the breaker.
         include_replay: Also send alerts raised by a replay (each marked as a replay).
         limit: Most alerts handled in one pass.
+        seconds: Wall-clock limit of this pass; None for `policy.pass_seconds`.
+        clock: Monotonic seconds, for the time limit.
 
     Returns:
-        The ids delivered, retrying later, failed for good, or claimed by another sender.
+        The ids delivered, retrying later, failed for good, claimed by another sender, or
+        deferred to the next pass.
 
     Raises:
         StoreError: The database failed.
@@ -171,12 +223,36 @@ def deliver_due(
     if not notifiers:
         report.no_targets = True
         return report
+    budget = _Pass(
+        seconds=policy.pass_seconds if seconds is None else seconds,
+        breaker_failures=policy.breaker_failures,
+        clock=clock,
+    )
+    lease = dt.timedelta(seconds=policy.lease_seconds)
     for row in outbox.due(now=now, include_replay=include_replay, limit=limit):
-        lease = dt.timedelta(seconds=policy.lease_seconds)
+        missing = [n for n in notifiers if n.target_id not in set(row.targets_done)]
+        if budget.left() <= 0 or (missing and all(budget.is_open(n) for n in missing)):
+            report.out_of_time = report.out_of_time or budget.left() <= 0
+            report.deferred.append(row.id)
+            continue
         if not outbox.claim(row, now=now, lease=lease):
             report.taken_by_another.append(row.id)
             continue
-        _attempt(row, outbox=outbox, notifiers=notifiers, now=now, policy=policy, report=report)
+        _attempt(
+            row,
+            outbox=outbox,
+            notifiers=notifiers,
+            now=now,
+            policy=policy,
+            budget=budget,
+            report=report,
+        )
+    if report.deferred:
+        log.warning(
+            "%s alert(s) left queued for the next pass (%s)",
+            len(report.deferred),
+            "out of time" if report.out_of_time else "targets skipped as broken",
+        )
     return report
 
 
@@ -187,23 +263,34 @@ def _attempt(
     notifiers: Sequence[Notifier],
     now: dt.datetime,
     policy: DeliveryPolicy,
+    budget: _Pass,
     report: DeliveryReport,
 ) -> None:
     done = set(row.targets_done)
     errors: list[str] = []
     envelope = row.envelope()
     for notifier in notifiers:
-        if notifier.target_id in done:
+        if notifier.target_id in done or budget.is_open(notifier):
             continue
+        left = budget.left()
+        if left <= 0:
+            report.out_of_time = True
+            break
         try:
-            notifier.send(envelope, now=now)
+            notifier.send(envelope, now=now, timeout=left)
         except DeliveryError as exc:
             errors.append(str(exc))
+            budget.record(notifier, ok=False, report=report)
             continue
+        budget.record(notifier, ok=True, report=report)
         done.add(notifier.target_id)
-    if not errors:
+    if all(n.target_id in done for n in notifiers):
         outbox.mark_delivered(row.id, now=now, targets_done=sorted(done))
         report.delivered.append(row.id)
+        return
+    if not errors:  # every target it lacks was skipped: not an attempt
+        outbox.release(row, now=now, targets_done=sorted(done))
+        report.deferred.append(row.id)
         return
     attempts = row.attempts + 1
     last = attempts >= policy.max_attempts

@@ -160,6 +160,12 @@ def run_daily_many(
             )
         )
     }
+    # a rerun of the session (after a kill, or by hand) retrains nothing already decided: a
+    # second retrain would register and maybe promote again (v2 -> v3 -> v4 in one session)
+    decided = deps.audit.decided_on(list(triggers), as_of=as_of) if triggers else set()
+    if decided:
+        progress(f"{len(decided)} ticker(s) already retrained for {as_of}: not again")
+        triggers = {sym: reason for sym, reason in triggers.items() if sym not in decided}
     if triggers:
         progress(f"retraining {len(triggers)} ticker(s) on the {executor.name} executor")
     for sym, outcome in retrain_many(

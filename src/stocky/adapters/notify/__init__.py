@@ -20,7 +20,8 @@ def notifiers_from_settings(settings: Settings) -> list[Notifier]:
         from stocky.adapters.notify.human import AppriseNotifier, split_urls
 
         notifiers.extend(
-            AppriseNotifier(url) for url in split_urls(settings.alert_urls.get_secret_value())
+            AppriseNotifier(url, timeout_seconds=settings.alert_timeout_seconds)
+            for url in split_urls(settings.alert_urls.get_secret_value())
         )
     url, secret = settings.webhook_url, settings.webhook_secret
     if url is not None and secret is None:

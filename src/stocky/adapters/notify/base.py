@@ -33,8 +33,16 @@ class Notifier(Protocol):
         """A printable description with secrets hidden."""
         ...
 
-    def send(self, envelope: Envelope, *, now: dt.datetime) -> None:
-        """Deliver one alert or raise `DeliveryError` saying why."""
+    def send(self, envelope: Envelope, *, now: dt.datetime, timeout: float | None = None) -> None:
+        """Deliver one alert or raise `DeliveryError` saying why.
+
+        Args:
+            envelope: The alert.
+            now: The time of sending (signatures carry it).
+            timeout: Wall-clock seconds the whole call may take (the time left in a delivery
+                pass); the target's own limit applies when it is shorter or this is None. A
+                call that outlasts it raises `DeliveryError`.
+        """
         ...
 
     def close(self) -> None:

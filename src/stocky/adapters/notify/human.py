@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from typing import Any
 
 from stocky.adapters.notify.base import target_id
@@ -28,12 +29,20 @@ def split_urls(value: str) -> list[str]:
 class AppriseNotifier:
     """Send the alert's title and message to one Apprise URL.
 
+    Args:
+        url: An Apprise URL.
+        timeout_seconds: Wall-clock limit of one call. Apprise's own timeouts bound each read,
+            so the call runs on a daemon thread and is abandoned (reported as failed) when it
+            outlasts the limit; it may still finish later, so a retry can repeat the message.
+
     Raises:
         BadInput: Apprise does not recognise the URL.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, timeout_seconds: float = 10.0) -> None:
         import apprise
+
+        self._timeout = timeout_seconds
 
         self._apprise: Any = apprise.Apprise()
         scheme = url.split("://", 1)[0] if "://" in url else "?"
@@ -53,19 +62,44 @@ class AppriseNotifier:
     def label(self) -> str:
         return self._label
 
-    def send(self, envelope: Envelope, *, now: dt.datetime) -> None:
-        import apprise
-
-        with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
-            ok = self._apprise.notify(
-                body=envelope.body, title=envelope.title, notify_type=envelope.severity
+    def send(self, envelope: Envelope, *, now: dt.datetime, timeout: float | None = None) -> None:
+        limit = self._timeout if timeout is None else min(self._timeout, timeout)
+        outcome: list[tuple[bool, str] | BaseException] = []
+        worker = threading.Thread(
+            target=self._notify, args=(envelope, outcome), name="stocky-apprise", daemon=True
+        )
+        worker.start()
+        worker.join(limit)
+        if not outcome:
+            raise DeliveryError(
+                f"{self._label} did not finish within {limit:g} s: check the service answers "
+                "promptly (STOCKY_ALERT_TIMEOUT_SECONDS bounds each call)"
             )
+        result = outcome[0]
+        if isinstance(result, BaseException):
+            raise DeliveryError(
+                f"{self._label} failed ({type(result).__name__}: {result}): check the service "
+                "URL with `stocky alerts test`"
+            ) from result
+        ok, captured = result
         if not ok:
-            reason = " ".join(captured.getvalue().split())[-300:] or "no reason given"
+            reason = " ".join(captured.split())[-300:] or "no reason given"
             raise DeliveryError(
                 f"{self._label} refused or did not answer ({reason}): check the service URL "
                 "and its credentials with `stocky alerts test`"
             )
+
+    def _notify(self, envelope: Envelope, outcome: list[tuple[bool, str] | BaseException]) -> None:
+        import apprise
+
+        try:
+            with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
+                ok = self._apprise.notify(
+                    body=envelope.body, title=envelope.title, notify_type=envelope.severity
+                )
+            outcome.append((bool(ok), captured.getvalue()))
+        except Exception as exc:  # handed to the caller's thread, which raises DeliveryError
+            outcome.append(exc)
 
     def close(self) -> None:
         """Nothing to release: Apprise opens a connection per notification."""

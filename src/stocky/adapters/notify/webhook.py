@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from stocky.adapters.notify.base import target_id
+from stocky.adapters.notify.deadline import Deadline, deadline_transport
 from stocky.core.alerts import Envelope
 from stocky.errors import BadInput, DeliveryError
 
@@ -51,8 +52,8 @@ class WebhookNotifier:
     Args:
         url: An http(s) URL.
         secret: The shared signing secret.
-        timeout_seconds: Connect and read timeout of one attempt.
-        transport: An httpx transport (tests); None for the network.
+        timeout_seconds: Wall-clock limit of one call (connect, send, every read together).
+        transport: An httpx transport (tests; no wall-clock limit then); None for the network.
 
     Raises:
         BadInput: The URL is not http(s) or the secret is empty.
@@ -80,6 +81,7 @@ class WebhookNotifier:
         self._url = url
         self._secret = secret.encode()
         self._timeout = timeout_seconds
+        self._deadline = Deadline()
         self._transport = transport
         self._label = (
             f"webhook {parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}"
@@ -95,7 +97,8 @@ class WebhookNotifier:
     def label(self) -> str:
         return self._label
 
-    def send(self, envelope: Envelope, *, now: dt.datetime) -> None:
+    def send(self, envelope: Envelope, *, now: dt.datetime, timeout: float | None = None) -> None:
+        limit = self._timeout if timeout is None else min(self._timeout, timeout)
         body = envelope.to_json()
         headers = {
             "Content-Type": "application/json",
@@ -105,14 +108,23 @@ class WebhookNotifier:
         if self._client is None:
             # one client for every send: building one loads the CA bundle (~0.15 s on a busy
             # 2-core machine), which dominated a delivery pass when done per alert
-            self._client = httpx.Client(timeout=self._timeout, transport=self._transport)
+            transport = self._transport or deadline_transport(self._deadline)
+            self._client = httpx.Client(timeout=self._timeout, transport=transport)
+        self._deadline.start(limit)
         try:
             response = self._client.post(self._url, content=body, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise DeliveryError(
+                f"{self._label} did not answer within {limit:g} s ({type(exc).__name__}): check "
+                "the receiver answers promptly (STOCKY_ALERT_TIMEOUT_SECONDS bounds each call)"
+            ) from exc
         except httpx.HTTPError as exc:
             raise DeliveryError(
                 f"{self._label} did not answer ({type(exc).__name__}: {exc}): check the "
                 "receiver is up and reachable from here"
             ) from exc
+        finally:
+            self._deadline.clear()
         if not response.is_success:
             raise DeliveryError(
                 f"{self._label} answered HTTP {response.status_code} "

@@ -275,6 +275,21 @@ class AlertOutbox:
         )
         self._update(stmt, f"record the failed attempt of alert {alert_id}")
 
+    def release(self, row: StoredAlert, *, now: dt.datetime, targets_done: Sequence[str]) -> None:
+        """Give back a claimed alert that some targets were not tried for (a pass ran out of
+        time, or a target was skipped as broken): the claim's attempt is not counted, and the
+        alert is due again at `now` with the targets that have it recorded."""
+        stmt = (
+            alerts.update()
+            .where(alerts.c.id == row.id, alerts.c.status == "pending")
+            .values(
+                attempts=row.attempts,
+                next_attempt_at=_utc(now),
+                targets_done=json.dumps(sorted(targets_done)),
+            )
+        )
+        self._update(stmt, f"release alert {row.id}")
+
     # --- plumbing ------------------------------------------------------------------------
     def _select(self, query: sa.Select[Any]) -> list[StoredAlert]:
         try:

@@ -48,6 +48,10 @@ def _check(row: dict[str, Any]) -> DriftCheck:
     )
 
 
+#: Promotion records a retrain writes (a rollback is not a retrain).
+RETRAIN_ACTIONS = ("promote", "reject", "log-only")
+
+
 def _utc(moment: dt.datetime) -> dt.datetime:
     if moment.tzinfo is None:
         raise StoreError(f"{moment!r} has no time zone: pass an aware UTC datetime")
@@ -62,19 +66,20 @@ class AuditRepository:
         self.outbox = AlertOutbox(engine)
 
     def add_drift_check(self, row: DriftCheckRow, *, alerts: Sequence[QueuedAlert] = ()) -> int:
-        """Store a drift check and its alerts in one transaction; returns the check's id."""
-        values = _shallow(row)
-        values["checked_at"] = _utc(row.checked_at)
-        values["report"] = json.dumps(row.report, default=str)
-        what = f"drift check of {row.ticker}"
-        return self._insert(drift_checks, values, what, alerts=alerts, now=row.checked_at)
+        """Store a drift check and its alerts in one transaction; returns the check's id.
+
+        One check per (ticker, session): a check of a session already checked replaces it.
+        """
+        return self.add_drift_checks([(row, alerts)])[0]
 
     def add_drift_checks(
         self, checks: Sequence[tuple[DriftCheckRow, Sequence[QueuedAlert]]]
     ) -> list[int]:
         """Store many drift checks and all their alerts in ONE transaction (all or none).
 
-        The checks go in as one multi-row insert; each check's alerts are then queued on the
+        One check per (ticker, session): a rerun of a session replaces its checks (the unique
+        index `ux_drift_checks_ticker_as_of` refuses a second one). The checks go in as one
+        multi-row insert; each check's alerts are then queued on the
         same connection, in the order given (the outbox deduplicates per ticker and kind, so
         the outcome is the one of storing them check by check).
 
@@ -105,6 +110,7 @@ class AuditRepository:
         )
         try:
             with self.engine.begin() as conn:
+                self._drop_checks_of(conn, [(row.ticker, row.as_of) for row, _a in checks])
                 returned = [(int(i), str(t)) for i, t in conn.execute(stmt, values).all()]
                 by_ticker = {t: i for i, t in returned}
                 ids = (
@@ -121,6 +127,31 @@ class AuditRepository:
         if len(ids) != len(checks):
             raise StoreError(f"the database returned {len(ids)} ids for {len(checks)} drift checks")
         return ids
+
+    @staticmethod
+    def _drop_checks_of(conn: sa.Connection, keys: Sequence[tuple[str, dt.date]]) -> None:
+        """Delete the stored checks of these (ticker, session) pairs (a rerun replaces them)."""
+        by_session: dict[dt.date, list[str]] = {}
+        for ticker, session in keys:
+            by_session.setdefault(session, []).append(ticker)
+        c = drift_checks.c
+        for session, tickers in by_session.items():
+            for part in chunks(tickers):
+                conn.execute(drift_checks.delete().where(c.as_of == session, c.ticker.in_(part)))
+
+    def decided_on(self, tickers: Sequence[str], *, as_of: dt.date) -> set[str]:
+        """The tickers that already have a retrain decision (promoted, rejected or logged
+        only) for session `as_of`: a rerun of the session must not retrain them again."""
+        c = promotions.c
+        found: set[str] = set()
+        for part in chunks(tickers):
+            query = sa.select(c.ticker).where(
+                c.ticker.in_(part),
+                c.as_of == as_of,
+                c.action.in_(RETRAIN_ACTIONS),
+            )
+            found.update(str(r["ticker"]) for r in self._select(query, "retrain decisions"))
+        return found
 
     def add_promotion(self, row: PromotionRow, *, alerts: Sequence[QueuedAlert] = ()) -> int:
         """Store a promotion record and its alerts in one transaction; returns the record's id."""

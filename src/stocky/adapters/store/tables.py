@@ -135,9 +135,11 @@ drift_checks = sa.Table(
     sa.Column("decision", sa.String(32), nullable=False),
     sa.Column("model_version", sa.Integer),
     sa.Column("report", sa.Text, nullable=False),
-    sa.Index("ix_drift_checks_ticker_as_of", "ticker", "as_of"),
+    # one check per (ticker, session): a rerun of the session replaces it (migration 0005)
+    sa.Index("ux_drift_checks_ticker_as_of", "ticker", "as_of", unique=True),
 )
-"""One row per drift check: the rule, the baseline and where it came from, and the decision."""
+"""One row per drift check and session: the rule, the baseline and where it came from, and
+the decision."""
 
 promotions = sa.Table(
     "promotions",
