@@ -253,7 +253,8 @@ def train_ticker(
     naive_first: Published | None = None
     reason = ev.choice.reason
     if (
-        ev.model_type != "naive"
+        config.order == "auto"  # an order given by the caller is served as asked
+        and ev.model_type != "naive"
         and ev.scores.skill < 0
         and registry.alias_version(ticker, "champion") is None
     ):
