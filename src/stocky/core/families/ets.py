@@ -117,10 +117,10 @@ class EtsParams:
                 "retrain the model"
             )
         try:
-            values = {k: (str(v) if k == "trend" else float(v)) for k, v in data.items()}
+            numbers = {k: float(v) for k, v in data.items() if k != "trend"}
         except (TypeError, ValueError) as exc:
             raise BadInput(f"ETS parameters are malformed ({exc!r}): retrain the model") from exc
-        return cls(**values)
+        return cls(trend=str(data["trend"]), **numbers)
 
 
 def ets_filter(

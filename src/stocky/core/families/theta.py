@@ -96,10 +96,10 @@ class ThetaParams:
                 "retrain the model"
             )
         try:
-            values = {k: (str(v) if k == "model" else float(v)) for k, v in data.items()}
+            numbers = {k: float(v) for k, v in data.items() if k != "model"}
         except (TypeError, ValueError) as exc:
             raise BadInput(f"Theta parameters are malformed ({exc!r}): retrain the model") from exc
-        return cls(**values)
+        return cls(model=str(data["model"]), **numbers)
 
 
 def theta_filter(
