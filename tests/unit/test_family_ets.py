@@ -91,9 +91,7 @@ def test_recursion_reproduces_statsforecast_in_sample(cases, trend):
         p = model.params_
         assert p.alpha == theirs["par"][0]
         assert p.sigma == pytest.approx(np.sqrt(theirs["sigma2"]), rel=1e-15)
-        fitted, level, slope = ets_filter(
-            train, p, level=p.initial_level, slope=p.initial_slope
-        )
+        fitted, level, slope = ets_filter(train, p, level=p.initial_level, slope=p.initial_slope)
         np.testing.assert_allclose(fitted, theirs["fitted"], rtol=1e-8, atol=0, err_msg=name)
         np.testing.assert_allclose([level, slope], [p.level, p.slope], rtol=1e-8, err_msg=name)
         predicted = _statsforecast(train, trend).predict(h=1)["mean"][0]
@@ -114,9 +112,7 @@ def test_window_forecasts_against_statsforecast_forward(cases, trend, bound):
             window = y[end - WINDOW : end]
             forward = theirs.forward(y=window, h=1)["mean"][0]
             # Their start-up: the recursion reproduces forward() exactly.
-            _, level, slope = ets_filter(
-                window, p, level=p.initial_level, slope=p.initial_slope
-            )
+            _, level, slope = ets_filter(window, p, level=p.initial_level, slope=p.initial_slope)
             assert level + p.phi * slope == pytest.approx(forward, rel=1e-10), name
             # Ours: level at window[0], trend at the fitted final trend.
             worst = max(worst, abs(model.predict_one(window)[0] - forward) / forward)
