@@ -187,6 +187,72 @@ def bench_latency(y: np.ndarray, repeats: int) -> None:
     )
 
 
+FAMILY_FIT = 1000  # prices each family is fitted on
+FAMILY_WINDOW = 60  # prices the server sends
+FIT_TARGET_MS = 60.0
+FORECAST_TARGET_US = 20.0
+
+
+def bench_families(y: np.ndarray, repeats: int) -> None:
+    """Every built-in family: fit on 1,000 closes and one forecast from a 60-price window."""
+    import importlib
+    import importlib.util
+    import timeit
+
+    from stocky.core.arima import ArimaOrder
+    from stocky.core.families.registry import BUILTIN_FAMILIES, family_class
+
+    train = y[-FAMILY_FIT:]
+    window = train[-FAMILY_WINDOW:]
+    print(
+        f"\n== D. model families: fit on the last {FAMILY_FIT} closes (best of 3 after a "
+        f"warm-up), predict_one from {FAMILY_WINDOW} prices (timeit, {repeats} calls x 5)"
+    )
+    print(
+        f"{'family':<9}{'label':<15}{'fit ms':>9}{'forecast us':>13}{'worst of 5':>12}"
+        f"{'cold us':>10}  targets (fit <= {FIT_TARGET_MS:g} ms, forecast <= "
+        f"{FORECAST_TARGET_US:g} us)"
+    )
+    for name, target in BUILTIN_FAMILIES.items():
+        module_name = target.partition(":")[0]
+        if importlib.util.find_spec(module_name) is None:
+            print(f"{name:<9}(module not built yet)")
+            continue
+        module = importlib.import_module(module_name)
+        cls = family_class(name)
+
+        def make(cls: Any = cls, name: str = name) -> Any:
+            return cls(ArimaOrder(*ORDER)) if name == "arima" else cls()
+
+        make().fit(train)  # warm-up: imports and first-call caches
+        fit_s = min(timeit.repeat(lambda make=make: make().fit(train), number=1, repeat=3))
+        model = make().fit(train)
+        weights = getattr(module, "_weights", None)
+        cold = float("nan")
+        if weights is not None and hasattr(weights, "cache_clear"):
+            # Median of first calls: the window weights computed anew each time.
+            samples = []
+            for _ in range(50):
+                weights.cache_clear()
+                samples.append(_timed(lambda model=model: model.predict_one(window))[0])
+            cold = float(np.median(samples)) * 1e6
+        model.predict_one(window)
+        runs = np.array(
+            timeit.repeat(lambda model=model: model.predict_one(window), number=repeats, repeat=5)
+        )
+        per_call = runs / repeats * 1e6
+        fit_ok = name == "arima" or fit_s * 1e3 <= FIT_TARGET_MS
+        ok = fit_ok and float(np.median(per_call)) <= FORECAST_TARGET_US
+        print(
+            f"{name:<9}{model.label:<15}{fit_s * 1e3:>9.1f}{np.median(per_call):>13.2f}"
+            f"{per_call.max():>12.2f}{cold:>10.1f}  {_verdict(ok)}"
+        )
+    print(
+        "(ARIMA's fit has no target here: its order search is bench C; cold = median first "
+        "call, the window weights computed anew)"
+    )
+
+
 def bench_selection(y: np.ndarray) -> None:
     from stocky.core.selection import choose_d, rank_orders, select_order
 
@@ -224,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"data: arch S&P 500 closes, {len(y)} sessions")
     bench_walk_forward(y, steps)
     bench_latency(y, args.repeats)
+    bench_families(y, args.repeats)
     bench_selection(y)
     return 0
 
