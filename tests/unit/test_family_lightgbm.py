@@ -227,6 +227,8 @@ def test_unfitted_and_malformed_models_say_what_to_do(model):
         LightGBM().predict_one([1.0] * 30)
     with pytest.raises(BadInput, match="retrain"):
         LightGBM.from_params({"format": 1})
+    with pytest.raises(BadInput, match="malformed"):
+        LightGBM.from_params(model.to_params() | {"booster": ["not", "a", "dump"]})
     params = model.to_params()
     root = params["booster"]["tree_info"][0]["tree_structure"]
     assert "split_feature" in root

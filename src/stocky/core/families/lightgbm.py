@@ -157,6 +157,7 @@ class LightGBM:
 
     @property
     def min_window(self) -> int:
+        """Prices for one forecast: the lagged returns and ``s_20`` share one window of returns."""
         return max(self.lags, VOL_LONG) + 1
 
     def _lightgbm_params(self) -> dict[str, Any]:
@@ -238,7 +239,7 @@ class LightGBM:
             lags = _int(params, "lags", 1, 250)
             resid = float(params["resid_scale"])
             trees = TreeEnsemble.from_dump(params["booster"], n_features=lags + 2)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise BadInput(
                 f"lightgbm parameters are malformed ({exc!r}): retrain the model"
             ) from exc
