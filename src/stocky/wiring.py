@@ -53,7 +53,7 @@ class Stack:
     registry: Registry
     calendar: TradingCalendar
     drift: DriftRule
-    #: The database engine (None for in-memory fakes); disposed by `close`.
+    #: The database engine (None for the in-memory backend); disposed by `close`.
     engine: sa.Engine | None = None
     #: Built on first use: a misconfigured source must not stop commands that never read it.
     source_factory: Callable[[], PriceSource] | None = field(default=None, repr=False)

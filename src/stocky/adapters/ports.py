@@ -1,8 +1,9 @@
 """The ports pipelines talk to, and the typed rows that cross them.
 
-Pipelines depend on these Protocols, not on MLflow or SQLAlchemy: the real adapters
-(`adapters/registry.py`, `adapters/store/*`) satisfy them structurally, and the unit tests
-run every lifecycle pipeline against small in-memory fakes that do too.
+Pipelines depend on these Protocols, not on MLflow or SQLAlchemy: the SQL and MLflow
+adapters (`adapters/registry.py`, `adapters/store/*`) satisfy them structurally, and so does
+the in-memory backend (`adapters/memory/`). Each method's docstring states its contract; the
+suites in tests/contract/ check every implementation against it.
 """
 
 from __future__ import annotations
