@@ -12,7 +12,7 @@ export OMP_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export MPLBACKEND := Agg
 
-.PHONY: help install run serve test test-unit test-integration test-e2e lint format typecheck bench lock clean
+.PHONY: help install run serve test test-unit test-contract test-integration test-e2e lint format typecheck bench lock clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -36,8 +36,11 @@ serve: $(STAMP)  ## serve the API without training
 test: $(STAMP)  ## run every test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-unit: $(STAMP)  ## fast offline tests only
-	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+test-unit: $(STAMP)  ## fast offline tests only (and the contracts on the in-memory backend)
+	$(BIN)/python -m pytest tests/unit tests/contract -m "not integration" $(PYTEST_ARGS)
+
+test-contract: $(STAMP)  ## every port's contract, on memory, SQLite, PostgreSQL and MLflow
+	$(BIN)/python -m pytest tests/contract $(PYTEST_ARGS)
 
 lint: $(STAMP)  ## ruff check, ruff format --check, mypy
 	$(BIN)/ruff check src tests bench

@@ -53,7 +53,7 @@ class Stack:
     registry: Registry
     calendar: TradingCalendar
     drift: DriftRule
-    #: The database engine (None for in-memory fakes); disposed by `close`.
+    #: The database engine (None for the in-memory backend); disposed by `close`.
     engine: sa.Engine | None = None
     #: Built on first use: a misconfigured source must not stop commands that never read it.
     source_factory: Callable[[], PriceSource] | None = field(default=None, repr=False)
@@ -125,12 +125,25 @@ class Stack:
 
 
 def settings_with(settings: Settings, **overrides: Any) -> Settings:
-    """A copy of `settings` with the non-None overrides applied (CLI options over env)."""
+    """A copy of `settings` with the non-None overrides applied (CLI options over env).
+
+    Raises:
+        TypeError: An override names no setting.
+        BadInput: The copy breaks a rule of `Settings.problems` (the message names them).
+    """
     updates = {k: v for k, v in overrides.items() if v is not None}
     unknown = set(updates) - set(Settings.model_fields)
     if unknown:
         raise TypeError(f"unknown settings: {sorted(unknown)}")
-    return settings.model_copy(update=updates) if updates else settings
+    if not updates:
+        return settings
+    updated = settings.model_copy(update=updates)
+    problems = updated.problems()  # a copy is not validated: check the whole again
+    if problems:
+        from stocky.errors import BadInput
+
+        raise BadInput("; ".join(problems))
+    return updated
 
 
 def train_config(settings: Settings) -> TrainConfig:

@@ -1,8 +1,9 @@
 """The ports pipelines talk to, and the typed rows that cross them.
 
-Pipelines depend on these Protocols, not on MLflow or SQLAlchemy: the real adapters
-(`adapters/registry.py`, `adapters/store/*`) satisfy them structurally, and the unit tests
-run every lifecycle pipeline against small in-memory fakes that do too.
+Pipelines depend on these Protocols, not on MLflow or SQLAlchemy: the SQL and MLflow
+adapters (`adapters/registry.py`, `adapters/store/*`) satisfy them structurally, and so does
+the in-memory backend (`adapters/memory/`). Each method's docstring states its contract; the
+suites in tests/contract/ check every implementation against it.
 """
 
 from __future__ import annotations
@@ -90,33 +91,47 @@ class Champion:
 class Registry(Protocol):
     """Runs, registered versions and aliases (MLflow in production)."""
 
-    def log_run(self, record: RunRecord, *, spec: ModelSpec) -> str: ...
+    def log_run(self, record: RunRecord, *, spec: ModelSpec) -> str:
+        """Store a finished run and its spec; a new run id each call. RegistryError on failure."""
 
-    def register(
-        self, ticker: str, run_id: str, *, tags: Mapping[str, str]
-    ) -> ModelVersionInfo: ...
+    def register(self, ticker: str, run_id: str, *, tags: Mapping[str, str]) -> ModelVersionInfo:
+        """Register the run as the next version (1, 2, ...) of `model_name(ticker)`, no aliases.
 
-    def set_alias(self, ticker: str, alias: str, version: int) -> None: ...
+        Raises RegistryError when the run does not exist or the registry fails.
+        """
 
-    def alias_version(self, ticker: str, alias: str) -> ModelVersionInfo | None: ...
+    def set_alias(self, ticker: str, alias: str, version: int) -> None:
+        """Point `alias` at `version` (a move; idempotent). RegistryError: no such model/version."""
 
-    def alias_versions(self, tickers: Sequence[str], alias: str) -> list[ModelVersionInfo]: ...
+    def alias_version(self, ticker: str, alias: str) -> ModelVersionInfo | None:
+        """The version behind `alias` with its aliases, or None (no model or no alias)."""
 
-    def champion(self, ticker: str, alias: str = "champion") -> Champion | None: ...
+    def alias_versions(self, tickers: Sequence[str], alias: str) -> list[ModelVersionInfo]:
+        """`alias_version` of each ticker; tickers without the alias are left out."""
 
-    def load_version(self, ticker: str, version: int) -> ModelSpec: ...
+    def champion(self, ticker: str, alias: str = "champion") -> Champion | None:
+        """The version behind `alias` and its spec as logged, or None (no model or no alias)."""
 
-    def versions(self, ticker: str) -> list[ModelVersionInfo]: ...
+    def load_version(self, ticker: str, version: int) -> ModelSpec:
+        """The spec of one version, equal to the one logged. RegistryError: no such version."""
 
-    def find_version(self, ticker: str, tag: str, value: str) -> ModelVersionInfo | None: ...
+    def versions(self, ticker: str) -> list[ModelVersionInfo]:
+        """Every version, newest first, each with its aliases; [] without a model."""
 
-    def aliases(self, ticker: str) -> dict[str, int]: ...
+    def find_version(self, ticker: str, tag: str, value: str) -> ModelVersionInfo | None:
+        """The newest version whose tag `tag` is `value`, or None. BadInput: a quote in either."""
 
-    def tickers(self) -> list[str]: ...
+    def aliases(self, ticker: str) -> dict[str, int]:
+        """Alias -> version of the ticker's model; {} without a model."""
 
-    def champion_versions(self, alias: str = "champion") -> list[ModelVersionInfo]: ...
+    def tickers(self) -> list[str]:
+        """Tickers with a registered model, sorted."""
 
-    def alias_map(self, alias: str = "champion") -> dict[str, int]: ...
+    def champion_versions(self, alias: str = "champion") -> list[ModelVersionInfo]:
+        """The version behind `alias` of every model that has it, sorted by ticker (one listing)."""
+
+    def alias_map(self, alias: str = "champion") -> dict[str, int]:
+        """Ticker -> version behind `alias`, for every model that has it."""
 
 
 # --- prediction log ---------------------------------------------------------------------
@@ -177,25 +192,37 @@ class PredictionRecord:
 class PredictionLog(Protocol):
     """The `predictions` table: forecasts written before they are answered, labeled later."""
 
-    def insert(self, record: PredictionRecord) -> int: ...
+    def insert(self, record: PredictionRecord) -> int:
+        """Write one prediction durably; returns its id (ids increase). See `insert_many`."""
 
-    def insert_many(self, records: list[PredictionRecord]) -> list[int]: ...
+    def insert_many(self, records: list[PredictionRecord]) -> list[int]:
+        """Write predictions all or none; ids in order. BadInput: not finite; StoreError: naive time."""
 
-    def find(self, *, ticker: str, as_of: dt.date, source: str) -> int | None: ...
+    def find(self, *, ticker: str, as_of: dt.date, source: str) -> int | None:
+        """The lowest id logged for (ticker, as_of, source), or None."""
 
-    def count(self, ticker: str | None = None) -> int: ...
+    def count(self, ticker: str | None = None) -> int:
+        """Rows logged, for one ticker or all."""
 
-    def get(self, prediction_id: int) -> dict[str, Any] | None: ...
+    def get(self, prediction_id: int) -> dict[str, Any] | None:
+        """One row (every column of the `predictions` table) as a dict, or None."""
 
     def iter_rows(
         self, *, ticker: str | None = None, batch: int = 1000
-    ) -> Iterator[dict[str, Any]]: ...
+    ) -> Iterator[dict[str, Any]]:
+        """Every row (of one ticker, or all) as a dict, oldest id first."""
 
-    def pending(self, ticker: str, *, up_to: dt.date) -> pd.DataFrame: ...
+    def pending(self, ticker: str, *, up_to: dt.date) -> pd.DataFrame:
+        """Unlabeled rows with target_date <= up_to, by id: id, target_date, prediction, lower, upper, naive."""
 
-    def pending_count(self, ticker: str) -> int: ...
+    def pending_count(self, ticker: str) -> int:
+        """Rows of `ticker` without an actual, due or not."""
 
-    def attach_actuals(self, updates: list[ActualUpdate]) -> int: ...
+    def attach_actuals(self, updates: list[ActualUpdate]) -> int:
+        """Label rows all or none; returns rows labeled (labeled and unknown ids skipped: idempotent).
+
+        Raises BadInput for an actual that is not finite, StoreError for a naive `actual_at`.
+        """
 
     def labeled(
         self,
@@ -204,21 +231,27 @@ class PredictionLog(Protocol):
         up_to: dt.date | None = None,
         start: dt.date | None = None,
         foreign_windows: bool = False,
-    ) -> pd.DataFrame: ...
+    ) -> pd.DataFrame:
+        """Labeled rows in bounds, oldest target first (LABELED_COLUMNS); foreign windows left out."""
 
-    def foreign_window_count(self, ticker: str) -> int: ...
+    def foreign_window_count(self, ticker: str) -> int:
+        """Labeled rows `labeled` leaves out as foreign windows."""
 
-    def tickers(self) -> list[str]: ...
+    def tickers(self) -> list[str]:
+        """Tickers with at least one row, sorted."""
 
     # many tickers at once (the daily job over a fleet): the same rows as the reads above
 
-    def pending_many(self, tickers: Sequence[str], *, up_to: dt.date) -> pd.DataFrame: ...
+    def pending_many(self, tickers: Sequence[str], *, up_to: dt.date) -> pd.DataFrame:
+        """`pending` of many tickers in one frame (ticker column first), by id."""
 
-    def pending_counts(self, tickers: Sequence[str]) -> dict[str, int]: ...
+    def pending_counts(self, tickers: Sequence[str]) -> dict[str, int]:
+        """`pending_count` of many tickers; tickers with none are left out."""
 
     def labeled_many(
         self, tickers: Sequence[str], *, up_to: dt.date | None = None
-    ) -> dict[str, pd.DataFrame]: ...
+    ) -> dict[str, pd.DataFrame]:
+        """`labeled` of each ticker asked (empty frames included), in the order asked."""
 
     def labeled_table(
         self,
@@ -226,11 +259,11 @@ class PredictionLog(Protocol):
         *,
         up_to: dt.date | None = None,
         columns: Sequence[str] = ...,
-    ) -> pd.DataFrame: ...
+    ) -> pd.DataFrame:
+        """The rows `labeled` returns for many tickers in one frame: ticker, then `columns`; by ticker."""
 
-    def find_many(
-        self, tickers: Sequence[str], *, as_of: dt.date, source: str
-    ) -> dict[str, int]: ...
+    def find_many(self, tickers: Sequence[str], *, as_of: dt.date, source: str) -> dict[str, int]:
+        """`find` of many tickers; tickers without a row are left out."""
 
 
 # --- audit log --------------------------------------------------------------------------
@@ -316,37 +349,46 @@ class AuditLog(Protocol):
     neither.
     """
 
-    def add_drift_check(self, row: DriftCheckRow, *, alerts: Sequence[QueuedAlert] = ()) -> int: ...
+    def add_drift_check(self, row: DriftCheckRow, *, alerts: Sequence[QueuedAlert] = ()) -> int:
+        """Store a check and its alerts together; returns the check's id. StoreError: naive time."""
 
     def add_drift_checks(
         self, checks: Sequence[tuple[DriftCheckRow, Sequence[QueuedAlert]]]
-    ) -> list[int]: ...
+    ) -> list[int]:
+        """Store many checks and their alerts all or none; ids in the order given."""
 
-    def add_promotion(self, row: PromotionRow, *, alerts: Sequence[QueuedAlert] = ()) -> int: ...
+    def add_promotion(self, row: PromotionRow, *, alerts: Sequence[QueuedAlert] = ()) -> int:
+        """Store a promotion record and its alerts together; returns its id (ids increase)."""
 
-    def add_alerts(
-        self, alerts: Sequence[QueuedAlert], *, now: dt.datetime
-    ) -> list[AddOutcome]: ...
+    def add_alerts(self, alerts: Sequence[QueuedAlert], *, now: dt.datetime) -> list[AddOutcome]:
+        """Queue alerts; per alert COOLDOWN (checked first), DUPLICATE (same ticker, kind, session) or ADDED."""
 
-    def latest_drift_check(self, ticker: str) -> DriftCheck | None: ...
+    def latest_drift_check(self, ticker: str) -> DriftCheck | None:
+        """The first of `drift_checks`, or None."""
 
-    def drift_checks(self, ticker: str, *, limit: int | None = None) -> list[DriftCheck]: ...
+    def drift_checks(self, ticker: str, *, limit: int | None = None) -> list[DriftCheck]:
+        """Checks of `ticker`, newest session then highest id first; `report` as its JSON reads back."""
 
-    def promotions(self, ticker: str, *, limit: int | None = None) -> list[Promotion]: ...
+    def promotions(self, ticker: str, *, limit: int | None = None) -> list[Promotion]:
+        """Records of `ticker`, latest `decided_at` then highest id first."""
 
     def latest_checks_before(
         self, tickers: Sequence[str], *, before: dt.date
-    ) -> dict[str, DriftCheck]: ...
+    ) -> dict[str, DriftCheck]:
+        """Each ticker's newest check of a session before `before`; tickers without one left out."""
 
-    def promotions_many(self, tickers: Sequence[str]) -> dict[str, list[Promotion]]: ...
+    def promotions_many(self, tickers: Sequence[str]) -> dict[str, list[Promotion]]:
+        """`promotions` of every ticker asked (empty lists included)."""
 
     def decided_on(self, tickers: Sequence[str], *, as_of: dt.date) -> set[str]:
         """The tickers with a retrain decision (promote, reject, log-only) for `as_of`."""
         ...
 
-    def last_promotion_id(self) -> int: ...
+    def last_promotion_id(self) -> int:
+        """The highest promotion id, 0 when there is none (a change-log mark)."""
 
-    def promotions_after(self, after_id: int) -> list[Promotion]: ...
+    def promotions_after(self, after_id: int) -> list[Promotion]:
+        """Records with an id above `after_id`, oldest first."""
 
 
 # --- price store ------------------------------------------------------------------------
@@ -357,7 +399,8 @@ class PriceStore(Protocol):
 
     def upsert(
         self, ticker: str, frame: pd.DataFrame, *, source: str, fetched_at: dt.datetime
-    ) -> int: ...
+    ) -> int:
+        """Insert rows, replacing those of the same date (idempotent); rows written."""
 
     def load(
         self,
@@ -366,11 +409,13 @@ class PriceStore(Protocol):
         end: dt.date | None = None,
         *,
         last: int | None = None,
-    ) -> pd.DataFrame: ...
+    ) -> pd.DataFrame:
+        """Rows with start <= date <= end (the newest `last` of them), oldest first; empty frame if none."""
 
     def replace(
         self, ticker: str, frame: pd.DataFrame, *, source: str, fetched_at: dt.datetime
-    ) -> int: ...
+    ) -> int:
+        """Drop every stored row of `ticker`, then store the frame; rows written."""
 
     def store_many(
         self,
@@ -379,20 +424,25 @@ class PriceStore(Protocol):
         source: str,
         fetched_at: dt.datetime,
         replace: bool = False,
-    ) -> int: ...
+    ) -> int:
+        """Upsert many tickers all or none (`replace`: drop what each had first); rows written."""
 
     def load_many(
         self,
         tickers: Sequence[str],
         start: dt.date | None = None,
         end: dt.date | None = None,
-    ) -> dict[str, pd.DataFrame]: ...
+    ) -> dict[str, pd.DataFrame]:
+        """`load` of each ticker asked (empty frames included), in the order asked."""
 
-    def last_date(self, ticker: str) -> dt.date | None: ...
+    def last_date(self, ticker: str) -> dt.date | None:
+        """The latest stored session of `ticker`, or None."""
 
-    def last_dates(self) -> dict[str, dt.date]: ...
+    def last_dates(self) -> dict[str, dt.date]:
+        """The latest stored session of every stored ticker."""
 
-    def summary(self) -> list[PriceSummary]: ...
+    def summary(self) -> list[PriceSummary]:
+        """First, last, rows and sources (comma-joined, sorted) of every stored ticker, by ticker."""
 
 
 # --- fleet overview ---------------------------------------------------------------------

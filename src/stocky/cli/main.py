@@ -23,7 +23,7 @@ from stocky.cli import (
     study,
     train,
 )
-from stocky.config import get_settings
+from stocky.config import get_settings, settings_error_message
 from stocky.runtime import configure_logging, limit_blas_threads, terminate_on_sigterm
 
 __all__ = ["app", "main"]
@@ -67,14 +67,7 @@ def main() -> None:
     try:
         settings = get_settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"STOCKY_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
-            for err in exc.errors()
-        )
-        print(
-            f"error: invalid configuration: {problems}: fix the environment variable(s) or .env",
-            file=sys.stderr,
-        )
+        print(f"error: {settings_error_message(exc)}", file=sys.stderr)
         raise SystemExit(2) from exc
     configure_logging(settings.log_level, repeat_seconds=settings.log_repeat_seconds)
     # SIGTERM unwinds (locks released, MLflow runs ended as KILLED, pools shut down) and exits

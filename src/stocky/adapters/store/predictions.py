@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import sqlite3
 import threading
 from dataclasses import fields
@@ -181,13 +182,17 @@ class PredictionRepository(PredictionReads, PredictionBulkReads):
         """Write actuals and errors in ONE transaction; rows that already have an actual are left alone.
 
         Returns:
-            Rows updated.
+            Rows updated (unknown ids are skipped).
 
         Raises:
-            StoreError: The database refused; nothing was written.
+            BadInput: An actual is not finite (SQLite would store NaN as NULL and leave the row
+                pending while labeling the others); nothing was written.
+            StoreError: An `actual_at` has no time zone, or the database refused; nothing was
+                written.
         """
         if not updates:
             return 0
+        _validate_updates(updates)
         c = predictions.c
         stmt = (
             predictions.update()
@@ -257,3 +262,16 @@ class PredictionRepository(PredictionReads, PredictionBulkReads):
                 conn.execute(sa.text("SELECT 1"))
         except SQLAlchemyError as exc:
             raise StoreError(f"the database does not answer: {exc}") from exc
+
+
+def _validate_updates(updates: list[ActualUpdate]) -> None:
+    """Refuse what every database must refuse alike, before anything is written."""
+    for u in updates:
+        if not math.isfinite(u.actual):
+            raise BadInput(
+                f"actual of prediction {u.id} is {u.actual!r}: attach finite closes only"
+            )
+        if u.actual_at.tzinfo is None:
+            raise StoreError(
+                f"actual_at {u.actual_at!r} has no time zone: pass an aware UTC datetime"
+            )

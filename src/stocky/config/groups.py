@@ -1,31 +1,40 @@
-"""One Settings object, read from STOCKY_* environment variables (and `.env`) on first use.
+"""The groups of Settings, one class of fields per concern.
 
-Nothing here runs at import: entrypoints call `get_settings()`; tests build `Settings(...)`.
+`Settings` (in `stocky.config`) is composed of these; each field keeps its flat name, so its
+variable is still `STOCKY_` + the field name in upper case, and `settings.<field>` reads it.
+A group is a plain model of fields and their single-field checks: the environment is read,
+and the groups checked against each other, by `Settings` alone.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
 from stocky.core.redact import redact
 
-__all__ = ["Settings", "get_settings", "settings_payload"]
+__all__ = [
+    "AccessSettings",
+    "AlertSettings",
+    "DataSettings",
+    "DriftSettings",
+    "ExecutorSettings",
+    "LoggingSettings",
+    "RetrainSettings",
+    "ServingSettings",
+    "StorageSettings",
+    "TrainingSettings",
+]
 
 PriceSourceName = Literal["auto", "bundled", "yahoo", "csv", "synthetic"]
 
 
-class Settings(BaseSettings):
-    """Every knob of stocky. Environment variable = `STOCKY_` + field name in upper case."""
+class StorageSettings(BaseModel):
+    """Where state lives: the state folder, the database, the MLflow store."""
 
-    model_config = SettingsConfigDict(env_prefix="STOCKY_", env_file=".env", extra="ignore")
-
-    # --- state -------------------------------------------------------------------------
     home: Path = Field(Path("var"), description="Folder for local state (DB, MLflow store).")
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default SQLite `<home>/stocky.db` in WAL mode."
@@ -38,7 +47,10 @@ class Settings(BaseSettings):
     )
     mlflow_experiment: str = Field("stocky", description="MLflow experiment for runs.")
 
-    # --- data --------------------------------------------------------------------------
+
+class DataSettings(BaseModel):
+    """Where prices come from, and the exchange calendar."""
+
     price_source: PriceSourceName = Field(
         "auto",
         description=(
@@ -74,7 +86,21 @@ class Settings(BaseSettings):
     yahoo_timeout_seconds: float = Field(10.0, gt=0)
     yahoo_retries: int = Field(3, ge=0)
 
-    # --- training ----------------------------------------------------------------------
+    @field_validator("default_ticker")
+    @classmethod
+    def _upper_ticker(cls, value: str) -> str:
+        from stocky.core.tickers import normalize_ticker
+        from stocky.errors import BadInput
+
+        try:
+            return normalize_ticker(value)
+        except BadInput as exc:  # pydantic reports a ValueError as a validation error
+            raise ValueError(str(exc)) from exc
+
+
+class TrainingSettings(BaseModel):
+    """How a model is chosen and evaluated when trained."""
+
     order: str = Field(
         "auto",
         description="'auto' (choose among STOCKY_FAMILIES) or an ARIMA order 'p,d,q' (no choice).",
@@ -101,7 +127,10 @@ class Settings(BaseSettings):
     refit_every: int = Field(0, ge=0, description="Refit every K test sessions (0 = never).")
     min_train_size: int = Field(250, ge=30, description="Fewest sessions a fit accepts.")
 
-    # --- serving -----------------------------------------------------------------------
+
+class ServingSettings(BaseModel):
+    """The API server: listening, limits, forecast windows, reloads."""
+
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     min_prices: int = Field(10, ge=3)
@@ -133,14 +162,6 @@ class Settings(BaseSettings):
         ge=1,
         description="Open connections per worker; one more gets a 503 and is closed.",
     )
-    log_repeat_seconds: float = Field(
-        10.0,
-        ge=0,
-        description=(
-            "One warning or error of a kind is logged per this many seconds; the next says how "
-            "many were left out (0 = log all)."
-        ),
-    )
     reload_interval_seconds: float = Field(
         30.0,
         ge=0,
@@ -166,7 +187,18 @@ class Settings(BaseSettings):
     )
     admin_api_key: SecretStr | None = None
 
-    # --- client keys and rate limits (/predict, /predict/batch, /forecast) --------------
+    @field_validator("admin_api_key", mode="before")
+    @classmethod
+    def _empty_key_is_unset(cls, value: object) -> object:
+        # STOCKY_ADMIN_API_KEY="" must not turn admin routes on with an empty key
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        return value
+
+
+class AccessSettings(BaseModel):
+    """Client keys and rate limits of the forecast routes (/predict, /predict/batch, /forecast)."""
+
     require_api_key: bool = Field(
         False,
         description=(
@@ -201,7 +233,38 @@ class Settings(BaseSettings):
         description="How requests are counted (see the `limits` library's strategies).",
     )
 
-    # --- monitoring and retraining (used by later pipelines) ---------------------------
+    @field_validator("rate_limit")
+    @classmethod
+    def _valid_rate_limit(cls, value: str) -> str:
+        from limits import parse_many
+
+        text = value.strip()
+        if text:
+            try:
+                parse_many(text)
+            except ValueError as exc:
+                raise ValueError(
+                    f"{text!r} is not a rate limit: write e.g. '100/second' or "
+                    "'100/second;2000/minute', or leave it empty for no limit"
+                ) from exc
+        return text
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _valid_rate_limit_storage(cls, value: str) -> str:
+        text = value.strip() or "memory://"
+        scheme = text.split("://", 1)[0].lower()
+        if "://" not in text or scheme not in ("memory", "redis", "rediss"):
+            raise ValueError(
+                f"{redact(text)!r} is not a rate-limit storage: use memory:// or "
+                "redis://host:6379 (rediss:// for TLS)"
+            )
+        return text
+
+
+class DriftSettings(BaseModel):
+    """When a model counts as drifted (the STOCKY_DRIFT_* rule and detector)."""
+
     drift_window: int = Field(14, ge=2)
     drift_threshold_multiplier: float = Field(1.5, gt=0)
     drift_consecutive_days: int = Field(3, ge=1)
@@ -214,12 +277,20 @@ class Settings(BaseSettings):
             "change never retrains) or 'rule' (the rolling-error rule, STOCKY_DRIFT_*)."
         ),
     )
+
+
+class RetrainSettings(BaseModel):
+    """When a retrained challenger is promoted."""
+
     holdout_size: int = Field(63, ge=10)
     min_improvement: float = Field(0.0, ge=0)
     naive_tolerance: float = Field(0.0, ge=0)
     dm_alpha: float | None = Field(None, gt=0, lt=1)
 
-    # --- alerts ------------------------------------------------------------------------
+
+class AlertSettings(BaseModel):
+    """Where alerts go and how delivery retries."""
+
     alert_urls: SecretStr | None = Field(
         None,
         description="Apprise URLs for people (Slack, e-mail, ntfy, ...), separated by spaces.",
@@ -255,7 +326,18 @@ class Settings(BaseSettings):
         6.0, ge=0, description="Hours after a session's close before a missing close alerts."
     )
 
-    # --- where per-ticker work runs ----------------------------------------------------
+    @field_validator("alert_urls", "webhook_url", "webhook_secret", mode="before")
+    @classmethod
+    def _empty_alert_setting_is_unset(cls, value: object) -> object:
+        # an empty variable (compose's `${VAR:-}`) means "not configured", not "empty URL"
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+
+class ExecutorSettings(BaseModel):
+    """Where per-ticker work runs."""
+
     executor: Literal["local", "dask"] = Field(
         "local", description="local (a process pool on this machine) or dask (a Dask cluster)."
     )
@@ -266,109 +348,16 @@ class Settings(BaseSettings):
         "executor=dask starts a LocalCluster.",
     )
 
+
+class LoggingSettings(BaseModel):
+    """What is logged, and how often a repeated warning is."""
+
     log_level: str = "INFO"
-
-    @field_validator("alert_urls", "webhook_url", "webhook_secret", mode="before")
-    @classmethod
-    def _empty_alert_setting_is_unset(cls, value: object) -> object:
-        # an empty variable (compose's `${VAR:-}`) means "not configured", not "empty URL"
-        if isinstance(value, str) and not value.strip():
-            return None
-        return value
-
-    @field_validator("admin_api_key", mode="before")
-    @classmethod
-    def _empty_key_is_unset(cls, value: object) -> object:
-        # STOCKY_ADMIN_API_KEY="" must not turn admin routes on with an empty key
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        return value
-
-    @field_validator("rate_limit")
-    @classmethod
-    def _valid_rate_limit(cls, value: str) -> str:
-        from limits import parse_many
-
-        text = value.strip()
-        if text:
-            try:
-                parse_many(text)
-            except ValueError as exc:
-                raise ValueError(
-                    f"{text!r} is not a rate limit: write e.g. '100/second' or "
-                    "'100/second;2000/minute', or leave it empty for no limit"
-                ) from exc
-        return text
-
-    @field_validator("rate_limit_storage")
-    @classmethod
-    def _valid_rate_limit_storage(cls, value: str) -> str:
-        text = value.strip() or "memory://"
-        scheme = text.split("://", 1)[0].lower()
-        if "://" not in text or scheme not in ("memory", "redis", "rediss"):
-            raise ValueError(
-                f"{redact(text)!r} is not a rate-limit storage: use memory:// or "
-                "redis://host:6379 (rediss:// for TLS)"
-            )
-        return text
-
-    @field_validator("default_ticker")
-    @classmethod
-    def _upper_ticker(cls, value: str) -> str:
-        from stocky.core.tickers import normalize_ticker
-        from stocky.errors import BadInput
-
-        try:
-            return normalize_ticker(value)
-        except BadInput as exc:  # pydantic reports a ValueError as a validation error
-            raise ValueError(str(exc)) from exc
-
-    # --- derived -----------------------------------------------------------------------
-    @property
-    def db_url(self) -> str:
-        if self.database_url:
-            return self.database_url
-        return f"sqlite:///{(self.home / 'stocky.db').resolve()}"
-
-    @property
-    def tracking_uri(self) -> str:
-        if self.mlflow_tracking_uri:
-            return self.mlflow_tracking_uri
-        return f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
-
-    @property
-    def artifact_root(self) -> str | None:
-        if self.mlflow_artifact_root:
-            return self.mlflow_artifact_root
-        if self.tracking_uri.startswith(("http://", "https://")):
-            return None  # the tracking server chooses (mlflow-artifacts:/..., proxied over HTTP)
-        return (self.home / "mlartifacts").resolve().as_uri()
-
-    def ensure_home(self) -> Path:
-        """Create the state folder (entrypoints call this, never imports)."""
-        self.home.mkdir(parents=True, exist_ok=True)
-        return self.home
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide Settings, built on first use."""
-    return Settings()
-
-
-def settings_payload(settings: Settings) -> str:
-    """Settings as JSON for another process (`Settings.model_validate_json` reads it back).
-
-    Unlike `model_dump_json`, secrets keep their values: a worker needs the real database
-    password and webhook secret, not `**********`. The payload travels only to this
-    deployment's own workers (a local pool or the Dask cluster the settings name).
-    """
-    import json
-
-    from pydantic import SecretStr
-
-    values = {
-        k: v.get_secret_value() if isinstance(v, SecretStr) else v
-        for k, v in settings.model_dump().items()
-    }
-    return json.dumps(values, default=str)
+    log_repeat_seconds: float = Field(
+        10.0,
+        ge=0,
+        description=(
+            "One warning or error of a kind is logged per this many seconds; the next says how "
+            "many were left out (0 = log all)."
+        ),
+    )
