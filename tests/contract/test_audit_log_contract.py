@@ -69,13 +69,17 @@ def test_add_drift_check_returns_its_id_and_reads_back_newest_first(stores):
     audit = stores.audit
     first = audit.add_drift_check(_check("AAA", D[2]))
     second = audit.add_drift_check(_check("AAA", D[1]))  # an older session, stored later
-    third = audit.add_drift_check(_check("AAA", D[2], drifted=True))
+    third = audit.add_drift_check(_check("AAA", D[3]))
     assert first < second < third
     found = audit.drift_checks("AAA")
-    assert [c.id for c in found] == [third, first, second]  # session, then id, descending
+    assert [c.id for c in found] == [third, first, second]  # session descending
     assert [c.id for c in audit.drift_checks("AAA", limit=2)] == [third, first]
+    # one check per (ticker, session): a rerun of the session replaces its check
+    fourth = audit.add_drift_check(_check("AAA", D[3], drifted=True))
+    assert fourth > third
+    assert [c.id for c in audit.drift_checks("AAA")] == [fourth, first, second]
     latest = audit.latest_drift_check("AAA")
-    assert latest is not None and latest.id == third and latest.drifted is True
+    assert latest is not None and latest.id == fourth and latest.drifted is True
     assert audit.latest_drift_check("NONE") is None and audit.drift_checks("NONE") == []
 
 

@@ -81,7 +81,8 @@ def test_json_round_trip_forecasts_identically(fitted, prices, name):
     stored = json.loads(json.dumps(model.to_params()))
     loaded = family_class(name).from_params(stored)
     assert loaded.label == model.label and loaded.complexity == model.complexity
-    for window in (prices[TRAIN - 60 : TRAIN], prices[-60:], prices[-7:]):
+    short = max(7, model.min_window)
+    for window in (prices[TRAIN - 60 : TRAIN], prices[-60:], prices[-short:]):
         assert loaded.predict_one(window) == model.predict_one(window)
     for a, b in zip(
         loaded.one_step_path(prices, start=START),
