@@ -76,8 +76,9 @@ def test_add_drift_check_returns_its_id_and_reads_back_newest_first(stores):
     assert [c.id for c in audit.drift_checks("AAA", limit=2)] == [third, first]
     # one check per (ticker, session): a rerun of the session replaces its check
     fourth = audit.add_drift_check(_check("AAA", D[3], drifted=True))
-    assert fourth > third
-    assert [c.id for c in audit.drift_checks("AAA")] == [fourth, first, second]
+    rows = audit.drift_checks("AAA")
+    assert [c.as_of for c in rows] == [D[3], D[2], D[1]] and rows[0].id == fourth
+    assert [c.id for c in rows[1:]] == [first, second]
     latest = audit.latest_drift_check("AAA")
     assert latest is not None and latest.id == fourth and latest.drifted is True
     assert audit.latest_drift_check("NONE") is None and audit.drift_checks("NONE") == []
