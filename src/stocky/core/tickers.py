@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from stocky.core.shown import shown
 from stocky.errors import BadInput
 
 __all__ = [
@@ -41,12 +42,11 @@ def normalize_ticker(value: str) -> str:
         BadInput: The symbol is empty, too long, or has a character outside the alphabet.
     """
     if not isinstance(value, str):
-        raise BadInput(f"ticker {value!r} is not text: send a symbol such as AAPL or ^GSPC")
+        raise BadInput(f"ticker {shown(value)} is not text: send a symbol such as AAPL or ^GSPC")
     symbol = value.strip().upper()
     if not _PATTERN.fullmatch(symbol) or not _HAS_ALNUM.search(symbol):
-        shown = value if len(value) <= 40 else value[:40] + "..."
         raise BadInput(
-            f"ticker {shown!r} is not a symbol: use 1-{TICKER_MAX_LENGTH} characters of "
+            f"ticker {shown(value)} is not a symbol: use 1-{TICKER_MAX_LENGTH} characters of "
             f"{TICKER_ALPHABET} (e.g. AAPL, ^GSPC, BRK-B)"
         )
     return symbol
