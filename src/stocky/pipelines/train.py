@@ -9,7 +9,7 @@ import hashlib
 import io
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +21,8 @@ from stocky.adapters.ports import AuditLog, ModelVersionInfo, Registry, RunRecor
 from stocky.core.arima import ArimaForecaster, ArimaOrder
 from stocky.core.backtest import WalkForward, walk_forward
 from stocky.core.metrics import Scores, naive_scale, score
-from stocky.core.quality import check_prices
+from stocky.core.quality import check_prices, drop_non_sessions
+from stocky.core.sessions import TradingCalendar
 from stocky.core.selection import OrderChoice, select_order
 from stocky.core.spec import ModelSpec
 from stocky.core.volatility import IntervalMethod, interval_scale, validate_interval_method
@@ -191,6 +192,7 @@ def train_ticker(
     git_commit: str | None = None,
     progress: Callable[[str], None] = lambda _msg: None,
     audit: AuditLog | None = None,
+    calendar: TradingCalendar | None = None,
 ) -> TrainResult:
     """Train, evaluate and register one ticker.
 
@@ -204,6 +206,8 @@ def train_ticker(
         git_commit: Code version, when known.
         progress: Called with a short message at each step.
         audit: When given, a first champion is recorded there (serving's change log).
+        calendar: When given, rows dated on days it does not trade are dropped first, with
+            a warning (`core.quality.drop_non_sessions`).
 
     Returns:
         The TrainResult: registered version, alias given, scores vs naive.
@@ -213,9 +217,14 @@ def train_ticker(
         RegistryError: MLflow failed.
     """
     progress("checking data")
+    dropped = None
+    if calendar is not None:
+        prices, dropped = drop_non_sessions(prices, calendar=calendar)
     quality = check_prices(
         prices, min_rows=config.test_size + config.validation_size + config.min_train_size
     )
+    if dropped is not None:
+        quality = replace(quality, warnings=(dropped, *quality.warnings))
     close = prices["close"].to_numpy(dtype=float)
     dates = pd.to_datetime(prices["date"])
     progress("choosing order and walking forward")
