@@ -135,7 +135,7 @@ BAD = [
     (
         {"recent_prices": [1.0] * 10, "ticker": "<img src=x onerror=alert(1)>"},
         422,
-        "ticker '<img src=x onerror=alert(1)>' is not a symbol: use 1-20 characters",
+        r"ticker '\x3cimg src=x onerror=alert(1)\x3e' is not a symbol: use 1-20 characters",
     ),
     ({"recent_prices": [1.0] * 10, "ticker": ""}, 422, "ticker '' is not a symbol"),
     ({"recent_prices": [1.0] * 10, "ticker": "NOPE"}, 404, "served: ^GSPC"),

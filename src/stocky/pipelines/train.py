@@ -22,8 +22,8 @@ from stocky.core.arima import ArimaForecaster, ArimaOrder
 from stocky.core.backtest import WalkForward, walk_forward
 from stocky.core.metrics import Scores, naive_scale, score
 from stocky.core.quality import check_prices, drop_non_sessions
-from stocky.core.sessions import TradingCalendar
 from stocky.core.selection import OrderChoice, select_order
+from stocky.core.sessions import TradingCalendar
 from stocky.core.spec import ModelSpec
 from stocky.core.volatility import IntervalMethod, interval_scale, validate_interval_method
 from stocky.errors import BadInput
