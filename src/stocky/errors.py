@@ -11,6 +11,7 @@ __all__ = [
     "DataQualityError",
     "DataUnavailable",
     "DeliveryError",
+    "ModelNameTaken",
     "ModelNotFound",
     "RegistryError",
     "StockyError",
@@ -50,6 +51,11 @@ class RegistryError(StockyError):
     """The model registry (MLflow) failed or holds something unusable."""
 
     exit_code = 5
+
+
+class ModelNameTaken(RegistryError):
+    """A registered model's name belongs to another ticker (a registry written before names
+    were one-to-one)."""
 
 
 class StoreError(StockyError):

@@ -69,7 +69,7 @@ def test_predict_label_and_check_drift(home):
         assert isinstance(body["volatility_changed"], bool)
         assert isinstance(body["model_degraded"], bool)
         assert body["detector"] == report["detector"] == "assessment"
-        assert report["baseline_source"].startswith("champion stocky-gspc v1 walk_forward_rmse")
+        assert report["baseline_source"].startswith("champion stocky-_cgspc v1 walk_forward_rmse")
         assert body["as_of"] == "2018-12-31"
 
         perf = client.get("/monitoring/^GSPC/performance").json()

@@ -80,7 +80,7 @@ def test_seed_example_gets_seed_keys_and_is_logged(client):
     assert row["prediction"] == pytest.approx(body["prediction"])
     assert row["history_len"] == 10
     assert row["as_of"] == dt.date(2024, 7, 3)
-    assert row["model_name"] == "stocky-gspc" and row["source"] == "api"
+    assert row["model_name"] == "stocky-_cgspc" and row["source"] == "api"
     assert row["request_id"] == r.headers["X-Request-ID"]
     assert len(row["input_hash"]) == 16
 
@@ -135,7 +135,7 @@ BAD = [
     (
         {"recent_prices": [1.0] * 10, "ticker": "<img src=x onerror=alert(1)>"},
         422,
-        "ticker '<img src=x onerror=alert(1)>' is not a symbol: use 1-20 characters",
+        r"ticker '\x3cimg src=x onerror=alert(1)\x3e' is not a symbol: use 1-20 characters",
     ),
     ({"recent_prices": [1.0] * 10, "ticker": ""}, 422, "ticker '' is not a symbol"),
     ({"recent_prices": [1.0] * 10, "ticker": "NOPE"}, 404, "served: ^GSPC"),
@@ -259,7 +259,7 @@ def test_models_lists_champion_with_naive(client):
     rows = client.get("/models").json()
     assert len(rows) == 1
     row = rows[0]
-    assert row["registered_name"] == "stocky-gspc"
+    assert row["registered_name"] == "stocky-_cgspc"
     assert row["aliases"] == ["champion"] and row["serving"] is True
     assert row["order"] == "(0, 1, 1)"
     assert row["naive_rmse"] > 0 and row["walk_forward_rmse"] > 0

@@ -48,7 +48,7 @@ def test_train_registers_champion_then_challenger(registry, gspc_prices):
         now=now,
     )
     assert first.alias == "champion"
-    assert first.version.name == "stocky-gspc"
+    assert first.version.name == "stocky-_cgspc"
     # metrics are reported next to naive's, recomputed here independently
     actual = gspc_prices["close"].to_numpy()[-120:]
     naive = gspc_prices["close"].to_numpy()[-121:-1]
@@ -106,5 +106,5 @@ def test_missing_model_says_how_to_train(registry):
 
 
 def test_model_name_is_sanitised():
-    assert model_name("^GSPC") == "stocky-gspc"
-    assert model_name("BRK.B") == "stocky-brk-b"
+    assert model_name("^GSPC") == "stocky-_cgspc"
+    assert model_name("BRK.B") == "stocky-brk_db"

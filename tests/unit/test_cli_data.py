@@ -156,8 +156,9 @@ def test_a_hostile_ticker_in_a_file_is_refused_naming_its_row(
     monkeypatch.setenv("STOCKY_CSV_PATH", str(path))
     result = runner.invoke(app, ["data", "list"])
     assert result.exit_code == 2
-    assert "data row 2 (line 3 counting the header) has ticker '<img src=x" in result.stderr
-    assert "is not a symbol" in result.stderr
+    assert "AAA" in result.stdout  # the rest of the file is listed
+    assert r"data row 2 (line 3 counting the header) has ticker '\x3cimg src=x" in result.stderr
+    assert "is not a symbol" in result.stderr and "<img" not in result.stderr
 
 
 def test_synthetic_universe_lists_and_pulls_in_bulk(cli_env, runner, monkeypatch):
@@ -201,3 +202,52 @@ def test_help_texts_live_on_the_options(runner):
     text = " ".join(result.stdout.replace("│", " ").split())  # undo rich's wrapping
     assert "repeat for several" in text
     assert "Last session to pull (inclusive), YYYY-MM-DD" in text
+
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+def _long_file(tmp_path, rows_per_ticker: int = 30):
+    """AAA, BBB, CCC, DDD on 30 weekdays; BBB has Close=abc on one row, CCC a hostile Close,
+    and one row's ticker is A/B."""
+    import pandas as pd
+
+    dates = pd.bdate_range("2024-01-02", periods=rows_per_ticker)
+    lines = ["Ticker,Date,Close"]
+    for t, name in enumerate(("AAA", "BBB", "CCC", "DDD")):
+        for i, day in enumerate(dates):
+            close = f"{10 * (t + 1) + i / 10:.2f}"
+            if (name, i) == ("BBB", 20):
+                close = "abc"
+            if (name, i) == ("CCC", 5):
+                close = HOSTILE
+            lines.append(f"{name},{day:%Y-%m-%d},{close}")
+    lines.append("A/B,2024-01-02,5")
+    path = tmp_path / "long.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_pull_all_stores_every_ticker_but_those_with_a_bad_row(
+    cli_env, runner, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("STOCKY_PRICE_SOURCE", "csv")
+    monkeypatch.setenv("STOCKY_CSV_PATH", str(_long_file(tmp_path)))
+    result = runner.invoke(app, ["data", "pull", "--all", "--end", "2024-02-12"])
+    assert result.exit_code == 2, result.output
+    assert "AAA: 30 rows added from csv (2024-01-02 .. 2024-02-12)" in result.stdout
+    assert "DDD: 30 rows added" in result.stdout
+    err = result.stderr
+    # each failure names its row (BBB's 21st row is data row 51: the rows run AAA then BBB)
+    assert (
+        "error: BBB:" in err and "data row 51 (line 52 counting the header) has Close 'abc'" in err
+    )
+    assert (
+        r"data row 66 (line 67 counting the header) has Close '\x3cimg src=x onerror=alert(1)\x3e'"
+        in err
+    )
+    assert "data row 121 (line 122 counting the header) has ticker 'A/B'" in err
+    assert "<img" not in err and "<img" not in result.stdout
+    listed = runner.invoke(app, ["data", "list"])
+    stored = sorted(line.split()[1] for line in listed.stdout.splitlines() if "database" in line)
+    assert stored == ["AAA", "DDD"]

@@ -94,7 +94,7 @@ def test_header_without_rows(tmp_path):
 
 def test_missing_close_column(tmp_path):
     message = _error(tmp_path, "Date,Price\n2024-01-02,10\n")
-    assert "missing column(s) Close (found: Date, Price)" in message
+    assert "missing column(s) Close (found: 'Date', 'Price')" in message
     assert "header needs Date and Close" in message
 
 

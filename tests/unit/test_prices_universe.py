@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -69,10 +70,40 @@ def test_an_implausible_jump_names_its_row(tmp_path):
         open_price_file(_write(tmp_path, text)).fetch("AAA")
 
 
-def test_unparsable_cells_name_the_row_for_the_whole_file(tmp_path):
+def test_an_unparsable_cell_fails_only_its_ticker_naming_the_row(tmp_path):
     text = LONG.replace("bbb,2024-01-02", "bbb,someday")
-    with pytest.raises(BadInput, match=r"data row 2 \(line 3 .*Date 'someday'"):
-        open_price_file(_write(tmp_path, text)).tickers()
+    source = open_price_file(_write(tmp_path, text))
+    assert source.tickers() == ["AAA", "BBB"]
+    with pytest.raises(BadInput, match=r"data row 2 \(line 3 .*Date 'someday'.*BBB's"):
+        source.fetch("BBB")
+    assert source.fetch("AAA")["close"].tolist() == [10.5, 11.5]
+
+
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [
+        ("Close=abc", r"data row 998 \(line 999 .*Close 'abc', which is not a number"),
+        ("Date=notadate", r"data row 998 \(line 999 .*Date 'notadate', which is not a date"),
+        ("Close=-5", r"data row 998 \(line 999 .*close = -5.0"),
+    ],
+)
+def test_one_bad_cell_in_a_long_file_fails_one_ticker_of_many(tmp_path, cell, message):
+    dates = pd.bdate_range("2020-01-01", periods=100)
+    rows = [
+        {"Ticker": f"T{t}", "Date": f"{d:%Y-%m-%d}", "Close": f"{10 + t + i / 100:.2f}"}
+        for t in range(10)
+        for i, d in enumerate(dates)
+    ]
+    column, value = cell.split("=")
+    rows[997][column] = value  # T9's 98th row
+    path = tmp_path / "long.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    source = open_price_file(path)
+    assert source.tickers() == [f"T{t}" for t in range(10)]
+    with pytest.raises(BadInput, match=message):
+        source.fetch("T9")
+    for t in range(9):
+        assert len(source.fetch(f"T{t}")) == 100
 
 
 def test_unsorted_dates_within_one_ticker_are_refused(tmp_path):
@@ -82,14 +113,26 @@ def test_unsorted_dates_within_one_ticker_are_refused(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("cell", "shown"), [("<img src=x onerror=alert(1)>", "<img src=x"), ("", "''"), ("A B", "A B")]
+    ("cell", "shown"),
+    [
+        ("<img src=x onerror=alert(1)>", r"'\x3cimg src=x onerror=alert(1)\x3e'"),
+        ("", "''"),
+        ("A B", "'A B'"),
+        ("A/B", "'A/B'"),
+    ],
 )
-def test_a_cell_that_is_not_a_ticker_is_refused_naming_its_row(tmp_path, cell, shown):
-    text = f"Ticker,Date,Close\nOK,2024-01-02,1\n{cell},2024-01-02,1\n"
-    with pytest.raises(BadInput, match="data row 2 .* has ticker") as info:
-        open_price_file(_write(tmp_path, text)).tickers()
-    assert shown in str(info.value)
-    assert "is not a symbol" in str(info.value)
+def test_a_cell_that_is_not_a_ticker_is_left_out_naming_its_row(tmp_path, cell, shown):
+    text = f"Ticker,Date,Close\nOK,2024-01-02,1\n{cell},2024-01-02,1\n{cell},2024-01-03,1\n"
+    source = open_price_file(_write(tmp_path, text))
+    assert source.tickers() == ["OK"]
+    assert source.fetch("OK")["close"].tolist() == [1.0]
+    rejected = source.rejected()  # type: ignore[attr-defined]
+    assert list(rejected) == [shown]
+    message = str(rejected[shown])
+    assert (
+        "data row 2 (line 3 counting the header) (and 1 more rows) has ticker " + shown in message
+    )
+    assert "is not a symbol" in message and "<" not in message
 
 
 def test_an_unknown_ticker_lists_some_known_ones(tmp_path):
@@ -153,16 +196,38 @@ def test_folder_errors_name_the_file(tmp_path):
     hostile = tmp_path / "hostile"
     hostile.mkdir()
     (hostile / "<b>.csv").write_text("Date,Close\n2024-01-02,1\n")
-    with pytest.raises(BadInput, match="file '<b>.csv' is not named by a ticker"):
-        FolderSource(hostile).tickers()
+    (hostile / "OK.csv").write_text("Date,Close\n2024-01-02,1\n")
+    folder = FolderSource(hostile)
+    assert folder.tickers() == ["OK"]
+    rejected = folder.rejected()
+    assert list(rejected) == [r"'\x3cb\x3e.csv'"]
+    assert r"file '\x3cb\x3e.csv' is not named by a ticker" in str(rejected[r"'\x3cb\x3e.csv'"])
     twice = tmp_path / "twice"
     twice.mkdir()
     (twice / "abc.csv").write_text("Date,Close\n2024-01-02,1\n")
     (twice / "ABC.csv").write_text("Date,Close\n2024-01-02,1\n")
+    (twice / "XYZ.csv").write_text("Date,Close\n2024-01-02,1\n")
+    folder = FolderSource(twice)
+    assert folder.tickers() == ["ABC", "XYZ"]
     with pytest.raises(BadInput, match="are both ABC"):
-        FolderSource(twice).tickers()
+        folder.fetch("ABC")
+    assert len(folder.fetch("XYZ")) == 1
 
 
 def test_settings_pick_the_file_source(tmp_path):
     settings = Settings(home=tmp_path, price_source="csv", csv_path=_write(tmp_path, LONG))
     assert make_price_source(settings).tickers() == ["AAA", "BBB"]
+
+
+def test_a_parquet_integer_date_is_refused_by_column_without_a_warning(tmp_path):
+    frame = pd.DataFrame({"Ticker": ["A", "A"], "Date": [0, 1], "Close": [1.0, 2.0]})
+    path = tmp_path / "int_dates.parquet"
+    frame.to_parquet(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no pandas warning leaks out
+        with pytest.raises(BadInput) as info:
+            open_price_file(path).tickers()
+    message = str(info.value)
+    assert "column 'Date' holds int64 numbers, not dates" in message
+    assert "pd.to_datetime(df['Date'], unit='D')" in message
+    assert "np.int64" not in message

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stocky.core.quality import QualityReport, check_prices
+from stocky.core.quality import QualityReport, check_prices, drop_non_sessions
+from stocky.core.sessions import TradingCalendar
 from stocky.errors import BadInput, DataQualityError
 
 
@@ -91,3 +92,66 @@ def test_real_sp500_has_no_warnings_but_the_september_2001_closure_shows_at_six_
     assert report.warnings == ()
     strict = check_prices(frame, min_rows=250, max_gap_days=6)
     assert any("2001-09-10 and 2001-09-17" in w for w in strict.warnings)
+
+
+XNYS = TradingCalendar("XNYS", start="1990-01-01")
+
+
+def test_rows_off_session_are_dropped_with_a_warning_naming_count_and_first():
+    # Wed 2024-07-03, Thu 07-04 (Independence Day), Fri 07-05, Sat 07-06, Mon 07-08, Sat 07-13
+    frame = _frame(
+        ["2024-07-03", "2024-07-04", "2024-07-05", "2024-07-06", "2024-07-08", "2024-07-13"],
+        [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+    )
+    kept, warning = drop_non_sessions(frame, calendar=XNYS)
+    assert kept["close"].tolist() == [1.0, 3.0, 5.0]
+    assert warning is not None
+    assert warning.startswith("3 of 6 rows are dated on days XNYS does not trade")
+    assert "(the first 2024-07-04, a Thursday)" in warning and "dropped, not trained on" in warning
+
+
+def test_sessions_only_and_dates_before_the_calendar_pass_untouched():
+    sessions = XNYS.sessions_in_range("2024-01-02", "2024-03-28")
+    frame = _frame([f"{d}" for d in sessions], list(np.arange(len(sessions)) + 1.0))
+    kept, warning = drop_non_sessions(frame, calendar=XNYS)
+    assert warning is None and kept is frame
+    early = _frame(["1980-01-05", "1980-01-06"], [1.0, 2.0])  # before the calendar: not judged
+    kept, warning = drop_non_sessions(early, calendar=XNYS)
+    assert warning is None and kept is early
+
+
+def test_training_drops_saturday_rows_and_says_so(sp500_close):
+    from fakes import FakeRegistry, price_frame
+    from stocky.pipelines.train import TrainConfig, train_ticker
+
+    config = TrainConfig(
+        order="0,1,1", test_size=40, validation_size=20, train_window=300, min_train_size=100
+    )
+    clean = price_frame(sp500_close[-400:], end=dt.date(2018, 12, 31))
+    fridays = clean[clean["date"].dt.day_of_week == 4]
+    saturdays = fridays.assign(date=fridays["date"] + pd.Timedelta(days=1))
+    dirty = pd.concat([clean, saturdays]).sort_values("date").reset_index(drop=True)
+    now = dt.datetime(2019, 1, 2, 22, tzinfo=dt.UTC)
+
+    def train(frame: pd.DataFrame, **kw: object):  # type: ignore[no-untyped-def]
+        return train_ticker(
+            ticker="X",
+            prices=frame,
+            source="csv",
+            registry=FakeRegistry(),
+            config=config,
+            now=now,
+            **kw,  # type: ignore[arg-type]
+        )
+
+    reference = train(clean)
+    result = train(dirty, calendar=XNYS)
+    first = saturdays["date"].iloc[0]
+    assert result.warnings[0].startswith(
+        f"{len(saturdays)} of {len(dirty)} rows are dated on days XNYS does not trade "
+        f"(the first {first:%Y-%m-%d}, a Saturday)"
+    )
+    assert len(saturdays) > 70
+    # what is trained on is exactly the sessions
+    assert result.spec.params == reference.spec.params
+    assert result.scores == reference.scores

@@ -23,10 +23,21 @@ from stocky.adapters.ports import Champion, ModelVersionInfo, RunRecord
 from stocky.adapters.pyfunc import mlmodel_text
 from stocky.adapters.registry_sql import list_alias_versions, sqlite_file
 from stocky.core.spec import ModelSpec
-from stocky.core.tickers import ticker_slug
-from stocky.errors import BadInput, ModelNotFound, RegistryError
+from stocky.core.tickers import normalize_ticker, ticker_from_token, ticker_slug, ticker_token
+from stocky.errors import BadInput, ModelNameTaken, ModelNotFound, RegistryError
 
-__all__ = ["Champion", "ModelRegistry", "ModelVersionInfo", "RunRecord", "model_name"]
+__all__ = [
+    "MODEL_PREFIX",
+    "Champion",
+    "ModelRegistry",
+    "ModelVersionInfo",
+    "RunRecord",
+    "legacy_model_name",
+    "model_name",
+]
+
+#: Every registered model of stocky is named `stocky-<ticker_token>`.
+MODEL_PREFIX = "stocky-"
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +60,45 @@ def _local_dir(source: str) -> Path | None:
 
 
 def model_name(ticker: str) -> str:
-    """Registered model name for a ticker: `^GSPC` -> `stocky-gspc`, `BRK.B` -> `stocky-brk-b`."""
+    """Registered model name of a normalised ticker, one-to-one (`ticker_token`).
+
+    `AAPL` -> `stocky-aapl`, `BRK-B` -> `stocky-brk-b`, `BRK.B` -> `stocky-brk_db`,
+    `^GSPC` -> `stocky-_cgspc`: tickers that differ only in punctuation never share a model.
+
+    Raises:
+        BadInput: The ticker is not a normalised symbol.
+    """
+    return MODEL_PREFIX + ticker_token(ticker)
+
+
+def legacy_model_name(ticker: str) -> str | None:
+    """The name older registries gave a ticker (`^GSPC` -> `stocky-gspc`, `BRK.B` ->
+    `stocky-brk-b`: letters and digits only, so not one-to-one), or None when it is the same
+    as `model_name` or the ticker has none."""
     slug = ticker_slug(ticker)
-    if not slug:
-        raise RegistryError(f"ticker {ticker!r} has no letters or digits: use a real symbol")
-    return f"stocky-{slug}"
+    name = MODEL_PREFIX + slug
+    return name if slug and name != model_name(ticker) else None
+
+
+def _name_taken(name: str, *, held: str, ticker: str) -> ModelNameTaken:
+    own = model_name(held) if _is_symbol(held) else None
+    rename = (
+        f"rename it to {own!r} (MLflow UI, or MlflowClient().rename_registered_model({name!r}, "
+        f"{own!r})) so {held} keeps its versions under its own name, then train {ticker} again"
+        if own is not None
+        else f"rename or delete it in MLflow, then train {ticker} again"
+    )
+    return ModelNameTaken(
+        f"registered model {name!r} holds ticker {held!r}, not {ticker!r} (an older stocky "
+        f"gave tickers that differ only in punctuation one name): {rename}"
+    )
+
+
+def _is_symbol(text: str) -> bool:
+    try:
+        return normalize_ticker(text) == text
+    except BadInput:
+        return False
 
 
 class ModelRegistry:
@@ -72,6 +117,8 @@ class ModelRegistry:
         self._sources: dict[tuple[str, int], str] = {}
         #: (run id, artifact URI) of the last run logged here: `register` follows `log_run`.
         self._last_run: tuple[str, str] | None = None
+        #: ticker -> (its registered name, the other ticker holding that name or None)
+        self._names: dict[str, tuple[str, str | None]] = {}
 
     @property
     def client(self) -> Any:
@@ -112,6 +159,66 @@ class ModelRegistry:
             if exp is None:
                 raise
             return str(exp.experiment_id)
+
+    def _ticker_tag(self, name: str) -> str | None:
+        """The `ticker` tag of a registered model ("" without one), None when it does not exist."""
+        try:
+            model = self.client.get_registered_model(name)
+        except self._exc() as exc:
+            if getattr(exc, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
+                return None
+            raise RegistryError(f"reading registered model {name} failed: {exc}") from exc
+        return str((model.tags or {}).get("ticker", ""))
+
+    def _resolve(self, ticker: str) -> tuple[str, str | None]:
+        """(The registered name of `ticker`, the other ticker that name holds, or None).
+
+        The name is `model_name(ticker)`, unless a registry written by an older stocky holds
+        this ticker's model under its legacy name: then that one, so its versions and aliases
+        stay served. One or two registry reads per ticker and instance (listings fill this in
+        for free); the answer is kept.
+        """
+        found = self._names.get(ticker)
+        if found is not None:
+            return found
+        name = model_name(ticker)
+        held = self._ticker_tag(name)
+        if held is None:
+            legacy = legacy_model_name(ticker)
+            if legacy is not None and self._ticker_tag(legacy) == ticker:
+                name, held = legacy, ticker
+        found = (name, held if held and held != ticker else None)
+        self._names[ticker] = found
+        return found
+
+    def _learn(self, name: str, tagged: str | None) -> None:
+        """Note, from a listing, which ticker the model `name` holds (saves `_resolve` reads)."""
+        if not tagged or not _is_symbol(tagged):
+            return
+        if name in (model_name(tagged), legacy_model_name(tagged)):
+            self._names[tagged] = (name, None)
+        try:
+            owner = ticker_from_token(name.removeprefix(MODEL_PREFIX))
+        except BadInput:
+            return
+        if owner != tagged and model_name(owner) == name:
+            self._names[owner] = (name, tagged)
+
+    def _read_name(self, ticker: str) -> str | None:
+        """The name to read `ticker`'s model from; None when that name holds another ticker."""
+        name, held = self._resolve(ticker)
+        return None if held is not None else name
+
+    def _write_name(self, ticker: str) -> str:
+        """The name to register `ticker`'s versions under.
+
+        Raises:
+            ModelNameTaken: That name holds another ticker's model.
+        """
+        name, held = self._resolve(ticker)
+        if held is not None:
+            raise _name_taken(name, held=held, ticker=ticker)
+        return name
 
     def log_run(self, record: RunRecord, *, spec: ModelSpec) -> str:
         """Create a finished run with params, metrics, tags, artifacts and the model spec.
@@ -223,12 +330,16 @@ class ModelRegistry:
         return ended
 
     def register(self, ticker: str, run_id: str, *, tags: Mapping[str, str]) -> ModelVersionInfo:
-        """Register the run's model spec as a new version of `stocky-<ticker>`.
+        """Register the run's model spec as a new version of the ticker's model.
 
-        The registered model is created on the first version; when it exists, MLflow's
-        "already exists" answer is that check (one call either way, no search).
+        The registered model (`model_name`, tagged with the ticker) is created on the first
+        version; when it exists, MLflow's "already exists" answer is that check.
+
+        Raises:
+            ModelNameTaken: The name holds another ticker's model (an older registry).
+            RegistryError: MLflow failed.
         """
-        name = model_name(ticker)
+        name = self._write_name(ticker)
         client = self.client
         try:
             try:
@@ -236,6 +347,10 @@ class ModelRegistry:
             except self._exc() as exc:
                 if getattr(exc, "error_code", "") != "RESOURCE_ALREADY_EXISTS":
                     raise
+                held = self._ticker_tag(name)  # created since it was resolved: whose is it?
+                if held and held != ticker:
+                    self._names[ticker] = (name, held)
+                    raise _name_taken(name, held=held, ticker=ticker) from None
             if self._last_run is not None and self._last_run[0] == run_id:
                 artifact_uri = self._last_run[1]
             else:
@@ -249,24 +364,24 @@ class ModelRegistry:
 
     def set_alias(self, ticker: str, alias: str, version: int) -> None:
         """Point `alias` at `version` (one atomic registry write)."""
+        name = self._write_name(ticker)
         try:
-            self.client.set_registered_model_alias(model_name(ticker), alias, str(version))
+            self.client.set_registered_model_alias(name, alias, str(version))
         except self._exc() as exc:
-            raise RegistryError(
-                f"setting alias {alias} of {model_name(ticker)} failed: {exc}"
-            ) from exc
+            raise RegistryError(f"setting alias {alias} of {name} failed: {exc}") from exc
 
     def alias_version(self, ticker: str, alias: str) -> ModelVersionInfo | None:
         """The version an alias points at, or None when the model or alias does not exist."""
+        name = self._read_name(ticker)
+        if name is None:
+            return None
         try:
-            mv = self.client.get_model_version_by_alias(model_name(ticker), alias)
+            mv = self.client.get_model_version_by_alias(name, alias)
         except self._exc() as exc:
             code = getattr(exc, "error_code", "")
             if code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"):
                 return None
-            raise RegistryError(
-                f"reading alias {alias} of {model_name(ticker)} failed: {exc}"
-            ) from exc
+            raise RegistryError(f"reading alias {alias} of {name} failed: {exc}") from exc
         return self._info(ticker, mv)
 
     def alias_versions(self, tickers: Sequence[str], alias: str) -> list[ModelVersionInfo]:
@@ -305,15 +420,27 @@ class ModelRegistry:
         """
         info = self.alias_version(ticker, alias)
         if info is None:
+            name, held = self._resolve(ticker)
+            whose = f"; {name} holds {held}" if held is not None else ""
             raise ModelNotFound(
-                f"no {alias!r} model for {ticker} ({model_name(ticker)}): "
+                f"no {alias!r} model for {ticker} ({name}{whose}): "
                 f"run `stocky train --ticker {ticker}`"
             )
         return self.load_version(ticker, info.version), info
 
     def load_version(self, ticker: str, version: int) -> ModelSpec:
-        """Download and parse the spec of one version (a local artifact is read in place)."""
-        name = model_name(ticker)
+        """Download and parse the spec of one version (a local artifact is read in place).
+
+        Raises:
+            ModelNotFound: The ticker's name holds another ticker's model.
+            RegistryError: The version is missing or its spec unreadable.
+        """
+        name = self._read_name(ticker)
+        if name is None:
+            raise ModelNotFound(
+                f"{ticker} has no model: {model_name(ticker)} holds another ticker's; "
+                f"run `stocky train --ticker {ticker}`"
+            )
         try:
             source = self._sources.get((name, version))
             if source is None:
@@ -341,7 +468,9 @@ class ModelRegistry:
 
     def versions(self, ticker: str) -> list[ModelVersionInfo]:
         """Every version of a ticker's model, newest first."""
-        name = model_name(ticker)
+        name = self._read_name(ticker)
+        if name is None:
+            return []
         try:
             found = self._all_pages(
                 self.client.search_model_versions, filter_string=f"name = '{name}'"
@@ -357,7 +486,9 @@ class ModelRegistry:
 
     def find_version(self, ticker: str, tag: str, value: str) -> ModelVersionInfo | None:
         """The newest version of a ticker's model whose tag `tag` equals `value` (one search)."""
-        name = model_name(ticker)
+        name = self._read_name(ticker)
+        if name is None:
+            return None
         for text in (name, tag, value):
             if "'" in text or "`" in text:
                 raise BadInput(f"{text!r} contains a quote: registry searches cannot take it")
@@ -373,7 +504,9 @@ class ModelRegistry:
 
     def aliases(self, ticker: str) -> dict[str, int]:
         """Alias -> version for a ticker's model ({} when the model does not exist)."""
-        name = model_name(ticker)
+        name = self._read_name(ticker)
+        if name is None:
+            return {}
         try:
             model = self.client.get_registered_model(name)
         except self._exc() as exc:
@@ -386,7 +519,7 @@ class ModelRegistry:
         """Tickers with a registered stocky model (from the `ticker` tag)."""
         try:
             models = self._all_pages(
-                self.client.search_registered_models, filter_string="name LIKE 'stocky-%'"
+                self.client.search_registered_models, filter_string=f"name LIKE '{MODEL_PREFIX}%'"
             )
         except self._exc() as exc:
             raise RegistryError(f"listing registered models failed: {exc}") from exc
@@ -410,12 +543,13 @@ class ModelRegistry:
             models = self._all_pages(
                 self.client.search_registered_models,
                 page_size=LISTING_PAGE_SIZE,
-                filter_string="name LIKE 'stocky-%'",
+                filter_string=f"name LIKE '{MODEL_PREFIX}%'",
             )
         except self._exc() as exc:
             raise RegistryError(f"listing registered models failed: {exc}") from exc
         found: list[ModelVersionInfo] = []
         for model in models:
+            self._learn(model.name, model.tags.get("ticker"))
             aliases = {a: int(v) for a, v in (model.aliases or {}).items()}
             version = aliases.get(alias)
             if version is None:
@@ -446,7 +580,7 @@ class ModelRegistry:
         if path is None:
             return None
         try:
-            listed = list_alias_versions(path, alias, prefix="stocky-")
+            listed = list_alias_versions(path, alias, prefix=MODEL_PREFIX)
         except sqlite3.Error as exc:
             raise RegistryError(
                 f"listing registered models failed at {self.tracking_uri}: {exc}"
@@ -455,6 +589,7 @@ class ModelRegistry:
             return None
         found = []
         for mv in listed:
+            self._learn(mv.name, mv.ticker)
             self._sources[(mv.name, mv.version)] = mv.source
             found.append(
                 ModelVersionInfo(

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from stocky.adapters.prices import AutoSource, BundledSource
+from stocky.adapters.prices import AutoSource, BundledSource, rejected_by
 from stocky.cli._common import console_err, handle_errors, open_stack
 from stocky.core.tickers import normalize_tickers
 from stocky.errors import BadInput
@@ -36,6 +36,7 @@ def list_prices() -> None:
     with open_stack() as stack:
         source = stack.source
         held_prices = stack.prices.summary()
+        rejected = {} if isinstance(source, AutoSource) else rejected_by(source)
     table = Table(title="Prices")
     for column in ("Ticker", "Where", "First", "Last", "Rows", "Source"):
         table.add_column(column, justify="right" if column == "Rows" else "left")
@@ -53,6 +54,10 @@ def list_prices() -> None:
             held.ticker, "database", str(held.first), str(held.last), str(held.rows), held.source
         )
     Console().print(table)
+    for exc in rejected.values():
+        console_err(f"error: {exc}")
+    if rejected:
+        raise typer.Exit(code=max(exc.exit_code for exc in rejected.values()))
 
 
 @app.command("pull")
@@ -113,7 +118,7 @@ def _pull(
             "--all found no tickers: the price source cannot list any and the database is "
             "empty; name them with --ticker"
         )
-    return pull_many(
+    report = pull_many(
         source=source,
         repo=repo,
         tickers=wanted,
@@ -121,6 +126,9 @@ def _pull(
         now=dt.datetime.now(dt.UTC),
         replace=replace,
     )
+    if all_:  # rows of the file that belong to no ticker fail on their own
+        report.failures.update(rejected_by(source))
+    return report
 
 
 def _print_report(report: PullReport) -> None:

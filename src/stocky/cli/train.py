@@ -3,6 +3,7 @@ universe, in worker processes."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
@@ -203,7 +204,14 @@ def _train(
     pull: bool,
 ) -> FleetResult:
     from stocky.adapters.executor import Outcome, make_executor
-    from stocky.pipelines.fleet import FleetResult, TrainOptions, missing_champions, train_fleet
+    from stocky.adapters.prices import rejected_by
+    from stocky.pipelines.fleet import (
+        FleetResult,
+        TrainFailure,
+        TrainOptions,
+        missing_champions,
+        train_fleet,
+    )
     from stocky.runtime import git_commit
 
     console = Console(width=None if sys.stdout.isatty() else 110)
@@ -217,8 +225,15 @@ def _train(
             console.print(
                 f"a champion exists, skipped (--if-missing): {_names(skipped)}", highlight=False
             )
+    # rows of the file that belong to no ticker (`A/B`) fail on their own, the rest train
+    rejected = tuple(
+        TrainFailure(name, str(exc), exc.exit_code)
+        for name, exc in (rejected_by(stack.source).items() if all_tickers and pull else ())
+    )
     if not tasks:
-        return FleetResult(trained=(), failed=(), skipped=tuple(skipped))
+        for f in rejected:
+            print(f"error: {f.ticker}: {f.error}", file=sys.stderr)
+        return FleetResult(trained=(), failed=rejected, skipped=tuple(skipped))
     _prepare_registry(stack)
     wanted = jobs if jobs is not None else (stack.settings.jobs or os.cpu_count() or 1)
     executor = make_executor(stack.settings, kind=kind, jobs=max(1, min(wanted, len(tasks))))
@@ -249,6 +264,8 @@ def _train(
             )
     finally:
         executor.close()
+    if rejected:
+        result = dataclasses.replace(result, failed=rejected + result.failed)
     _report(console, result, seconds=time.perf_counter() - started, workers=executor.workers)
     return result
 

@@ -5,8 +5,10 @@ the close before) is an error naming its date, so a store poisoned before prices
 on the way in cannot be trained on. A one-session move larger than `max_jump` is a warning;
 when the move is within 3% of a common split ratio (2:1, 3:1, 3:2, 1:2 ...) the warning names
 the ratio: raw closes of a stock that split show such a step, split-adjusted closes do not.
+Rows dated on days the exchange does not trade (a Saturday, a holiday) are dropped before
+training by `drop_non_sessions`, with a warning naming how many and the first.
 
-Pure: pandas and numpy only.
+Pure: pandas, numpy and the exchange calendar only.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import numpy as np
 import pandas as pd
 
 from stocky.core.plausible import first_implausible
+from stocky.core.sessions import TradingCalendar
 from stocky.errors import DataQualityError
 
-__all__ = ["QualityReport", "check_prices"]
+__all__ = ["QualityReport", "check_prices", "drop_non_sessions"]
 
 
 @dataclass(frozen=True)
@@ -140,3 +143,43 @@ def check_prices(
         last=dates.iloc[-1].date(),
         warnings=tuple(warnings),
     )
+
+
+def drop_non_sessions(
+    frame: pd.DataFrame, *, calendar: TradingCalendar
+) -> tuple[pd.DataFrame, str | None]:
+    """The rows of `frame` dated on sessions of `calendar`, and a warning naming the others.
+
+    A daily close needs a session: a row dated on a Saturday or a holiday is a copy of another
+    day's close, or every date is shifted by a time zone. Such rows are dropped, not trained
+    on; dates outside the calendar's range are kept (they cannot be judged).
+
+    Args:
+        frame: A price frame with a `date` column, sorted ascending.
+        calendar: The exchange's trading sessions.
+
+    Returns:
+        (The frame without those rows, with a fresh index; the warning, or None when every
+        row is on a session).
+    """
+    if frame.empty:
+        return frame, None
+    dates = pd.to_datetime(frame["date"]).dt.normalize()
+    first = max(dates.iloc[0].date(), calendar.first_session)
+    last = min(dates.iloc[-1].date(), calendar.last_session)
+    if first > last:
+        return frame, None
+    sessions = pd.DatetimeIndex(pd.to_datetime(calendar.sessions_in_range(first, last)))
+    judged = ((dates >= pd.Timestamp(first)) & (dates <= pd.Timestamp(last))).to_numpy()
+    off = judged & ~dates.isin(sessions).to_numpy()
+    count = int(off.sum())
+    if not count:
+        return frame, None
+    day = dates[off].iloc[0]
+    warning = (
+        f"{count} of {len(frame)} rows are dated on days {calendar.exchange} does not trade "
+        f"(the first {day:%Y-%m-%d}, a {day:%A}); they were dropped, not trained on: delete "
+        "them from the source, or if every date is a day off, write dates in the exchange's "
+        "local time"
+    )
+    return frame.loc[~off].reset_index(drop=True), warning

@@ -180,6 +180,7 @@ def train_in_stack(stack: Stack, *, task: TrainTask, options: TrainOptions) -> T
         now=options.now,
         git_commit=options.git_commit,
         audit=stack.audit,  # a first champion reaches running servers through this log
+        calendar=stack.calendar,  # a row dated on a Saturday is dropped, with a warning
     )
     return TrainSummary(
         ticker=ticker,

@@ -23,7 +23,8 @@ from stocky.core.backtest import WalkForward, walk_forward_model
 from stocky.core.families.base import Forecaster
 from stocky.core.families.registry import DEFAULT_FAMILIES, parse_families
 from stocky.core.metrics import Scores, naive_scale, score
-from stocky.core.quality import check_prices
+from stocky.core.quality import check_prices, drop_non_sessions
+from stocky.core.sessions import TradingCalendar
 from stocky.core.spec import ModelSpec
 from stocky.core.volatility import IntervalMethod, interval_scale, validate_interval_method
 from stocky.errors import BadInput
@@ -220,6 +221,7 @@ def train_ticker(
     git_commit: str | None = None,
     progress: Callable[[str], None] = lambda _msg: None,
     audit: AuditLog | None = None,
+    calendar: TradingCalendar | None = None,
 ) -> TrainResult:
     """Train, evaluate and register one ticker.
 
@@ -233,6 +235,8 @@ def train_ticker(
         git_commit: Code version, when known.
         progress: Called with a short message at each step.
         audit: When given, a first champion is recorded there (serving's change log).
+        calendar: When given, rows dated on days it does not trade are dropped first, with
+            a warning (`core.quality.drop_non_sessions`).
 
     Returns:
         The TrainResult: registered version, alias given, scores vs naive.
@@ -242,9 +246,14 @@ def train_ticker(
         RegistryError: MLflow failed.
     """
     progress("checking data")
+    dropped = None
+    if calendar is not None:
+        prices, dropped = drop_non_sessions(prices, calendar=calendar)
     quality = check_prices(
         prices, min_rows=config.test_size + config.validation_size + config.min_train_size
     )
+    if dropped is not None:
+        quality = replace(quality, warnings=(dropped, *quality.warnings))
     close = prices["close"].to_numpy(dtype=float)
     dates = pd.to_datetime(prices["date"])
     progress("choosing the model and walking forward")

@@ -8,6 +8,7 @@ from stocky.adapters.prices.base import (
     PriceSource,
     empty_price_frame,
     normalise_frame,
+    rejected_by,
     select_range,
 )
 from stocky.adapters.prices.bundled import BUNDLED_TICKERS, BundledSource
@@ -33,6 +34,7 @@ __all__ = [
     "make_price_source",
     "normalise_frame",
     "open_price_file",
+    "rejected_by",
     "select_range",
 ]
 

@@ -21,13 +21,15 @@ import numpy as np
 import pandas as pd
 
 from stocky.core.plausible import first_implausible
-from stocky.errors import BadInput, DataUnavailable
+from stocky.core.shown import shown
+from stocky.errors import BadInput, DataUnavailable, StockyError
 
 __all__ = [
     "PRICE_COLUMNS",
     "PriceSource",
     "empty_price_frame",
     "normalise_frame",
+    "rejected_by",
     "select_range",
 ]
 
@@ -66,6 +68,14 @@ class PriceSource(Protocol):
     def tickers(self) -> list[str]:
         """Tickers this source knows it can serve; empty when it cannot list them."""
         ...
+
+
+def rejected_by(source: PriceSource) -> dict[str, StockyError]:
+    """What a file source left out of `tickers()` because it is not a ticker (a row's `A/B`,
+    a file `notes.csv`): the quoted name -> the error naming its row or file. {} for sources
+    without such rows (an optional `rejected()` method of a source)."""
+    rejected = getattr(source, "rejected", None)
+    return dict(rejected()) if callable(rejected) else {}
 
 
 def empty_price_frame() -> pd.DataFrame:
@@ -161,7 +171,7 @@ def _as_dates(values: pd.Series, *, where: str) -> pd.Series:
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise BadInput(
-            f"{where}: row {i + 1} (counting from 1) has date {values.iloc[i]!r}, which is not "
+            f"{where}: row {i + 1} (counting from 1) has date {shown(values.iloc[i])}, which is not "
             "a date: send ISO dates such as 2024-01-31"
         )
     return dates.dt.normalize().astype("datetime64[ns]")

@@ -8,9 +8,11 @@
 
 Tickers are checked with `stocky.core.tickers.normalize_ticker` (a hostile name such as
 `<img src=x onerror=alert(1)>` is refused, naming its row or file). The file is parsed once per
-source instance, on first use; each ticker's prices are validated when that ticker is fetched,
-so one bad ticker fails alone and its error names the row in the file, as the one-ticker CSV
-source does. `open_price_file` picks the right source for a path.
+source instance, on first use, past its bad cells; each ticker's rows are validated when that
+ticker is fetched, so one bad cell (`Close=abc`, `Date=notadate`) fails only its ticker, with
+its row named, as the one-ticker CSV source does. Rows whose ticker is not a symbol belong to
+no ticker: `tickers()` leaves them out and `rejected()` names them, each with its first row.
+`open_price_file` picks the right source for a path.
 """
 
 from __future__ import annotations
@@ -24,14 +26,16 @@ import pandas as pd
 from stocky.adapters.prices.base import PriceSource, normalise_frame, select_range
 from stocky.adapters.prices.csv import CsvSource, read_csv_text
 from stocky.adapters.prices.table import (
+    ParsedTable,
     RowLabel,
     csv_row,
     map_columns,
-    parse_prices,
+    parse_table,
     plain_row,
 )
-from stocky.core.tickers import normalize_ticker
-from stocky.errors import BadInput, DataUnavailable
+from stocky.core.shown import shown
+from stocky.core.tickers import TICKER_ALPHABET, TICKER_MAX_LENGTH, normalize_ticker
+from stocky.errors import BadInput, DataUnavailable, StockyError
 
 __all__ = ["FolderSource", "LongFileSource", "open_price_file"]
 
@@ -77,17 +81,29 @@ class LongFileSource:
         self.parquet = self.path.suffix.lower() in PARQUET_SUFFIXES
         self.name = "parquet" if self.parquet else "csv"
         self._row: RowLabel = plain_row if self.parquet else csv_row
-        self._parsed: pd.DataFrame | None = None
+        self._parsed: ParsedTable | None = None
         self._positions: dict[str, np.ndarray] = {}
+        self._rejected: dict[str, StockyError] = {}
 
     def tickers(self) -> list[str]:
-        """Every ticker in the file, in order of first appearance.
+        """Every ticker in the file, in order of first appearance (rows whose ticker is not a
+        symbol are left out: see `rejected`).
 
         Raises:
-            BadInput: The file is unreadable, or a ticker, date or number in it is invalid.
+            BadInput: The file is unreadable, or lacks a column every row needs.
         """
         self._load()
         return list(self._positions)
+
+    def rejected(self) -> dict[str, StockyError]:
+        """Each spelling in the ticker column that is not a symbol (quoted, as `shown` writes
+        it) -> the error naming its first row and how many rows it has.
+
+        Raises:
+            BadInput: The file is unreadable, or lacks a column every row needs.
+        """
+        self._load()
+        return dict(self._rejected)
 
     def fetch(
         self, ticker: str, start: dt.date | None = None, end: dt.date | None = None
@@ -103,9 +119,12 @@ class LongFileSource:
         positions = self._positions.get(symbol)
         if positions is None:
             raise _unknown(symbol, self.path.name, list(self._positions))
+        problem = parsed.first_problem(positions)
+        if problem is not None:
+            raise BadInput(f"{problem}; the row is {symbol}'s, other tickers are unaffected")
         row = self._row
         frame = normalise_frame(
-            parsed.iloc[positions],
+            parsed.frame.iloc[positions],
             ticker=symbol,
             source=f"{'Parquet' if self.parquet else 'CSV'} file {self.path}",
             sort=False,
@@ -120,7 +139,7 @@ class LongFileSource:
             )
         return out
 
-    def _load(self) -> pd.DataFrame:
+    def _load(self) -> ParsedTable:
         if self._parsed is not None:
             return self._parsed
         raw = self._read()
@@ -133,26 +152,33 @@ class LongFileSource:
                 ": a file of many tickers needs exactly one Ticker (or Symbol) column"
             )
         symbols = self._symbols(raw[columns[present[0]]])
-        parsed = parse_prices(raw, columns, where=where, row=self._row)
-        codes, names = pd.factorize(symbols, sort=False)
+        parsed = parse_table(raw, columns, where=where, row=self._row)
+        codes, names = pd.factorize(symbols, sort=False)  # a rejected row's NaN is code -1
         order = np.argsort(codes, kind="stable")
+        order = order[codes[order] >= 0]
         bounds = np.flatnonzero(np.diff(codes[order])) + 1
         self._positions = dict(zip(names, np.split(order, bounds), strict=True))
         self._parsed = parsed
         return parsed
 
     def _symbols(self, values: pd.Series) -> pd.Series:
-        """Normalised tickers; each distinct spelling is checked once, errors name its row."""
+        """Normalised tickers (NaN on a row whose ticker is not a symbol, noted in
+        `_rejected`); each distinct spelling is checked once."""
         text = values.astype("string").fillna("")
         normal: dict[str, str] = {}
+        self._rejected = {}
         for spelling in pd.unique(text):
             try:
                 normal[spelling] = normalize_ticker(spelling)
-            except BadInput as exc:
-                i = int(np.flatnonzero((text == spelling).to_numpy())[0])
-                raise BadInput(
-                    f"{self.path}: {self._row(i)} has ticker {spelling!r}: {exc}"
-                ) from exc
+            except BadInput:
+                rows = np.flatnonzero((text == spelling).to_numpy())
+                others = f" (and {len(rows) - 1} more rows)" if len(rows) > 1 else ""
+                self._rejected[shown(spelling)] = BadInput(
+                    f"{self.path}: {self._row(int(rows[0]))}{others} has ticker "
+                    f"{shown(spelling)}, which is not a symbol: use 1-{TICKER_MAX_LENGTH} "
+                    f"characters of {TICKER_ALPHABET} (e.g. AAPL, ^GSPC, BRK-B), or delete the "
+                    "row; its rows were skipped, other tickers are unaffected"
+                )
         return text.map(normal)
 
     def _read(self) -> pd.DataFrame:
@@ -177,6 +203,9 @@ class LongFileSource:
 class FolderSource:
     """Serve a folder of one-ticker CSV files named `<TICKER>.csv`.
 
+    A file not named by a ticker is left out and named by `rejected()`; two files of one
+    ticker (`brk-b.csv`, `BRK-B.csv`) fail only that ticker.
+
     Args:
         path: The folder.
     """
@@ -185,15 +214,21 @@ class FolderSource:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._files: dict[str, Path] | None = None
+        self._files: dict[str, Path | BadInput] | None = None
+        self._rejected: dict[str, StockyError] = {}
 
     def tickers(self) -> list[str]:
         """The tickers named by the folder's `.csv` files, sorted.
 
         Raises:
-            BadInput: The folder has no CSV files, or a file name is not a valid ticker.
+            BadInput: The folder has no CSV files.
         """
         return sorted(self._index())
+
+    def rejected(self) -> dict[str, StockyError]:
+        """Each `.csv` file whose name is not a ticker (quoted) -> the error naming it."""
+        self._index()
+        return dict(self._rejected)
 
     def fetch(
         self, ticker: str, start: dt.date | None = None, end: dt.date | None = None
@@ -203,31 +238,40 @@ class FolderSource:
         files = self._index()
         if symbol not in files:
             raise _unknown(symbol, f"folder {self.path}", sorted(files))
-        return CsvSource(files[symbol], symbol).fetch(symbol, start, end)
+        file = files[symbol]
+        if isinstance(file, BadInput):
+            raise file
+        return CsvSource(file, symbol).fetch(symbol, start, end)
 
-    def _index(self) -> dict[str, Path]:
+    def _index(self) -> dict[str, Path | BadInput]:
         if self._files is not None:
             return self._files
-        files: dict[str, Path] = {}
+        files: dict[str, Path | BadInput] = {}
+        rejected: dict[str, StockyError] = {}
         for file in sorted(self.path.iterdir()):
             if not (file.is_file() and file.suffix.lower() == ".csv"):
                 continue
             try:
                 symbol = normalize_ticker(file.stem)
             except BadInput as exc:
-                raise BadInput(
-                    f"{self.path}: file {file.name!r} is not named by a ticker: {exc}"
-                ) from exc
-            if symbol in files:
-                raise BadInput(
-                    f"{self.path}: files {files[symbol].name!r} and {file.name!r} are both "
+                rejected[shown(file.name)] = BadInput(
+                    f"{self.path}: file {shown(file.name)} is not named by a ticker ({exc}): "
+                    "rename it <TICKER>.csv or move it out; it was skipped"
+                )
+                continue
+            held = files.get(symbol)
+            if held is not None:
+                first = held.name if isinstance(held, Path) else "another file"
+                files[symbol] = BadInput(
+                    f"{self.path}: files {shown(first)} and {shown(file.name)} are both "
                     f"{symbol} (names are case-insensitive): keep one of them"
                 )
+                continue
             files[symbol] = file
-        if not files:
+        if not files and not rejected:
             raise BadInput(
                 f"{self.path} holds no .csv files: put one <TICKER>.csv (Date, Close) per ticker "
                 "in it, or point STOCKY_CSV_PATH at a file"
             )
-        self._files = files
+        self._files, self._rejected = files, rejected
         return files
