@@ -3,7 +3,7 @@
 Every registered version's model folder holds ``spec.json`` and an ``MLmodel`` file whose
 ``python_function`` flavour names this module as its loader, so
 
-    mlflow.pyfunc.load_model("models:/stocky-gspc@champion").predict(
+    mlflow.pyfunc.load_model("models:/stocky-_cgspc@champion").predict(
         pd.DataFrame({"close": [...]})
     )
 
