@@ -46,8 +46,8 @@ def test_a_hostile_cell_fails_its_ticker_alone_and_is_quoted_in_the_alert(tmp_pa
     assert list(day.failed) == ["BBB"]
     prices = stack.prices
     assert isinstance(prices, FakePriceStore)
-    assert sorted(prices.frames) == ["AAA", "CCC"]
-    assert len(prices.frames["AAA"]) == 30
+    assert sorted(prices.last_dates()) == ["AAA", "CCC"]
+    assert len(prices.load("AAA")) == 30
 
     error = str(day.failed["BBB"])
     _failed_alerts(deps, [("BBB", "daily", error)], session=AS_OF, now=NOW)
