@@ -1,10 +1,11 @@
 """The faster order search pinned to the computation it replaced, on real closes.
 
 Before: every CSS candidate was minimised by L-BFGS-B with scipy's own finite-difference
-gradient, and the random walk's validation RMSE came from fitting and filtering it. Now pure AR
-and pure MA candidates use the exact gradient, mixed ARMA candidates the same forward
-differences computed in place, and the random walk's RMSE is the naive column of the
-candidate's walk. The references below are the old computations, run side by side.
+gradient, and the random walk's validation RMSE came from fitting and filtering it. Now every
+candidate uses the exact gradient (finite differences multiplied the BLAS kernel's last-bit
+differences into different optima for mixed ARMA candidates), the ranking rounds AIC before
+preferring fewer parameters, and the random walk's RMSE is the naive column of the candidate's
+walk. The references below are the old computations, run side by side.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from stocky.core.arima import RANDOM_WALK, ArimaForecaster, ArimaOrder
 from stocky.core.backtest import walk_forward
 from stocky.core.selection import (
     _BOUND,
+    AIC_TIE,
     CssFit,
+    _css_fits,
     _css_params,
+    _rank_key,
     _ssr,
     _ssr_and_grad,
-    _ssr_fd,
     css_aic,
     css_fit,
     rank_orders,
@@ -86,33 +89,48 @@ def test_exact_gradient_agrees_with_a_numerical_one(sp500_close, p, q):
         assert err <= 1e-5 * np.linalg.norm(grad)
 
 
-@pytest.mark.parametrize("p,q", [(1, 1), (2, 2), (3, 2), (3, 3)])
-def test_in_place_forward_differences_take_scipys_exact_path(real_windows, p, q):
-    bounds = [(-_BOUND, _BOUND)] * (p + q)
-    for name, y in list(real_windows.items())[::3]:
-        x = _scaled_diffs(y)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            old = minimize(_ssr, np.zeros(p + q), args=(x, p, q), method="L-BFGS-B", bounds=bounds)
-        new = minimize(
-            _ssr_fd, np.zeros(p + q), args=(x, p, q), jac=True, method="L-BFGS-B", bounds=bounds
-        )
-        assert np.array_equal(new.x, old.x), name
-        assert (new.fun, new.nit) == (old.fun, old.nit), name
-
-
-def test_aic_table_and_ranking_match_the_finite_difference_search(real_windows):
-    """Pure AR/MA candidates within 1e-6 of the old AIC (measured: 2e-10), mixed ones equal,
-    and the 16 candidates in the same order on every real window."""
+def test_aic_table_matches_the_finite_difference_search(real_windows):
+    """Pure AR/MA candidates within 1e-6 of the old AIC (measured: 2e-10). Mixed ARMA
+    candidates have several optima, and the exact gradient's path may stop in another one than
+    finite differences did: measured, 78 of 90 mixed candidates agree within 1e-6, 8 reach a
+    lower AIC, 4 a higher one."""
+    same = lower = higher = 0
     for name, y in real_windows.items():
         x = _scaled_diffs(y)
-        new = {pq: css_aic(x, *pq) for pq in CANDIDATES}
-        old = {pq: _old_css_aic(x, *pq) for pq in CANDIDATES}
         for pq in CANDIDATES:
-            assert new[pq] == pytest.approx(old[pq], abs=1e-6), (name, pq)
-            if pq[0] and pq[1]:
-                assert new[pq] == old[pq], (name, pq)
-        assert sorted(new, key=new.__getitem__) == sorted(old, key=old.__getitem__), name
+            new, old = css_aic(x, *pq), _old_css_aic(x, *pq)
+            if not (pq[0] and pq[1]):
+                assert new == pytest.approx(old, abs=1e-6), (name, pq)
+            elif abs(new - old) <= 1e-6:
+                same += 1
+            else:
+                lower += new < old
+                higher += new > old
+    assert same + lower + higher == 90
+    assert same >= 70 and lower >= higher
+
+
+def test_near_tied_aic_goes_to_fewer_parameters_whichever_is_lower():
+    n = 500
+    grid = AIC_TIE * n
+    simple = CssFit(ArimaOrder(1, 1, 0), 100.0, np.zeros(1), ssr=1.0, n=n)
+    for delta in (-1e-9, 0.0, 1e-9):
+        richer = CssFit(ArimaOrder(1, 1, 1), 100.0 + delta, np.zeros(2), ssr=1.0, n=n)
+        ranked = sorted([richer, simple], key=lambda f: _rank_key(f, grid))
+        assert ranked[0] is simple, delta
+    # a real difference (ten grid steps) still wins
+    richer = CssFit(ArimaOrder(1, 1, 1), 100.0 - 10 * grid, np.zeros(2), ssr=1.0, n=n)
+    assert sorted([simple, richer], key=lambda f: _rank_key(f, grid))[0] is richer
+
+
+def test_ranking_is_by_rounded_aic_then_fewer_parameters(sp500_close):
+    fits = _css_fits(sp500_close[-600:], d=1, max_p=3, max_q=3)
+    grid = AIC_TIE * 599
+    keys = [_rank_key(f, grid) for f in fits]
+    assert keys == sorted(keys)
+    aics = [f.aic for f in fits]
+    # outside a tie group the table is in plain AIC order
+    assert all(a <= b + grid for a, b in zip(aics, aics[1:], strict=False))
 
 
 def test_exploding_candidates_raise_no_overflow_warning():
@@ -127,16 +145,37 @@ def test_exploding_candidates_raise_no_overflow_warning():
 
 
 def test_random_walk_validation_rmse_is_its_walk_forward(real_windows):
+    """Wherever the AIC winner was walked over the validation window, the random walk's RMSE
+    reported beside it is its own walk-forward. Measured: 6 of the 10 real windows walk (the
+    others' winner is the random walk or has a unit root), the same on every BLAS kernel."""
     checked = 0
-    for name, y in list(real_windows.items())[1::2]:  # the latest window of each series
+    for name, y in real_windows.items():
         choice = select_order(y, validation_size=126)
-        if choice.best_candidate in (None, RANDOM_WALK):
+        walked = "validation window" in choice.reason
+        assert walked == bool(np.isfinite(choice.validation_naive_rmse)), name
+        if not walked:
             continue
         fit_len = len(y) - 126
         rw = walk_forward(y, order=RANDOM_WALK, test_size=126, train_window=fit_len)
         assert choice.validation_naive_rmse == pytest.approx(rw.rmse, rel=1e-12), name
         checked += 1
-    assert checked >= 3  # the shortcut was exercised, not skipped
+    assert checked >= 4  # the shortcut was exercised, not skipped
+
+
+def test_random_walk_validation_rmse_on_a_clear_ar_signal():
+    """SYNTHETIC: an AR(1) in the differences is always walked, whatever real data does."""
+    rng = np.random.default_rng(5)
+    e = rng.normal(0.0, 1.0, FIT_POINTS)
+    x = np.empty_like(e)
+    x[0] = e[0]
+    for t in range(1, len(e)):
+        x[t] = 0.5 * x[t - 1] + e[t]
+    y = 300.0 + np.cumsum(x)
+    choice = select_order(y, validation_size=126)
+    assert choice.best_candidate is not None and choice.best_candidate != RANDOM_WALK
+    rw = walk_forward(y, order=RANDOM_WALK, test_size=126, train_window=len(y) - 126)
+    assert choice.validation_naive_rmse == pytest.approx(rw.rmse, rel=1e-12)
+    assert choice.order == choice.best_candidate  # the signal beats the random walk
 
 
 def test_fit_without_standard_errors_keeps_the_estimates(sp500_close):

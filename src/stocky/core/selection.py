@@ -84,35 +84,13 @@ def _ssr(theta: NDArray[np.float64], x: NDArray[np.float64], p: int, q: int) -> 
     return value if np.isfinite(value) else _HUGE
 
 
-#: The absolute step of L-BFGS-B's forward differences (scipy's default `eps`).
-_FD_STEP = 1e-8
 _BOUND = 0.99
 
 
-def _ssr_fd(
-    theta: NDArray[np.float64], x: NDArray[np.float64], p: int, q: int
-) -> tuple[float, NDArray[np.float64]]:
-    """The CSS sum of squares and its forward-difference gradient.
-
-    Step for step the numbers scipy's L-BFGS-B computes for its default gradient inside the
-    box |coefficient| <= _BOUND (a forward step of 1e-8, turned around where it would leave
-    the box), so the optimiser takes exactly the same path; written out
-    because scipy's wrappers around each of these tiny evaluations cost about twice the
-    evaluation itself.
-    """
-    f0 = _ssr(theta, x, p, q)
-    grad = np.empty(len(theta))
-    for i, value in enumerate(theta):
-        t = float(value)
-        h = _FD_STEP
-        if not -_BOUND <= t + h <= _BOUND:
-            h = -h
-        step = theta.copy()
-        step[i] = t + h
-        with np.errstate(over="ignore"):
-            # next to an exploding candidate (1e300 - f) / step is inf, as in scipy
-            grad[i] = np.float64(_ssr(step, x, p, q) - f0) / np.float64((t + h) - t)
-    return f0, grad
+def _dot(a: NDArray[np.float64], b: NDArray[np.float64]) -> float:
+    """The inner product by numpy's own summation, not BLAS `ddot` (whose rounding depends on
+    the OpenBLAS kernel the host picks), so the objective is the same on every host."""
+    return float(np.add.reduce(a * b))
 
 
 def _ssr_and_grad(
@@ -133,7 +111,7 @@ def _ssr_and_grad(
     with np.errstate(over="ignore", invalid="ignore"):
         e = lfilter(ar, ma, x)
         tail = e[p:]
-        value = float(tail @ tail)
+        value = _dot(tail, tail)
         if not np.isfinite(value):
             # Past the point of overflow the slope means nothing: report the cliff flat and
             # let the line search step back.
@@ -143,29 +121,35 @@ def _ssr_and_grad(
         else:
             u, v = x, e
         for i in range(1, p + 1):
-            grad[i - 1] = -2.0 * float(tail @ u[p - i : n - i])
+            grad[i - 1] = -2.0 * _dot(tail, u[p - i : n - i])
         for j in range(1, q + 1):
             lo = max(p - j, 0)
-            grad[p + j - 1] = -2.0 * float(tail[lo - (p - j) :] @ v[lo : n - j])
+            grad[p + j - 1] = -2.0 * _dot(tail[lo - (p - j) :], v[lo : n - j])
     if not np.all(np.isfinite(grad)):
         return _HUGE, np.zeros(p + q)
     return value, grad
 
 
 def _minimise_ssr(x: NDArray[np.float64], p: int, q: int) -> tuple[float, NDArray[np.float64]]:
-    """The least CSS sum of squares over the box |coefficient| <= 0.99, by L-BFGS-B from zero,
-    and the coefficients (AR then MA) where it is reached.
+    """The least CSS sum of squares over the box |coefficient| <= 0.99, by L-BFGS-B from zero
+    with the exact gradient (`_ssr_and_grad`), and the coefficients (AR then MA) where it is
+    reached.
 
-    A pure AR or pure MA candidate has one minimum in the box, and the exact gradient
-    (`_ssr_and_grad`) reaches it at a fraction of the cost of finite differences. A mixed
-    ARMA(p, q) can have several (near-cancelling AR and MA roots leave ridges), and which one
-    L-BFGS-B stops in depends on its path: those keep finite differences, so the AIC table and
-    the candidate chosen stay exactly what they were.
+    Every candidate uses the exact gradient. Mixed ARMA(p, q) candidates used to take forward
+    differences (a step of 1e-8), which multiply the last-bit differences in L-BFGS-B's own
+    iterates (its BLAS calls round differently under another OpenBLAS kernel, e.g.
+    OPENBLAS_CORETYPE=Haswell) by about 1e8: on a surface with several optima (near-cancelling
+    AR and MA roots leave ridges) the two paths then ended in different optima, and the order
+    chosen for one real window flipped with the kernel. The exact gradient does not amplify
+    them (measured on 60 real windows of S&P 500, AAPL, MSFT, IBM and GOOG: the first-ranked
+    order differed between the two kernels on 2 with finite differences, on none with the
+    exact gradient).
     """
     k = p + q
     bounds = [(-_BOUND, _BOUND)] * k
-    loss = _ssr_and_grad if p == 0 or q == 0 else _ssr_fd
-    res = minimize(loss, np.zeros(k), args=(x, p, q), jac=True, method="L-BFGS-B", bounds=bounds)
+    res = minimize(
+        _ssr_and_grad, np.zeros(k), args=(x, p, q), jac=True, method="L-BFGS-B", bounds=bounds
+    )
     return float(res.fun), np.asarray(res.x, dtype=float)
 
 
@@ -242,13 +226,32 @@ def _css_params(fit: CssFit, y: NDArray[np.float64]) -> ArimaParams | None:
     )
 
 
+#: AIC values closer than this many AIC units per point (a relative SSR difference of 1e-6)
+#: are a tie.
+AIC_TIE = 1e-6
+
+
+def _rank_key(fit: CssFit, grid: float) -> tuple[float, int, int, int]:
+    """Rank by AIC rounded to `grid` (AIC_TIE per point of the series), then fewer
+    parameters, then smaller p.
+
+    Rounding first means that two candidates whose fits agree to 1e-6 relative (the same model
+    up to the optimiser's tolerance and the last bits of the arithmetic) are ordered by
+    simplicity, not by which of them rounding favoured on this host: a 1e-9 perturbation moves
+    an AIC by about 1e-9 per point, a thousandth of the grid.
+    """
+    order = fit.order
+    return (float(np.round(fit.aic / grid)), order.p + order.q, order.p, order.q)
+
+
 def _css_fits(y: NDArray[np.float64], *, d: int, max_p: int, max_q: int) -> list[CssFit]:
     x = np.diff(y, d) if d else y
     x = x - x.mean() if d == 0 else x
     # Scale so the optimiser works on unit-sized numbers; AIC differences are unaffected.
     x = x / (x.std() or 1.0)
     fits = [css_fit(x, ArimaOrder(p, d, q)) for p in range(max_p + 1) for q in range(max_q + 1)]
-    return sorted(fits, key=lambda f: f.aic)
+    grid = AIC_TIE * len(x)
+    return sorted(fits, key=lambda f: _rank_key(f, grid))
 
 
 def rank_orders(
