@@ -25,7 +25,7 @@ from stocky.core.families.base import Forecaster
 from stocky.core.volatility import ewma_std_path, interval_scale, validate_interval_method
 from stocky.errors import BadInput
 
-__all__ = ["WalkForward", "walk_forward", "walk_forward_model"]
+__all__ = ["WalkForward", "served_path", "walk_forward", "walk_forward_model"]
 
 
 @dataclass(frozen=True)
@@ -147,6 +147,31 @@ def walk_forward(
     )
 
 
+def served_path(
+    model: Forecaster, y: ArrayLike, *, start: int, window: int = 0
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """One-step forecasts of ``y[start:]`` as a server given the last `window` prices makes them.
+
+    With ``window=0`` each forecast uses everything before it (`one_step_path`, one pass).
+    Otherwise forecast t is ``predict_one(y[t - window:t])``: what `POST /predict` and the
+    daily job answer from their ``STOCKY_MAX_PRICES`` window. The two differ where a family's
+    forecast depends on the window (Theta's trend line, a recursion's start-up), and what is
+    served is what must be evaluated.
+
+    Returns:
+        (means, standard deviations), each of length ``len(y) - start``.
+    """
+    if window <= 0:
+        return model.one_step_path(y, start=start)
+    arr = np.asarray(y, dtype=float)
+    n = len(arr) - start
+    means = np.empty(n)
+    stds = np.empty(n)
+    for j, t in enumerate(range(start, len(arr))):
+        means[j], stds[j] = model.predict_one(arr[max(0, t - window) : t])
+    return means, stds
+
+
 def walk_forward_model(
     y: ArrayLike,
     *,
@@ -158,6 +183,7 @@ def walk_forward_model(
     level: float = 0.95,
     interval: str = "ewma",
     interval_window: int = 60,
+    serve_window: int = 0,
 ) -> WalkForward:
     """Walk any family forward over the last `test_size` points of `y` (fixed parameters).
 
@@ -175,6 +201,8 @@ def walk_forward_model(
         level: Interval level.
         interval: "model" (the family's own sigma) or "ewma" (as `walk_forward`).
         interval_window: Prices behind each EWMA interval.
+        serve_window: Prices behind each forecast, as served (0 = all before it; see
+            `served_path`).
 
     Returns:
         A WalkForward; ``models`` holds the forecaster of each block.
@@ -198,7 +226,7 @@ def walk_forward_model(
         seg_start = max(0, b - train_window) if train_window else 0
         if current is None or (refit_every > 0 and b > test_start):
             current = make().fit(arr[seg_start:b])
-        m, s = current.one_step_path(arr[seg_start:end], start=b - seg_start)
+        m, s = served_path(current, arr[seg_start:end], start=b - seg_start, window=serve_window)
         means.append(np.asarray(m, dtype=float))
         stds.append(np.asarray(s, dtype=float))
         used.append(current)

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from stocky.core.backtest import served_path
 from stocky.core.dm import DieboldMariano, diebold_mariano
 from stocky.core.families.base import Forecaster, validate_window
 from stocky.core.families.naive import Naive
@@ -209,6 +210,7 @@ def choose(
     train_window: int = 0,
     alpha: float = 0.05,
     fitted: Mapping[str, Forecaster] | None = None,
+    serve_window: int = 0,
 ) -> Choice:
     """Choose among `families` for prices `y`, keeping naive unless beaten significantly.
 
@@ -220,6 +222,8 @@ def choose(
         alpha: Level of the Holm-corrected one-sided Diebold-Mariano test against naive.
         fitted: Candidates already fitted on the prices before the validation window, keyed
             by model_type (a global model fitted once on the universe); used as given.
+        serve_window: Prices behind each validation forecast, as served (0 = all before it;
+            `stocky.core.backtest.served_path`).
 
     Returns:
         A Choice: the model type, its forecaster fitted on the part before the validation
@@ -249,7 +253,7 @@ def choose(
     for name in names:
         try:
             model = given[name] if name in given else _fit(name, fit_part)
-            means, _ = model.one_step_path(span, start=start)
+            means, _ = served_path(model, span, start=start, window=serve_window)
         except StockyError as exc:  # the family could not use these prices: recorded
             rows[name] = _untested(name, name, naive_rmse, f"not fitted: {exc}")
             continue

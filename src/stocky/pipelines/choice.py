@@ -54,6 +54,7 @@ def choose_model(
     train_window: int,
     alpha: float,
     fitted: Mapping[str, Forecaster] | None = None,
+    serve_window: int = 0,
 ) -> ModelChoice:
     """Choose the model for prices `pre_test` (which end before any test period).
 
@@ -65,6 +66,7 @@ def choose_model(
         train_window: Points each candidate is fitted on (0 = all before the validation).
         alpha: Significance level a non-naive winner must reach against naive.
         fitted: Candidates already fitted on the part before validation (global models).
+        serve_window: Prices behind each forecast as served (STOCKY_MAX_PRICES; 0 = all).
 
     Returns:
         The ModelChoice.
@@ -100,6 +102,7 @@ def choose_model(
         train_window=train_window,
         alpha=alpha,
         fitted=dict(fitted or {}),
+        serve_window=serve_window,
     )
     return ModelChoice(
         result.model_type,

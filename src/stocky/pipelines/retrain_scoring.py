@@ -69,6 +69,7 @@ def _holdout_errors(close: np.ndarray, spec: ModelSpec, cfg: RetrainConfig) -> n
         close,
         make=lambda: family,
         fitted=family,
+        serve_window=cfg.interval_window,
         test_size=cfg.holdout_size,
         train_window=cfg.train_window,
         interval="model",
@@ -99,6 +100,7 @@ def score_retrain(
         validation_size=config.validation_size,
         train_window=config.train_window,
         alpha=config.alpha,
+        serve_window=config.interval_window,
     )
     fit_part = pre[-config.train_window :] if config.train_window else pre
     challenger = choice.make().fit(fit_part)
@@ -106,6 +108,7 @@ def score_retrain(
         close,
         make=choice.make,
         fitted=challenger,
+        serve_window=config.interval_window,
         test_size=config.holdout_size,
         train_window=config.train_window,
         interval=config.interval,

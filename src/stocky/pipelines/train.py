@@ -149,10 +149,12 @@ def evaluate(
         train_window=config.train_window,
         alpha=config.alpha,
         fitted=fitted,
+        serve_window=config.interval_window,
     )
     walk = walk_forward_model(
         close,
         make=choice.make,
+        serve_window=config.interval_window,
         test_size=config.test_size,
         train_window=config.train_window,
         refit_every=config.refit_every,
