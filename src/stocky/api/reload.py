@@ -24,9 +24,7 @@ __all__ = ["poll_forever", "reload_now"]
 log = logging.getLogger(__name__)
 
 
-async def reload_now(
-    state: AppState, *, full: bool = True, freeze: bool = True
-) -> ReloadResult:
+async def reload_now(state: AppState, *, full: bool = True, freeze: bool = True) -> ReloadResult:
     """One reload pass in a worker thread (registry calls block); updates the metrics, and
     freezes the heap when a model changed (`stocky.api.heap`).
 
