@@ -47,8 +47,8 @@ __all__ = ["add_batch_route"]
 
 PATH = "/predict/batch"
 
-#: Items validated and forecast between two turns of the event loop (~1-2 ms of work).
-CHUNK = 32
+#: Items validated and forecast between two turns of the event loop (~1.5 ms of work).
+CHUNK = 16
 #: Validation errors listed per failed item; the rest are counted in its detail.
 MAX_ITEM_ERRORS = 3
 #: Failed items whose errors are listed; later failures carry their first message only.
@@ -106,10 +106,14 @@ class _ItemInvalid(Exception):
         self.errors = errors
 
 
-def count_items(raw: bytes) -> int:
-    """How many items a raw batch body holds at least, from one scan of its bytes: each /predict
-    body has one `"recent_prices":` key (~1 ms for 2 MB; parsing 5,000 items took 26-117 ms)."""
-    return sum(1 for _ in _ITEM_KEY.finditer(raw))
+def count_items(raw: bytes, limit: int) -> int | None:
+    """The items a raw batch body holds at least, when that is over `limit` (else None), from
+    a scan of its bytes: each /predict body has one `"recent_prices":` key. ~0.1 ms for 0.5 MB
+    where parsing 5,000 items took 26-117 ms of the event loop."""
+    if raw.count(b'"recent_prices"') <= limit:  # memchr-fast, never below the exact count
+        return None
+    n = len(_ITEM_KEY.findall(raw))
+    return n if n > limit else None
 
 
 def _too_many(n: int, limit: int) -> BadInput:
@@ -121,8 +125,8 @@ def _too_many(n: int, limit: int) -> BadInput:
 
 async def _parse(request: Request, limit: int) -> list[Any]:
     raw = await request.body()
-    counted = count_items(raw)
-    if counted > limit:  # refused before parsing
+    counted = count_items(raw, limit)
+    if counted is not None:  # refused before parsing
         raise _too_many(counted, limit)
     try:
         envelope = _Envelope.model_validate_json(raw)
@@ -231,13 +235,18 @@ async def predict_batch(request: Request) -> Response:
     done = [r for r in results if r is not None]
     _cap_failures(done)
     succeeded = sum(1 for r in done if r["status"] == 200)
-    payload = {"results": results, "succeeded": succeeded, "failed": len(items) - succeeded}
-    # strict JSON: every number was checked finite before it was logged
-    return Response(
-        json.dumps(payload, allow_nan=False),
-        media_type="application/json",
-        headers={"X-Request-ID": request_id},
+    # encoded a chunk at a time (one json.dumps of 1,000 results held the loop ~8 ms); strict
+    # JSON: every number was checked finite before it was logged
+    parts: list[str] = []
+    for start in range(0, len(results), CHUNK * 8):
+        if start:
+            await asyncio.sleep(0)
+        parts.extend(json.dumps(r, allow_nan=False) for r in results[start : start + CHUNK * 8])
+    body = (
+        '{"results": [' + ", ".join(parts) + "], "
+        f'"succeeded": {succeeded}, "failed": {len(items) - succeeded}}}'
     )
+    return Response(body, media_type="application/json", headers={"X-Request-ID": request_id})
 
 
 def _batch_body(settings: Settings) -> dict[str, Any]:
