@@ -124,6 +124,10 @@ class FakeRegistry:
         self.calls.append(f"alias_map {alias}")
         return {t: a[alias] for t, a in sorted(self._aliases.items()) if alias in a}
 
+    def aliased_versions(self) -> list[ModelVersionInfo]:
+        self.reads.append("list aliased")
+        return [v for t in self.tickers() for v in self.versions(t) if v.aliases]
+
     def _with_aliases(self, ticker: str, info: ModelVersionInfo) -> ModelVersionInfo:
         names = tuple(
             sorted(a for a, v in self._aliases.get(ticker, {}).items() if v == info.version)
