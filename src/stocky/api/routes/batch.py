@@ -242,11 +242,11 @@ async def predict_batch(request: Request) -> Response:
         if start:
             await asyncio.sleep(0)
         parts.extend(json.dumps(r, allow_nan=False) for r in results[start : start + CHUNK * 8])
-    body = (
+    text = (
         '{"results": [' + ", ".join(parts) + "], "
         f'"succeeded": {succeeded}, "failed": {len(items) - succeeded}}}'
     )
-    return Response(body, media_type="application/json", headers={"X-Request-ID": request_id})
+    return Response(text, media_type="application/json", headers={"X-Request-ID": request_id})
 
 
 def _batch_body(settings: Settings) -> dict[str, Any]:
