@@ -77,6 +77,10 @@ class FakeRegistry(MemoryRegistry):
         self.reads.append(f"list {alias}")
         return super().champion_versions(alias)
 
+    def aliased_versions(self) -> list[ModelVersionInfo]:
+        self.reads.append("list aliased")
+        return super().aliased_versions()
+
     def alias_map(self, alias: str = "champion") -> dict[str, int]:
         self.calls.append(f"alias_map {alias}")
         return super().alias_map(alias)

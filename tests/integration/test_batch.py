@@ -167,3 +167,73 @@ def test_openapi_documents_the_batch(client):
     assert schema["properties"]["items"]["maxItems"] == 20
     assert {"200", "413", "415", "422", "503"} <= set(op["responses"])
     assert "BatchResponse" in json.dumps(op["responses"]["200"])
+
+
+@pytest.fixture
+def make_client(trained_home, tmp_path) -> Iterator[Any]:
+    """`make_client(**settings)`: an app on a private database copy, started."""
+    db = tmp_path / "own.db"
+    shutil.copy(trained_home / "stocky.db", db)
+    opened: list[TestClient] = []
+
+    def make(**overrides: object) -> TestClient:
+        settings = make_settings(trained_home, database_url=f"sqlite:///{db}", **overrides)
+        c = TestClient(create_app(settings, clock=lambda: FIXED_NOW))
+        c.__enter__()
+        opened.append(c)
+        return c
+
+    yield make
+    for c in opened:
+        c.__exit__(None, None, None)
+
+
+def test_the_item_count_is_checked_before_the_body_is_parsed(client):
+    # 21 items (the limit is 20) and a body that is not even JSON: the count refuses it first
+    body = '{"items": [' + ", ".join([json.dumps(GOOD)] * 21) + ", <not json"
+    r = client.post("/predict/batch", content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith("items: 21 items are too many: send at most 20")
+    # an item key inside a string is not counted: 20 real items and a ticker naming the key
+    tricky = {**GOOD, "ticker": '"recent_prices": 1'}
+    items = [json.dumps(GOOD)] * 19 + [json.dumps(tricky)]
+    assert _batch(client, items).status_code == 200
+
+
+def test_each_item_counts_against_the_rate_limit(make_client):
+    c = make_client(rate_limit="5/minute", max_batch_items=20, max_batch_body_bytes=65536)
+    before = _count(c)
+    assert _batch(c, [json.dumps(GOOD)] * 3).status_code == 200
+    refused = _batch(c, [json.dumps(GOOD)] * 3)  # 3 + 3 > 5
+    assert refused.status_code == 429 and "Retry-After" in refused.headers
+    assert _count(c) == before + 3
+    whole = _batch(c, [json.dumps(GOOD)] * 6)  # can never fit 5/minute
+    assert whole.status_code == 429
+    assert "6 forecasts in one batch" in whole.json()["detail"]
+    assert "at most 5 items" in whole.json()["detail"]
+    assert _count(c) == before + 3
+
+
+def test_error_bodies_are_capped_per_item_and_per_batch(make_client):
+    from stocky.api.routes.batch import MAX_DETAILED_FAILURES, MAX_ITEM_ERRORS
+
+    c = make_client(max_batch_items=200, max_batch_body_bytes=1_000_000)
+    strings = json.dumps({"recent_prices": [f"{170 + i / 10:.1f}" for i in range(60)]})
+    n = MAX_DETAILED_FAILURES + 70
+    r = _batch(c, [strings] * n)
+    assert r.status_code == 200
+    results = r.json()["results"]
+    assert r.json()["failed"] == n
+    detailed, short = results[:MAX_DETAILED_FAILURES], results[MAX_DETAILED_FAILURES:]
+    for x in detailed:
+        assert x["status"] == 422 and len(x["error"]["errors"]) == MAX_ITEM_ERRORS
+        assert f"and {60 - MAX_ITEM_ERRORS} more errors in this item" in x["error"]["detail"]
+    assert "70 more items failed" in detailed[-1]["error"]["detail"]
+    for x in short:
+        assert x["status"] == 422 and x["error"]["errors"] == []
+        assert "recent_prices.0" in x["error"]["detail"] or "number" in x["error"]["detail"]
+    # the uncapped answer carried /predict's whole 422 body for every item
+    alone = c.post("/predict", content=strings, headers={"Content-Type": "application/json"})
+    uncapped = len(alone.content) * n
+    assert len(alone.json()["errors"]) == 60
+    assert len(r.content) * 10 < uncapped, (len(r.content), uncapped)

@@ -255,3 +255,22 @@ def test_migration_0004_keeps_logged_rows_and_its_downgrade_keeps_the_finite_che
 def _key_ids(engine: sa.Engine) -> list[int | None]:
     with engine.connect() as conn:
         return list(conn.execute(sa.select(predictions.c.api_key_id)).scalars())
+
+
+def test_wrong_keys_are_throttled_per_address_without_a_rate_limit(make_client):
+    """20 wrong keys in a row used to be 20 x 401 in 0.01 s: key guessing at server speed."""
+    from stocky.api.auth import MAX_FAILED_KEYS
+
+    client = make_client(require_api_key=True)
+    _, key = _new_key(client)
+    wrong = {"X-API-Key": key[:-2] + "xx"}
+    codes = [
+        client.post("/predict", json=SEED_EXAMPLE, headers=wrong).status_code for _ in range(20)
+    ]
+    assert codes == [401] * MAX_FAILED_KEYS + [429] * (20 - MAX_FAILED_KEYS)
+    refused = client.post("/predict", json=SEED_EXAMPLE, headers={"X-API-Key": key})
+    # the address is refused before its key is looked at, so guessing right does not help
+    assert refused.status_code == 429
+    assert "too many wrong API keys" in refused.json()["detail"]
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert _logged_key_ids(client) == []

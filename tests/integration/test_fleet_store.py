@@ -208,3 +208,25 @@ def test_overview_rows_are_finite_json(client):
     assert b"NaN" not in body and b"Infinity" not in body
     row = client.get("/monitoring/fleet?limit=1").json()["tickers"][0]
     assert set(row) == {f.name for f in dataclasses.fields(FleetRow)}
+
+
+def test_windows_are_cached_apart_and_stepping_through_them_keeps_the_default(client):
+    from stocky.api.fleet import MAX_WINDOWS
+    from stocky.pipelines.fleet_view import FLEET_WINDOW
+
+    state = client.app.state.stocky  # type: ignore[attr-defined]
+    assert client.get("/monitoring/fleet").status_code == 200  # the default window
+    for window in (5, 10):
+        assert client.get(f"/monitoring/fleet?window={window}&limit=1").status_code == 200
+    counter = Statements(state.engine)
+    for window in (5, 10):  # each window answered from its own snapshot
+        assert client.get(f"/monitoring/fleet?window={window}&limit=1").json()["window"] == window
+    assert counter.seen == []
+    for window in range(30, 30 + MAX_WINDOWS + 4):  # a client stepping through windows
+        assert client.get(f"/monitoring/fleet?window={window}&limit=1").status_code == 200
+    cache = client.app.state.fleet_cache  # type: ignore[attr-defined]
+    held = cache.windows()
+    assert len(held) == MAX_WINDOWS + 1 and FLEET_WINDOW in held and 5 not in held
+    counter = Statements(state.engine)
+    assert client.get("/dashboard").status_code == 200
+    assert counter.seen == []  # the dashboard's window was never evicted

@@ -82,10 +82,10 @@ def test_coverage_label_lag_and_forecast_freshness(client):
         (14 - len(OUTSIDE)) / 14
     )
     # SYN0000 forecast Friday 07-05 and is labeled up to 07-03: nothing late
-    assert got["stocky_label_lag_hours"]["SYN0000"] == 0
+    assert got["stocky_label_lag_seconds"]["SYN0000"] == 0
     assert got["stocky_forecast_sessions_behind"]["SYN0000"] == 0
     # SYN0001's 07-01 forecast has no label 49.5 h after that close (20:00 UTC); 3 sessions closed
-    assert got["stocky_label_lag_hours"]["SYN0001"] == pytest.approx(49.5)
+    assert got["stocky_label_lag_seconds"]["SYN0001"] == pytest.approx(49.5 * 3600)
     assert got["stocky_label_lag_sessions"]["SYN0001"] == 3
     # ... and it logged nothing for 07-02, 07-03, 07-05
     assert got["stocky_forecast_sessions_behind"]["SYN0001"] == 3

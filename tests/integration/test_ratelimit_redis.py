@@ -81,4 +81,39 @@ def test_an_unreachable_redis_lets_requests_through_and_logs_it(apps, caplog):
     )
     with caplog.at_level(logging.ERROR, logger="stocky.api.ratelimit"):
         assert _codes(client, 3, {}) == [200] * 3
-    assert "request let through without a limit" in caplog.text
+    assert "let through without a limit" in caplog.text
+
+
+def test_a_hung_redis_costs_one_timeout_then_is_skipped_for_the_cool_off(apps, caplog):
+    """A Redis that accepts and never answers used to cost every forecast 0.5 s."""
+    import socket
+    import threading
+
+    accepted: list[socket.socket] = []
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            accepted.append(conn)  # read nothing, answer nothing
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        port = listener.getsockname()[1]
+        (client,) = apps(1, rate_limit="1/minute", rate_limit_storage=f"redis://127.0.0.1:{port}")
+        with caplog.at_level(logging.ERROR, logger="stocky.api.ratelimit"):
+            assert _codes(client, 10, {}) == [200] * 10  # fails open
+        assert len(accepted) == 1  # only the first request asked Redis
+        assert caplog.text.count("let through without a limit") == 1
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
+        for conn in accepted:
+            conn.close()

@@ -144,3 +144,39 @@ def test_alias_versions_equal_the_one_by_one_look_ups(mlflow_db: Path, alias: st
         (i.ticker, i.name, i.version, i.aliases, i.run_id, i.tags) for i in expected
     ]
     assert len(together) == (3 if alias == "champion" else 1)
+
+
+def test_aliased_versions_equal_the_per_ticker_listing_directly_and_through_mlflow(
+    mlflow_db: Path, monkeypatch
+):
+    """GET /models' one listing equals what it read before: versions() of every ticker."""
+    reference_registry = _registry(mlflow_db)
+    reference = [
+        v for t in reference_registry.tickers() for v in reference_registry.versions(t) if v.aliases
+    ]
+
+    def rows(infos: list[ModelVersionInfo]) -> list[tuple[object, ...]]:
+        return sorted(
+            (i.ticker, i.name, i.version, i.aliases, i.run_id, tuple(sorted(i.tags.items())))
+            for i in infos
+        )
+
+    registry = _registry(mlflow_db)
+    direct = registry.aliased_versions()
+    assert registry._client is None  # read directly, mlflow never opened
+    with monkeypatch.context() as m:
+        m.setattr(registry_sql, "KNOWN_SCHEMAS", frozenset())
+        m.setattr(registry_module, "LISTING_PAGE_SIZE", 2)
+        m.setattr(registry_module, "PAGE_SIZE", 2)
+        searched = _registry(mlflow_db).aliased_versions()
+    assert rows(direct) == rows(searched)
+    # the per-ticker way lost a model without a ticker tag (its name is not model_name(name))
+    assert rows(reference) == [r for r in rows(direct) if r[0] != "stocky-notag"]
+    assert {(i.ticker, i.version) for i in direct} == {
+        ("^GSPC", 1),
+        ("AAA", 1),
+        ("BRK.B", 1),
+        ("BRK.B", 2),
+        ("stocky-notag", 1),
+    }
+    assert [(i.ticker, i.version) for i in direct][1:3] == [("BRK.B", 2), ("BRK.B", 1)]

@@ -368,3 +368,25 @@ def test_dashboard_unknown_chart_or_ticker_is_404_json(client, path, needle):
     assert r.status_code == 404
     assert r.headers["content-type"] == "application/json"
     assert needle in r.json()["detail"]
+
+
+def test_unknown_symbols_are_answered_from_the_known_list_read_once(client, monkeypatch):
+    """Each unknown symbol used to list the registry and scan the prediction log (0.4-0.7 s)."""
+    from stocky.api.routes import dashboard
+
+    calls: list[int] = []
+    real = dashboard.known_tickers
+
+    def counted(**kwargs):
+        calls.append(1)
+        return real(**kwargs)
+
+    monkeypatch.setattr(dashboard, "known_tickers", counted)
+    client.app.state.dashboard_known = dashboard.KnownTickers()  # type: ignore[attr-defined]
+    for symbol in ("NOPE", "ZZZZ", "QQQX", "NOPE"):
+        r = client.get(f"/dashboard/{symbol}")
+        assert r.status_code == 404 and "has no model and no predictions" in r.json()["detail"]
+        assert "^GSPC" in r.json()["detail"]  # the known tickers are still named
+    assert calls == [1]
+    assert client.get("/dashboard/%5EGSPC").status_code == 200  # a served model: no list read
+    assert calls == [1]

@@ -276,3 +276,41 @@ def test_connections_over_the_cap_get_a_clean_503(start: Start):
     finally:
         for c in held:
             c.close()
+
+
+def _head_of(size: int) -> bytes:
+    """A GET whose head (request line, headers, blank line) is exactly `size` bytes."""
+    start = b"GET /x HTTP/1.1\r\nHost: t\r\nX-Pad: "
+    return start + b"a" * (size - len(start) - 4) + b"\r\n\r\n"
+
+
+@pytest.mark.parametrize("size", [17 * 1024, 64 * 1024])
+def test_a_head_over_16_kib_in_one_write_gets_431_and_is_closed(start: Start, size: int):
+    port, _server, app = start(ServerLimits())
+    with _connect(port) as c:
+        c.sendall(_head_of(size))
+        data, _ = _closed_after(c)
+    assert data.startswith(b"HTTP/1.1 431 Request Header Fields Too Large\r\n"), data[:80]
+    assert "16 KiB" in json.loads(data.partition(b"\r\n\r\n")[2])["detail"]
+    assert app.disconnects == 0  # the app never saw it
+
+
+def test_a_head_over_16_kib_in_small_writes_gets_431(start: Start):
+    port, _server, _app = start(ServerLimits())
+    head = _head_of(20 * 1024)
+    with _connect(port) as c:
+        for i in range(0, len(head), 4096):
+            c.sendall(head[i : i + 4096])
+            time.sleep(0.01)
+        data, _ = _closed_after(c)
+    assert data.startswith(b"HTTP/1.1 431 "), data[:80]
+
+
+def test_a_head_of_16_kib_is_served_and_a_kept_alive_second_one_over_it_is_not(start: Start):
+    port, _server, _app = start(ServerLimits())
+    with _connect(port) as c:
+        c.sendall(_head_of(16 * 1024))
+        assert _response(c)[0] == 200
+        c.sendall(_head_of(16 * 1024 + 1))
+        data, _ = _closed_after(c)
+    assert data.startswith(b"HTTP/1.1 431 "), data[:80]

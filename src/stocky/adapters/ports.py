@@ -133,6 +133,11 @@ class Registry(Protocol):
     def alias_map(self, alias: str = "champion") -> dict[str, int]:
         """Ticker -> version behind `alias`, for every model that has it."""
 
+    def aliased_versions(self) -> list[ModelVersionInfo]:
+        """Every version holding an alias, of every model, in one listing: by ticker, newest
+        version first."""
+        ...
+
 
 # --- prediction log ---------------------------------------------------------------------
 

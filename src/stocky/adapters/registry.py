@@ -21,7 +21,7 @@ from urllib.request import url2pathname
 from stocky import __version__
 from stocky.adapters.ports import Champion, ModelVersionInfo, RunRecord
 from stocky.adapters.pyfunc import mlmodel_text
-from stocky.adapters.registry_sql import list_alias_versions, sqlite_file
+from stocky.adapters.registry_sql import list_alias_versions, list_aliased_versions, sqlite_file
 from stocky.core.spec import ModelSpec
 from stocky.core.tickers import normalize_ticker, ticker_from_token, ticker_slug, ticker_token
 from stocky.errors import BadInput, ModelNameTaken, ModelNotFound, RegistryError
@@ -602,6 +602,68 @@ class ModelRegistry:
                 )
             )
         return sorted(found, key=lambda i: i.ticker)
+
+    def aliased_versions(self) -> list[ModelVersionInfo]:
+        """Every version of every stocky model that holds an alias (what GET /models lists),
+        from one listing instead of a search per ticker; by ticker, newest first.
+
+        A local SQLite registry is read directly (`registry_sql`); any other registry with
+        one paged search of the models (their aliases) and one of their versions.
+
+        Raises:
+            RegistryError: The registry failed.
+        """
+        path = sqlite_file(self.tracking_uri)
+        listed = None
+        if path is not None:
+            try:
+                listed = list_aliased_versions(path, prefix="stocky-")
+            except sqlite3.Error as exc:
+                raise RegistryError(
+                    f"listing registered models failed at {self.tracking_uri}: {exc}"
+                ) from exc
+        if listed is not None:
+            found = [
+                ModelVersionInfo(
+                    ticker=mv.ticker or mv.name,
+                    name=mv.name,
+                    version=mv.version,
+                    aliases=mv.aliases,
+                    run_id=mv.run_id,
+                    tags=mv.tags,
+                )
+                for mv in listed
+            ]
+        else:
+            found = self._aliased_from_searches()
+        return sorted(found, key=lambda i: (i.ticker, -i.version))
+
+    def _aliased_from_searches(self) -> list[ModelVersionInfo]:
+        try:
+            models = self._all_pages(
+                self.client.search_registered_models,
+                page_size=LISTING_PAGE_SIZE,
+                filter_string="name LIKE 'stocky-%'",
+            )
+            held: dict[str, dict[int, list[str]]] = {}
+            tickers: dict[str, str] = {}
+            for model in models:
+                tickers[model.name] = model.tags.get("ticker", model.name)
+                for alias, version in (model.aliases or {}).items():
+                    held.setdefault(model.name, {}).setdefault(int(version), []).append(alias)
+            if not held:
+                return []
+            versions = self._all_pages(
+                self.client.search_model_versions, filter_string="name LIKE 'stocky-%'"
+            )
+        except self._exc() as exc:
+            raise RegistryError(f"listing registered models failed: {exc}") from exc
+        found = []
+        for mv in versions:
+            aliases = held.get(mv.name, {}).get(int(mv.version))
+            if aliases:
+                found.append(self._info(tickers.get(mv.name, mv.name), mv, tuple(aliases)))
+        return found
 
     def alias_map(self, alias: str = "champion") -> dict[str, int]:
         """Ticker -> version behind `alias`, for every stocky model that has one (one listing).

@@ -22,7 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-__all__ = ["KNOWN_SCHEMAS", "ListedVersion", "list_alias_versions", "sqlite_file"]
+__all__ = [
+    "KNOWN_SCHEMAS",
+    "ListedVersion",
+    "list_alias_versions",
+    "list_aliased_versions",
+    "sqlite_file",
+]
 
 #: MLflow registry schema revisions (`alembic_version` of mlflow.db) these queries were checked
 #: against: mlflow 3.17.
@@ -72,6 +78,18 @@ def list_alias_versions(path: Path, alias: str, *, prefix: str) -> list[ListedVe
     Raises:
         sqlite3.Error: The database could not be read.
     """
+    return _listing(path, alias, prefix)
+
+
+def list_aliased_versions(path: Path, *, prefix: str) -> list[ListedVersion] | None:
+    """Every version holding an alias, of every registered model named `prefix...`.
+
+    Returns and raises as `list_alias_versions` (what GET /models lists, in one read).
+    """
+    return _listing(path, None, prefix)
+
+
+def _listing(path: Path, alias: str | None, prefix: str) -> list[ListedVersion] | None:
     if os.environ.get("MLFLOW_ENABLE_WORKSPACES", "").strip().lower() in ("1", "true"):
         return None
     if not path.is_file():
@@ -103,14 +121,16 @@ _MODELS = """
 """
 
 
-def _read(conn: sqlite3.Connection, alias: str, prefix: str) -> list[ListedVersion]:
+def _read(conn: sqlite3.Connection, alias: str | None, prefix: str) -> list[ListedVersion]:
+    """The versions behind `alias` (None: behind any alias)."""
     args = {"ws": _WORKSPACE, "prefix": prefix, "prompt": _PROMPT_TAG, "alias": alias}
+    which = "(:alias IS NULL OR a.alias = :alias)"
     held = conn.execute(
-        f"""SELECT a.name, a.version, v.source, v.run_id
+        f"""SELECT DISTINCT a.name, a.version, v.source, v.run_id
             FROM registered_model_aliases a
             JOIN model_versions v
               ON v.name = a.name AND v.version = a.version AND v.workspace = a.workspace
-            WHERE a.workspace = :ws AND a.alias = :alias AND a.name IN ({_MODELS})
+            WHERE a.workspace = :ws AND {which} AND a.name IN ({_MODELS})
               AND v.current_stage != 'Deleted_Internal'""",
         args,
     ).fetchall()
@@ -130,10 +150,10 @@ def _read(conn: sqlite3.Connection, alias: str, prefix: str) -> list[ListedVersi
     )
     tags: dict[tuple[str, int], dict[str, str]] = {}
     for name, version, key, value in conn.execute(
-        f"""SELECT t.name, t.version, t.key, t.value FROM model_version_tags t
+        f"""SELECT DISTINCT t.name, t.version, t.key, t.value FROM model_version_tags t
             JOIN registered_model_aliases a
               ON a.name = t.name AND a.version = t.version AND a.workspace = t.workspace
-            WHERE t.workspace = :ws AND a.alias = :alias AND t.name IN ({_MODELS})""",
+            WHERE t.workspace = :ws AND {which} AND t.name IN ({_MODELS})""",
         args,
     ):
         tags.setdefault((name, int(version)), {})[str(key)] = str(value)
@@ -144,9 +164,9 @@ def _read(conn: sqlite3.Connection, alias: str, prefix: str) -> list[ListedVersi
             source=str(source),
             run_id=str(run_id) if run_id else None,
             ticker=tickers.get(name),
-            aliases=tuple(sorted(aliases.get((name, int(version)), [alias]))),
+            aliases=tuple(sorted(aliases.get((name, int(version)), [alias] if alias else []))),
             tags=tags.get((name, int(version)), {}),
         )
         for name, version, source, run_id in held
     ]
-    return sorted(out, key=lambda v: v.name)
+    return sorted(out, key=lambda v: (v.name, -v.version))

@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from stocky import __version__
 from stocky.adapters.ports import Registry
@@ -17,6 +18,7 @@ from stocky.adapters.store.predictions import PredictionRepository
 from stocky.api.auth import ClientGate, KeyCache, document_clients, install_client_handlers
 from stocky.api.champions import ChampionCache
 from stocky.api.errors import install_error_handlers
+from stocky.api.heap import freeze_heap
 from stocky.api.logwriter import GroupCommitLog
 from stocky.api.ratelimit import ClientRateLimiter
 from stocky.api.reload import poll_forever, reload_now
@@ -113,7 +115,7 @@ def create_app(
         settings.ensure_home()
         create_schema(state.engine)
         try:
-            result = await reload_now(state)
+            result = await reload_now(state, freeze=False)
             log.info("%d champion(s) loaded", len(result.loaded))
         except StockyError as exc:
             state.last_reload_error = str(exc)
@@ -121,6 +123,11 @@ def create_app(
                 "could not load champions at start-up (serving none until a reload works): %s", exc
             )
         await state.gate.start()
+        try:
+            await run_in_threadpool(state.warm_calendar)
+        except StockyError as exc:  # served anyway: the first request builds it then
+            log.warning("could not build the exchange calendar at start-up: %s", exc)
+        freeze_heap()  # after everything long-lived is built (see stocky.api.heap)
         poller = None
         if settings.reload_interval_seconds > 0:
             poller = asyncio.create_task(

@@ -9,6 +9,11 @@ A key is sent as `X-API-Key: <key>` or `Authorization: Bearer <key>`. Without
 STOCKY_REQUIRE_API_KEY a request may come without a key, but a key that is sent must be valid.
 Keys are read from the database at most every STOCKY_API_KEY_CACHE_SECONDS per worker, so a
 revoked key stops working within that time; their `last_used_at` is written at each refresh.
+
+Wrong keys are throttled per client address (`FailedKeys`), with or without STOCKY_RATE_LIMIT:
+after `MAX_FAILED_KEYS` wrong keys within `FAILED_KEYS_WINDOW` seconds, the address gets 429
+without its keys being checked until the oldest failure is that old, so keys cannot be guessed
+at the speed of the server.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import math
 import time
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Protocol
@@ -36,6 +43,7 @@ __all__ = [
     "CLIENT_ROUTES",
     "Client",
     "ClientDep",
+    "FailedKeys",
     "ClientGate",
     "KeyCache",
     "KeyStore",
@@ -52,6 +60,12 @@ CLIENT_ROUTES = frozenset(
 )
 
 log = logging.getLogger(__name__)
+
+#: Wrong keys one address may send within FAILED_KEYS_WINDOW seconds before it gets 429.
+MAX_FAILED_KEYS = 10
+FAILED_KEYS_WINDOW = 60.0
+#: Addresses remembered at once (the oldest are forgotten first).
+MAX_TRACKED_ADDRESSES = 10_000
 
 _HOW = (
     "send it as X-API-Key: <key> or Authorization: Bearer <key>; "
@@ -166,6 +180,83 @@ class KeyCache:
             await run_in_threadpool(self._store.touch, used, now=self._clock())
 
 
+class FailedKeys:
+    """Wrong keys per client address in a moving window, in this worker's memory.
+
+    Args:
+        limit: Failures allowed within `window` seconds.
+        window: Seconds a failure counts.
+        max_addresses: Addresses tracked at once (least recently failing forgotten first).
+        monotonic: Seconds.
+    """
+
+    def __init__(
+        self,
+        *,
+        limit: int = MAX_FAILED_KEYS,
+        window: float = FAILED_KEYS_WINDOW,
+        max_addresses: int = MAX_TRACKED_ADDRESSES,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self.max_addresses = max_addresses
+        self._monotonic = monotonic
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def _recent(self, address: str, now: float) -> deque[float] | None:
+        times = self._failures.get(address)
+        if times is None:
+            return None
+        while times and now - times[0] >= self.window:
+            times.popleft()
+        if not times:
+            del self._failures[address]
+            return None
+        return times
+
+    def retry_after(self, address: str) -> int | None:
+        """Seconds until `address` may try a key again, or None when it may now."""
+        now = self._monotonic()
+        times = self._recent(address, now)
+        if times is None or len(times) < self.limit:
+            return None
+        return max(1, math.ceil(times[0] + self.window - now))
+
+    def failed(self, address: str) -> None:
+        """Record one wrong key from `address`."""
+        now = self._monotonic()
+        times = self._recent(address, now)
+        if times is None:
+            times = self._failures[address] = deque(maxlen=self.limit)
+            while len(self._failures) > self.max_addresses:
+                self._failures.popitem(last=False)
+        else:
+            self._failures.move_to_end(address)
+        times.append(now)
+        if len(times) == self.limit:
+            log.warning(
+                "%d wrong API keys from %s within %g s: its keys are refused unchecked for a while",
+                self.limit,
+                address,
+                self.window,
+            )
+
+
+class KeyGuessing(RateLimited):
+    """Too many wrong keys from one address; the API answers 429 with Retry-After."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"{MAX_FAILED_KEYS}/{FAILED_KEYS_WINDOW:g} seconds",
+            retry_after,
+            detail=(
+                f"too many wrong API keys from this address: retry after {retry_after} s with "
+                f"a valid key; {_HOW}"
+            ),
+        )
+
+
 class ClientGate:
     """Admit a request: check its key, then count it against its rate limits.
 
@@ -175,10 +266,18 @@ class ClientGate:
         limiter: The rate limiter, or None for no limit.
     """
 
-    def __init__(self, *, require: bool, keys: KeyCache, limiter: ClientRateLimiter | None) -> None:
+    def __init__(
+        self,
+        *,
+        require: bool,
+        keys: KeyCache,
+        limiter: ClientRateLimiter | None,
+        failed_keys: FailedKeys | None = None,
+    ) -> None:
         self.require = require
         self.keys = keys
         self.limiter = limiter
+        self.failed_keys = failed_keys if failed_keys is not None else FailedKeys()
         self._anonymous = Client(None, "ip:unknown")
 
     async def start(self) -> None:
@@ -201,7 +300,7 @@ class ClientGate:
 
         Raises:
             Unauthorized: A key is required and missing, or a key was sent and is not valid.
-            RateLimited: The client passed a limit.
+            RateLimited: The client passed a limit, or sent too many wrong keys (KeyGuessing).
             StoreError: The keys could not be read.
         """
         given = credential(scope["headers"])
@@ -210,11 +309,15 @@ class ClientGate:
                 raise Unauthorized(f"this server needs a client API key: {_HOW}")
             if self.limiter is None:
                 return self._anonymous  # the default set-up: nothing to check
-            peer = scope.get("client")
-            client = Client(None, f"ip:{peer[0] if peer else 'unknown'}")
+            client = Client(None, f"ip:{_address(scope)}")
         else:
+            address = _address(scope)
+            wait = self.failed_keys.retry_after(address)
+            if wait is not None:  # refused before the key is looked at
+                raise KeyGuessing(wait)
             key_id = await self.keys.lookup(given)
             if key_id is None:
+                self.failed_keys.failed(address)
                 raise Unauthorized(
                     f"the API key is not valid (mistyped, revoked or of another server): {_HOW}"
                 )
@@ -222,6 +325,20 @@ class ClientGate:
         if self.limiter is not None:
             await self.limiter.hit(client.identity)
         return client
+
+    async def charge(self, client: Client, items: int) -> None:
+        """Count the items of a batch admitted as one request (the first was counted then).
+
+        Raises:
+            RateLimited: The batch does not fit the client's limit.
+        """
+        if self.limiter is not None and items > 1:
+            await self.limiter.hit(client.identity, cost=items - 1, batch=items)
+
+
+def _address(scope: MutableMapping[str, Any]) -> str:
+    peer = scope.get("client")
+    return str(peer[0]) if peer else "unknown"
 
 
 async def admit(request: Request) -> Client:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from starlette.requests import Request
 
 from stocky.api.state import AppState
 from stocky.core.fleet import ChampionInfo, FleetRow
-from stocky.pipelines.fleet_view import fleet_overview
+from stocky.pipelines.fleet_view import FLEET_WINDOW, fleet_overview
 
 __all__ = ["FleetCache", "FleetSnapshot", "fleet_cache"]
 
@@ -31,19 +32,33 @@ class FleetSnapshot:
     taken_at: dt.datetime
 
 
-class FleetCache:
-    """Snapshots by window, each kept `ttl_seconds`; one reader at a time."""
+#: Windows kept besides the default one (least recently used dropped first).
+MAX_WINDOWS = 16
 
-    def __init__(self, ttl_seconds: float = 30.0) -> None:
+
+class FleetCache:
+    """Snapshots by window, each kept `ttl_seconds`; one reader at a time.
+
+    A bounded LRU of windows, the default window (the dashboard's) pinned: a client stepping
+    through `?window=1..252` recomputes its own windows but never evicts the dashboard's.
+    """
+
+    def __init__(self, ttl_seconds: float = 30.0, max_windows: int = MAX_WINDOWS) -> None:
         self.ttl_seconds = ttl_seconds
-        self._items: dict[int, tuple[float, FleetSnapshot]] = {}
+        self.max_windows = max_windows
+        self._items: OrderedDict[int, tuple[float, FleetSnapshot]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def windows(self) -> list[int]:
+        """The windows held, least recently used first."""
+        return list(self._items)
 
     def get(self, state: AppState, window: int) -> FleetSnapshot:
         """The snapshot of `window`, read again when older than the TTL (blocking: a thread)."""
         with self._lock:
             held = self._items.get(window)
             if held is not None and time.monotonic() - held[0] < self.ttl_seconds:
+                self._items.move_to_end(window)
                 return held[1]
             now = state.clock()
             champions = {m.ticker: ChampionInfo(m.version, m.order) for m in state.champions.all()}
@@ -56,10 +71,11 @@ class FleetCache:
                 window=window,
             )
             snapshot = FleetSnapshot(tuple(rows), window, now)
-            self._items.pop(window, None)
             self._items[window] = (time.monotonic(), snapshot)
-            while len(self._items) > 8:  # a few windows at most
-                self._items.pop(next(iter(self._items)))
+            self._items.move_to_end(window)
+            others = [w for w in self._items if w != FLEET_WINDOW]
+            for old in others[: max(0, len(others) - self.max_windows)]:
+                del self._items[old]
             return snapshot
 
 

@@ -48,7 +48,7 @@ _GAUGES: dict[str, str] = {
     "stocky_last_forecast_logged_timestamp_seconds": "When the newest forecast was logged (Unix seconds).",
     "stocky_forecast_sessions_behind": "Sessions between the newest logged forecast's target and the next session to forecast (0: up to date).",
     "stocky_last_label_timestamp_seconds": "When the newest actual close was attached to a prediction (Unix seconds).",
-    "stocky_label_lag_hours": "Hours since the close of the oldest session still waiting for its label (0: none overdue).",
+    "stocky_label_lag_seconds": "Seconds since the close of the oldest session still waiting for its label (0: none overdue).",
     "stocky_label_lag_sessions": "Closed sessions still waiting for their label, counted from the oldest (0: none).",
 }
 _WITH_METRIC = {
@@ -116,10 +116,10 @@ def _samples(m: TickerMonitor, s: _Sessions) -> Iterator[tuple[str, float | None
         yield "stocky_last_label_timestamp_seconds", m.last_labeled_at.timestamp()
     pending = m.oldest_pending_target
     if pending is None or (s.known(pending) and pending > s.last_closed):
-        yield "stocky_label_lag_hours", 0.0
+        yield "stocky_label_lag_seconds", 0.0
         yield "stocky_label_lag_sessions", 0.0
     elif s.known(pending):
-        yield "stocky_label_lag_hours", max((s.now - s.close(pending)).total_seconds(), 0.0) / 3600
+        yield "stocky_label_lag_seconds", max((s.now - s.close(pending)).total_seconds(), 0.0)
         yield "stocky_label_lag_sessions", float(s.count(pending, s.last_closed))
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from starlette.concurrency import run_in_threadpool
 
 from stocky.api.champions import ReloadResult
+from stocky.api.heap import freeze_heap
 from stocky.api.state import AppState
 from stocky.errors import StockyError
 
@@ -23,12 +24,15 @@ __all__ = ["poll_forever", "reload_now"]
 log = logging.getLogger(__name__)
 
 
-async def reload_now(state: AppState, *, full: bool = True) -> ReloadResult:
-    """One reload pass in a worker thread (registry calls block); updates the metrics.
+async def reload_now(state: AppState, *, full: bool = True, freeze: bool = True) -> ReloadResult:
+    """One reload pass in a worker thread (registry calls block); updates the metrics, and
+    freezes the heap when a model changed (`stocky.api.heap`).
 
     Args:
         state: The app's state.
         full: List every champion (else apply the change log since the last poll).
+        freeze: Freeze the heap after a pass that loaded a model (start-up freezes once,
+            after everything else is built).
     """
     champions = state.champions
     result = await run_in_threadpool(champions.refresh if full else champions.refresh_changed)
@@ -37,6 +41,9 @@ async def reload_now(state: AppState, *, full: bool = True) -> ReloadResult:
         model = champions.get(ticker)
         if model is not None:
             state.telemetry.model_loaded(model.ticker, model.version)
+    if result.loaded and freeze:
+        # the new models are long-lived: keep them out of the full collections (one now)
+        freeze_heap()
     return result
 
 

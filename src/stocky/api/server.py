@@ -11,6 +11,9 @@ What this adds to a plain `uvicorn.run`:
 - **Read timeouts.** A request head must arrive within `header_timeout` seconds of the
   connection opening (or of its first byte on a kept-alive connection) and a body within
   `body_timeout` seconds of its head; otherwise the server answers 408 and closes.
+- **A 16 KiB cap on the request head** (request line and headers), however it arrives: h11
+  enforces it only on a head still incomplete, so a 64 KiB head in one write got through. A
+  head over the cap is answered 431 and the connection closed.
 - **A cap on open connections per worker.** A connection over `max_connections` gets a 503
   with `Connection: close` and `Retry-After` once its request head is in.
 - The idle keep-alive timeout is uvicorn's own.
@@ -43,6 +46,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: Largest request head (request line + headers + the blank line) a worker reads, in bytes.
+MAX_HEAD_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -188,8 +194,35 @@ class GuardedH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._head_too_large(data):
+            return
         super().data_received(data)
         self._follow()
+
+    def _head_too_large(self, data: bytes) -> bool:
+        """Refuse a head over MAX_HEAD_BYTES (431, then close); False when it is within."""
+        if self.conn.their_state not in (h11.IDLE, h11.DONE) or self.transport.is_closing():
+            return False  # a body is arriving, or nothing more is read
+        # the head so far: what h11 holds unparsed (an incomplete head, or a pipelined one)
+        pending = self.conn.trailing_data[0]
+        if len(pending) + len(data) <= MAX_HEAD_BYTES:
+            return False
+        head = bytes(pending) + data
+        if head.find(b"\r\n\r\n", 0, MAX_HEAD_BYTES) >= 0:
+            return False
+        peer = f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
+        log.warning("closed the connection of %s: request head over %d bytes", peer, MAX_HEAD_BYTES)
+        self._watch("")
+        self.transport.write(
+            _response(
+                431,
+                "Request Header Fields Too Large",
+                f"the request head (request line and headers) is over {MAX_HEAD_BYTES // 1024} "
+                "KiB: send a shorter URL and fewer or smaller headers",
+            )
+        )
+        self.transport.close()
+        return True
 
     def on_response_complete(self) -> None:
         super().on_response_complete()

@@ -223,12 +223,13 @@ async def serve_prepared(state: AppState, prepared: Prepared) -> Served:
 
 
 async def serve_many(state: AppState, prepared: list[Prepared]) -> list[Served | BadInput]:
-    """Log many forecasts in one transaction; return them once every row is committed.
+    """Log many forecasts in one transaction, in the thread pool (off the event loop); return
+    them once every row is committed.
 
     Raises:
         StoreError: The database failed: nothing is served (the caller answers 503).
     """
-    outcomes = await state.log.write_many([p.record for p in prepared])
+    outcomes = await state.log.write_apart([p.record for p in prepared])
     failed = next((o for o in outcomes if isinstance(o, StoreError)), None)
     if failed is not None:
         raise _not_logged(state, prepared[0].model, failed) from failed

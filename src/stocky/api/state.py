@@ -84,6 +84,13 @@ class AppState:
             self._next_session = lru_cache(maxsize=4096)(self.calendar.next_session)
         return self._next_session(day)
 
+    def warm_calendar(self) -> None:
+        """Build the exchange calendar and fill the session caches for today (blocking: ~110 ms
+        the first time), so the first request does not pay for it."""
+        today = self.calendar.local_date(self.clock())
+        self.next_session(self.session_on_or_before(today))
+        self.next_session(today)
+
     def session_on_or_before(self, day: dt.date) -> dt.date:
         """`day` if it is a session, else the session before it (cached like next_session)."""
         if self._session_on_or_before is None:

@@ -127,6 +127,9 @@ class MemoryRegistry:
         )
         return sorted(found, key=lambda i: i.ticker)
 
+    def aliased_versions(self) -> list[ModelVersionInfo]:
+        return [v for t in self.tickers() for v in self.versions(t) if v.aliases]
+
     def alias_map(self, alias: str = "champion") -> dict[str, int]:
         return {
             m.ticker: m.aliases[alias]

@@ -8,6 +8,7 @@ ticker only; its charts are PNGs rendered on request and cached by data fingerpr
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -33,6 +34,28 @@ __all__ = ["router"]
 router = APIRouter(tags=["dashboard"])
 
 REFRESH_SECONDS = 300
+#: Seconds the list of known tickers (registered or predicted) is reused: it costs a registry
+#: listing and a scan of the prediction log, 0.4-0.7 s per unknown symbol when read each time.
+KNOWN_TTL_SECONDS = 30.0
+
+
+class KnownTickers:
+    """The tickers with a model or predictions, read at most every `ttl` seconds."""
+
+    def __init__(self, ttl: float = KNOWN_TTL_SECONDS) -> None:
+        self.ttl = ttl
+        self._held: tuple[float, list[str]] | None = None
+        self._lock = threading.Lock()
+
+    def get(self, state: AppState) -> list[str]:
+        """The list (blocking: call it in a thread)."""
+        with self._lock:
+            held = self._held
+            if held is not None and time.monotonic() - held[0] < self.ttl:
+                return held[1]
+            known = known_tickers(predictions=state.predictions, registry=state.registry)
+            self._held = (time.monotonic(), known)
+            return known
 
 
 class ChartCache:
@@ -90,11 +113,20 @@ def _unknown(ticker: str, known: list[str]) -> str:
     )
 
 
-def _ticker_part(state: AppState, ticker: str) -> TickerReport | str:
-    """The ticker's report, or why there is none."""
-    known = known_tickers(predictions=state.predictions, registry=state.registry)
-    if ticker not in known:
-        return _unknown(ticker, known)
+def _known(request: Request) -> KnownTickers:
+    known = getattr(request.app.state, "dashboard_known", None)
+    if known is None:
+        known = request.app.state.dashboard_known = KnownTickers()
+    return known
+
+
+def _ticker_part(state: AppState, ticker: str, known: KnownTickers) -> TickerReport | str:
+    """The ticker's report, or why there is none (an unknown symbol answered from the list of
+    known tickers, reused for KNOWN_TTL_SECONDS)."""
+    if state.champions.get(ticker) is None:
+        listed = known.get(state)
+        if ticker not in listed:
+            return _unknown(ticker, listed)
     return _report(state, [ticker]).tickers[0]
 
 
@@ -128,7 +160,7 @@ async def dashboard(state: StateDep, request: Request) -> Response:
 async def dashboard_ticker(state: StateDep, request: Request, ticker: str) -> Response:
     """One ticker: forecasts vs actuals, rolling error vs the drift threshold, skill, versions."""
     symbol = normalize_ticker(ticker)
-    part = await run_in_threadpool(_ticker_part, state, symbol)
+    part = await run_in_threadpool(_ticker_part, state, symbol, _known(request))
     if isinstance(part, str):
         return _not_found(part)
     root = request.scope.get("root_path", "")
@@ -167,12 +199,13 @@ async def dashboard_chart(
     if chart not in CHARTS:
         return _not_found(f"chart {chart!r} is unknown: use one of {', '.join(CHARTS)}")
     cache = _cache(request)
+    known = _known(request)
     headers = {"Cache-Control": "no-cache"}
     if v is not None and (png := cache.get((ticker, chart, v))) is not None:
         return Response(png, media_type="image/png", headers=headers | {"ETag": f'"{v}"'})
 
     def render() -> tuple[str, bytes] | str:
-        part = _ticker_part(state, ticker)
+        part = _ticker_part(state, ticker, known)
         if isinstance(part, str):
             return part
         if not part.has_data:
