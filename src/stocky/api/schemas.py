@@ -119,6 +119,8 @@ class ModelInfo(BaseModel):
     version: int
     aliases: list[str]
     serving: bool
+    model_type: str = Field("arima", description='The family: "arima", "ets", "naive"...')
+    label: str = Field("", description='Short model name, e.g. "ETS(A,N,N)".')
     order: str | None
     train_start: str | None
     train_end: str | None

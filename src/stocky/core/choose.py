@@ -176,13 +176,9 @@ def _candidates(families: Sequence[str], fitted: Mapping[str, Forecaster]) -> li
                 "forecaster: key each fitted model by its own model_type"
             )
     for name in names:
-        cls = family_class(name)  # raises BadInput naming the installed families
-        if getattr(cls, "is_global", False) and name not in fitted:
-            raise BadInput(
-                f"family {name!r} is fitted once on the whole universe: fit it (fit_many) on "
-                f"the prices before each ticker's validation window and pass it as "
-                f"fitted[{name!r}]"
-            )
+        # raises BadInput naming the installed families; a global family not given in
+        # `fitted` is fitted on this ticker alone (a universe of one)
+        family_class(name)
     return names
 
 

@@ -27,7 +27,10 @@ def _row(v: ModelVersionInfo, serving: LoadedModel | None) -> dict[str, object]:
         "version": v.version,
         "aliases": sorted(v.aliases),
         "serving": bool(serving and serving.version == v.version),
-        "order": v.tags.get("order"),
+        # versions registered before model families carry only their ARIMA order
+        "model_type": v.tags.get("model_type") or "arima",
+        "label": v.tags.get("model") or f"ARIMA{v.tags.get('order', '')}".replace(" ", ""),
+        "order": v.tags.get("order") if v.tags.get("order") not in (None, "-") else None,
         "train_start": v.tags.get("train_start"),
         "train_end": v.tags.get("train_end"),
         "walk_forward_rmse": _float(v.tags.get("walk_forward_rmse")),
