@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -22,8 +23,14 @@ from stocky.adapters.executor import InlineExecutor, Outcome, TickerExecutor
 from stocky.adapters.ports import PriceStore, Registry
 from stocky.config import settings_payload
 from stocky.core.metrics import Scores
-from stocky.errors import BadInput, DataUnavailable
+from stocky.errors import BadInput, DataUnavailable, StockyError
 from stocky.pipelines.data import load_or_pull
+from stocky.pipelines.global_models import (
+    fit_global_models,
+    global_families,
+    load_global_models,
+    save_global_models,
+)
 from stocky.pipelines.train import TrainConfig, train_ticker
 
 if TYPE_CHECKING:
@@ -43,6 +50,8 @@ __all__ = [
     "train_in_stack",
     "train_one",
 ]
+
+log = logging.getLogger(__name__)
 
 #: Exit code of a fleet run where some tickers trained and some failed.
 PARTIAL_EXIT = 12
@@ -75,6 +84,8 @@ class TrainOptions:
     git_commit: str | None = None
     #: Last session to train on when pulling (None: the latest the source has).
     end: dt.date | None = None
+    #: The global families' fits for this universe (`pipelines.global_models`), if any.
+    globals_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -181,6 +192,7 @@ def train_in_stack(stack: Stack, *, task: TrainTask, options: TrainOptions) -> T
         git_commit=options.git_commit,
         audit=stack.audit,  # a first champion reaches running servers through this log
         calendar=stack.calendar,  # a row dated on a Saturday is dropped, with a warning
+        global_models=load_global_models(options.globals_path) if options.globals_path else None,
     )
     return TrainSummary(
         ticker=ticker,
@@ -241,6 +253,7 @@ def train_fleet(
     Returns:
         The FleetResult; its `exit_code` says ok, partial or failed.
     """
+    tasks, options = _with_global_models(stack, tasks, options)
     if isinstance(executor, InlineExecutor):
         outcomes = executor.map(functools.partial(_inline_task, stack), tasks, options)
     else:
@@ -258,6 +271,52 @@ def train_fleet(
         failed=tuple(sorted(failed, key=lambda f: f.ticker)),
         skipped=tuple(sorted(skipped)),
     )
+
+
+def _with_global_models(
+    stack: Stack, tasks: Sequence[TrainTask], options: TrainOptions
+) -> tuple[Sequence[TrainTask], TrainOptions]:
+    """Fit the configured global families once on the universe of `tasks` (if any).
+
+    Their prices are brought up to date here first (when pulling), so the tasks then train on
+    stored prices; the fits go to one file under ``<home>/globals`` that every worker reads.
+    """
+    config: TrainConfig = stack.train
+    if config.order != "auto" or not global_families(config.families) or not tasks:
+        return tasks, options
+    if options.pull:
+        for task in tasks:
+            try:
+                load_or_pull(
+                    source=stack.source,
+                    repo=stack.prices,
+                    ticker=task.ticker,
+                    end=options.end,
+                    now=options.now,
+                )
+            except StockyError as exc:  # that ticker fails in its own task, with this reason
+                log.warning("%s: no prices for the global fit (%s)", task.ticker, exc)
+        stored = {s.ticker: s.source for s in stack.prices.summary()}
+        tasks = [TrainTask(t.ticker, stored.get(t.ticker, stack.source.name)) for t in tasks]
+        options = replace(options, pull=False)
+    frames = stack.prices.load_many([t.ticker for t in tasks])
+    closes = {t: f["close"].to_numpy(dtype=float) for t, f in frames.items() if not f.empty}
+    sizes = {
+        t: split_test_size(frames[t], options.split_date)
+        if options.split_date is not None
+        else config.test_size
+        for t in closes
+    }
+    params = fit_global_models(
+        closes,
+        families=config.families,
+        test_sizes=sizes,
+        validation_size=config.validation_size,
+        train_window=config.train_window,
+    )
+    path = save_global_models(params, (stack.settings.home / "globals").resolve())
+    log.info("fitted %s on %d tickers: %s", ", ".join(params), len(closes), path.name)
+    return tasks, replace(options, globals_path=str(path))
 
 
 def _inline_task(stack: Stack, task: TrainTask, options: TrainOptions) -> TrainSummary:

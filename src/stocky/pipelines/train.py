@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -121,14 +121,18 @@ def data_hash(dates: pd.Series, close: np.ndarray) -> str:
 
 
 def evaluate(
-    close: np.ndarray, config: TrainConfig, *, fitted: dict[str, Forecaster] | None = None
+    close: np.ndarray,
+    config: TrainConfig,
+    *,
+    global_models: Mapping[str, Mapping[str, Forecaster]] | None = None,
 ) -> Evaluation:
     """Choose the model (on data before the test period) and walk forward over the test period.
 
     Args:
         close: Closing prices, oldest first.
         config: Split, families and order settings.
-        fitted: Candidates already fitted before the validation window (global models).
+        global_models: Global families fitted on the universe: family -> stage
+            ("validation", "test", "final") -> forecaster (`pipelines.global_models`).
 
     Returns:
         The Evaluation; metrics compare the model with the naive random walk.
@@ -148,12 +152,14 @@ def evaluate(
         validation_size=config.validation_size,
         train_window=config.train_window,
         alpha=config.alpha,
-        fitted=fitted,
+        fitted={f: stages["validation"] for f, stages in (global_models or {}).items()},
         serve_window=config.interval_window,
     )
+    tested = (global_models or {}).get(choice.model_type, {}).get("test")
     walk = walk_forward_model(
         close,
-        make=choice.make,
+        make=choice.make if tested is None else (lambda: tested),
+        fitted=tested,
         serve_window=config.interval_window,
         test_size=config.test_size,
         train_window=config.train_window,
@@ -224,6 +230,7 @@ def train_ticker(
     progress: Callable[[str], None] = lambda _msg: None,
     audit: AuditLog | None = None,
     calendar: TradingCalendar | None = None,
+    global_models: Mapping[str, Mapping[str, Forecaster]] | None = None,
 ) -> TrainResult:
     """Train, evaluate and register one ticker.
 
@@ -239,6 +246,9 @@ def train_ticker(
         audit: When given, a first champion is recorded there (serving's change log).
         calendar: When given, rows dated on days it does not trade are dropped first, with
             a warning (`core.quality.drop_non_sessions`).
+        global_models: Global families fitted once on the universe, per stage
+            (`pipelines.global_models`); without them a global family is fitted on this
+            ticker alone.
 
     Returns:
         The TrainResult: registered version, alias given, scores vs naive.
@@ -259,8 +269,10 @@ def train_ticker(
     close = prices["close"].to_numpy(dtype=float)
     dates = pd.to_datetime(prices["date"])
     progress("choosing the model and walking forward")
-    ev = evaluate(close, config)
-    context = _Context(ticker, prices, close, dates, source, config, now, git_commit, quality)
+    ev = evaluate(close, config, global_models=global_models)
+    context = _Context(
+        ticker, prices, close, dates, source, config, now, git_commit, quality, global_models
+    )
     naive_first: Published | None = None
     reason = ev.choice.reason
     if (
@@ -314,6 +326,7 @@ class _Context:
     now: datetime
     git_commit: str | None
     quality: Any
+    global_models: Mapping[str, Mapping[str, Forecaster]] | None = None
 
 
 def _publish(
@@ -328,7 +341,9 @@ def _publish(
     """Fit the evaluated model on the latest data and register it (alias as `publish` says)."""
     config, close, dates, ticker = ctx.config, ctx.close, ctx.dates, ctx.ticker
     fit_slice = close[-config.train_window :] if config.train_window else close
-    final = ev.choice.make().fit(fit_slice)
+    shared = (ctx.global_models or {}).get(ev.model_type, {}).get("final")
+    # a global family serves the model fitted on the universe's latest prices
+    final = shared if shared is not None else ev.choice.make().fit(fit_slice)
     fit_dates = dates.iloc[-len(fit_slice) :]
     metrics = {
         k: v for k, v in ev.scores.to_dict().items() if isinstance(v, int | float) and v is not None
