@@ -44,10 +44,9 @@ def synthetic_frames(n_tickers: int, n: int = 800) -> dict[str, object]:
 
 
 def part_pool_vs_dask(n_tickers: int, jobs: int, root: Path) -> None:
-    from stocky.adapters.executor import make_executor
     from stocky.config import Settings
     from stocky.pipelines.tasks import train_task
-    from stocky.wiring import build_stack
+    from stocky.wiring import build_stack, make_executor
 
     frames = synthetic_frames(n_tickers)
     walls = {}
@@ -73,11 +72,10 @@ def part_pool_vs_dask(n_tickers: int, jobs: int, root: Path) -> None:
 
 
 def part_study(n_tickers: int, jobs: int, root: Path) -> None:
-    from stocky.adapters.executor import make_executor
     from stocky.config import Settings
     from stocky.pipelines.study import parse_grid, run_study
     from stocky.pipelines.study_report import policy_table, write_study
-    from stocky.wiring import build_stack
+    from stocky.wiring import build_stack, make_executor
 
     try:
         settings = Settings(

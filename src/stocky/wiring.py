@@ -1,7 +1,9 @@
 """The composition root: Settings in, a `Stack` of collaborators out.
 
-This is the one place where engines, repositories, the registry, the price source and the
-calendar are built from configuration. The API, every CLI command and the replay take a
+This is the one place where engines, repositories, the registry, the price source, the
+calendar, the alert targets, the executor and the server's limits are built from
+configuration; adapters, pipelines and api/ modules take plain values. Everything heavy is
+imported inside the function that needs it, so a server never pays for what it does not use. The API, every CLI command and the replay take a
 Stack; pipelines take its parts as keyword arguments. A Stack is a context manager that
 disposes what it opened, and it can be rebuilt from Settings alone in another process
 (workers receive Settings, never live objects).
@@ -20,25 +22,39 @@ from stocky.config import Settings
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
+    from stocky.adapters.executor import ExecutorKind, TickerExecutor
+    from stocky.adapters.notify.base import Notifier
     from stocky.adapters.ports import AuditLog, PredictionLog, PriceStore, Registry
     from stocky.adapters.prices.base import PriceSource
     from stocky.adapters.store.alerts import AlertOutbox
     from stocky.adapters.store.fleet import FleetRepository
     from stocky.adapters.store.keys import ApiKeyStore
+    from stocky.api.ratelimit import ClientRateLimiter
+    from stocky.api.server import ServerLimits
+    from stocky.core.alerts import DeliveryPolicy
     from stocky.core.drift import DriftRule
     from stocky.core.sessions import TradingCalendar
+    from stocky.pipelines.alert_causes import AlertConfig
     from stocky.pipelines.retrain import RetrainConfig
     from stocky.pipelines.train import TrainConfig
 
 __all__ = [
     "Stack",
-    "worker_stack",
+    "alert_config",
     "build_stack",
+    "check_shared_stores",
+    "delivery_policy",
     "drift_rule",
+    "make_executor",
+    "make_price_source",
+    "alert_notifiers",
+    "rate_limiter",
     "replay_settings",
     "retrain_config",
+    "server_limits",
     "settings_with",
     "train_config",
+    "worker_stack",
 ]
 
 
@@ -205,6 +221,208 @@ def drift_rule(settings: Settings) -> DriftRule:
     )
 
 
+def alert_config(settings: Settings, *, replay: bool = False) -> AlertConfig:
+    """How pipelines raise alerts: `STOCKY_ALERT_COOLDOWN_SESSIONS`, `STOCKY_LABELS_LATE_HOURS`.
+
+    Args:
+        settings: The configuration.
+        replay: The alerts come from a replay of history (stored marked, sent only when asked).
+    """
+    from stocky.pipelines.alert_causes import AlertConfig
+
+    return AlertConfig(
+        cooldown_sessions=settings.alert_cooldown_sessions,
+        labels_late_hours=settings.labels_late_hours,
+        replay=replay,
+    )
+
+
+def delivery_policy(settings: Settings) -> DeliveryPolicy:
+    """The alert retry policy of the `STOCKY_ALERT_*` settings."""
+    from stocky.core.alerts import DeliveryPolicy
+
+    return DeliveryPolicy(
+        max_attempts=settings.alert_max_attempts,
+        backoff_seconds=settings.alert_backoff_seconds,
+        max_backoff_seconds=settings.alert_backoff_max_seconds,
+        pass_seconds=settings.alert_pass_seconds,
+        breaker_failures=settings.alert_breaker_failures,
+    )
+
+
+def alert_notifiers(settings: Settings) -> list[Notifier]:
+    """One notifier per `STOCKY_ALERT_URLS` URL, plus the webhook when `STOCKY_WEBHOOK_URL` is set.
+
+    Raises:
+        BadInput: A URL Apprise does not know, a webhook without a secret (or the reverse).
+    """
+    from stocky.errors import BadInput
+
+    built: list[Notifier] = []
+    if settings.alert_urls is not None:
+        from stocky.adapters.notify.human import AppriseNotifier, split_urls
+
+        built.extend(
+            AppriseNotifier(url, timeout_seconds=settings.alert_timeout_seconds)
+            for url in split_urls(settings.alert_urls.get_secret_value())
+        )
+    url, secret = settings.webhook_url, settings.webhook_secret
+    if url is not None and secret is None:
+        raise BadInput(
+            "STOCKY_WEBHOOK_URL is set but STOCKY_WEBHOOK_SECRET is not: set a long random "
+            "secret (e.g. `openssl rand -hex 32`) so the receiver can verify the signature"
+        )
+    if url is None and secret is not None:
+        raise BadInput(
+            "STOCKY_WEBHOOK_SECRET is set but STOCKY_WEBHOOK_URL is not: set the receiver's URL"
+        )
+    if url is not None and secret is not None:
+        from stocky.adapters.notify.webhook import WebhookNotifier
+
+        built.append(
+            WebhookNotifier(
+                url.get_secret_value(),
+                secret.get_secret_value(),
+                timeout_seconds=settings.alert_timeout_seconds,
+            )
+        )
+    return built
+
+
+def make_price_source(settings: Settings) -> PriceSource:
+    """Build the price source named by `settings.price_source`.
+
+    Args:
+        settings: Uses price_source, csv_path, the synthetic_* settings,
+            yahoo_timeout_seconds and yahoo_retries.
+
+    Returns:
+        An AutoSource, BundledSource, YahooSource, SyntheticSource, or for csv the file
+        source `open_price_file` picks (one-ticker CSV, long CSV or Parquet, or a folder).
+
+    Raises:
+        BadInput: price_source is csv but no csv_path is set.
+    """
+    from stocky.adapters.prices import (
+        AutoSource,
+        BundledSource,
+        SyntheticSource,
+        YahooSource,
+        open_price_file,
+    )
+
+    kind = settings.price_source
+    if kind == "bundled":
+        return BundledSource()
+    if kind == "csv":
+        if settings.csv_path is None:
+            from stocky.errors import BadInput
+
+            raise BadInput(
+                "STOCKY_PRICE_SOURCE=csv needs a file: set STOCKY_CSV_PATH to a CSV with "
+                "Date and Close columns (add a Ticker column for many tickers), a Parquet "
+                "file, or a folder of <TICKER>.csv files"
+            )
+        return open_price_file(settings.csv_path)
+    if kind == "synthetic":
+        return SyntheticSource(
+            settings.synthetic_tickers,
+            sessions=settings.synthetic_sessions,
+            seed=settings.synthetic_seed,
+            end=settings.synthetic_end,
+            exchange=settings.exchange,
+            regime_shifts=settings.synthetic_regime_shifts,
+            splits=settings.synthetic_splits,
+        )
+    yahoo = YahooSource(settings.yahoo_timeout_seconds, settings.yahoo_retries)
+    if kind == "yahoo":
+        return yahoo
+    return AutoSource(yahoo, BundledSource())
+
+
+def check_shared_stores(settings: Settings) -> None:
+    """Refuse stores only one machine can reach when workers may run on other machines.
+
+    Raises:
+        BadInput: The database is SQLite or the MLflow store is a local file or SQLite.
+    """
+    problems = []
+    if settings.db_url.startswith("sqlite"):
+        problems.append("the database is a SQLite file: set STOCKY_DATABASE_URL to PostgreSQL")
+    if not settings.tracking_uri.startswith(("http://", "https://")):
+        problems.append(
+            "the MLflow store is local: set STOCKY_MLFLOW_TRACKING_URI to a tracking server "
+            "(http://host:5000)"
+        )
+    if problems:
+        from stocky.errors import BadInput
+
+        raise BadInput(
+            f"a Dask cluster at {settings.dask_address} runs workers on other machines, and "
+            + "; ".join(problems)
+        )
+
+
+def make_executor(
+    settings: Settings, *, kind: ExecutorKind | None = None, jobs: int | None = None
+) -> TickerExecutor:
+    """The executor the settings (or CLI options) ask for.
+
+    Args:
+        settings: Uses executor, dask_address and jobs.
+        kind: `local` or `dask`; default STOCKY_EXECUTOR.
+        jobs: Worker processes for `local` (1 runs inline) and for a LocalCluster; default
+            STOCKY_JOBS, or the CPU count when that is 0.
+
+    Raises:
+        BadInput: Unknown kind, or a remote cluster with stores it cannot reach.
+    """
+    import os
+
+    from stocky.adapters.executor import DaskExecutor, InlineExecutor, PoolExecutor
+    from stocky.errors import BadInput
+
+    chosen = kind or settings.executor
+    n = jobs if jobs is not None else (settings.jobs or os.cpu_count() or 1)
+    if n < 1:
+        raise BadInput(f"--jobs {n}: give 1 or more worker processes")
+    if chosen == "local":
+        return InlineExecutor() if n == 1 else PoolExecutor(n)
+    if chosen == "dask":
+        if settings.dask_address:
+            check_shared_stores(settings)
+        return DaskExecutor(settings.dask_address, workers=n)
+    raise BadInput(f"--executor {chosen!r}: use local or dask")
+
+
+def rate_limiter(settings: Settings) -> ClientRateLimiter | None:
+    """The per-client limiter STOCKY_RATE_LIMIT* configure, or None when no limit is set."""
+    if not settings.rate_limit:
+        return None
+    from limits import parse_many
+
+    from stocky.api.ratelimit import ClientRateLimiter
+
+    return ClientRateLimiter(
+        parse_many(settings.rate_limit),
+        storage_url=settings.rate_limit_storage,
+        strategy=settings.rate_limit_strategy,
+    )
+
+
+def server_limits(settings: Settings) -> ServerLimits:
+    """Per-worker connection limits: STOCKY_HEADER/BODY/KEEP_ALIVE_TIMEOUT_SECONDS and
+    STOCKY_MAX_CONNECTIONS."""
+    from stocky.api.server import ServerLimits
+
+    return ServerLimits(
+        header_timeout=settings.header_timeout_seconds,
+        body_timeout=settings.body_timeout_seconds,
+        keep_alive_timeout=settings.keep_alive_timeout_seconds,
+        max_connections=settings.max_connections,
+    )
+
+
 def replay_settings(settings: Settings, folder: Path) -> Settings:
     """Settings of a replay: a private state folder with its own SQLite and MLflow store."""
     return settings.model_copy(
@@ -271,7 +489,6 @@ def build_stack(
         StoreError: The database URL is unusable or the migration failed.
     """
     _check_configs(settings)
-    from stocky.adapters.prices import make_price_source
     from stocky.adapters.registry import ModelRegistry
     from stocky.adapters.store import PriceRepository, create_schema, make_engine
     from stocky.adapters.store.audit import AuditRepository

@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 
 from fakes import price_frame
-from stocky.adapters.executor import DaskExecutor, Outcome, make_executor
+from stocky.adapters.executor import DaskExecutor, Outcome
 from stocky.config import Settings
 from stocky.errors import DataUnavailable
 from stocky.pipelines.retrain_many import retrain_many
 from stocky.pipelines.tasks import train_task
-from stocky.wiring import build_stack
+from stocky.wiring import build_stack, make_executor
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -17,9 +17,9 @@ import pytest
 from test_dask import END, NOW, UNIVERSE, small_settings, synthetic_universe
 
 import stocky
-from stocky.adapters.executor import DaskExecutor, make_executor
+from stocky.adapters.executor import DaskExecutor
 from stocky.pipelines.tasks import train_task
-from stocky.wiring import build_stack
+from stocky.wiring import build_stack, make_executor
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -24,6 +24,7 @@ from stocky.core.apikeys import (
     validate_key_name,
 )
 from stocky.errors import BadInput, StoreError
+from stocky.wiring import rate_limiter
 
 NOW = dt.datetime(2024, 7, 3, 21, 30, tzinfo=dt.UTC)
 
@@ -293,8 +294,8 @@ def test_rate_limit_storage_message_hides_a_password():
 
 
 def test_rate_limits_are_off_by_default_and_parse_when_set():
-    assert ClientRateLimiter.from_settings(Settings()) is None
-    limiter = ClientRateLimiter.from_settings(
+    assert rate_limiter(Settings()) is None
+    limiter = rate_limiter(
         Settings(rate_limit=" 100/second;2000/minute ", rate_limit_storage="redis://h:6379/0")
     )
     assert limiter is not None and limiter.shared

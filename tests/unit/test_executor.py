@@ -7,13 +7,10 @@ from pathlib import Path
 import pytest
 
 from executor_tasks import square_or_fail
-from stocky.adapters.executor import (
-    InlineExecutor,
-    check_shared_stores,
-    make_executor,
-)
+from stocky.adapters.executor import InlineExecutor
 from stocky.config import Settings
 from stocky.errors import BadInput
+from stocky.wiring import check_shared_stores, make_executor
 
 
 def test_inline_runs_in_order_and_isolates_failures() -> None:

@@ -16,10 +16,10 @@ from stocky.adapters.prices import (
     CsvSource,
     YahooSource,
     auto,
-    make_price_source,
 )
 from stocky.config import Settings
 from stocky.errors import BadInput
+from stocky.wiring import make_price_source
 
 
 class FakeSource:

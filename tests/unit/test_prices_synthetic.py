@@ -7,12 +7,13 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from stocky.adapters.prices import SyntheticSource, make_price_source
+from stocky.adapters.prices import SyntheticSource
 from stocky.adapters.prices.base import PRICE_COLUMNS, normalise_frame
 from stocky.config import Settings
 from stocky.core.quality import check_prices
 from stocky.core.sessions import TradingCalendar
 from stocky.errors import BadInput, DataUnavailable
+from stocky.wiring import make_price_source
 
 SESSIONS = 300
 

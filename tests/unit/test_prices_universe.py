@@ -13,11 +13,11 @@ from stocky.adapters.prices import (
     CsvSource,
     FolderSource,
     LongFileSource,
-    make_price_source,
     open_price_file,
 )
 from stocky.config import Settings
 from stocky.errors import BadInput, DataUnavailable
+from stocky.wiring import make_price_source
 
 LONG = """Ticker,Date,Open,High,Low,Close,Volume
 AAA,2024-01-02,10,11,9,10.5,100

@@ -16,7 +16,6 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from stocky.config import Settings
 from stocky.errors import BadInput, StockyError
 
 __all__ = [
@@ -26,8 +25,6 @@ __all__ = [
     "Outcome",
     "PoolExecutor",
     "TickerExecutor",
-    "check_shared_stores",
-    "make_executor",
 ]
 
 log = logging.getLogger(__name__)
@@ -239,51 +236,3 @@ class DaskExecutor:
         self._client.close()
         if self._cluster is not None:
             self._cluster.close()
-
-
-def check_shared_stores(settings: Settings) -> None:
-    """Refuse stores only one machine can reach when workers may run on other machines.
-
-    Raises:
-        BadInput: The database is SQLite or the MLflow store is a local file or SQLite.
-    """
-    problems = []
-    if settings.db_url.startswith("sqlite"):
-        problems.append("the database is a SQLite file: set STOCKY_DATABASE_URL to PostgreSQL")
-    if not settings.tracking_uri.startswith(("http://", "https://")):
-        problems.append(
-            "the MLflow store is local: set STOCKY_MLFLOW_TRACKING_URI to a tracking server "
-            "(http://host:5000)"
-        )
-    if problems:
-        raise BadInput(
-            f"a Dask cluster at {settings.dask_address} runs workers on other machines, and "
-            + "; ".join(problems)
-        )
-
-
-def make_executor(
-    settings: Settings, *, kind: ExecutorKind | None = None, jobs: int | None = None
-) -> TickerExecutor:
-    """The executor the settings (or CLI options) ask for.
-
-    Args:
-        settings: Uses executor, dask_address and jobs.
-        kind: `local` or `dask`; default STOCKY_EXECUTOR.
-        jobs: Worker processes for `local` (1 runs inline) and for a LocalCluster; default
-            STOCKY_JOBS, or the CPU count when that is 0.
-
-    Raises:
-        BadInput: Unknown kind, or a remote cluster with stores it cannot reach.
-    """
-    chosen = kind or settings.executor
-    n = jobs if jobs is not None else (settings.jobs or os.cpu_count() or 1)
-    if n < 1:
-        raise BadInput(f"--jobs {n}: give 1 or more worker processes")
-    if chosen == "local":
-        return InlineExecutor() if n == 1 else PoolExecutor(n)
-    if chosen == "dask":
-        if settings.dask_address:
-            check_shared_stores(settings)
-        return DaskExecutor(settings.dask_address, workers=n)
-    raise BadInput(f"--executor {chosen!r}: use local or dask")

@@ -20,7 +20,6 @@ from stocky.api.champions import ChampionCache
 from stocky.api.errors import install_error_handlers
 from stocky.api.heap import freeze_heap
 from stocky.api.logwriter import GroupCommitLog
-from stocky.api.ratelimit import ClientRateLimiter
 from stocky.api.reload import poll_forever, reload_now
 from stocky.api.routes import (
     admin,
@@ -36,7 +35,7 @@ from stocky.api.state import AppState, Clock, utc_now
 from stocky.api.telemetry import GuardMiddleware, Telemetry
 from stocky.config import Settings
 from stocky.errors import StockyError
-from stocky.wiring import Stack, build_stack
+from stocky.wiring import Stack, build_stack, rate_limiter
 
 __all__ = ["create_app"]
 
@@ -80,7 +79,7 @@ def build_state(stack: Stack, *, clock: Clock = utc_now) -> AppState:
         gate=ClientGate(
             require=settings.require_api_key,
             keys=KeyCache(stack.keys, ttl=settings.api_key_cache_seconds, clock=clock),
-            limiter=ClientRateLimiter.from_settings(settings),
+            limiter=rate_limiter(settings),
         ),
         clock=clock,
     )
@@ -159,8 +158,14 @@ def create_app(
     app.state.stocky = state
     install_error_handlers(app)
     install_client_handlers(app)
-    predict.add_predict_route(app, settings)  # the hot path, matched first
-    batch.add_batch_route(app, settings)
+    # the hot path, matched first
+    predict.add_predict_route(app, min_prices=settings.min_prices, max_prices=settings.max_prices)
+    batch.add_batch_route(
+        app,
+        max_items=settings.max_batch_items,
+        min_prices=settings.min_prices,
+        max_prices=settings.max_prices,
+    )
     for module in (health, predict, models, monitoring, admin, metrics, dashboard):
         app.include_router(module.router)
     document_clients(app, required=settings.require_api_key)

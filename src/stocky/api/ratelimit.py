@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from limits import RateLimitItem
     from limits.aio.strategies import RateLimiter as Strategy
 
-    from stocky.config import Settings
 
 __all__ = ["ClientRateLimiter", "RateLimited"]
 
@@ -59,7 +58,7 @@ class _NotStarted(Exception):
 class ClientRateLimiter:
     """Hit a client's counters; raise RateLimited when one is full.
 
-    Build it with `from_settings` and `await start()` on the event loop that serves requests
+    Build it with `stocky.wiring.rate_limiter` and `await start()` on the event loop that serves requests
     (Redis connections belong to one loop); `await close()` at shutdown.
 
     Args:
@@ -92,19 +91,6 @@ class ClientRateLimiter:
         self._limiter: Strategy | None = None
         self._pool: Any = None
         self._storage_error: type[Exception] = _NotStarted
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ClientRateLimiter | None:
-        """The limiter STOCKY_RATE_LIMIT* configure, or None when no limit is set."""
-        if not settings.rate_limit:
-            return None
-        from limits import parse_many
-
-        return cls(
-            parse_many(settings.rate_limit),
-            storage_url=settings.rate_limit_storage,
-            strategy=settings.rate_limit_strategy,
-        )
 
     @property
     def shared(self) -> bool:

@@ -32,7 +32,6 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from stocky.config import Settings
 from stocky.errors import BadInput
 
 __all__ = [
@@ -59,15 +58,6 @@ class ServerLimits:
     body_timeout: float = 10.0
     keep_alive_timeout: int = 5
     max_connections: int = 1000
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ServerLimits:
-        return cls(
-            header_timeout=settings.header_timeout_seconds,
-            body_timeout=settings.body_timeout_seconds,
-            keep_alive_timeout=settings.keep_alive_timeout_seconds,
-            max_connections=settings.max_connections,
-        )
 
 
 class StockyConfig(uvicorn.Config):
@@ -289,8 +279,9 @@ class GuardedH11Protocol(H11Protocol):
 
 
 def run_server(
-    settings: Settings,
     *,
+    limits: ServerLimits,
+    log_repeat_seconds: float,
     host: str,
     port: int,
     workers: int,
@@ -300,8 +291,9 @@ def run_server(
     """Serve `app` (an app factory's import string) until interrupted.
 
     Args:
-        settings: Supplies the connection limits (each worker builds its app from the
-            environment, like `uvicorn --factory`).
+        limits: The connection limits of every worker (`stocky.wiring.server_limits`; each
+            worker builds its app from the environment, like `uvicorn --factory`).
+        log_repeat_seconds: How long a repeated log line stays quiet (STOCKY_LOG_REPEAT_SECONDS).
         host: Interface to bind.
         port: Port to bind.
         workers: Worker processes sharing one listening socket.
@@ -314,7 +306,7 @@ def run_server(
 
     config = StockyConfig(
         app,
-        limits=ServerLimits.from_settings(settings),
+        limits=limits,
         factory=True,
         host=host,
         port=port,
@@ -322,7 +314,7 @@ def run_server(
         log_level=log_level,
         access_log=False,
     )
-    install_log_filters(repeat_seconds=settings.log_repeat_seconds)  # uvicorn's handlers too
+    install_log_filters(repeat_seconds=log_repeat_seconds)  # uvicorn's handlers too
     try:
         sock = bind_worker_socket(host, port) if workers > 1 else bind_socket(host, port)
     except OSError as exc:

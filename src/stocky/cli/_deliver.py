@@ -28,11 +28,11 @@ def deliver_outbox(stack: Stack, *, now: dt.datetime, include_replay: bool = Fal
         BadInput: The alert targets are misconfigured (e.g. a webhook without a secret).
         StoreError: The database failed.
     """
-    from stocky.adapters.notify import notifiers_from_settings
-    from stocky.pipelines.alerts import deliver_due, policy_from_settings
+    from stocky.pipelines.alerts import deliver_due
+    from stocky.wiring import alert_notifiers, delivery_policy
 
     settings, outbox = stack.settings, stack.outbox
-    notifiers = notifiers_from_settings(settings)
+    notifiers = alert_notifiers(settings)
     if not notifiers:
         return "alerts: no target configured (STOCKY_ALERT_URLS, STOCKY_WEBHOOK_URL); queued"
     try:
@@ -40,7 +40,7 @@ def deliver_outbox(stack: Stack, *, now: dt.datetime, include_replay: bool = Fal
             outbox=outbox,
             notifiers=notifiers,
             now=now,
-            policy=policy_from_settings(settings),
+            policy=delivery_policy(settings),
             include_replay=include_replay,
             limit=PASS_LIMIT,
         )

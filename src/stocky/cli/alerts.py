@@ -85,11 +85,11 @@ def deliver(
     limit: Annotated[int, typer.Option(help="Most alerts sent in this pass.")] = 100,
 ) -> None:
     """Send the due alerts to every configured target; failures retry later with backoff."""
-    from stocky.adapters.notify import notifiers_from_settings
-    from stocky.pipelines.alerts import deliver_due, policy_from_settings
+    from stocky.pipelines.alerts import deliver_due
+    from stocky.wiring import alert_notifiers, delivery_policy
 
     settings = settings_for_cli()
-    notifiers = notifiers_from_settings(settings)
+    notifiers = alert_notifiers(settings)
     if not notifiers:
         raise BadInput(_NO_TARGETS)
     with _outbox() as outbox:
@@ -98,7 +98,7 @@ def deliver(
                 outbox=outbox,
                 notifiers=notifiers,
                 now=datetime.now(UTC),
-                policy=policy_from_settings(settings),
+                policy=delivery_policy(settings),
                 include_replay=include_replay,
                 limit=limit,
             )
@@ -126,10 +126,10 @@ def test(
     ] = False,
 ) -> None:
     """Send a test alert to every configured target now (not through the outbox)."""
-    from stocky.adapters.notify import notifiers_from_settings
     from stocky.pipelines.alerts import send_probe
+    from stocky.wiring import alert_notifiers
 
-    notifiers = notifiers_from_settings(settings_for_cli())
+    notifiers = alert_notifiers(settings_for_cli())
     if not notifiers:
         raise BadInput(_NO_TARGETS)
     if dry_run:

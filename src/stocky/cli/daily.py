@@ -39,12 +39,11 @@ def run_daily_cli(
 ) -> int:
     """Run the daily job under the state folder's lock; print one summary, what needs attention
     first (`attention`); return the exit code."""
-    from stocky.adapters.executor import make_executor
     from stocky.adapters.lock import daily_lock
     from stocky.core.tickers import normalize_tickers
     from stocky.pipelines.daily import RETRAIN_MODES, DailyDeps
     from stocky.pipelines.retrain_many import run_daily_many
-    from stocky.wiring import build_stack
+    from stocky.wiring import build_stack, make_executor
 
     if retrain_mode not in RETRAIN_MODES:
         raise BadInput(f"--retrain {retrain_mode!r}: use one of {', '.join(RETRAIN_MODES)}")

@@ -48,8 +48,8 @@ def _check(
     from dataclasses import replace
 
     from stocky.core.tickers import normalize_tickers
-    from stocky.pipelines.alert_causes import AlertConfig
     from stocky.pipelines.drift import check_drift
+    from stocky.wiring import alert_config
 
     now = datetime.now(UTC)
     day = resolve_as_of(as_of, stack.calendar, now)
@@ -73,7 +73,7 @@ def _check(
             rule=rule,
             now=now,
             detector=stack.settings.drift_detector,
-            alerts=AlertConfig.from_settings(stack.settings),
+            alerts=alert_config(stack.settings),
         )
         drifted = drifted or report.drifted
         naive = (

@@ -213,9 +213,8 @@ def _replay_many(
     jobs: int | None,
 ) -> None:
     """One replay task per ticker, each in <home>/replays/<ticker>-<start>-<end>, on the executor."""
-    from stocky.adapters.executor import make_executor
     from stocky.core.tickers import ticker_slug
-    from stocky.wiring import replay_settings, settings_with
+    from stocky.wiring import make_executor, replay_settings, settings_with
 
     payloads = {}
     for symbol in symbols:

@@ -142,8 +142,8 @@ def _retrain_many(
 ) -> int:
     """Retrain `symbols` on the executor; print one line each; the exit code (0 if any promoted
     and none failed, 20 if all were rejected, else the first failure's)."""
-    from stocky.adapters.executor import make_executor
     from stocky.pipelines.retrain_many import retrain_many
+    from stocky.wiring import make_executor
 
     pool = make_executor(settings, kind=cast("ExecutorKind | None", kind), jobs=jobs)
     try:

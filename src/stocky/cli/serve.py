@@ -24,10 +24,12 @@ def serve(
 ) -> None:
     """Serve the REST API (docs at /docs). Models load at start-up; no training happens here."""
     from stocky.api.server import run_server
+    from stocky.wiring import server_limits
 
     settings = settings_for_cli()
     run_server(
-        settings,
+        limits=server_limits(settings),
+        log_repeat_seconds=settings.log_repeat_seconds,
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,

@@ -55,11 +55,11 @@ def study(
     ] = None,
 ) -> None:
     """Replay every ticker under every policy of the grid; write a table and an HTML page."""
-    from stocky.adapters.executor import ExecutorKind, make_executor
+    from stocky.adapters.executor import ExecutorKind
     from stocky.core.tickers import normalize_tickers
     from stocky.pipelines.study import parse_grid, run_study
     from stocky.pipelines.study_report import policy_table, write_study
-    from stocky.wiring import build_stack
+    from stocky.wiring import build_stack, make_executor
 
     settings = settings_for_cli()
     first, last = _date(start, "--start"), _date(end, "--end")

@@ -203,7 +203,7 @@ def _train(
     kind: ExecutorKind | None,
     pull: bool,
 ) -> FleetResult:
-    from stocky.adapters.executor import Outcome, make_executor
+    from stocky.adapters.executor import Outcome
     from stocky.adapters.prices import rejected_by
     from stocky.pipelines.fleet import (
         FleetResult,
@@ -213,6 +213,7 @@ def _train(
         train_fleet,
     )
     from stocky.runtime import git_commit
+    from stocky.wiring import make_executor
 
     console = Console(width=None if sys.stdout.isatty() else 110)
     tasks = _tasks(stack, ticker=ticker, all_tickers=all_tickers, pull=pull)

@@ -19,7 +19,6 @@ from stocky.pipelines.alerts import check_labels_late, cooldown_start
 
 if TYPE_CHECKING:
     from stocky.adapters.ports import PriceStore
-    from stocky.config import Settings
     from stocky.core.promotion import Decision
 
 __all__ = ["AlertConfig", "decision_alert", "labels_late_alerts", "queued"]
@@ -27,7 +26,7 @@ __all__ = ["AlertConfig", "decision_alert", "labels_late_alerts", "queued"]
 
 @dataclass(frozen=True)
 class AlertConfig:
-    """How pipelines raise alerts.
+    """How pipelines raise alerts (`stocky.wiring.alert_config` reads it from the settings).
 
     Attributes:
         cooldown_sessions: Sessions a lasting condition stays quiet after it alerted.
@@ -38,15 +37,6 @@ class AlertConfig:
     cooldown_sessions: int = 5
     labels_late_hours: float = 6.0
     replay: bool = False
-
-    @classmethod
-    def from_settings(cls, settings: Settings, *, replay: bool = False) -> AlertConfig:
-        """`STOCKY_ALERT_COOLDOWN_SESSIONS` and `STOCKY_LABELS_LATE_HOURS`."""
-        return cls(
-            cooldown_sessions=settings.alert_cooldown_sessions,
-            labels_late_hours=settings.labels_late_hours,
-            replay=replay,
-        )
 
 
 def queued(alert: Alert, *, calendar: TradingCalendar, config: AlertConfig) -> QueuedAlert:

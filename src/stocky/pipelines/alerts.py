@@ -23,7 +23,6 @@ import sqlalchemy as sa
 
 from stocky.adapters.notify.base import Notifier
 from stocky.adapters.store.alerts import AddOutcome, AlertOutbox, StoredAlert
-from stocky.config import Settings
 from stocky.core.alert_messages import late_labels_alert, probe_alert
 from stocky.core.alerts import Alert, DeliveryPolicy, Envelope
 from stocky.core.sessions import TradingCalendar
@@ -35,24 +34,12 @@ __all__ = [
     "check_labels_late",
     "cooldown_start",
     "deliver_due",
-    "policy_from_settings",
     "queue_alert",
     "raise_alert",
     "send_probe",
 ]
 
 log = logging.getLogger(__name__)
-
-
-def policy_from_settings(settings: Settings) -> DeliveryPolicy:
-    """The retry policy from `STOCKY_ALERT_*` settings."""
-    return DeliveryPolicy(
-        max_attempts=settings.alert_max_attempts,
-        backoff_seconds=settings.alert_backoff_seconds,
-        max_backoff_seconds=settings.alert_backoff_max_seconds,
-        pass_seconds=settings.alert_pass_seconds,
-        breaker_failures=settings.alert_breaker_failures,
-    )
 
 
 def cooldown_start(

@@ -93,6 +93,8 @@ class DailyDeps:
     @classmethod
     def from_stack(cls, stack: Stack, *, replay: bool = False) -> DailyDeps:
         """The daily job's collaborators from a Stack (`replay`: mark its alerts as a replay's)."""
+        from stocky.wiring import alert_config
+
         return cls(
             prices=stack.prices,
             predictions=stack.predictions,
@@ -104,7 +106,7 @@ class DailyDeps:
             retrain=stack.retrain,
             max_prices=stack.settings.max_prices,
             detector=stack.settings.drift_detector,
-            alerts=AlertConfig.from_settings(stack.settings, replay=replay),
+            alerts=alert_config(stack.settings, replay=replay),
         )
 
 

@@ -5,7 +5,10 @@ A challenger is fitted on data before a holdout (the last `holdout_size` session
 fixed parameters; `core.promotion.decide` rules. On promotion the challenger is refitted on
 all data up to `as_of`, registered, the old champion gets the alias `previous`, and then
 `champion` moves: that last alias write is the single switch, so a crash at any moment leaves
-`champion` on a complete, loadable version.
+`champion` on a complete, loadable version. A crash after the switch but before the decision
+is recorded is finished by the rerun of the session, which writes the decision the promoted
+version's tags carry and promotes nothing again (`pipelines.retrain_record`): one promotion
+per (ticker, session).
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from stocky.adapters.ports import (
     AuditLog,
     Champion,
     ModelVersionInfo,
-    PromotionRow,
     QueuedAlert,
     Registry,
     RunRecord,
@@ -34,8 +36,8 @@ from stocky.core.promotion import (
 )
 from stocky.core.spec import ModelSpec
 from stocky.errors import BadInput
-from stocky.pipelines.alert_causes import decision_alert
 from stocky.pipelines.publish import publish
+from stocky.pipelines.retrain_record import PROMOTED_ON_TAG, DecisionRecord, promotion_recorded
 from stocky.pipelines.retrain_scoring import (
     RetrainConfig,
     RetrainScoring,
@@ -50,6 +52,7 @@ from stocky.pipelines.train import (
 )
 
 __all__ = [
+    "PROMOTED_ON_TAG",
     "RetrainConfig",
     "RetrainResult",
     "RetrainScoring",
@@ -118,6 +121,9 @@ def retrain_ticker(
             random walk (0,1,0) instead, through the same publish path, with the reason.
         replay: Part of a replay: its alert is marked as a replay's.
 
+    A rerun of a session whose promotion switched `champion` but died before recording it
+    writes that record (and its alert) and returns it: nothing is trained or promoted again.
+
     Returns:
         The RetrainResult.
 
@@ -137,6 +143,10 @@ def retrain_ticker(
         )
     if champion is None:
         champion = registry.champion(ticker)
+    if champion is not None:
+        finished = _finish_recording(champion, audit=audit, as_of=as_of, replay=replay)
+        if finished is not None:
+            return finished
     scoring = score_retrain(close, champion=champion, config=config)
     decision = decide_retrain(scoring, config.policy)
     fallback = fallback_to_naive and not force and naive_beats_both(decision)
@@ -195,60 +205,81 @@ def retrain_ticker(
         decision=decision,
         git_commit=git_commit,
     )
+    decided = DecisionRecord(
+        ticker=ticker,
+        model_name=champion.name if champion else model_name(ticker),
+        promoted=promote,
+        from_version=champ_version,
+        decided_at=now,
+        as_of=as_of,
+        reason=reason,
+        triggered_by="force" if force and not decision.promote else triggered_by,
+        decision=decision,
+        forced=force and not decision.promote,
+        fallback=fallback,
+        challenger_order=scoring.label,
+        champion_order=champion.spec.label if champion else None,
+        holdout=holdout,
+    )
     published = publish(
         registry=registry,
         ticker=ticker,
         record=record,
         spec=spec,
-        tags=version_tags(spec, scoring.evaluation.scores),
+        # the session and decision travel with the version, so a rerun can finish the record
+        tags=version_tags(spec, scoring.evaluation.scores) | decided.tags(),
         action="promote" if promote else "log-only",
         previous=champ_version,
     )
     version = published.version
     to_version = version.version if version is not None else None
-    alert = decision_alert(
-        ticker=ticker,
-        session=as_of,
-        promoted=promote,
-        decision=decision,
-        from_version=champ_version,
-        to_version=to_version,
-        reason=reason,
-    )
     audit.add_promotion(
-        PromotionRow(
-            ticker=ticker,
-            model_name=champion.name if champion else model_name(ticker),
-            action="promote" if promote else "reject",
-            from_version=champ_version,
-            to_version=to_version,
-            decided_at=now,
-            as_of=as_of,
-            reason=reason,
-            triggered_by="force" if force and not decision.promote else triggered_by,
-            champion_rmse=decision.champion_rmse,
-            challenger_rmse=decision.challenger_rmse,
-            naive_rmse=decision.naive_rmse,
-            dm_pvalue=decision.dm_pvalue,
-            run_id=published.run_id,
-        ),
-        alerts=[QueuedAlert(alert, replay=replay)],
+        decided.row(to_version=to_version, run_id=published.run_id),
+        alerts=[QueuedAlert(decided.alert(to_version=to_version), replay=replay)],
     )
+    return _result(decided, spec=spec, version=version, run_id=published.run_id)
+
+
+def _result(
+    decided: DecisionRecord, *, spec: ModelSpec, version: ModelVersionInfo | None, run_id: str
+) -> RetrainResult:
     return RetrainResult(
-        ticker=ticker,
-        promoted=promote,
-        decision=decision,
-        from_version=champ_version,
-        to_version=to_version,
-        run_id=published.run_id,
-        challenger_order=scoring.label,
-        champion_order=champion.spec.label if champion else None,
-        holdout=holdout,
-        forced=force and not decision.promote,
+        ticker=decided.ticker,
+        promoted=decided.promoted,
+        decision=decided.decision,
+        from_version=decided.from_version,
+        to_version=version.version if version is not None else None,
+        run_id=run_id,
+        challenger_order=decided.challenger_order,
+        champion_order=decided.champion_order,
+        holdout=decided.holdout,
+        forced=decided.forced,
         spec=spec,
         version=version,
-        fallback=fallback,
+        fallback=decided.fallback,
     )
+
+
+def _finish_recording(
+    champion: Champion, *, audit: AuditLog, as_of: dt.date, replay: bool
+) -> RetrainResult | None:
+    """Record the promotion of `champion` for `as_of` when a dead process left it unrecorded.
+
+    Returns:
+        The promotion's RetrainResult once recorded; None when the champion was not promoted
+        for `as_of`, or its promotion is recorded (a further retrain is a new decision).
+    """
+    decided = DecisionRecord.from_tags(champion.info.tags, as_of=as_of)
+    if decided is None or promotion_recorded(
+        audit, ticker=champion.ticker, as_of=as_of, version=champion.version
+    ):
+        return None
+    run_id = champion.info.run_id or ""
+    audit.add_promotion(
+        decided.row(to_version=champion.version, run_id=run_id or None),
+        alerts=[QueuedAlert(decided.alert(to_version=champion.version), replay=replay)],
+    )
+    return _result(decided, spec=champion.spec, version=champion.info, run_id=run_id)
 
 
 def _retrain_record(

@@ -40,7 +40,6 @@ from stocky.api.routes.predict import response_body
 from stocky.api.schemas import BatchRequest, BatchResponse, PredictRequest, error_responses
 from stocky.api.service import Prepared, prepare_request, serve_many
 from stocky.api.state import AppState
-from stocky.config import Settings
 from stocky.errors import BadInput, StockyError
 
 __all__ = ["add_batch_route"]
@@ -249,18 +248,19 @@ async def predict_batch(request: Request) -> Response:
     return Response(text, media_type="application/json", headers={"X-Request-ID": request_id})
 
 
-def _batch_body(settings: Settings) -> dict[str, Any]:
+def _batch_body(*, max_items: int, min_prices: int, max_prices: int) -> dict[str, Any]:
     """The documented request body, with this server's item and price limits."""
     schema = BatchRequest.model_json_schema()
-    schema["properties"]["items"].update(minItems=1, maxItems=settings.max_batch_items)
+    schema["properties"]["items"].update(minItems=1, maxItems=max_items)
     item = schema["$defs"]["PredictRequest"]["properties"]["recent_prices"]
-    item.update(minItems=settings.min_prices, maxItems=settings.max_prices)
+    item.update(minItems=min_prices, maxItems=max_prices)
     item["items"]["exclusiveMinimum"] = 0
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
-def add_batch_route(app: FastAPI, settings: Settings) -> None:
-    """Add POST /predict/batch to `app` (a LeanRoute, like /predict)."""
+def add_batch_route(app: FastAPI, *, max_items: int, min_prices: int, max_prices: int) -> None:
+    """Add POST /predict/batch to `app` (a LeanRoute, like /predict); the documented body
+    allows up to `max_items` items of `min_prices..max_prices` prices."""
     app.router.add_api_route(
         PATH,
         predict_batch,
@@ -268,6 +268,8 @@ def add_batch_route(app: FastAPI, settings: Settings) -> None:
         tags=["forecast"],
         response_model=BatchResponse,
         responses=_ERRORS,
-        openapi_extra=_batch_body(settings),
+        openapi_extra=_batch_body(
+            max_items=max_items, min_prices=min_prices, max_prices=max_prices
+        ),
         route_class_override=LeanRoute,
     )

@@ -29,7 +29,6 @@ from stocky.api.service import (
     timestamp_z,
 )
 from stocky.api.state import AppState
-from stocky.config import Settings
 from stocky.errors import DataUnavailable
 
 __all__ = ["add_predict_route", "router"]
@@ -107,9 +106,9 @@ async def predict(request: Request) -> Response:
     )
 
 
-def add_predict_route(app: FastAPI, settings: Settings) -> None:
+def add_predict_route(app: FastAPI, *, min_prices: int, max_prices: int) -> None:
     """Add POST /predict to `app` as a LeanRoute; call it before including routers, so the hot
-    route is matched first."""
+    route is matched first. The documented body allows `min_prices..max_prices` prices."""
     app.router.add_api_route(
         "/predict",
         predict,
@@ -117,7 +116,7 @@ def add_predict_route(app: FastAPI, settings: Settings) -> None:
         tags=["forecast"],
         response_model=PredictResponse,
         responses=_ERRORS,
-        openapi_extra=_predict_body(settings.min_prices, settings.max_prices),
+        openapi_extra=_predict_body(min_prices, max_prices),
         route_class_override=LeanRoute,
     )
 
