@@ -45,7 +45,7 @@ from stocky.pipelines.retrain_scoring import (
 from stocky.pipelines.rollback import rollback
 from stocky.pipelines.train import (
     baseline_metrics,
-    served_interval_scale,
+    interval_info,
     version_tags,
 )
 
@@ -159,6 +159,9 @@ def retrain_ticker(
     latest = close[-config.train_window :] if config.train_window else close
     final = scoring.evaluation.choice.make().fit(latest) if promote else scoring.challenger
     fit_len = len(latest) if promote else len(scoring.fit_part)
+    interval, interval_params = scoring.served_interval(
+        close, latest if promote else scoring.fit_part, config.interval_window
+    )
     spec = ModelSpec(
         ticker=ticker,
         model_type=final.model_type,
@@ -174,11 +177,10 @@ def retrain_ticker(
             "kind": "retrain",
             "holdout": list(holdout),
             "decision": reason,
-        },
-        interval=config.interval,
-        interval_scale=served_interval_scale(
-            config.interval, latest if promote else scoring.fit_part, config.interval_window
-        ),
+        }
+        | interval_info(scoring.evaluation),
+        interval=interval,
+        interval_params=interval_params,
     )
     champ_version = champion.version if champion else None
     record = _retrain_record(
@@ -194,6 +196,7 @@ def retrain_ticker(
         reason=reason,
         decision=decision,
         git_commit=git_commit,
+        interval=interval,
     )
     published = publish(
         registry=registry,
@@ -265,6 +268,7 @@ def _retrain_record(
     reason: str,
     decision: Decision,
     git_commit: str | None,
+    interval: str = "-",
 ) -> RunRecord:
     champ_version = champion.version if champion else None
     return RunRecord(
@@ -278,7 +282,8 @@ def _retrain_record(
             "holdout_first": holdout[0],
             "holdout_last": holdout[1],
             "triggered_by": triggered_by,
-            "interval": config.interval,
+            "interval": interval,
+            "interval_setting": config.interval,
             "forced": force,
             "min_improvement": config.policy.min_improvement,
             "naive_tolerance": config.policy.naive_tolerance,
