@@ -83,9 +83,7 @@ def test_interval_params(
     errors; None for the others (the walk fits them on the prices before the test period)."""
     if chosen.method != CONFORMAL.name:
         return None
-    return CONFORMAL.fit(
-        [], window=window, level=level, errors=chosen.errors, scales=chosen.scales
-    )
+    return CONFORMAL.fit([], window=window, level=level, errors=chosen.errors, scales=chosen.scales)
 
 
 def served_interval_params(

@@ -13,9 +13,9 @@ from stocky.core.arima import ArimaOrder
 from stocky.core.backtest import walk_forward_model
 from stocky.core.families.base import Forecaster
 from stocky.core.families.registry import DEFAULT_FAMILIES, parse_families
+from stocky.core.intervals import AUTO, validate_interval_setting
 from stocky.core.metrics import naive_scale, score
 from stocky.core.promotion import Decision, HoldoutScore, PromotionPolicy, decide
-from stocky.core.intervals import AUTO, validate_interval_setting
 from stocky.core.spec import ModelSpec
 from stocky.pipelines.choice import choose_model
 from stocky.pipelines.intervals import (

@@ -22,11 +22,11 @@ from stocky.core.arima import ArimaOrder
 from stocky.core.backtest import WalkForward, walk_forward_model
 from stocky.core.families.base import Forecaster
 from stocky.core.families.registry import DEFAULT_FAMILIES, parse_families
+from stocky.core.intervals import AUTO, validate_interval_setting
+from stocky.core.intervals.auto import IntervalChoice
 from stocky.core.metrics import Scores, naive_scale, score
 from stocky.core.quality import check_prices, drop_non_sessions
 from stocky.core.sessions import TradingCalendar
-from stocky.core.intervals import AUTO, validate_interval_setting
-from stocky.core.intervals.auto import IntervalChoice
 from stocky.core.spec import ModelSpec
 from stocky.errors import BadInput
 from stocky.pipelines.choice import ModelChoice, choose_model

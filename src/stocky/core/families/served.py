@@ -36,8 +36,7 @@ def resolve_interval_params(
     """
     if not (np.isfinite(interval_scale) and interval_scale > 0):
         raise BadInput(
-            f"interval_scale={interval_scale!r} is invalid: pass a finite number > 0 "
-            "(1.0 for none)"
+            f"interval_scale={interval_scale!r} is invalid: pass a finite number > 0 (1.0 for none)"
         )
     if not interval_params and interval == "ewma":
         interval_params = {"scale": float(interval_scale)}
@@ -107,9 +106,7 @@ class ServedModel:
             mean, model_std = self.family.predict_one(arr)
         half = self._method.half_width(arr, level, self.interval_params, model_std=model_std)
         # std: the normal-equivalent standard deviation of the interval (half-width / z)
-        return Forecast(
-            mean=mean, lower=mean - half, upper=mean + half, std=half / z, level=level
-        )
+        return Forecast(mean=mean, lower=mean - half, upper=mean + half, std=half / z, level=level)
 
     def prepare(self, lengths: range) -> ServedModel:
         """Precompute what forecasts of these window lengths need (ARIMA's weight tables)."""

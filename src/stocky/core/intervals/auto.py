@@ -188,7 +188,6 @@ def _reason(
         for r in rows
         if r is not best
     )
-    return (
-        f"{best.method} intervals: the lowest {figures} on the {n}-session validation window"
-        + (f" (vs {others})" if others else "")
+    return f"{best.method} intervals: the lowest {figures} on the {n}-session validation window" + (
+        f" (vs {others})" if others else ""
     )

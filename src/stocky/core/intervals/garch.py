@@ -95,9 +95,7 @@ class _Garch:
             )
         from arch import arch_model  # fitting only: serving never imports arch
 
-        model = arch_model(
-            returns, mean="Constant", vol="GARCH", p=1, q=1, dist="t", rescale=False
-        )
+        model = arch_model(returns, mean="Constant", vol="GARCH", p=1, q=1, dist="t", rescale=False)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # convergence is checked below
             res = model.fit(disp="off")
