@@ -95,7 +95,7 @@ def main() -> None:
             base = dataclasses.replace(
                 base, validation_size=40, train_window=100, min_train_size=100
             )
-            spans = [(len(close), len(close) - 140, "all")]
+            spans = [(len(close), len(close) - 140, "2012+")]
         print()
         print(f"-- {ticker}: {len(spans)} test periods")
         print(
