@@ -458,12 +458,12 @@ def _check_configs(settings: Settings) -> None:
     (the Stack builds them on first read)."""
     from stocky.core.arima import ArimaOrder
     from stocky.core.families.registry import parse_families
-    from stocky.core.volatility import validate_interval_method
+    from stocky.core.intervals import validate_interval_setting
 
     if settings.order != "auto":
         ArimaOrder.parse(settings.order)
     parse_families(settings.families)
-    validate_interval_method(settings.interval)
+    validate_interval_setting(settings.interval)
 
 
 def build_stack(

@@ -92,12 +92,19 @@ def test_forecast_equals_the_loaded_spec(client):
     expected = model.spec.forecaster().forecast(prices)
     assert r.json()["prediction"] == pytest.approx(expected.mean, rel=1e-12)
     assert r.json()["target_date"] == "2019-01-02"
-    # the default interval method, recorded in the spec: mean -+ 1.96 x scale x EWMA volatility
-    assert model.spec.interval == "ewma"
-    assert 1.0 < model.spec.interval_scale < 1.3  # calibrated on the training closes
-    half = 1.959964 * model.spec.interval_scale * ewma_std(prices)
-    assert r.json()["upper"] == pytest.approx(expected.mean + half, rel=1e-6)
-    assert r.json()["lower"] == pytest.approx(expected.mean - half, rel=1e-6)
+    # the interval method chosen on the validation window (STOCKY_INTERVAL=auto), recorded in
+    # the spec with its parameters; served exactly as the spec says
+    spec = model.spec
+    assert spec.interval in ("ewma", "garch", "conformal") and spec.info["interval_reason"]
+    assert r.json()["upper"] == pytest.approx(expected.upper, rel=1e-12)
+    assert r.json()["lower"] == pytest.approx(expected.lower, rel=1e-12)
+    if spec.interval == "ewma":  # mean -+ 1.96 x scale x EWMA volatility
+        assert 1.0 < spec.interval_scale < 1.3  # calibrated on the training closes
+        half = 1.959964 * spec.interval_scale * ewma_std(prices)
+        assert r.json()["upper"] == pytest.approx(expected.mean + half, rel=1e-6)
+    elif spec.interval == "conformal":  # q x EWMA volatility
+        half = spec.interval_params["q"] * ewma_std(prices)
+        assert r.json()["upper"] == pytest.approx(expected.mean + half, rel=1e-6)
 
 
 def test_explicit_date_and_ticker(client):

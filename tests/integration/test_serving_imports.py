@@ -18,6 +18,7 @@ pytestmark = pytest.mark.integration
 
 KEPT_OFF = (
     "mlflow",
+    "arch",
     "statsmodels",
     "scipy.stats",
     "scipy.signal",

@@ -41,6 +41,6 @@ def test_a_spec_written_before_interval_methods_serves_the_model_interval():
 
 def test_an_unknown_interval_method_says_what_to_do():
     doc = _spec().to_dict()
-    doc["interval"] = "garch"
-    with pytest.raises(BadInput, match="use one of model, ewma"):
+    doc["interval"] = "holt"
+    with pytest.raises(BadInput, match="use one of ewma, garch, conformal, model"):
         ModelSpec.from_dict(doc)

@@ -135,11 +135,15 @@ class ServingSettings(BaseModel):
     port: int = Field(8000, ge=1, le=65535)
     min_prices: int = Field(10, ge=3)
     max_prices: int = Field(60, ge=3)
-    interval: Literal["ewma", "model"] = Field(
-        "ewma",
+    interval: Literal["auto", "ewma", "garch", "conformal", "model"] = Field(
+        "auto",
         description=(
-            "How 95% intervals are sized: 'ewma' (recent volatility of the price window) or "
-            "'model' (the ARIMA's constant variance). Recorded in each trained model."
+            "How 95% intervals are sized: 'auto' (per ticker, the lowest interval score on "
+            "the validation window among ewma, garch and conformal), 'ewma' (recent "
+            "volatility of the price window, calibrated), 'garch' (GARCH(1,1) with Student-t "
+            "innovations), 'conformal' (split-conformal on validation errors scaled by the "
+            "recent volatility) or 'model' (the family's own variance). The chosen method "
+            "and its parameters are recorded in each trained model."
         ),
     )
     max_body_bytes: int = Field(64 * 1024, ge=1024)

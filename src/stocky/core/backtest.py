@@ -7,12 +7,12 @@ the seed's method, is `refit_every=1`: two orders of magnitude slower for no gai
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import ndtri
 from scipy.stats import norm
 
 from stocky.core.arima import (
@@ -22,6 +22,7 @@ from stocky.core.arima import (
     validate_window,
 )
 from stocky.core.families.base import Forecaster
+from stocky.core.intervals import interval_method
 from stocky.core.volatility import ewma_std_path, interval_scale, validate_interval_method
 from stocky.errors import BadInput
 
@@ -44,6 +45,9 @@ class WalkForward:
     interval_scale: float = 1.0
     #: The fitted family forecaster of each block (family-neutral walks; () for ARIMA walks).
     models: tuple[Forecaster, ...] = ()
+    #: The interval method of the walk and its parameters (`stocky.core.intervals`).
+    interval: str = "model"
+    interval_params: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def rmse(self) -> float:
@@ -184,6 +188,7 @@ def walk_forward_model(
     interval: str = "ewma",
     interval_window: int = 60,
     serve_window: int = 0,
+    interval_params: Mapping[str, Any] | None = None,
 ) -> WalkForward:
     """Walk any family forward over the last `test_size` points of `y` (fixed parameters).
 
@@ -199,10 +204,13 @@ def walk_forward_model(
         refit_every: Refit every K test points (0 = never).
         fitted: Already fitted forecaster for the first block (e.g. a global model).
         level: Interval level.
-        interval: "model" (the family's own sigma) or "ewma" (as `walk_forward`).
-        interval_window: Prices behind each EWMA interval.
+        interval: An interval method (`stocky.core.intervals`): "model" (the family's own
+            sigma), "ewma" (as `walk_forward`), "garch" or "conformal".
+        interval_window: Prices behind each served interval.
         serve_window: Prices behind each forecast, as served (0 = all before it; see
             `served_path`).
+        interval_params: The method's parameters; without them the method is fitted on the
+            training window before the test period (conformal cannot be: it needs them).
 
     Returns:
         A WalkForward; ``models`` holds the forecaster of each block.
@@ -211,12 +219,11 @@ def walk_forward_model(
         BadInput: If the series is too short for the split or contains bad prices.
     """
     arr = validate_window(y, min_len=2, name="y")
-    method = validate_interval_method(interval)
+    method = interval_method(interval)
     n = len(arr)
     _validate_split(n, test_size, train_window, ArimaOrder(0, 1, 0))
     test_start = n - test_size
     block = refit_every if refit_every > 0 else test_size
-    z = float(ndtri(0.5 + level / 2))
     means: list[NDArray[np.float64]] = []
     stds: list[NDArray[np.float64]] = []
     used: list[Forecaster] = []
@@ -231,22 +238,30 @@ def walk_forward_model(
         stds.append(np.asarray(s, dtype=float))
         used.append(current)
     mean = np.concatenate(means)
-    scale = 1.0
-    if method == "model":
-        std = np.concatenate(stds)
-    else:
+    if interval_params is None:
         history = arr[max(0, test_start - train_window) if train_window else 0 : test_start]
-        scale = interval_scale(history, window=interval_window, level=level)
-        std = scale * ewma_std_path(arr, start=test_start, window=interval_window)
+        fitted_params = method.fit(history, window=interval_window, level=level)
+    else:
+        fitted_params = method.check(interval_params)
+    half = method.half_width_path(
+        arr,
+        start=test_start,
+        window=interval_window,
+        level=level,
+        params=fitted_params,
+        model_std=np.concatenate(stds),
+    )
     return WalkForward(
         start=test_start,
         actual=arr[test_start:].copy(),
         mean=mean,
-        lower=mean - z * std,
-        upper=mean + z * std,
+        lower=mean - half,
+        upper=mean + half,
         naive=arr[test_start - 1 : n - 1].copy(),
         params=(),
         refits=len(used) - (1 if fitted is not None else 0),
-        interval_scale=scale,
+        interval_scale=float(fitted_params.get("scale", 1.0)),
         models=tuple(used),
+        interval=method.name,
+        interval_params=fitted_params,
     )

@@ -12,8 +12,7 @@ from typing import Any
 from stocky.core.arima import ArimaParams
 from stocky.core.families.base import Forecaster
 from stocky.core.families.registry import forecaster_from_params
-from stocky.core.families.served import ServedModel
-from stocky.core.volatility import IntervalMethod, validate_interval_method
+from stocky.core.families.served import ServedModel, resolve_interval_params
 from stocky.errors import BadInput
 
 __all__ = ["SPEC_SCHEMA", "ModelSpec"]
@@ -35,17 +34,26 @@ class ModelSpec:
     train_rows: int
     metrics: dict[str, float | None] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
-    #: How served intervals are sized; specs written before it existed used the model's own.
-    interval: IntervalMethod = "model"
-    #: Calibrated widening of "ewma" intervals (`stocky.core.volatility.interval_scale`).
+    #: How served intervals are sized (`stocky.core.intervals`: "ewma", "garch", "conformal"
+    #: or "model"); specs written before it existed used the model's own.
+    interval: str = "model"
+    #: Calibrated widening of "ewma" intervals (`stocky.core.volatility.interval_scale`);
+    #: specs written before `interval_params` existed keep their scale here.
     interval_scale: float = 1.0
     #: The family (`stocky.core.families.registry`) whose parameters `params` holds.
     model_type: str = "arima"
+    #: The interval method's fitted JSON parameters (an "ewma" without them uses
+    #: `interval_scale`); checked on construction.
+    interval_params: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if isinstance(self.params, ArimaParams):
             object.__setattr__(self, "params", self.params.to_dict())
             object.__setattr__(self, "model_type", "arima")
+        checked = resolve_interval_params(self.interval, self.interval_params, self.interval_scale)
+        object.__setattr__(self, "interval_params", checked)
+        if "scale" in checked:  # one number, wherever a reader looks for it
+            object.__setattr__(self, "interval_scale", float(checked["scale"]))
 
     @property
     def arima_params(self) -> ArimaParams:
@@ -69,7 +77,10 @@ class ModelSpec:
     def forecaster(self) -> ServedModel:
         """The model as served: the family's forecast with this spec's interval method."""
         return ServedModel(
-            self.family(), interval=self.interval, interval_scale=self.interval_scale
+            self.family(),
+            interval=self.interval,
+            interval_scale=self.interval_scale,
+            interval_params=self.interval_params,
         )
 
     @property
@@ -93,6 +104,7 @@ class ModelSpec:
             "params": dict(self.params),
             "interval": self.interval,
             "interval_scale": self.interval_scale,
+            "interval_params": dict(self.interval_params),
             "training": {"start": self.train_start, "end": self.train_end, "rows": self.train_rows},
             "metrics": dict(self.metrics),
             "info": dict(self.info),
@@ -130,8 +142,9 @@ class ModelSpec:
                 train_rows=int(training["rows"]),
                 metrics=dict(data.get("metrics", {})),
                 info=dict(data.get("info", {})),
-                interval=validate_interval_method(str(data.get("interval", "model"))),
+                interval=str(data.get("interval", "model")),
                 interval_scale=float(data.get("interval_scale", 1.0)),
+                interval_params=dict(data.get("interval_params") or {}),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise BadInput(f"model spec is malformed ({exc!r}): retrain the model") from exc

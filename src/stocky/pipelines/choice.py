@@ -32,6 +32,9 @@ class ModelChoice:
     label: str
     #: One row per candidate (label, validation RMSE, naive RMSE, DM p-values...).
     candidates: tuple[Mapping[str, Any], ...] = field(default=())
+    #: The chosen forecaster fitted on the prices before the validation window (None when
+    #: the order was given): what the validation walk of the interval choice reuses.
+    fitted: Forecaster | None = None
 
 
 def refit_factory(model: Forecaster) -> Callable[[], Forecaster]:
@@ -110,4 +113,5 @@ def choose_model(
         result.reason,
         result.forecaster.label,
         tuple(dict(row) for row in result.table),
+        fitted=result.forecaster,
     )

@@ -47,7 +47,7 @@ from stocky.pipelines.retrain_scoring import (
 from stocky.pipelines.rollback import rollback
 from stocky.pipelines.train import (
     baseline_metrics,
-    served_interval_scale,
+    interval_info,
     version_tags,
 )
 
@@ -169,6 +169,9 @@ def retrain_ticker(
     latest = close[-config.train_window :] if config.train_window else close
     final = scoring.evaluation.choice.make().fit(latest) if promote else scoring.challenger
     fit_len = len(latest) if promote else len(scoring.fit_part)
+    interval, interval_params = scoring.served_interval(
+        close, latest if promote else scoring.fit_part, config.interval_window
+    )
     spec = ModelSpec(
         ticker=ticker,
         model_type=final.model_type,
@@ -184,11 +187,10 @@ def retrain_ticker(
             "kind": "retrain",
             "holdout": list(holdout),
             "decision": reason,
-        },
-        interval=config.interval,
-        interval_scale=served_interval_scale(
-            config.interval, latest if promote else scoring.fit_part, config.interval_window
-        ),
+        }
+        | interval_info(scoring.evaluation),
+        interval=interval,
+        interval_params=interval_params,
     )
     champ_version = champion.version if champion else None
     record = _retrain_record(
@@ -204,6 +206,7 @@ def retrain_ticker(
         reason=reason,
         decision=decision,
         git_commit=git_commit,
+        interval=interval,
     )
     decided = DecisionRecord(
         ticker=ticker,
@@ -296,6 +299,7 @@ def _retrain_record(
     reason: str,
     decision: Decision,
     git_commit: str | None,
+    interval: str = "-",
 ) -> RunRecord:
     champ_version = champion.version if champion else None
     return RunRecord(
@@ -309,7 +313,8 @@ def _retrain_record(
             "holdout_first": holdout[0],
             "holdout_last": holdout[1],
             "triggered_by": triggered_by,
-            "interval": config.interval,
+            "interval": interval,
+            "interval_setting": config.interval,
             "forced": force,
             "min_improvement": config.policy.min_improvement,
             "naive_tolerance": config.policy.naive_tolerance,

@@ -4,6 +4,7 @@ naive scored by walk-forward over it with fixed parameters, and the promotion de
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -12,11 +13,16 @@ from stocky.core.arima import ArimaOrder
 from stocky.core.backtest import walk_forward_model
 from stocky.core.families.base import Forecaster
 from stocky.core.families.registry import DEFAULT_FAMILIES, parse_families
+from stocky.core.intervals import AUTO, validate_interval_setting
 from stocky.core.metrics import naive_scale, score
 from stocky.core.promotion import Decision, HoldoutScore, PromotionPolicy, decide
 from stocky.core.spec import ModelSpec
-from stocky.core.volatility import IntervalMethod, validate_interval_method
 from stocky.pipelines.choice import choose_model
+from stocky.pipelines.intervals import (
+    choose_walk_interval,
+    served_interval_params,
+    test_interval_params,
+)
 from stocky.pipelines.train import Evaluation
 
 __all__ = ["RetrainConfig", "RetrainScoring", "decide_retrain", "score_retrain"]
@@ -35,15 +41,15 @@ class RetrainConfig:
     train_window: int = 1260
     min_train_size: int = 250
     policy: PromotionPolicy = PromotionPolicy()
-    #: As TrainConfig: the interval method the new model records, and its EWMA look-back.
-    interval: IntervalMethod = "ewma"
+    #: As TrainConfig: "auto" or the interval method, and the prices behind each interval.
+    interval: str = AUTO
     interval_window: int = 60
 
     def __post_init__(self) -> None:
         if self.order != "auto":
             ArimaOrder.parse(self.order)
         object.__setattr__(self, "families", parse_families(self.families))
-        validate_interval_method(self.interval)
+        validate_interval_setting(self.interval)
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,17 @@ class RetrainScoring:
     def label(self) -> str:
         """The challenger's label ("ARIMA(0,1,1)", "ETS(A,N,N)"...)."""
         return self.challenger.label
+
+    def served_interval(
+        self, close: np.ndarray, prices: np.ndarray, window: int
+    ) -> tuple[str, dict[str, Any]]:
+        """The chosen interval method and its parameters for a model fitted on `prices`
+        (conformal: calibrated on the holdout walk's errors over `close`)."""
+        walk = self.evaluation.walk
+        params = served_interval_params(
+            walk.interval, prices=prices, walk=walk, close=close, window=window
+        )
+        return walk.interval, params
 
 
 def _holdout_errors(close: np.ndarray, spec: ModelSpec, cfg: RetrainConfig) -> np.ndarray:
@@ -104,6 +121,15 @@ def score_retrain(
     )
     fit_part = pre[-config.train_window :] if config.train_window else pre
     challenger = choice.make().fit(fit_part)
+    intervals = choose_walk_interval(
+        pre,
+        choice=choice,
+        fitted=choice.fitted,
+        setting=config.interval,
+        validation_size=config.validation_size,
+        train_window=config.train_window,
+        window=config.interval_window,
+    )
     walk = walk_forward_model(
         close,
         make=choice.make,
@@ -111,8 +137,9 @@ def score_retrain(
         serve_window=config.interval_window,
         test_size=config.holdout_size,
         train_window=config.train_window,
-        interval=config.interval,
+        interval=intervals.method,
         interval_window=config.interval_window,
+        interval_params=test_interval_params(intervals, window=config.interval_window),
     )
     scale = naive_scale(fit_part)
     scores = score(
@@ -123,7 +150,9 @@ def score_retrain(
     )
     return RetrainScoring(
         challenger=challenger,
-        evaluation=Evaluation(choice=choice, walk=walk, scores=scores, scale=scale),
+        evaluation=Evaluation(
+            choice=choice, walk=walk, scores=scores, scale=scale, intervals=intervals
+        ),
         champion_errors=champion_errors,
         fit_part=fit_part,
         start=start,

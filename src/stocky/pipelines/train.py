@@ -22,13 +22,19 @@ from stocky.core.arima import ArimaOrder
 from stocky.core.backtest import WalkForward, walk_forward_model
 from stocky.core.families.base import Forecaster
 from stocky.core.families.registry import DEFAULT_FAMILIES, parse_families
+from stocky.core.intervals import AUTO, validate_interval_setting
+from stocky.core.intervals.auto import IntervalChoice
 from stocky.core.metrics import Scores, naive_scale, score
 from stocky.core.quality import check_prices, drop_non_sessions
 from stocky.core.sessions import TradingCalendar
 from stocky.core.spec import ModelSpec
-from stocky.core.volatility import IntervalMethod, interval_scale, validate_interval_method
 from stocky.errors import BadInput
 from stocky.pipelines.choice import ModelChoice, choose_model
+from stocky.pipelines.intervals import (
+    choose_walk_interval,
+    served_interval_params,
+    test_interval_params,
+)
 from stocky.pipelines.publish import Published, publish
 from stocky.report.charts import forecast_chart
 
@@ -38,7 +44,8 @@ __all__ = [
     "baseline_metrics",
     "data_hash",
     "evaluate",
-    "served_interval_scale",
+    "interval_info",
+    "served_interval_params",
     "train_ticker",
     "version_tags",
 ]
@@ -58,16 +65,17 @@ class TrainConfig:
     train_window: int = 1260
     refit_every: int = 0
     min_train_size: int = 250
-    #: How the model sizes its intervals (recorded in the spec), and the prices behind each
-    #: EWMA interval in the walk-forward (what the server gets: STOCKY_MAX_PRICES).
-    interval: IntervalMethod = "ewma"
+    #: How the model sizes its intervals: "auto" (the lowest validation interval score among
+    #: ewma, garch and conformal) or one method (`stocky.core.intervals`), and the prices
+    #: behind each interval in the walk-forward (what the server gets: STOCKY_MAX_PRICES).
+    interval: str = AUTO
     interval_window: int = 60
 
     def __post_init__(self) -> None:
         if self.order != "auto":
             ArimaOrder.parse(self.order)
         object.__setattr__(self, "families", parse_families(self.families))
-        validate_interval_method(self.interval)
+        validate_interval_setting(self.interval)
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,13 @@ class Evaluation:
     walk: WalkForward
     scores: Scores
     scale: float
+    #: The interval method chosen on the validation window (None: evaluated without one).
+    intervals: IntervalChoice | None = None
+
+    @property
+    def interval(self) -> str:
+        """The interval method of the test walk and of the served model."""
+        return self.walk.interval
 
     @property
     def model_type(self) -> str:
@@ -155,7 +170,17 @@ def evaluate(
         fitted={f: stages["validation"] for f, stages in (global_models or {}).items()},
         serve_window=config.interval_window,
     )
-    tested = (global_models or {}).get(choice.model_type, {}).get("test")
+    stages = (global_models or {}).get(choice.model_type, {})
+    intervals = choose_walk_interval(
+        pre_test,
+        choice=choice,
+        fitted=stages.get("validation", choice.fitted),
+        setting=config.interval,
+        validation_size=config.validation_size,
+        train_window=config.train_window,
+        window=config.interval_window,
+    )
+    tested = stages.get("test")
     walk = walk_forward_model(
         close,
         make=choice.make if tested is None else (lambda: tested),
@@ -164,20 +189,27 @@ def evaluate(
         test_size=config.test_size,
         train_window=config.train_window,
         refit_every=config.refit_every,
-        interval=config.interval,
+        interval=intervals.method,
         interval_window=config.interval_window,
+        interval_params=test_interval_params(intervals, window=config.interval_window),
     )
     train_part = pre_test[-config.train_window :] if config.train_window else pre_test
     scale = naive_scale(train_part)
     scores = score(
         walk.actual, walk.mean, walk.naive, lower=walk.lower, upper=walk.upper, scale=scale
     )
-    return Evaluation(choice=choice, walk=walk, scores=scores, scale=scale)
+    return Evaluation(choice=choice, walk=walk, scores=scores, scale=scale, intervals=intervals)
 
 
-def served_interval_scale(interval: str, prices: np.ndarray, window: int) -> float:
-    """The served model's interval scale, calibrated on the prices it is fitted on."""
-    return interval_scale(prices, window=window) if interval == "ewma" else 1.0
+def interval_info(ev: Evaluation) -> dict[str, Any]:
+    """What a spec's info and a run record say about the interval method and why."""
+    if ev.intervals is None:
+        return {"interval": ev.interval}
+    return {
+        "interval": ev.interval,
+        "interval_reason": ev.intervals.reason,
+        "interval_candidates": ev.intervals.table_records(),
+    }
 
 
 def version_tags(spec: ModelSpec, scores: Scores) -> dict[str, str]:
@@ -356,9 +388,12 @@ def _publish(
         train_end=str(fit_dates.iloc[-1].date()),
         train_rows=len(fit_slice),
         metrics=baseline_metrics(ev),
-        info={"source": ctx.source, "trained_at": ctx.now.isoformat(), "order_reason": reason},
-        interval=config.interval,
-        interval_scale=served_interval_scale(config.interval, fit_slice, config.interval_window),
+        info={"source": ctx.source, "trained_at": ctx.now.isoformat(), "order_reason": reason}
+        | interval_info(ev),
+        interval=ev.interval,
+        interval_params=served_interval_params(
+            ev.interval, prices=fit_slice, walk=ev.walk, close=close, window=config.interval_window
+        ),
     )
     test_dates = dates.iloc[ev.walk.start :]
     params = {
@@ -373,7 +408,9 @@ def _publish(
         "validation_size": config.validation_size,
         "train_window": config.train_window,
         "refit_every": config.refit_every,
-        "interval": config.interval,
+        "interval": ev.interval,
+        "interval_setting": config.interval,
+        "interval_reason": ev.intervals.reason if ev.intervals is not None else "-",
         "source": ctx.source,
         "data_first": str(dates.iloc[0].date()),
         "data_last": str(dates.iloc[-1].date()),
@@ -429,6 +466,7 @@ def _artifacts(
     }
     if ev.choice.candidates:
         summary["candidates"] = [dict(c) for c in ev.choice.candidates]
+    summary |= interval_info(ev)
     png = forecast_chart(
         list(test_dates),
         ev.walk.actual,

@@ -1,56 +1,68 @@
 """A family's forecaster as served: its mean, and an interval sized by the chosen method.
 
 Families report the mean and their own one-step standard deviation; how wide the served
-interval is belongs to the interval method recorded in the spec ("model": the family's own
-sigma; "ewma": the recent volatility of the window times a calibrated scale). ARIMA models keep
-their precomputed Kalman weight tables (`prepare_many` stacks a thousand of them at start-up).
+interval is belongs to the interval method and parameters recorded in the spec
+(`stocky.core.intervals`: "model", the family's own sigma; "ewma", the recent volatility of
+the window times a calibrated scale; "garch"; "conformal"). ARIMA models keep their
+precomputed Kalman weight tables for the mean (`prepare_many` stacks a thousand of them at
+start-up).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from functools import lru_cache
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import ndtri  # norm.ppf's kernel; scipy.stats takes ~1 s to import
 
 from stocky.core.arima import ArimaForecaster
 from stocky.core.arima import prepare_many as prepare_arima
 from stocky.core.families.base import Forecast, Forecaster, validate_window
-from stocky.core.volatility import IntervalMethod, ewma_std, validate_interval_method
+from stocky.core.intervals import check_interval, interval_method, normal_quantile
 from stocky.errors import BadInput
 
-__all__ = ["ServedModel", "prepare_many"]
+__all__ = ["ServedModel", "prepare_many", "resolve_interval_params"]
 
 
-@lru_cache(maxsize=16)
-def _z(level: float) -> float:
-    if not 0 < level < 1:
-        raise BadInput(f"level={level} must be between 0 and 1: use e.g. 0.95")
-    return float(ndtri(0.5 + level / 2))
+def resolve_interval_params(
+    interval: str, interval_params: Mapping[str, Any] | None, interval_scale: float
+) -> dict[str, Any]:
+    """The checked parameters of `interval`; without any, an "ewma" uses `interval_scale`
+    (how specs stored it before interval parameters existed).
+
+    Raises:
+        BadInput: Unknown method, malformed parameters or a bad scale.
+    """
+    if not (np.isfinite(interval_scale) and interval_scale > 0):
+        raise BadInput(
+            f"interval_scale={interval_scale!r} is invalid: pass a finite number > 0 (1.0 for none)"
+        )
+    if not interval_params and interval == "ewma":
+        interval_params = {"scale": float(interval_scale)}
+    return check_interval(interval, interval_params or {})
 
 
 class ServedModel:
     """A fitted family forecaster plus its interval method: what a server answers with."""
 
     def __init__(
-        self, family: Forecaster, *, interval: str = "ewma", interval_scale: float = 1.0
+        self,
+        family: Forecaster,
+        *,
+        interval: str = "ewma",
+        interval_scale: float = 1.0,
+        interval_params: Mapping[str, Any] | None = None,
     ) -> None:
         self.family = family
-        self.interval: IntervalMethod = validate_interval_method(interval)
-        if not (np.isfinite(interval_scale) and interval_scale > 0):
-            raise BadInput(
-                f"interval_scale={interval_scale!r} is invalid: pass a finite number > 0 "
-                "(1.0 for none)"
-            )
-        self.interval_scale = float(interval_scale)
+        self.interval_params = resolve_interval_params(interval, interval_params, interval_scale)
+        self._method = interval_method(interval)
+        self.interval = interval
+        self.interval_scale = float(self.interval_params.get("scale", interval_scale))
         arima = getattr(family, "forecaster", None)
-        # ARIMA serves through its own forecaster (cached weight tables, same numbers)
+        # ARIMA's mean (and own sigma) come from its forecaster's cached weight tables
         self._arima: ArimaForecaster | None = (
-            ArimaForecaster.from_params(
-                arima().params_, interval=self.interval, interval_scale=self.interval_scale
-            )
+            ArimaForecaster.from_params(arima().params_, interval="model")
             if callable(arima) and family.model_type == "arima"
             else None
         )
@@ -82,13 +94,19 @@ class ServedModel:
         Raises:
             BadInput: The window is too short or holds a price that is not finite and > 0.
         """
+        z = normal_quantile(level)
         if self._arima is not None:
-            return self._arima.forecast(window, level=level)
-        arr = validate_window(window, min_len=self.min_window)
-        mean, model_std = self.family.predict_one(arr)
-        std = model_std if self.interval == "model" else ewma_std(arr) * self.interval_scale
-        z = _z(level)
-        return Forecast(mean=mean, lower=mean - z * std, upper=mean + z * std, std=std, level=level)
+            fc = self._arima.forecast(window, level=level)
+            if self.interval == "model":
+                return fc
+            arr = validate_window(window, min_len=self.min_window)
+            mean, model_std = fc.mean, fc.std
+        else:
+            arr = validate_window(window, min_len=self.min_window)
+            mean, model_std = self.family.predict_one(arr)
+        half = self._method.half_width(arr, level, self.interval_params, model_std=model_std)
+        # std: the normal-equivalent standard deviation of the interval (half-width / z)
+        return Forecast(mean=mean, lower=mean - half, upper=mean + half, std=half / z, level=level)
 
     def prepare(self, lengths: range) -> ServedModel:
         """Precompute what forecasts of these window lengths need (ARIMA's weight tables)."""
