@@ -301,6 +301,8 @@ def _with_global_models(
         options = replace(options, pull=False)
     frames = stack.prices.load_many([t.ticker for t in tasks])
     closes = {t: f["close"].to_numpy(dtype=float) for t, f in frames.items() if not f.empty}
+    if not closes:  # nothing to fit on: each ticker fails in its own task, with its reason
+        return tasks, options
     sizes = {
         t: split_test_size(frames[t], options.split_date)
         if options.split_date is not None
