@@ -309,13 +309,17 @@ def _with_global_models(
         else config.test_size
         for t in closes
     }
-    params = fit_global_models(
-        closes,
-        families=config.families,
-        test_sizes=sizes,
-        validation_size=config.validation_size,
-        train_window=config.train_window,
-    )
+    try:
+        params = fit_global_models(
+            closes,
+            families=config.families,
+            test_sizes=sizes,
+            validation_size=config.validation_size,
+            train_window=config.train_window,
+        )
+    except BadInput as exc:  # too little history for a universe fit: per ticker instead
+        log.warning("global families fitted per ticker: %s", exc)
+        return tasks, options
     path = save_global_models(params, (stack.settings.home / "globals").resolve())
     log.info("fitted %s on %d tickers: %s", ", ".join(params), len(closes), path.name)
     return tasks, replace(options, globals_path=str(path))
