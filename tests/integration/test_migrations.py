@@ -282,4 +282,20 @@ def test_0005_keeps_the_newest_of_duplicate_drift_checks_and_refuses_new_ones(
     assert [tuple(k) for k in kept] == [("A", day, 2), ("A", other, 3), ("B", day, 4)]
     with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
         conn.execute(drift_checks.insert().values(ticker="B", as_of=day, **row))
+    command.upgrade(alembic_config(url), "head")
     assert diffs(engine) == []
+
+
+def test_0006_adds_the_model_family_columns_and_old_rows_keep_null(engine, forget_checks):
+    """Rows logged before model families keep NULL family columns (readers show "arima")."""
+    url = engine.url.render_as_string(hide_password=False)
+    command.upgrade(alembic_config(url), "0005")
+    cols = {c["name"] for c in sa.inspect(engine).get_columns("predictions")}
+    assert "model_type" not in cols and "model_label" not in cols
+    command.upgrade(alembic_config(url), "head")
+    cols = {c["name"] for c in sa.inspect(engine).get_columns("predictions")}
+    assert {"model_type", "model_label"} <= cols
+    assert diffs(engine) == []
+    command.downgrade(alembic_config(url), "0005")
+    cols = {c["name"] for c in sa.inspect(engine).get_columns("predictions")}
+    assert "model_type" not in cols
