@@ -168,6 +168,7 @@ async def drift(ticker: str, state: StateDep) -> dict[str, Any]:
             "volatility_changed": report.get("volatility_changed"),
             "model_degraded": report.get("model_degraded"),
             "coverage_broken": report.get("coverage_broken"),
+            "interval_degraded": report.get("interval_degraded"),
             "report": report,
         }
 
