@@ -50,7 +50,9 @@ def test_interval_score_matches_utilsforecast_winkler() -> None:
     actual, _, _, lower, upper = _series()
     frame = _frame(actual, **{"m-lo-95": lower, "m-hi-95": upper})
     expected = losses.winkler_score(frame, models=["m"], level=95)["m"].iloc[0]
-    assert float(np.mean(interval_score(actual, lower, upper))) == pytest.approx(expected, rel=1e-12)
+    assert float(np.mean(interval_score(actual, lower, upper))) == pytest.approx(
+        expected, rel=1e-12
+    )
 
 
 def test_pinball_by_hand_and_against_utilsforecast() -> None:
@@ -78,7 +80,9 @@ def test_crps_matches_numerical_integration_and_zero_sigma_is_absolute_error() -
         assert crps_normal([y], [mu], [s])[0] == pytest.approx(below + above, rel=1e-8)
     assert crps_normal([3.0], [1.0], [0.0])[0] == 2.0
     # hand value: at the mean, CRPS = sigma (2 phi(0) - 1/sqrt(pi)) = sigma (sqrt 2 - 1)/sqrt(pi)
-    assert crps_normal([0.0], [0.0], [1.0])[0] == pytest.approx((math.sqrt(2) - 1) / math.sqrt(math.pi))
+    assert crps_normal([0.0], [0.0], [1.0])[0] == pytest.approx(
+        (math.sqrt(2) - 1) / math.sqrt(math.pi)
+    )
 
 
 def test_crps_close_to_utilsforecast_quantile_losses_on_a_dense_grid() -> None:
@@ -96,10 +100,14 @@ def test_normal_cdf_and_sigma_and_expected_score() -> None:
     x = np.array([-3.0, -1.0, 0.0, 0.5, 2.5])
     assert normal_cdf(x) == pytest.approx(stats.norm.cdf(x), abs=1e-15)
     assert sigma_of_interval([8.0], [12.0])[0] == pytest.approx(2.0 / Z975)
-    assert sigma_of_interval([8.0], [12.0], alpha=0.1)[0] == pytest.approx(2.0 / stats.norm.ppf(0.95))
+    assert sigma_of_interval([8.0], [12.0], alpha=0.1)[0] == pytest.approx(
+        2.0 / stats.norm.ppf(0.95)
+    )
     # the mean interval score of the exact 95% normal interval, by simulation of 400k draws
     draws = np.random.default_rng(1).normal(size=400_000)
-    simulated = float(np.mean(interval_score(draws, np.full(draws.size, -Z975), np.full(draws.size, Z975))))
+    simulated = float(
+        np.mean(interval_score(draws, np.full(draws.size, -Z975), np.full(draws.size, Z975)))
+    )
     assert expected_interval_score(1.0) == pytest.approx(simulated, rel=5e-3)
     assert expected_interval_score(1.0) == pytest.approx(4.675, abs=1e-3)
 
@@ -111,7 +119,9 @@ def test_direction_excludes_ties_and_pvalue_matches_scipy() -> None:
     # session 2: flat actual, session 3: flat forecast -> left out; hits: 0, 1, 4
     assert direction(actual, prediction, last) == (3, 4)
     for hits, n in ((0, 1), (3, 4), (7, 10), (60, 100), (50, 100), (530, 1000), (1, 2000)):
-        assert binomial_pvalue(hits, n) == pytest.approx(stats.binomtest(hits, n, 0.5).pvalue, rel=1e-9)
+        assert binomial_pvalue(hits, n) == pytest.approx(
+            stats.binomtest(hits, n, 0.5).pvalue, rel=1e-9
+        )
     assert binomial_pvalue(0, 0) is None
     with pytest.raises(BadInput, match="hits=5, n=3"):
         binomial_pvalue(5, 3)

@@ -131,7 +131,8 @@ def sigma_of_interval(lower: ArrayLike, upper: ArrayLike, *, alpha: float = ALPH
 def normal_cdf(x: ArrayLike) -> FloatArray:
     """The standard normal CDF, ``(1 + erf(x / sqrt 2)) / 2`` (math.erf: no scipy import)."""
     values = np.asarray(x, dtype=np.float64)
-    return 0.5 * (1.0 + _ERF(values / math.sqrt(2.0)).astype(np.float64))
+    erf = np.asarray(_ERF(values / math.sqrt(2.0)), dtype=np.float64)
+    return 0.5 * (1.0 + erf)
 
 
 def _normal_quantile(p: float) -> float:
