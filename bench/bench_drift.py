@@ -18,6 +18,9 @@ Scenarios:
   AR lost   returns AR(1) phi=+0.3, then a random walk (skill vs naive +4.6% -> -4.4%)
   AR flip   returns AR(1) phi=+0.3, then phi=-0.3 (skill -> -12.7%)
   AR flip+  returns AR(1) phi=+0.5, then phi=-0.5 (skill +13% -> -32%)
+  wide x2   random walk, no change in the market; the champion's intervals become twice as
+            wide (a distribution degraded that coverage cannot see)
+  narrow/2  random walk; the champion's intervals become half as wide (coverage ~68%)
 Real: S&P 500 closes 1999-2018, the first three years to fit, then the random walk and an
 ARIMA(0,1,1) walked forward with fixed parameters and stocky's EWMA intervals.
 """
@@ -25,6 +28,7 @@ ARIMA(0,1,1) walked forward with fixed parameters and stocky's EWMA intervals.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import platform
 import time
@@ -56,6 +60,7 @@ class Batch:
     return_rmse: np.ndarray  # champion's training return RMSE
     naive_return_rmse: np.ndarray  # naive's training return RMSE (the typical move)
     change: int | None  # monitored session of the change
+    interval_score: np.ndarray  # champion's training mean interval score over the last close
 
 
 def _prices_to_batch(returns: np.ndarray, change: int | None) -> Batch:
@@ -83,11 +88,23 @@ def _prices_to_batch(returns: np.ndarray, change: int | None) -> Batch:
     ret_rmse = np.sqrt(np.mean((err[:, fit] / naive[:, fit]) ** 2, axis=1))
     moved = actual[:, fit] / naive[:, fit] - 1.0
     naive_ret = np.sqrt(np.mean(moved**2, axis=1))
+    lo, hi, y = (pred - half)[:, fit], (pred + half)[:, fit], actual[:, fit]
+    winkler = (hi - lo) + 40.0 * (np.maximum(lo - y, 0.0) + np.maximum(y - hi, 0.0))
+    ret_is = np.mean(winkler / naive[:, fit], axis=1)
     mon = slice(TRAIN - 2, None)
     return Batch(
         actual[:, mon], pred[:, mon], naive[:, mon], pred[:, mon] - half[:, mon],
-        pred[:, mon] + half[:, mon], rmse, ret_rmse, naive_ret, change,
+        pred[:, mon] + half[:, mon], rmse, ret_rmse, naive_ret, change, ret_is,
     )  # fmt: skip
+
+
+def _resized(batch: Batch, factor: float, change: int) -> Batch:
+    """The same series with the champion's half-widths times `factor` from `change` on."""
+    half = (batch.upper - batch.lower) / 2.0
+    half[:, change:] *= factor
+    return dataclasses.replace(
+        batch, lower=batch.prediction - half, upper=batch.prediction + half, change=change
+    )
 
 
 def _ar_returns(rng: np.random.Generator, n: int, length: int, phis: list[tuple[int, float]],
@@ -138,7 +155,7 @@ def scenarios(n: int, seed: int) -> dict[str, Batch]:
     moved = change + AFTER
     sd03, sd05 = 0.01 * np.sqrt(1 - 0.09), 0.01 * np.sqrt(1 - 0.25)  # returns' sd 1%
     garch = _garch_params()
-    return {
+    out = {
         "rw": _prices_to_batch(_ar_returns(rng, n, flat, [], [(0, 0.01)]), None),
         "garch": _prices_to_batch(_garch_returns(rng, n, flat, garch), None),
         "AR": _prices_to_batch(_ar_returns(rng, n, flat, [(0, 0.3)], [(0, sd03)]), None),
@@ -160,6 +177,11 @@ def scenarios(n: int, seed: int) -> dict[str, Batch]:
             _ar_returns(rng, n, moved, [(0, 0.5), (change, -0.5)], [(0, sd05)]), CHANGE_AT
         ),
     }
+    # drawn after the others, so that their series (and figures) are unchanged
+    for name, factor in (("wide x2", 2.0), ("narrow/2", 0.5)):
+        flat_walk = _prices_to_batch(_ar_returns(rng, n, moved, [], [(0, 0.01)]), None)
+        out[name] = _resized(flat_walk, factor, CHANGE_AT)
+    return out
 
 
 Detector = Callable[[Batch, int], np.ndarray]
@@ -201,13 +223,21 @@ def detectors() -> list[tuple[str, str, Detector]]:
     for w, a in ((40, 0.01), (40, 0.001), (60, 0.001)):
         add("coverage_drop", f"w={w} p<{a}",
             lambda b, i, w=w, a=a: d.coverage_drop(*_args(b, i), window=w, alpha=a).flags)  # fmt: skip
+    for k, h, c in ((0.25, 8.0, 4.0), (0.25, 12.0, 4.0), (0.25, 12.0, 8.0), (0.25, 16.0, 8.0)):
+        add("cusum_interval_score", f"k={k} h={h} cap={c:g}" + ("*" if (h, c) == (8.0, 4.0) else ""),
+            lambda b, i, k=k, h=h, c=c: d.cusum_interval_score(
+                *_args(b, i), baseline=b.interval_score[i], k=k, h=h, clip=c).flags)  # fmt: skip
     config = AssessmentConfig()
 
     def path(b: Batch, i: int) -> StatePath:
-        return state_path(*_args(b, i), config=config, baseline_return_rmse=b.naive_return_rmse[i])
+        return state_path(
+            *_args(b, i), config=config, baseline_return_rmse=b.naive_return_rmse[i],
+            baseline_interval_score=b.interval_score[i],
+        )  # fmt: skip
 
     add("state: model_degraded", "defaults*", lambda b, i: path(b, i).model_degraded)
     add("state: volatility_changed", "defaults*", lambda b, i: path(b, i).volatility_changed)
+    add("state: interval_degraded", "defaults*", lambda b, i: path(b, i).interval_degraded)
     return out
 
 
@@ -246,6 +276,7 @@ def real_batches() -> tuple[dict[str, Batch], float]:
 
     from stocky.core.arima import ArimaOrder
     from stocky.core.backtest import walk_forward
+    from stocky.core.scores import expected_interval_score
 
     close = arch.data.sp500.load()["Close"].to_numpy(dtype=float)
     train = 756
@@ -258,11 +289,15 @@ def real_batches() -> tuple[dict[str, Batch], float]:
     ret = np.array([np.sqrt(np.mean((moves / close[: train - 1]) ** 2))])
     half = (walk.upper - walk.lower) / 2.0
     row = lambda a: a[None, :]  # noqa: E731
+    # no walk-forward on the training years here: the level of a calibrated normal interval
+    # with the training moves' sd (what stocky falls back to for specs without the baseline)
+    level = np.array([expected_interval_score(float(ret[0]))])
     batches = {
         "random walk": Batch(row(walk.actual), row(walk.naive), row(walk.naive),
-                             row(walk.naive - half), row(walk.naive + half), rmse, ret, ret, None),
+                             row(walk.naive - half), row(walk.naive + half), rmse, ret, ret, None,
+                             level),
         "ARIMA(0,1,1)": Batch(row(walk.actual), row(walk.mean), row(walk.naive),
-                              row(walk.lower), row(walk.upper), rmse, ret, ret, None),
+                              row(walk.lower), row(walk.upper), rmse, ret, ret, None, level),
     }  # fmt: skip
     return batches, walk.actual.size / 252.0
 
@@ -293,9 +328,10 @@ def main() -> None:
     )
     print(f"real: S&P 500 {years:.1f} years after 3 training years; alarm onsets per year")
     print()
-    sims_order = ("rw", "garch", "AR", "AR+", "vol x2", "vol x3", "AR lost", "AR flip", "AR flip+")
+    sims_order = ("rw", "garch", "AR", "AR+", "vol x2", "vol x3", "AR lost", "AR flip", "AR flip+",
+                  "wide x2", "narrow/2")  # fmt: skip
     head = [*sims_order, "S&P RW", "S&P ARIMA"]
-    print(f"{'':<50}{'false alarms / 1,000':^40}{'delay median/p90':^50}{'alarms/year':^20}")
+    print(f"{'':<50}{'false alarms / 1,000':^40}{'delay median/p90':^70}{'alarms/year':^20}")
     print(f"{'detector':<26}{'settings':<24}" + "".join(f"{h:>10}" for h in head))
     for name, label, fn in detectors():
         cells = [evaluate(fn, sims[k]) for k in sims_order]
@@ -305,7 +341,8 @@ def main() -> None:
     print("* defaults (stocky.core.assessment.AssessmentConfig); states: model_degraded is")
     print("  cusum_skill, volatility_changed is return_rmse w=20 x1.5 3 in a row on naive's errors")
     print("  against naive's training return RMSE, unless model_degraded (without a baseline:")
-    print("  cusum_standardized on naive's errors)")
+    print("  cusum_standardized on naive's errors); interval_degraded is cusum_interval_score")
+    print("  against the champion's training interval score over the last close")
     print(f"wall {time.perf_counter() - t0:.1f} s")
 
 

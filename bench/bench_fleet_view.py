@@ -33,6 +33,9 @@ class NoModels:
     def tickers(self) -> list[str]:
         return []
 
+    def champion_versions(self, alias: str = "champion") -> list[object]:
+        return []
+
 
 def _ms(seconds: list[float]) -> str:
     return f"{statistics.median(seconds) * 1000:7.0f} ms"

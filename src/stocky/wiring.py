@@ -204,6 +204,7 @@ def retrain_config(settings: Settings) -> RetrainConfig:
             min_improvement=settings.min_improvement,
             naive_tolerance=settings.naive_tolerance,
             dm_alpha=settings.dm_alpha,
+            metric=settings.promotion_metric,
         ),
     )
 

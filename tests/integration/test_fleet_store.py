@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from stocky.api.app import create_app
 from stocky.core.drift import per_session
 from stocky.core.fleet import FleetRow
 from stocky.core.realized import realized
+from stocky.core.scores import distribution_scores
 from stocky.pipelines.fleet_view import lookback_days
 from support import make_settings
 from synthetic_fleet import DUE, NOW, fill, ticker
@@ -38,6 +40,9 @@ class NoModels:
         return []
 
     def champion_versions(self, alias: str = "champion") -> list[object]:
+        return []
+
+    def versions(self, ticker: str) -> list[object]:
         return []
 
 
@@ -100,6 +105,21 @@ def test_facts_take_five_statements_and_agree_with_the_per_ticker_path(db_url):
         assert f.mse == pytest.approx(ref.rmse**2, rel=1e-12)
         assert f.naive_mse == pytest.approx(ref.naive_rmse**2, rel=1e-12)
         assert f.coverage == pytest.approx(ref.coverage, rel=1e-12)
+        scores = distribution_scores(
+            *(
+                sessions[c].to_numpy(float)
+                for c in ("actual", "prediction", "naive", "lower", "upper")
+            )
+        )
+        assert f.interval_score == pytest.approx(scores.interval_score, rel=1e-12)
+        assert f.naive_interval_score == pytest.approx(scores.naive_interval_score, rel=1e-12)
+        assert f.crps == pytest.approx(scores.crps, rel=1e-12)
+        assert f.naive_crps == pytest.approx(scores.naive_crps, rel=1e-12)
+        assert (f.direction_accuracy, f.direction_sessions, f.direction_pvalue) == (
+            scores.direction_accuracy,
+            scores.direction_sessions,
+            scores.direction_pvalue,
+        )
     # the flags come from each latest check's report (JSON read by the database)
     assert by[ticker(7)].volatility_changed is True and by[ticker(7)].model_degraded is None
     assert by[ticker(11)].model_degraded is True and by[ticker(1)].volatility_changed is None
@@ -230,3 +250,93 @@ def test_windows_are_cached_apart_and_stepping_through_them_keeps_the_default(cl
     counter = Statements(state.engine)
     assert client.get("/dashboard").status_code == 200
     assert counter.seen == []  # the dashboard's window was never evicted
+
+
+def _strict(text: str) -> object:
+    def refuse(name: str) -> None:
+        raise AssertionError(f"{name} in a JSON response: send None instead")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_fleet_rows_carry_the_distribution_scores_next_to_naive(client):
+    rows = {
+        r["ticker"]: r for r in _strict(client.get("/monitoring/fleet?limit=1000").text)["tickers"]
+    }
+    # FLT0000: forecast 100.8 +- 2 over a naive of 100; closes 101, or 104 every third session
+    # (above both intervals: 104 - 102.8 = 1.2 for the model, 104 - 102 = 2 for naive)
+    r = rows[ticker(0)]
+    missed = 1.0 - r["coverage"]  # share of sessions closing at 104
+    assert 0 < missed < 1
+    assert r["interval_score"] == pytest.approx(4.0 + 40 * 1.2 * missed)
+    assert r["naive_interval_score"] == pytest.approx(4.0 + 40 * 2.0 * missed)
+    assert r["crps"] < r["naive_crps"]
+    # every forecast and every close is above the last close: all right, p = 2 x 0.5**n
+    n = r["direction_sessions"]
+    assert (r["direction_accuracy"], n) == (1.0, r["sessions"])
+    assert r["direction_pvalue"] == pytest.approx(2 * 0.5**n)
+    # FLT0030: forecast 101 - 1.4 = 99.6, below the last close: every direction wrong
+    assert rows[ticker(30)]["direction_accuracy"] == 0.0
+
+
+def test_performance_has_the_distribution_scores_by_hand(client):
+    perf = _strict(client.get(f"/monitoring/{ticker(0)}/performance").text)
+    w = perf["windows"]["21"]
+    sessions = client.app.state.stocky.predictions.labeled(ticker(0))  # type: ignore[attr-defined]
+    actual = per_session(sessions).tail(21)["actual"].to_numpy(float)
+    hand = [4.0 + 40 * max(a - 102.8, 0.0) for a in actual]
+    naive_hand = [4.0 + 40 * max(a - 102.0, 0.0) for a in actual]
+    assert w["interval_score"] == pytest.approx(sum(hand) / 21)
+    assert w["naive_interval_score"] == pytest.approx(sum(naive_hand) / 21)
+    assert w["interval_skill"] == pytest.approx(1 - sum(hand) / sum(naive_hand))
+    # the bounds as quantiles: below the upper bound by d costs 0.025 d, above it 0.975 d
+    upper_hand = [0.975 * (a - 102.8) if a > 102.8 else 0.025 * (102.8 - a) for a in actual]
+    assert w["pinball_upper"] == pytest.approx(sum(upper_hand) / 21)
+    assert (
+        w["coverage_95"]
+        == w["naive_coverage_95"]
+        == pytest.approx(sum(a < 102 for a in actual) / 21)
+    )
+    assert (w["direction_accuracy"], w["direction_sessions"]) == (1.0, 21)
+    assert w["direction_pvalue"] == pytest.approx(2 * 0.5**21)
+    assert 0 < w["crps"] < w["naive_crps"]
+
+
+class TaggedModels(NoModels):
+    """One aliased version whose tags carry the test-period distribution scores (one NaN)."""
+
+    def aliased_versions(self) -> list[object]:
+        from stocky.adapters.ports import ModelVersionInfo
+
+        tags = {
+            "model_type": "naive",
+            "model": "Naive",
+            "walk_forward_rmse": "1.5",
+            "walk_forward_interval_score": "6.25",
+            "naive_interval_score": "6.5",
+            "walk_forward_crps": "0.84",
+            "naive_crps": "nan",
+            "direction_accuracy": "0.53",
+            "direction_pvalue": "0.41",
+        }
+        return [ModelVersionInfo(ticker(0), "stocky-flt0000", 1, ("champion",), None, tags)]
+
+
+def test_models_show_the_distribution_scores_tagged_at_training(home):
+    app = create_app(make_settings(home), clock=lambda: NOW, registry=TaggedModels())  # type: ignore[arg-type]
+    with TestClient(app) as c:
+        r = c.get("/models")
+    assert r.status_code == 200
+    (row,) = _strict(r.text)  # type: ignore[misc]
+    assert row["walk_forward_interval_score"] == 6.25 and row["naive_interval_score"] == 6.5
+    assert row["walk_forward_crps"] == 0.84 and row["naive_crps"] is None  # NaN tag: None
+    assert (row["direction_accuracy"], row["direction_pvalue"]) == (0.53, 0.41)
+
+
+def test_dashboard_pages_show_the_distribution_scores(client):
+    overview = client.get("/dashboard").text
+    assert '<button type="button">interval score</button>' in overview
+    assert '<button type="button">CRPS</button>' in overview
+    page = client.get(f"/dashboard/{ticker(0)}").text
+    assert '<div data-score="interval"><dt>interval score</dt>' in page
+    assert '<div data-score="direction"><dt>direction right</dt><dd>100.0%' in page

@@ -173,7 +173,13 @@ def _plain(value: object) -> object:
 
 
 #: Fields added since the grouping (model families, alert pass limits).
-FIELDS_ADDED_SINCE = ["families", "selection_alpha", "alert_pass_seconds", "alert_breaker_failures"]
+FIELDS_ADDED_SINCE = [
+    "families",
+    "selection_alpha",
+    "alert_pass_seconds",
+    "alert_breaker_failures",
+    "promotion_metric",
+]
 
 
 def test_every_field_is_still_there_and_nothing_else_was_added():
@@ -191,6 +197,19 @@ def test_each_old_variable_still_sets_its_attribute(clean_env, field):
     settings = Settings()
     assert _plain(getattr(settings, field)) == expected
     assert _plain(getattr(settings, field)) != _plain(Settings.model_fields[field].default)
+
+
+def test_promotion_metric_reaches_the_retrain_policy(clean_env):
+    from pydantic import ValidationError
+
+    from stocky.wiring import retrain_config
+
+    assert retrain_config(Settings()).policy.metric == "rmse"
+    clean_env.setenv("STOCKY_PROMOTION_METRIC", "interval_score")
+    assert retrain_config(Settings()).policy.metric == "interval_score"
+    clean_env.setenv("STOCKY_PROMOTION_METRIC", "mae")
+    with pytest.raises(ValidationError, match="promotion_metric"):
+        Settings()
 
 
 def test_fields_are_grouped_by_concern():

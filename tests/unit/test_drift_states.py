@@ -84,6 +84,17 @@ def test_volatility_jump_on_a_random_walk_moves_no_model_but_alerts(tmp_path: Pa
     # the state needs the champion's first 20 sessions and 3 breaching ones after the jump
     first = checks.index(vol[0])
     assert CHANGE < first <= 25
+    # the interval score runs above the champion's validation level too (the spec carries no
+    # interval-score baseline yet: a calibrated normal's with its return RMSE stands in)
+    assert all("interval_degraded" in c.report for c in checks)
+    widened = [c for c in checks if c.report["interval_degraded"]]
+    assert widened and checks.index(widened[0]) > CHANGE
+    assessed = widened[-1].report["assessment"]
+    assert assessed["baseline_interval_source"] in (
+        "walk_forward_return_interval_score",
+        "calibrated normal with sigma walk_forward_return_rmse",
+    )
+    assert assessed["interval_score"] > assessed["baseline_interval_score"]
     # no retrain: the random walk is still the best forecast, only intervals should widen
     assert audit.promotions("SYN") == []
     assert set(audit.kinds("SYN")) == {"volatility_changed"}

@@ -315,7 +315,24 @@ def test_score_optional_fields_are_none_and_dict_is_json_ready() -> None:
         "dm_stat",
         "dm_pvalue",
         "coverage",
+        "interval_score",
+        "naive_interval_score",
+        "interval_skill",
+        "pinball_lower",
+        "pinball_upper",
+        "naive_pinball_lower",
+        "naive_pinball_upper",
+        "crps",
+        "naive_crps",
+        "naive_coverage",
+        "return_interval_score",
+        "direction_accuracy",
+        "direction_sessions",
+        "direction_pvalue",
     ]
+    assert s.interval_score is None and s.crps is None  # no interval given
+    # every forecast and every close is above its last close: 3 hits in 3
+    assert (s.direction_accuracy, s.direction_sessions) == (1.0, 3)
     assert json.loads(json.dumps(d)) == d
 
 

@@ -85,3 +85,60 @@ def test_naive_beats_both_is_the_random_walk_fallback_rule() -> None:
     assert not naive_beats_both(decision(False, 1.9, 1.9, 1.9))  # a tie is no win
     assert not naive_beats_both(decision(True, 2.0, 1.95, 1.9))  # promoted: nothing to fall back
     assert not naive_beats_both(decision(False, None, 2.1, 1.9))  # no champion to replace
+
+
+# --- promotion by a distribution score ---------------------------------------------------
+
+ACTUAL = 100.0 + np.cumsum(BASE) / 10
+ERR = rng.normal(0, 1.0, 63)  # the model's errors, sd 1
+
+
+def scored(name: str, half: float, errors: np.ndarray = ERR) -> HoldoutScore:
+    forecast = ACTUAL - errors
+    return HoldoutScore(name, errors, ACTUAL, forecast - half, forecast + half)
+
+
+def test_interval_score_promotes_a_calibrated_interval_that_rmse_cannot_see():
+    champion, challenger = scored("champion", 3 * 1.96), scored("challenger", 1.96)
+    naive = HoldoutScore("naive", ERR * 1.05)  # no interval: gets the challenger's half-width
+    by_rmse = decide(champion, challenger, naive, PromotionPolicy())
+    assert not by_rmse.promote and by_rmse.metric == "rmse"  # equal point errors
+    by_score = decide(champion, challenger, naive, PromotionPolicy(metric="interval_score"))
+    assert by_score.promote and by_score.reason.startswith("promoted: challenger interval score")
+    # hand value of the champion's mean Winkler score: width + 40 x misses
+    lo, hi = ACTUAL - ERR - 3 * 1.96, ACTUAL - ERR + 3 * 1.96
+    hand = np.mean((hi - lo) + 40 * np.maximum(lo - ACTUAL, 0) + 40 * np.maximum(ACTUAL - hi, 0))
+    assert by_score.champion_value == pytest.approx(hand)
+    assert by_score.champion_rmse == pytest.approx(by_score.challenger_rmse)  # RMSEs still told
+    by_crps = decide(champion, challenger, naive, PromotionPolicy(metric="crps"))
+    assert by_crps.promote and by_crps.challenger_value < by_crps.champion_value
+
+
+def test_interval_metric_dm_test_runs_on_the_losses():
+    champion, challenger = scored("champion", 4 * 1.96), scored("challenger", 1.96)
+    policy = PromotionPolicy(metric="interval_score", dm_alpha=0.01)
+    d = decide(champion, challenger, HoldoutScore("naive", ERR * 2), policy)
+    assert d.promote and d.dm_pvalue is not None and d.dm_pvalue < 0.01
+
+
+def test_interval_metric_without_an_interval_says_what_to_do():
+    with pytest.raises(BadInput, match="champion has no holdout interval.*PROMOTION_METRIC=rmse"):
+        decide(
+            HoldoutScore("champion", ERR), scored("challenger", 1.96), HoldoutScore("naive", ERR),
+            PromotionPolicy(metric="crps"),
+        )  # fmt: skip
+    with pytest.raises(BadInput, match="promotion metric 'mae' is unknown"):
+        PromotionPolicy(metric="mae")  # type: ignore[arg-type]
+
+
+def test_naive_fallback_follows_the_metric():
+    from stocky.core.promotion import naive_beats_both
+
+    # naive's point errors are the smallest, but its own interval is three times too wide
+    champion, challenger = scored("champion", 1.96), scored("challenger", 1.96 * 1.5)
+    naive = scored("naive", 3 * 1.96, ERR * 0.999)
+    by_rmse = decide(champion, challenger, naive, PromotionPolicy())
+    assert not by_rmse.promote and naive_beats_both(by_rmse)
+    by_score = decide(champion, challenger, naive, PromotionPolicy(metric="interval_score"))
+    assert not by_score.promote and not naive_beats_both(by_score)
+    assert by_score.naive_value > by_score.champion_value

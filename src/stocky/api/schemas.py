@@ -131,6 +131,22 @@ class ModelInfo(BaseModel):
     walk_forward_coverage: float | None = Field(
         None, description="Share of test-period closes inside the 95% interval."
     )
+    walk_forward_interval_score: float | None = Field(
+        None, description="Mean 95% interval (Winkler) score on the test period; lower is better."
+    )
+    naive_interval_score: float | None = Field(
+        None, description="The random walk's, with the model's half-widths."
+    )
+    walk_forward_crps: float | None = Field(
+        None, description="Mean CRPS of the served normal on the test period; lower is better."
+    )
+    naive_crps: float | None = Field(None, description="The random walk's, with the same sigma.")
+    direction_accuracy: float | None = Field(
+        None, description="Share of test sessions whose forecast move had the actual's sign."
+    )
+    direction_pvalue: float | None = Field(
+        None, description="Two-sided binomial p-value of direction_accuracy against 50%."
+    )
 
 
 class ReloadResponse(BaseModel):

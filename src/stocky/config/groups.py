@@ -290,6 +290,14 @@ class RetrainSettings(BaseModel):
     min_improvement: float = Field(0.0, ge=0)
     naive_tolerance: float = Field(0.0, ge=0)
     dm_alpha: float | None = Field(None, gt=0, lt=1)
+    promotion_metric: Literal["rmse", "interval_score", "crps"] = Field(
+        "rmse",
+        description=(
+            "What a challenger must beat the champion and naive on: 'rmse' (the point "
+            "forecast), 'interval_score' (the 95% interval's Winkler score) or 'crps' (the "
+            "CRPS of the normal the interval describes)."
+        ),
+    )
 
 
 class AlertSettings(BaseModel):

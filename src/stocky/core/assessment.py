@@ -11,6 +11,12 @@ are sized by recent volatility), no retrain. Moves grew when their rolling retur
 above a multiple of the baseline (when one is known), otherwise when `cusum_standardized` on
 naive's errors says they outgrew the intervals.
 
+*Interval score degraded* (reported, no action of its own): the 95% interval score, over the
+last close, runs above the champion's validation level (`cusum_interval_score`): the forecast
+distribution scores worse than when it was validated, whether its intervals turned too narrow
+or too wide, its centre moved off, or the market's moves widened (then volatility changed says
+so too, and the intervals follow).
+
 The defaults are the settings chosen in ``bench/bench_drift.py`` (README, "Drift detectors"):
 *model degraded* raised 0.00-0.01 false alarms per 1,000 sessions on simulated random walks
 and GARCH(1,1) series like the S&P 500's, none after volatility jumps x2 and x3 and none on
@@ -32,6 +38,7 @@ from stocky.core.checks import validate_positive
 from stocky.core.detectors import (
     Alarms,
     coverage_drop,
+    cusum_interval_score,
     cusum_skill,
     cusum_standardized,
     labeled_arrays,
@@ -60,6 +67,10 @@ class AssessmentConfig:
     #: coverage_drop: window and significance.
     coverage_window: int = 40
     coverage_alpha: float = 0.001
+    #: cusum_interval_score: allowance, threshold and cap of the interval-score ratio.
+    interval_k: float = 0.25
+    interval_h: float = 8.0
+    interval_clip: float = 4.0
     #: The interval's level and the cap on |standardised error|.
     level: float = 0.95
     clip: float = 3.0
@@ -67,10 +78,10 @@ class AssessmentConfig:
     min_sessions: int = 10
 
     def __post_init__(self) -> None:
-        for name in ("skill_k", "z_k"):
+        for name in ("skill_k", "z_k", "interval_k"):
             if not np.isfinite(getattr(self, name)) or getattr(self, name) < 0:
                 raise BadInput(f"{name}={getattr(self, name)!r}: pass a finite number >= 0")
-        for name in ("skill_h", "z_h", "vol_multiplier", "clip"):
+        for name in ("skill_h", "z_h", "vol_multiplier", "clip", "interval_h", "interval_clip"):
             validate_positive(getattr(self, name), name)
         for name in ("vol_window", "vol_consecutive", "coverage_window", "min_sessions"):
             if getattr(self, name) < 1:
@@ -90,6 +101,8 @@ class StatePath:
     model_degraded: NDArray[np.bool_]
     coverage_broken: NDArray[np.bool_]
     detectors: dict[str, Alarms]
+    #: All False without an interval-score baseline.
+    interval_degraded: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, bool))
 
 
 @dataclass(frozen=True)
@@ -102,6 +115,7 @@ class DriftAssessment:
     sessions: int
     reasons: tuple[str, ...]
     statistics: dict[str, float] = field(default_factory=dict)
+    interval_degraded: bool = False
 
     @property
     def action(self) -> str:
@@ -114,6 +128,7 @@ class DriftAssessment:
 def state_path(
     actual: ArrayLike, prediction: ArrayLike, naive: ArrayLike, lower: ArrayLike,
     upper: ArrayLike, *, config: AssessmentConfig, baseline_return_rmse: float | None = None,
+    baseline_interval_score: float | None = None,
 ) -> StatePath:  # fmt: skip
     """The two states (and coverage) at every session, for charts and benchmarks.
 
@@ -124,6 +139,8 @@ def state_path(
         baseline_return_rmse: The typical one-day move as a return when the champion was
             trained (naive's walk-forward return RMSE; the champion's is within ~1% of it on
             real closes). Without it, volatility rests on the standardised-error CUSUM.
+        baseline_interval_score: The champion's validation interval score over the last close
+            (mean); without it no interval-score state is raised.
 
     Returns:
         A StatePath; no state is raised before `config.min_sessions` sessions.
@@ -155,18 +172,26 @@ def state_path(
         grew = detectors["return_rmse"].flags
     ready = np.arange(len(lab)) >= c.min_sessions - 1
     degraded = ready & detectors["cusum_skill"].flags
+    interval = np.zeros(len(lab), dtype=bool)
+    if baseline_interval_score is not None:
+        detectors["cusum_interval_score"] = cusum_interval_score(
+            *args, baseline=baseline_interval_score, k=c.interval_k, h=c.interval_h,
+            alpha=1.0 - c.level, clip=c.interval_clip,
+        )  # fmt: skip
+        interval = ready & detectors["cusum_interval_score"].flags
     return StatePath(
         volatility_changed=ready & grew & ~degraded,
         model_degraded=degraded,
         coverage_broken=ready & detectors["coverage_drop"].flags,
         detectors=detectors,
+        interval_degraded=interval,
     )
 
 
 def assess_drift(
     actual: ArrayLike, prediction: ArrayLike, naive: ArrayLike, lower: ArrayLike,
     upper: ArrayLike, *, config: AssessmentConfig | None = None,
-    baseline_return_rmse: float | None = None,
+    baseline_return_rmse: float | None = None, baseline_interval_score: float | None = None,
 ) -> DriftAssessment:  # fmt: skip
     """Classify the latest session: volatility regime changed, model degraded, or neither.
 
@@ -176,6 +201,8 @@ def assess_drift(
         config: Detector settings (defaults: `AssessmentConfig()`).
         baseline_return_rmse: The typical one-day move as a return at training, if known
             (see `state_path`).
+        baseline_interval_score: The champion's validation interval score over the last
+            close, if known (see `state_path`).
 
     Returns:
         A DriftAssessment; `reasons` says which detector raised each state and with what
@@ -188,6 +215,7 @@ def assess_drift(
     path = state_path(
         actual, prediction, naive, lower, upper, config=config,
         baseline_return_rmse=baseline_return_rmse,
+        baseline_interval_score=baseline_interval_score,
     )  # fmt: skip
     n = int(path.model_degraded.size)
     stats = {name: float(a.statistic[-1]) for name, a in path.detectors.items() if n}
@@ -220,6 +248,13 @@ def assess_drift(
             f"interval coverage broken: binomial p {stats['coverage_drop']:.2g} < "
             f"{config.coverage_alpha:g} over {config.coverage_window} sessions"
         )
+    interval = bool(path.interval_degraded[-1])
+    if interval:
+        reasons.append(
+            f"interval score degraded: CUSUM {stats['cusum_interval_score']:.3g} > "
+            f"{config.interval_h:g} (interval score over the last close above the champion's "
+            f"validation level {baseline_interval_score:.4g})"
+        )
     if not reasons:
         reasons.append("no change: errors within the intervals, model no worse than naive")
-    return DriftAssessment(vol, degraded, cover, n, tuple(reasons), stats)
+    return DriftAssessment(vol, degraded, cover, n, tuple(reasons), stats, interval)

@@ -18,7 +18,10 @@ Two families, because a volatility change and a stale model look alike in raw er
   volatility jump both forecasts' errors grow together and these stay quiet.
 
 `coverage_drop` (too many closes outside the interval, binomial test) says the intervals no
-longer hold their level, whatever the cause.
+longer hold their level, whatever the cause. `cusum_interval_score` (CUSUM on the 95% interval
+score over the last close, as a ratio of the champion's validation level) says the forecast
+distribution scores worse than when it was validated: intervals too narrow (misses), too wide,
+or off-centre, and a market whose moves widened.
 
 Pure: numpy and scipy.
 """
@@ -42,6 +45,7 @@ from stocky.core.labeled import (
     streak,
     validate_window,
 )
+from stocky.core.scores import interval_score
 from stocky.errors import BadInput
 
 __all__ = [
@@ -49,6 +53,7 @@ __all__ = [
     "Labeled",
     "coverage_drop",
     "cusum",
+    "cusum_interval_score",
     "cusum_skill",
     "cusum_standardized",
     "labeled_arrays",
@@ -235,3 +240,35 @@ def coverage_drop(
     pvalue = np.asarray(binom.sf(misses - 1.0, seen, 1.0 - level), dtype=np.float64)
     full = np.arange(len(lab)) >= window - 1
     return Alarms("coverage_drop", pvalue, full & (pvalue < alpha), float(alpha))
+
+
+def cusum_interval_score(
+    actual: ArrayLike, prediction: ArrayLike, naive: ArrayLike, lower: ArrayLike,
+    upper: ArrayLike, *, baseline: float, k: float = 0.25, h: float = 8.0,
+    alpha: float = 0.05, clip: float = 4.0,
+) -> Alarms:  # fmt: skip
+    """CUSUM on the interval score's ratio to the champion's validation level, minus 1.
+
+    Each session's 95% interval (Winkler) score is divided by the last close (scale-free) and
+    by `baseline`, the champion's mean of the same on its walk-forward; the ratio, capped at
+    `clip` so that one crash day moves the sum by a bounded step, is ~1 while the distribution
+    scores as validated. The one-sided CUSUM of ``ratio - 1 - k`` rises when it scores worse:
+    closes outside the interval, an interval wider than it was, or a market whose moves grew.
+
+    Args:
+        actual, prediction, naive, lower, upper: Labeled arrays.
+        baseline: Mean interval score over the last close on the champion's walk-forward, > 0.
+        k: Allowance per session (in units of the ratio).
+        h: Alarm threshold.
+        alpha: The interval's miss rate (0.05: 95%).
+        clip: The ratio is capped here first.
+
+    Returns:
+        Alarms with the CUSUM as statistic.
+    """
+    baseline = validate_positive(baseline, "baseline")
+    clip = validate_positive(clip, "clip")
+    lab = labeled_arrays(actual, prediction, naive, lower, upper)
+    ratio = interval_score(lab.actual, lab.lower, lab.upper, alpha=alpha) / lab.naive / baseline
+    s, flags = cusum(np.minimum(ratio, clip) - 1.0, k=k, h=h)
+    return Alarms("cusum_interval_score", s, flags, float(h))

@@ -77,6 +77,13 @@ class TickerFacts:
         mse: Mean squared error of the forecasts over those sessions.
         naive_mse: Mean squared error of the naive forecast over the same sessions.
         coverage: Share of those actuals inside the 95% interval.
+        interval_score: Mean 95% interval (Winkler) score over those sessions.
+        naive_interval_score: Naive's, with the model's half-widths.
+        crps: Mean CRPS of the normal served.
+        naive_crps: Naive's.
+        direction_accuracy: Share of sessions whose forecast move had the actual's sign.
+        direction_sessions: Sessions counted for it (ties left out).
+        direction_pvalue: Its two-sided binomial p-value against 50%.
         pending: Predictions still waiting for their actual close.
         oldest_pending: Target session of the oldest of them.
         last_retrain: Session (or date) of the latest retrain decision.
@@ -96,6 +103,13 @@ class TickerFacts:
     mse: float | None = None
     naive_mse: float | None = None
     coverage: float | None = None
+    interval_score: float | None = None
+    naive_interval_score: float | None = None
+    crps: float | None = None
+    naive_crps: float | None = None
+    direction_accuracy: float | None = None
+    direction_sessions: int = 0
+    direction_pvalue: float | None = None
     pending: int = 0
     oldest_pending: dt.date | None = None
     last_retrain: dt.date | None = None
@@ -125,6 +139,13 @@ class FleetRow:
     rmse: float | None
     naive_rmse: float | None
     coverage: float | None
+    interval_score: float | None
+    naive_interval_score: float | None
+    crps: float | None
+    naive_crps: float | None
+    direction_accuracy: float | None
+    direction_sessions: int
+    direction_pvalue: float | None
     sessions: int
     drift: str | None
     breach_streak: int | None
@@ -212,6 +233,13 @@ def classify(
         rmse=rmse,
         naive_rmse=naive_rmse,
         coverage=_finite(facts.coverage),
+        interval_score=_finite(facts.interval_score),
+        naive_interval_score=_finite(facts.naive_interval_score),
+        crps=_finite(facts.crps),
+        naive_crps=_finite(facts.naive_crps),
+        direction_accuracy=_finite(facts.direction_accuracy),
+        direction_sessions=facts.direction_sessions,
+        direction_pvalue=_finite(facts.direction_pvalue),
         sessions=facts.sessions,
         drift=facts.decision,
         breach_streak=facts.breach_streak,

@@ -25,6 +25,7 @@ from stocky.core.checks import (
     validate_positive,
 )
 from stocky.core.dm import DieboldMariano, diebold_mariano
+from stocky.core.scores import binomial_pvalue, direction, distribution_scores
 from stocky.errors import BadInput
 
 __all__ = [
@@ -59,6 +60,27 @@ class Scores:
         dm_stat: Diebold-Mariano statistic on squared errors (negative: model better).
         dm_pvalue: Two-sided p-value of the Diebold-Mariano test.
         coverage: Share of actuals inside [lower, upper]; None when no interval was given.
+
+    The distribution scores (`stocky.core.scores`) are None when no interval was given;
+    naive's are the random walk's with the model's half-width:
+
+    Attributes:
+        interval_score: Mean 95% interval (Winkler) score, price units.
+        naive_interval_score: Naive's.
+        interval_skill: ``1 - interval_score / naive_interval_score``.
+        pinball_lower: Mean pinball loss of the lower bound as the 2.5% quantile.
+        pinball_upper: Mean pinball loss of the upper bound as the 97.5% quantile.
+        naive_pinball_lower: Naive's.
+        naive_pinball_upper: Naive's.
+        crps: Mean CRPS of the normal served (sigma = half-width / z(0.975)).
+        naive_crps: Naive's.
+        naive_coverage: Share of actuals inside naive's interval.
+        return_interval_score: Mean interval score over the last close (the interval-score
+            drift baseline).
+        direction_accuracy: Share of sessions whose forecast move had the actual move's sign
+            (ties left out); None when no session counts.
+        direction_sessions: Sessions counted for it.
+        direction_pvalue: Two-sided binomial p-value of direction_accuracy against 50%.
     """
 
     n: int
@@ -73,6 +95,20 @@ class Scores:
     dm_stat: float
     dm_pvalue: float
     coverage: float | None
+    interval_score: float | None = None
+    naive_interval_score: float | None = None
+    interval_skill: float | None = None
+    pinball_lower: float | None = None
+    pinball_upper: float | None = None
+    naive_pinball_lower: float | None = None
+    naive_pinball_upper: float | None = None
+    crps: float | None = None
+    naive_crps: float | None = None
+    naive_coverage: float | None = None
+    return_interval_score: float | None = None
+    direction_accuracy: float | None = None
+    direction_sessions: int = 0
+    direction_pvalue: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the fields as a plain dict (JSON-ready: ints, floats and None)."""
@@ -241,7 +277,8 @@ def score(
         scale: In-sample naive MAE for MASE (see `naive_scale`); None leaves `mase` None.
 
     Returns:
-        A frozen Scores; the Diebold-Mariano test is on squared errors with h = 1.
+        A frozen Scores; the Diebold-Mariano test is on squared errors with h = 1; the
+        direction accuracy is always there, the distribution scores when an interval is.
 
     Raises:
         BadInput: If any input is invalid, lengths differ, only one interval bound is
@@ -260,6 +297,20 @@ def score(
             "undefined: check that `naive` holds the previous values, not the actuals"
         )
     dm = diebold_mariano(a - p, a - nv)
+    extra: dict[str, Any] = {}
+    if lower is not None and upper is not None:
+        _, lo = validate_pair(actual, lower, "actual", "lower")
+        _, hi = validate_pair(actual, upper, "actual", "upper")
+        validate_interval(lo, hi)
+        d = distribution_scores(a, p, nv, lo, hi)
+        extra = {k: v for k, v in d.to_dict().items() if k not in ("sessions", "coverage")}
+    else:
+        hits, counted = direction(a, p, nv)
+        extra = {
+            "direction_accuracy": hits / counted if counted else None,
+            "direction_sessions": counted,
+            "direction_pvalue": binomial_pvalue(hits, counted),
+        }
     return Scores(
         n=int(a.size),
         mae=mae(a, p),
@@ -273,4 +324,5 @@ def score(
         dm_stat=dm.statistic,
         dm_pvalue=dm.pvalue,
         coverage=None if lower is None or upper is None else coverage(a, lower, upper),
+        **extra,
     )

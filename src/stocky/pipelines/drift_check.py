@@ -94,6 +94,10 @@ class DriftOutcome:
         return self.states.assessment.coverage_broken
 
     @property
+    def interval_degraded(self) -> bool:
+        return self.states.assessment.interval_degraded
+
+    @property
     def baseline(self) -> float | None:
         return self.rule.baseline
 
@@ -121,6 +125,7 @@ class DriftOutcome:
             "volatility_changed": self.volatility_changed,
             "model_degraded": self.model_degraded,
             "coverage_broken": self.coverage_broken,
+            "interval_degraded": self.interval_degraded,
             "assessment": self.states.to_dict(),
         }
 

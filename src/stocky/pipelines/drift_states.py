@@ -4,7 +4,9 @@ its own labeled forecasts; the decision they make, and the alerts they raise.
 The states come from `stocky.core.assessment.assess_drift`, run on the sessions forecast by
 the champion since it took over (after its training ended, or after the promotion or
 rollback that made it champion), with its baselines: the walk-forward return RMSE (the
-typical one-day move when it was validated) and its skill vs naive (what it should keep).
+typical one-day move when it was validated), its skill vs naive (what it should keep) and its
+walk-forward interval score over the last close (the level its distribution should keep; for
+specs without it, that of a calibrated normal interval with the return RMSE as sigma).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from stocky.core import alert_messages as msgs
 from stocky.core.assessment import AssessmentConfig, DriftAssessment, assess_drift
 from stocky.core.drift_rows import LabeledRows, labeled_rows
 from stocky.core.realized import realized
+from stocky.core.scores import distribution_scores, expected_interval_score
 from stocky.errors import BadInput
 from stocky.pipelines.alert_causes import AlertConfig, queued
 
@@ -68,6 +71,11 @@ class StateCheck:
     volatility: float | None
     #: Share of closes inside the interval over the last `config.coverage_window` sessions.
     coverage: float | None
+    #: The champion's validation interval score over the last close, and where it came from.
+    baseline_interval_score: float | None = None
+    baseline_interval_source: str | None = None
+    #: Mean interval score over the last close over the last `config.coverage_window` sessions.
+    interval_score: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (finite numbers or None), stored in the drift check's report."""
@@ -84,6 +92,10 @@ class StateCheck:
             "naive_rmse": self.naive_rmse,
             "volatility": self.volatility,
             "coverage": self.coverage,
+            "interval_degraded": a.interval_degraded,
+            "baseline_interval_score": _finite(self.baseline_interval_score),
+            "baseline_interval_source": self.baseline_interval_source,
+            "interval_score": _finite(self.interval_score),
         }
 
 
@@ -144,7 +156,7 @@ def assess_champion(
         The StateCheck.
     """
     config = config or AssessmentConfig()
-    since = baseline = None
+    since = baseline = interval_baseline = interval_source = None
     if champion is not None:
         if promotions is None:
             if audit is None:
@@ -152,6 +164,13 @@ def assess_champion(
             promotions = audit.promotions(champion.ticker, limit=50)
         since = champion_since_in(promotions, champion=champion)
         baseline = _metric(champion, "walk_forward_return_rmse")
+        interval_baseline = _metric(champion, "walk_forward_return_interval_score")
+        interval_source = "walk_forward_return_interval_score"
+        if interval_baseline is None and baseline is not None:
+            interval_baseline = expected_interval_score(baseline, alpha=1.0 - config.level)
+            interval_source = "calibrated normal with sigma walk_forward_return_rmse"
+        if interval_baseline is None or not interval_baseline > 0:
+            interval_baseline = interval_source = None
         skill = _metric(champion, "skill") or 0.0
         config = dataclasses.replace(config, expected_skill=min(max(skill, 0.0), 0.5))
     rows = labeled if isinstance(labeled, LabeledRows) else labeled_rows(labeled)
@@ -160,7 +179,10 @@ def assess_champion(
         rows = rows.since(version=champion.version, after=after)
     rows = rows.per_session()
     arrays = [rows.actual, rows.prediction, rows.naive, rows.lower, rows.upper]
-    assessment = assess_drift(*arrays, config=config, baseline_return_rmse=baseline)
+    assessment = assess_drift(
+        *arrays, config=config, baseline_return_rmse=baseline,
+        baseline_interval_score=interval_baseline,
+    )  # fmt: skip
     actual, prediction, naive, lower, upper = arrays
     scores = realized(actual, prediction, naive) if len(actual) else None
     moves = (actual - naive) / naive if len(actual) else np.empty(0)
@@ -175,6 +197,11 @@ def assess_champion(
         naive_rmse=scores.naive_rmse if scores else None,
         volatility=float(np.sqrt(np.mean(recent**2))) if recent.size else None,
         coverage=float(inside.mean()) if inside.size else None,
+        baseline_interval_score=interval_baseline,
+        baseline_interval_source=interval_source,
+        interval_score=distribution_scores(
+            *(a[-config.coverage_window :] for a in arrays)
+        ).return_interval_score,
     )
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from stocky.core.drift import DriftRule, Metric, per_session, rolling_metric, rolling_skill
 from stocky.core.realized import realized
+from stocky.core.scores import distribution_scores
 from stocky.report.model import Report, Summary, TickerReport
 
 if TYPE_CHECKING:
@@ -189,6 +190,9 @@ def _summary(sessions: pd.DataFrame) -> Summary:
         lower=sessions["lower"],
         upper=sessions["upper"],
     )
+    d = distribution_scores(
+        *(sessions[c].to_numpy(float) for c in ("actual", "prediction", "naive", "lower", "upper"))
+    )
     dates = pd.to_datetime(sessions["target_date"])
     return Summary(
         sessions=len(sessions),
@@ -199,6 +203,13 @@ def _summary(sessions: pd.DataFrame) -> Summary:
         skill=r.skill,
         mae=r.mae,
         coverage=r.coverage,
+        interval_score=d.interval_score,
+        naive_interval_score=d.naive_interval_score,
+        crps=d.crps,
+        naive_crps=d.naive_crps,
+        direction_accuracy=d.direction_accuracy,
+        direction_sessions=d.direction_sessions,
+        direction_pvalue=d.direction_pvalue,
     )
 
 

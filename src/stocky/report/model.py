@@ -32,6 +32,13 @@ class Summary:
     skill: float | None
     mae: float | None
     coverage: float | None
+    interval_score: float | None = None
+    naive_interval_score: float | None = None
+    crps: float | None = None
+    naive_crps: float | None = None
+    direction_accuracy: float | None = None
+    direction_sessions: int = 0
+    direction_pvalue: float | None = None
 
 
 @dataclass(frozen=True, eq=False)  # holds DataFrames: compare fields, not reports

@@ -9,7 +9,8 @@ One statement each, whatever the number of tickers:
    report (a report holds the whole rolling series);
 3. the latest retrain decision and the latest promotion or rollback per ticker;
 4. the latest stored close per ticker (one index look-up per ticker);
-5. realized accuracy over each ticker's last `window` labeled target sessions, counted like
+5. the rows behind realized accuracy (scored in Python by `window_accuracy`) over each
+   ticker's last `window` labeled target sessions, counted like
    `PredictionRepository.labeled` (the last prediction per session, windows of another
    ticker and legacy rows holding non-finite numbers left out), read only from predictions targeting the recent `lookback_days` before
    the newest labeled session of the fleet.
@@ -21,6 +22,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy import RowMapping
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,9 +30,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from stocky.adapters.store.predictions import SCORABLE_ERROR, WINDOW_TOLERANCE
 from stocky.adapters.store.tables import drift_checks, predictions, prices, promotions
 from stocky.core.fleet import TickerFacts
+from stocky.core.scores import distribution_scores
 from stocky.errors import StoreError
 
-__all__ = ["RETRAIN_ACTIONS", "FleetRepository", "usable_conditions"]
+__all__ = ["RETRAIN_ACTIONS", "FleetRepository", "usable_conditions", "window_accuracy"]
 
 #: Promotion rows that record a retrain (a rollback moves the alias without one).
 RETRAIN_ACTIONS = ("promote", "reject", "failed")
@@ -76,6 +79,34 @@ def usable_conditions(p: Any) -> list[sa.ColumnElement[bool]]:
         sa.func.abs(p.error) <= SCORABLE_ERROR,
         sa.func.abs(p.naive_error) <= SCORABLE_ERROR,
     ]
+
+
+def window_accuracy(rows: Sequence[RowMapping]) -> dict[str, dict[str, Any]]:
+    """Each ticker's accuracy over its window's rows: mean squared errors, coverage and the
+    distribution scores (`stocky.core.scores`), as TickerFacts fields."""
+    by_ticker: dict[str, list[tuple[float, ...]]] = {}
+    for m in rows:
+        by_ticker.setdefault(m["ticker"], []).append(
+            (m["actual"], m["prediction"], m["naive"], m["lower"], m["upper"])
+        )
+    out: dict[str, dict[str, Any]] = {}
+    for ticker, values in by_ticker.items():
+        a, p, nv, lo, hi = np.asarray(values, dtype=np.float64).T
+        d = distribution_scores(a, p, nv, lo, hi)
+        out[ticker] = {
+            "sessions": len(values),
+            "mse": float(np.mean((a - p) ** 2)),
+            "naive_mse": float(np.mean((a - nv) ** 2)),
+            "coverage": d.coverage,
+            "interval_score": d.interval_score,
+            "naive_interval_score": d.naive_interval_score,
+            "crps": d.crps,
+            "naive_crps": d.naive_crps,
+            "direction_accuracy": d.direction_accuracy,
+            "direction_sessions": d.direction_sessions,
+            "direction_pvalue": d.direction_pvalue,
+        }
+    return out
 
 
 class FleetRepository:
@@ -172,11 +203,11 @@ class FleetRepository:
             sa.select(
                 p.ticker,
                 p.target_date,
-                ((p.actual - p.prediction) * (p.actual - p.prediction)).label("sq"),
-                ((p.actual - p.naive) * (p.actual - p.naive)).label("naive_sq"),
-                sa.case((sa.and_(p.actual >= p.lower, p.actual <= p.upper), 1.0), else_=0.0).label(
-                    "inside"
-                ),
+                p.actual,
+                p.prediction,
+                p.naive,
+                p.lower,
+                p.upper,
                 sa.func.row_number()
                 .over(
                     partition_by=(p.ticker, p.target_date),
@@ -197,9 +228,11 @@ class FleetRepository:
         ranked = (
             sa.select(
                 s.ticker,
-                s.sq,
-                s.naive_sq,
-                s.inside,
+                s.actual,
+                s.prediction,
+                s.naive,
+                s.lower,
+                s.upper,
                 sa.func.row_number()
                 .over(partition_by=s.ticker, order_by=s.target_date.desc())
                 .label("age"),
@@ -208,16 +241,10 @@ class FleetRepository:
             .subquery("ranked")
         )
         k = ranked.c
-        return (
-            sa.select(
-                k.ticker,
-                sa.func.count().label("sessions"),
-                sa.func.avg(k.sq).label("mse"),
-                sa.func.avg(k.naive_sq).label("naive_mse"),
-                sa.func.avg(k.inside).label("coverage"),
-            )
-            .where(k.age <= window)
-            .group_by(k.ticker)
+        # the window's rows, not their averages: the CRPS needs the normal CDF, which neither
+        # SQLite nor PostgreSQL offers, and every score is then computed by one function
+        return sa.select(k.ticker, k.actual, k.prediction, k.naive, k.lower, k.upper).where(
+            k.age <= window
         )
 
     # --- reading -------------------------------------------------------------------------
@@ -280,12 +307,7 @@ class FleetRepository:
         for m in closes:
             if m["ticker"] in values:
                 values[m["ticker"]]["last_price"] = _day(m["last_price"])
-        for m in realized:
-            if m["ticker"] in values:
-                values[m["ticker"]].update(
-                    sessions=int(m["sessions"]),
-                    mse=None if m["mse"] is None else float(m["mse"]),
-                    naive_mse=None if m["naive_mse"] is None else float(m["naive_mse"]),
-                    coverage=None if m["coverage"] is None else float(m["coverage"]),
-                )
+        for ticker, accuracy in window_accuracy(realized).items():
+            if ticker in values:
+                values[ticker].update(accuracy)
         return [TickerFacts(ticker=t, **values[t]) for t in sorted(values)]

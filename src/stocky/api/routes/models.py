@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
@@ -16,8 +18,26 @@ __all__ = ["router"]
 router = APIRouter(tags=["models"])
 
 
+#: Distribution scores of the test period, by response field: the version tag read.
+SCORE_TAGS = {
+    "walk_forward_interval_score": "walk_forward_interval_score",
+    "naive_interval_score": "naive_interval_score",
+    "walk_forward_crps": "walk_forward_crps",
+    "naive_crps": "naive_crps",
+    "direction_accuracy": "direction_accuracy",
+    "direction_pvalue": "direction_pvalue",
+}
+
+
 def _float(value: str | None) -> float | None:
-    return float(value) if value not in (None, "") else None
+    """A numeric tag, None when absent or not a finite number (JSON has no NaN)."""
+    if value in (None, ""):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _row(v: ModelVersionInfo, serving: LoadedModel | None) -> dict[str, object]:
@@ -38,6 +58,8 @@ def _row(v: ModelVersionInfo, serving: LoadedModel | None) -> dict[str, object]:
         "skill": _float(v.tags.get("skill")),
         "interval": v.tags.get("interval"),
         "walk_forward_coverage": _float(v.tags.get("walk_forward_coverage")),
+        # versions trained before the distribution scores carry none of them: None
+        **{field: _float(v.tags.get(tag)) for field, tag in SCORE_TAGS.items()},
     }
 
 

@@ -13,6 +13,7 @@ from stocky.api.schemas import error_responses
 from stocky.core.drift import per_session
 from stocky.core.fleet import COLUMNS, MAX_PAGE, PAGE, STATES, select_rows, state_counts
 from stocky.core.realized import realized
+from stocky.core.scores import distribution_scores
 from stocky.core.tickers import normalize_ticker
 from stocky.errors import ModelNotFound
 from stocky.pipelines.fleet_view import FLEET_WINDOW, MAX_WINDOW
@@ -47,7 +48,8 @@ async def fleet(
         Query(ge=1, le=MAX_WINDOW, description="Labeled sessions behind skill, RMSE, coverage."),
     ] = FLEET_WINDOW,
 ) -> dict[str, Any]:
-    """One row per ticker, problems first: skill, RMSE, coverage, drift, retrains, labels, prices."""
+    """One row per ticker, problems first: skill, RMSE, coverage, interval score, CRPS, direction,
+    drift, retrains, labels, prices."""
     snapshot = await run_in_threadpool(fleet_cache(request).get, state, window)
     page = select_rows(
         snapshot.rows,
@@ -85,13 +87,9 @@ def _known(state: Any, ticker: str) -> str:
 
 
 def _window_stats(frame: Any) -> dict[str, Any]:
-    r = realized(
-        frame["actual"].to_numpy(float),
-        frame["prediction"].to_numpy(float),
-        frame["naive"].to_numpy(float),
-        lower=frame["lower"].to_numpy(float),
-        upper=frame["upper"].to_numpy(float),
-    )
+    arrays = [frame[c].to_numpy(float) for c in ("actual", "prediction", "naive", "lower", "upper")]
+    r = realized(*arrays[:3], lower=arrays[3], upper=arrays[4])
+    d = distribution_scores(*arrays)
     return {
         "sessions": len(frame),
         "first": str(frame["target_date"].iloc[0].date()),
@@ -104,6 +102,21 @@ def _window_stats(frame: Any) -> dict[str, Any]:
         "skill": r.skill,
         "dm_pvalue": r.dm_pvalue,
         "coverage_95": r.coverage,
+        # the served distribution (normal, sigma = half-width / 1.96) next to the random walk
+        # with the same interval; None where the rows do not allow a number
+        "naive_coverage_95": d.naive_coverage,
+        "interval_score": d.interval_score,
+        "naive_interval_score": d.naive_interval_score,
+        "interval_skill": d.interval_skill,
+        "pinball_lower": d.pinball_lower,
+        "pinball_upper": d.pinball_upper,
+        "naive_pinball_lower": d.naive_pinball_lower,
+        "naive_pinball_upper": d.naive_pinball_upper,
+        "crps": d.crps,
+        "naive_crps": d.naive_crps,
+        "direction_accuracy": d.direction_accuracy,
+        "direction_sessions": d.direction_sessions,
+        "direction_pvalue": d.direction_pvalue,
     }
 
 
@@ -113,7 +126,8 @@ async def performance(
     state: StateDep,
     windows: list[int] = Query(default=[5, 21, 63, 252], description="Windows in target sessions."),
 ) -> dict[str, Any]:
-    """Realized error over recent windows of target sessions, next to the naive random walk."""
+    """Realized error, interval score, CRPS and direction over recent windows of target
+    sessions, next to the naive random walk."""
 
     def collect() -> dict[str, Any]:
         symbol = _known(state, ticker)
@@ -168,6 +182,7 @@ async def drift(ticker: str, state: StateDep) -> dict[str, Any]:
             "volatility_changed": report.get("volatility_changed"),
             "model_degraded": report.get("model_degraded"),
             "coverage_broken": report.get("coverage_broken"),
+            "interval_degraded": report.get("interval_degraded"),
             "report": report,
         }
 
