@@ -62,6 +62,8 @@ class RetrainScoring:
     champion_errors: np.ndarray | None
     fit_part: np.ndarray
     start: int
+    #: The champion scored over the holdout as it serves (errors and interval).
+    champion_score: HoldoutScore | None = None
 
     @property
     def label(self) -> str:
@@ -80,18 +82,25 @@ class RetrainScoring:
         return walk.interval, params
 
 
-def _holdout_errors(close: np.ndarray, spec: ModelSpec, cfg: RetrainConfig) -> np.ndarray:
-    family = spec.family()
-    walk = walk_forward_model(
-        close,
-        make=lambda: family,
-        fitted=family,
-        serve_window=cfg.interval_window,
-        test_size=cfg.holdout_size,
-        train_window=cfg.train_window,
-        interval="model",
+def _champion_holdout(close: np.ndarray, spec: ModelSpec, cfg: RetrainConfig) -> HoldoutScore:
+    """The champion over the holdout exactly as it serves: its mean and its own interval
+    method, each session forecast from the `interval_window` prices before it."""
+    served = spec.forecaster()
+    start = len(close) - cfg.holdout_size
+    window = cfg.interval_window
+    forecasts = [
+        served.forecast(close[max(0, t - window) if window else 0 : t])
+        for t in range(start, len(close))
+    ]
+    actual = close[start:].astype(float)
+    mean = np.array([f.mean for f in forecasts])
+    return HoldoutScore(
+        "champion",
+        actual - mean,
+        actual,
+        np.array([f.lower for f in forecasts]),
+        np.array([f.upper for f in forecasts]),
     )
-    return walk.actual - walk.mean
 
 
 def score_retrain(
@@ -145,31 +154,30 @@ def score_retrain(
     scores = score(
         walk.actual, walk.mean, walk.naive, lower=walk.lower, upper=walk.upper, scale=scale
     )
-    champion_errors = (
-        _holdout_errors(close, champion.spec, config) if champion is not None else None
+    champion_score = (
+        _champion_holdout(close, champion.spec, config) if champion is not None else None
     )
     return RetrainScoring(
         challenger=challenger,
         evaluation=Evaluation(
             choice=choice, walk=walk, scores=scores, scale=scale, intervals=intervals
         ),
-        champion_errors=champion_errors,
+        champion_errors=champion_score.errors if champion_score is not None else None,
         fit_part=fit_part,
         start=start,
+        champion_score=champion_score,
     )
 
 
 def decide_retrain(scoring: RetrainScoring, policy: PromotionPolicy) -> Decision:
     """The promotion decision for a scored retrain (`core.promotion.decide`)."""
     walk = scoring.evaluation.walk
-    champion_score = (
-        HoldoutScore("champion", scoring.champion_errors)
-        if scoring.champion_errors is not None
-        else None
-    )
+    champion_score = scoring.champion_score
+    if champion_score is None and scoring.champion_errors is not None:
+        champion_score = HoldoutScore("champion", scoring.champion_errors)
     return decide(
         champion_score,
-        HoldoutScore("challenger", walk.actual - walk.mean),
+        HoldoutScore("challenger", walk.actual - walk.mean, walk.actual, walk.lower, walk.upper),
         HoldoutScore("naive", walk.actual - walk.naive),
         policy,
     )

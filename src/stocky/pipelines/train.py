@@ -229,6 +229,16 @@ def version_tags(spec: ModelSpec, scores: Scores) -> dict[str, str]:
     }
     if scores.coverage is not None:
         tags["walk_forward_coverage"] = f"{scores.coverage:.6g}"
+    for tag, value in (
+        ("walk_forward_interval_score", scores.interval_score),
+        ("naive_interval_score", scores.naive_interval_score),
+        ("walk_forward_crps", scores.crps),
+        ("naive_crps", scores.naive_crps),
+        ("direction_accuracy", scores.direction_accuracy),
+        ("direction_pvalue", scores.direction_pvalue),
+    ):
+        if value is not None and np.isfinite(value):
+            tags[tag] = f"{value:.6g}"
     return tags
 
 
@@ -247,6 +257,7 @@ def baseline_metrics(ev: Evaluation) -> dict[str, float | None]:
         "skill": ev.scores.skill,
         "dm_pvalue": ev.scores.dm_pvalue,
         "naive_scale": ev.scale,
+        "walk_forward_return_interval_score": ev.scores.return_interval_score,
     }
 
 
