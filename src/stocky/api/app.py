@@ -26,6 +26,7 @@ from stocky.api.routes import (
     admin,
     batch,
     dashboard,
+    docs,
     health,
     metrics,
     models,
@@ -155,6 +156,8 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's pages load Swagger UI and ReDoc from a CDN: see routes/docs
+        redoc_url=None,
     )
     app.state.stocky = state
     install_error_handlers(app)
@@ -163,6 +166,7 @@ def create_app(
     batch.add_batch_route(app, settings)
     for module in (health, predict, models, monitoring, admin, metrics, dashboard):
         app.include_router(module.router)
+    docs.add_docs_routes(app, title=app.title)
     document_clients(app, required=settings.require_api_key)
     known = frozenset(p for r in app.routes if "{" not in (p := getattr(r, "path", "{")))
     app.add_middleware(

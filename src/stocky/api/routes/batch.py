@@ -252,10 +252,14 @@ async def predict_batch(request: Request) -> Response:
 def _batch_body(settings: Settings) -> dict[str, Any]:
     """The documented request body, with this server's item and price limits."""
     schema = BatchRequest.model_json_schema()
-    schema["properties"]["items"].update(minItems=1, maxItems=settings.max_batch_items)
-    item = schema["$defs"]["PredictRequest"]["properties"]["recent_prices"]
-    item.update(minItems=settings.min_prices, maxItems=settings.max_prices)
-    item["items"]["exclusiveMinimum"] = 0
+    items = schema["properties"]["items"]
+    items.update(minItems=1, maxItems=settings.max_batch_items)
+    # inline the item schema: "#/$defs/..." would point at the root of the OpenAPI document,
+    # which has no $defs (ReDoc refuses the whole document, Swagger UI this operation)
+    items["items"] = schema.pop("$defs")["PredictRequest"]
+    prices = items["items"]["properties"]["recent_prices"]
+    prices.update(minItems=settings.min_prices, maxItems=settings.max_prices)
+    prices["items"]["exclusiveMinimum"] = 0
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
