@@ -23,6 +23,7 @@ __all__ = [
     "DaskExecutor",
     "ExecutorKind",
     "InlineExecutor",
+    "LogSetup",
     "Outcome",
     "PoolExecutor",
     "TickerExecutor",
@@ -90,8 +91,27 @@ class InlineExecutor:
 WATCHDOG_SECONDS = 0.5
 
 
-def _init_worker(parent_pid: int, death_signal: bool) -> None:
-    """Set up one pool worker: one BLAS thread, and exit when the parent process dies.
+@dataclass(frozen=True)
+class LogSetup:
+    """How a worker process logs (STOCKY_LOG_LEVEL, _LOG_FORMAT, _LOG_REPEAT_SECONDS): a
+    spawned worker starts with logging unconfigured, and would print bare warnings only."""
+
+    level: str = "INFO"
+    format: str = "text"
+    repeat_seconds: float = 10.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LogSetup:
+        return cls(settings.log_level, settings.log_format, settings.log_repeat_seconds)
+
+    def apply(self) -> None:
+        from stocky.runtime import configure_logging
+
+        configure_logging(self.level, repeat_seconds=self.repeat_seconds, log_format=self.format)
+
+
+def _init_worker(parent_pid: int, death_signal: bool, log_setup: LogSetup | None = None) -> None:
+    """Set up one pool worker: one BLAS thread, its logging, and exit when the parent dies.
 
     A worker whose parent was killed (kill -9 of `stocky train`) would otherwise be adopted by
     PID 1 and keep registering models. On Linux the kernel sends SIGKILL at the parent's death
@@ -100,6 +120,8 @@ def _init_worker(parent_pid: int, death_signal: bool) -> None:
     from stocky.runtime import exit_with_parent, limit_blas_threads, terminate_on_sigterm
 
     limit_blas_threads(1)
+    if log_setup is not None:
+        log_setup.apply()
     terminate_on_sigterm()
     exit_with_parent(parent_pid, death_signal=death_signal, poll_seconds=WATCHDOG_SECONDS)
 
@@ -115,7 +137,7 @@ class PoolExecutor:
 
     name = "local"
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, *, log_setup: LogSetup | None = None) -> None:
         import multiprocessing
         import threading
 
@@ -125,7 +147,7 @@ class PoolExecutor:
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
-            initargs=(os.getpid(), main),
+            initargs=(os.getpid(), main, log_setup),
         )
 
     def map(self, fn: Callable[..., Any], items: Sequence[Any], *args: Any) -> Iterator[Outcome]:
@@ -185,7 +207,9 @@ class DaskExecutor:
 
     name = "dask"
 
-    def __init__(self, address: str | None, *, workers: int) -> None:
+    def __init__(
+        self, address: str | None, *, workers: int, log_setup: LogSetup | None = None
+    ) -> None:
         from distributed import Client, LocalCluster
 
         self._cluster = None
@@ -209,6 +233,10 @@ class DaskExecutor:
         from stocky.adapters.dask_plugin import OneBlasThread
 
         self._client.register_plugin(OneBlasThread(), name=OneBlasThread.name)
+        if log_setup is not None:
+            from stocky.adapters.dask_plugin import StockyLogging
+
+            self._client.register_plugin(StockyLogging(log_setup), name=StockyLogging.name)
         info = self._client.scheduler_info()
         self.address = str(info.get("address", address or ""))
         self.workers = max(1, len(info.get("workers", {})))
@@ -277,13 +305,14 @@ def make_executor(
         BadInput: Unknown kind, or a remote cluster with stores it cannot reach.
     """
     chosen = kind or settings.executor
+    log_setup = LogSetup.from_settings(settings)
     n = jobs if jobs is not None else (settings.jobs or os.cpu_count() or 1)
     if n < 1:
         raise BadInput(f"--jobs {n}: give 1 or more worker processes")
     if chosen == "local":
-        return InlineExecutor() if n == 1 else PoolExecutor(n)
+        return InlineExecutor() if n == 1 else PoolExecutor(n, log_setup=log_setup)
     if chosen == "dask":
         if settings.dask_address:
             check_shared_stores(settings)
-        return DaskExecutor(settings.dask_address, workers=n)
+        return DaskExecutor(settings.dask_address, workers=n, log_setup=log_setup)
     raise BadInput(f"--executor {chosen!r}: use local or dask")

@@ -15,6 +15,7 @@ from stocky import __version__
 from stocky.adapters.ports import Registry
 from stocky.adapters.store import create_schema
 from stocky.adapters.store.predictions import PredictionRepository
+from stocky.api.accesslog import AccessLog
 from stocky.api.auth import ClientGate, KeyCache, document_clients, install_client_handlers
 from stocky.api.champions import ChampionCache
 from stocky.api.errors import install_error_handlers
@@ -175,5 +176,6 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         known_paths=known,
         path_limits={batch.PATH: settings.max_batch_body_bytes},
+        access_log=AccessLog() if settings.access_log else None,
     )
     return app

@@ -43,6 +43,7 @@ __all__ = [
     "bind_socket",
     "bind_worker_socket",
     "run_server",
+    "uvicorn_log_config",
 ]
 
 log = logging.getLogger(__name__)
@@ -288,6 +289,25 @@ class GuardedH11Protocol(H11Protocol):
         self.transport.close()
 
 
+def uvicorn_log_config(log_level: str, log_format: str) -> dict[str, Any]:
+    """uvicorn's logging config for `STOCKY_LOG_FORMAT` (its own formatters for text, JSON
+    lines for json) in which stocky's access log follows the server's log level, as
+    uvicorn's own does. Every worker applies it (it travels with the pickled Config).
+    """
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    from stocky.api.accesslog import ACCESS_LOGGER
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    if log_format == "json":
+        for name in ("default", "access"):
+            config["formatters"][name] = {"()": "stocky.logjson.JsonFormatter"}
+    config["loggers"][ACCESS_LOGGER] = {"level": log_level.upper()}
+    return config
+
+
 def run_server(
     settings: Settings,
     *,
@@ -320,7 +340,8 @@ def run_server(
         port=port,
         workers=workers,
         log_level=log_level,
-        access_log=False,
+        log_config=uvicorn_log_config(log_level, settings.log_format),
+        access_log=False,  # stocky.access has the latency and request id (stocky.api.accesslog)
     )
     install_log_filters(repeat_seconds=settings.log_repeat_seconds)  # uvicorn's handlers too
     try:

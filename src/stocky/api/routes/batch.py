@@ -27,6 +27,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from stocky.api.accesslog import note
 from stocky.api.auth import admit
 from stocky.api.errors import (
     MAX_REQUEST_ID,
@@ -192,6 +193,7 @@ async def predict_batch(request: Request) -> Response:
     # every item is a forecast: each counts against the client's limit (the first already did)
     await state.gate.charge(client, len(items))
     request_id = request_id_of(request)
+    note(request, items=len(items))
     results: list[dict[str, Any] | None] = [None] * len(items)
     prepared: list[tuple[int, Prepared]] = []
     for index, raw in enumerate(items):
