@@ -49,6 +49,17 @@ def _clean(value: Any) -> Any:
     return str(value)
 
 
+def _plain(value: Any) -> Any:
+    """JSON's fallback for values it cannot encode: numbers (numpy's) as numbers, else str."""
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, set | frozenset):
+        return list(value)
+    return str(value)
+
+
 class JsonFormatter(logging.Formatter):
     """Format a record as one line of JSON (see the module docstring for the fields)."""
 
@@ -76,4 +87,7 @@ class JsonFormatter(logging.Formatter):
             line["exception"] = record.exc_text
         if record.stack_info:
             line["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(_clean(line), ensure_ascii=False, allow_nan=False, default=str)
+        try:  # the common case: plain values, encoded as they are
+            return json.dumps(line, ensure_ascii=False, allow_nan=False, default=_plain)
+        except ValueError:  # a NaN or an infinity somewhere: null it (strict JSON)
+            return json.dumps(_clean(line), ensure_ascii=False, allow_nan=False, default=str)

@@ -147,7 +147,6 @@ def test_uvicorns_access_record_gets_its_fields() -> None:
 
 
 def test_the_log_format_setting() -> None:
-    assert Settings().log_format == "text"
     assert isinstance(log_formatter("json"), JsonFormatter)
     assert not isinstance(log_formatter("text"), JsonFormatter)
     with pytest.raises(ValueError, match="'xml' is unknown: use text or json"):
