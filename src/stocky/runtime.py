@@ -11,6 +11,7 @@ __all__ = [
     "exit_with_parent",
     "git_commit",
     "limit_blas_threads",
+    "log_formatter",
     "terminate_on_sigterm",
 ]
 
@@ -37,18 +38,52 @@ def limit_blas_threads(n: int = 1) -> None:
     threadpool_limits(limits=n)
 
 
-def configure_logging(level: str = "INFO", *, repeat_seconds: float = 10.0) -> None:
-    """Plain one-line logs on stderr; called by entrypoints only.
+#: The human format (`STOCKY_LOG_FORMAT=text`).
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
-    Every handler masks URL passwords and logs one warning or error of a kind per
+#: Loggers uvicorn configures with handlers of its own (its default log config).
+_UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
+def log_formatter(log_format: str) -> logging.Formatter:
+    """The formatter of `STOCKY_LOG_FORMAT`: `text` (one human line) or `json` (one object).
+
+    Raises:
+        ValueError: Another format.
+    """
+    if log_format == "text":
+        return logging.Formatter(TEXT_FORMAT)
+    if log_format == "json":
+        from stocky.logjson import JsonFormatter
+
+        return JsonFormatter()
+    raise ValueError(f"log format {log_format!r} is unknown: use text or json")
+
+
+def configure_logging(
+    level: str = "INFO", *, repeat_seconds: float = 10.0, log_format: str = "text"
+) -> None:
+    """Logs on stderr, one line per record; called by entrypoints only.
+
+    `log_format` is `text` (human lines) or `json` (one JSON object per line, see
+    stocky.logjson); with `json` the handlers uvicorn configured write JSON too. Every
+    handler masks URL passwords and logs one warning or error of a kind per
     `repeat_seconds` (stocky.logguard), counting the ones it leaves out.
+
+    Raises:
+        ValueError: An unknown `log_format`.
     """
     from stocky.logguard import install_log_filters
 
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(log_formatter(log_format))
+    logging.basicConfig(level=level.upper(), handlers=[handler])
+    if log_format == "json":
+        # `uvicorn --factory stocky.api.main:app_factory` keeps uvicorn's text formatters:
+        # its lines (start-up, errors, the access log when on) become JSON here
+        for name in _UVICORN_LOGGERS:
+            for uvicorn_handler in logging.getLogger(name).handlers:
+                uvicorn_handler.setFormatter(log_formatter("json"))
     # Alembic announces every plugin and migration context at INFO; keep its warnings only.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     install_log_filters(repeat_seconds=repeat_seconds)

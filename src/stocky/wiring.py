@@ -380,19 +380,20 @@ def make_executor(
     """
     import os
 
-    from stocky.adapters.executor import DaskExecutor, InlineExecutor, PoolExecutor
+    from stocky.adapters.executor import DaskExecutor, InlineExecutor, LogSetup, PoolExecutor
     from stocky.errors import BadInput
 
     chosen = kind or settings.executor
+    log_setup = LogSetup(settings.log_level, settings.log_format, settings.log_repeat_seconds)
     n = jobs if jobs is not None else (settings.jobs or os.cpu_count() or 1)
     if n < 1:
         raise BadInput(f"--jobs {n}: give 1 or more worker processes")
     if chosen == "local":
-        return InlineExecutor() if n == 1 else PoolExecutor(n)
+        return InlineExecutor() if n == 1 else PoolExecutor(n, log_setup=log_setup)
     if chosen == "dask":
         if settings.dask_address:
             check_shared_stores(settings)
-        return DaskExecutor(settings.dask_address, workers=n)
+        return DaskExecutor(settings.dask_address, workers=n, log_setup=log_setup)
     raise BadInput(f"--executor {chosen!r}: use local or dask")
 
 

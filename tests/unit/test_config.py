@@ -172,13 +172,15 @@ def _plain(value: object) -> object:
     return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
-#: Fields added since the grouping (model families, alert pass limits).
+#: Fields added since the grouping (model families, alert pass limits, log format).
 FIELDS_ADDED_SINCE = [
     "families",
     "selection_alpha",
     "alert_pass_seconds",
     "alert_breaker_failures",
     "promotion_metric",
+    "log_format",
+    "access_log",
 ]
 
 
@@ -288,3 +290,16 @@ def test_the_server_factory_stops_with_the_message(clean_env):
             app_factory()
     finally:
         get_settings.cache_clear()
+
+
+def test_log_format_and_access_log_variables(clean_env):
+    settings = Settings()
+    assert (settings.log_format, settings.access_log) == ("text", True)
+    clean_env.setenv("STOCKY_LOG_FORMAT", "json")
+    clean_env.setenv("STOCKY_ACCESS_LOG", "false")
+    settings = Settings()
+    assert (settings.log_format, settings.access_log) == ("json", False)
+    clean_env.setenv("STOCKY_LOG_FORMAT", "xml")
+    with pytest.raises(ValidationError) as info:
+        Settings()
+    assert "STOCKY_LOG_FORMAT" in settings_error_message(info.value)

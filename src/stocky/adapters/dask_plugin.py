@@ -6,7 +6,7 @@ from typing import Any
 
 from distributed import WorkerPlugin
 
-__all__ = ["OneBlasThread"]
+__all__ = ["OneBlasThread", "StockyLogging"]
 
 
 class OneBlasThread(WorkerPlugin):
@@ -23,3 +23,16 @@ class OneBlasThread(WorkerPlugin):
         from stocky.runtime import limit_blas_threads
 
         limit_blas_threads(1)
+
+
+class StockyLogging(WorkerPlugin):
+    """stocky's log format and level in every worker process (`LogSetup`), so the lines its
+    tasks write are one JSON object each under `STOCKY_LOG_FORMAT=json`, as elsewhere."""
+
+    name = "stocky-logging"
+
+    def __init__(self, log_setup: Any) -> None:
+        self.log_setup = log_setup
+
+    def setup(self, worker: Any) -> None:
+        self.log_setup.apply()

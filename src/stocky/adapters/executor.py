@@ -22,6 +22,7 @@ __all__ = [
     "DaskExecutor",
     "ExecutorKind",
     "InlineExecutor",
+    "LogSetup",
     "Outcome",
     "PoolExecutor",
     "TickerExecutor",
@@ -87,8 +88,23 @@ class InlineExecutor:
 WATCHDOG_SECONDS = 0.5
 
 
-def _init_worker(parent_pid: int, death_signal: bool) -> None:
-    """Set up one pool worker: one BLAS thread, and exit when the parent process dies.
+@dataclass(frozen=True)
+class LogSetup:
+    """How a worker process logs (STOCKY_LOG_LEVEL, _LOG_FORMAT, _LOG_REPEAT_SECONDS): a
+    spawned worker starts with logging unconfigured, and would print bare warnings only."""
+
+    level: str = "INFO"
+    format: str = "text"
+    repeat_seconds: float = 10.0
+
+    def apply(self) -> None:
+        from stocky.runtime import configure_logging
+
+        configure_logging(self.level, repeat_seconds=self.repeat_seconds, log_format=self.format)
+
+
+def _init_worker(parent_pid: int, death_signal: bool, log_setup: LogSetup | None = None) -> None:
+    """Set up one pool worker: one BLAS thread, its logging, and exit when the parent dies.
 
     A worker whose parent was killed (kill -9 of `stocky train`) would otherwise be adopted by
     PID 1 and keep registering models. On Linux the kernel sends SIGKILL at the parent's death
@@ -97,6 +113,8 @@ def _init_worker(parent_pid: int, death_signal: bool) -> None:
     from stocky.runtime import exit_with_parent, limit_blas_threads, terminate_on_sigterm
 
     limit_blas_threads(1)
+    if log_setup is not None:
+        log_setup.apply()
     terminate_on_sigterm()
     exit_with_parent(parent_pid, death_signal=death_signal, poll_seconds=WATCHDOG_SECONDS)
 
@@ -112,7 +130,7 @@ class PoolExecutor:
 
     name = "local"
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, *, log_setup: LogSetup | None = None) -> None:
         import multiprocessing
         import threading
 
@@ -122,7 +140,7 @@ class PoolExecutor:
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
-            initargs=(os.getpid(), main),
+            initargs=(os.getpid(), main, log_setup),
         )
 
     def map(self, fn: Callable[..., Any], items: Sequence[Any], *args: Any) -> Iterator[Outcome]:
@@ -182,7 +200,9 @@ class DaskExecutor:
 
     name = "dask"
 
-    def __init__(self, address: str | None, *, workers: int) -> None:
+    def __init__(
+        self, address: str | None, *, workers: int, log_setup: LogSetup | None = None
+    ) -> None:
         from distributed import Client, LocalCluster
 
         self._cluster = None
@@ -206,6 +226,10 @@ class DaskExecutor:
         from stocky.adapters.dask_plugin import OneBlasThread
 
         self._client.register_plugin(OneBlasThread(), name=OneBlasThread.name)
+        if log_setup is not None:
+            from stocky.adapters.dask_plugin import StockyLogging
+
+            self._client.register_plugin(StockyLogging(log_setup), name=StockyLogging.name)
         info = self._client.scheduler_info()
         self.address = str(info.get("address", address or ""))
         self.workers = max(1, len(info.get("workers", {})))

@@ -15,6 +15,7 @@ from stocky import __version__
 from stocky.adapters.ports import Registry
 from stocky.adapters.store import create_schema
 from stocky.adapters.store.predictions import PredictionRepository
+from stocky.api.accesslog import AccessLog
 from stocky.api.auth import ClientGate, KeyCache, document_clients, install_client_handlers
 from stocky.api.champions import ChampionCache
 from stocky.api.errors import install_error_handlers
@@ -25,6 +26,7 @@ from stocky.api.routes import (
     admin,
     batch,
     dashboard,
+    docs,
     health,
     metrics,
     models,
@@ -154,6 +156,8 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's pages load Swagger UI and ReDoc from a CDN: see routes/docs
+        redoc_url=None,
     )
     app.state.stocky = state
     install_error_handlers(app)
@@ -168,6 +172,7 @@ def create_app(
     )
     for module in (health, predict, models, monitoring, admin, metrics, dashboard):
         app.include_router(module.router)
+    docs.add_docs_routes(app, title=app.title)
     document_clients(app, required=settings.require_api_key)
     known = frozenset(p for r in app.routes if "{" not in (p := getattr(r, "path", "{")))
     app.add_middleware(
@@ -176,5 +181,6 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         known_paths=known,
         path_limits={batch.PATH: settings.max_batch_body_bytes},
+        access_log=AccessLog() if settings.access_log else None,
     )
     return app

@@ -172,12 +172,20 @@ class ChampionCache:
                     info.ticker,
                     info.version,
                     outcome,
+                    extra={"ticker": info.ticker, "model_version": info.version},
                 )
                 failed.append(info.ticker)
                 continue
             self._models[info.ticker] = outcome
             loaded.append(info.ticker)
-            log.debug("serving %s %s v%d (%s)", info.ticker, info.name, info.version, outcome.order)
+            log.debug(
+                "serving %s %s v%d (%s)",
+                info.ticker,
+                info.name,
+                info.version,
+                outcome.order,
+                extra={"ticker": info.ticker, "model_version": info.version},
+            )
         if loaded:
             self._sorted = None
             log.info("loaded %d champion(s), %d unchanged", len(loaded), len(unchanged))

@@ -159,6 +159,7 @@ def install_error_handlers(app: FastAPI) -> None:
             status,
             rid,
             redact(str(exc)),
+            extra={"request_id": rid, "status": status},
         )
         detail = (
             f"{public_message(exc)}: retry later; the server log has the details under "

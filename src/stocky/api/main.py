@@ -21,5 +21,9 @@ def app_factory() -> FastAPI:
         settings = get_settings()
     except ValidationError as exc:  # one clear line, not a traceback, in the server's log
         raise SystemExit(f"error: {settings_error_message(exc)}") from None
-    configure_logging(settings.log_level, repeat_seconds=settings.log_repeat_seconds)
+    configure_logging(
+        settings.log_level,
+        repeat_seconds=settings.log_repeat_seconds,
+        log_format=settings.log_format,
+    )
     return create_app(settings)

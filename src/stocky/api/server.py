@@ -42,6 +42,7 @@ __all__ = [
     "bind_socket",
     "bind_worker_socket",
     "run_server",
+    "uvicorn_log_config",
 ]
 
 log = logging.getLogger(__name__)
@@ -278,6 +279,25 @@ class GuardedH11Protocol(H11Protocol):
         self.transport.close()
 
 
+def uvicorn_log_config(log_level: str, log_format: str) -> dict[str, Any]:
+    """uvicorn's logging config for `STOCKY_LOG_FORMAT` (its own formatters for text, JSON
+    lines for json) in which stocky's access log follows the server's log level, as
+    uvicorn's own does. Every worker applies it (it travels with the pickled Config).
+    """
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    from stocky.api.accesslog import ACCESS_LOGGER
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    if log_format == "json":
+        for name in ("default", "access"):
+            config["formatters"][name] = {"()": "stocky.logjson.JsonFormatter"}
+    config["loggers"][ACCESS_LOGGER] = {"level": log_level.upper()}
+    return config
+
+
 def run_server(
     *,
     limits: ServerLimits,
@@ -286,6 +306,7 @@ def run_server(
     port: int,
     workers: int,
     log_level: str,
+    log_format: str = "text",
     app: str = "stocky.api.main:app_factory",
 ) -> None:
     """Serve `app` (an app factory's import string) until interrupted.
@@ -298,6 +319,7 @@ def run_server(
         port: Port to bind.
         workers: Worker processes sharing one listening socket.
         log_level: uvicorn's log level.
+        log_format: "text" or "json" (STOCKY_LOG_FORMAT), for uvicorn's own lines too.
         app: Import string of the app factory.
     """
     from uvicorn.supervisors import Multiprocess
@@ -312,7 +334,8 @@ def run_server(
         port=port,
         workers=workers,
         log_level=log_level,
-        access_log=False,
+        log_config=uvicorn_log_config(log_level, log_format),
+        access_log=False,  # stocky.access has the latency and request id (stocky.api.accesslog)
     )
     install_log_filters(repeat_seconds=log_repeat_seconds)  # uvicorn's handlers too
     try:

@@ -14,6 +14,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from stocky.api.accesslog import AccessLog
 from stocky.api.monitor_metrics import MonitorGauges
 
 __all__ = ["GuardMiddleware", "Telemetry"]
@@ -110,7 +111,8 @@ async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
 
 
 class GuardMiddleware:
-    """Body-size and content-type guard plus request counting and latency."""
+    """Body-size and content-type guard plus request counting, latency and the access log
+    (`access_log`, None for none)."""
 
     def __init__(
         self,
@@ -120,8 +122,10 @@ class GuardMiddleware:
         max_body_bytes: int,
         known_paths: frozenset[str] = frozenset(),
         path_limits: Mapping[str, int] | None = None,
+        access_log: AccessLog | None = None,
     ) -> None:
         self.app = app
+        self.access_log = access_log
         #: body limits of routes that take more than max_body_bytes (POST /predict/batch)
         self.path_limits = dict(path_limits or {})
         self.known_paths = known_paths
@@ -225,8 +229,11 @@ class GuardMiddleware:
                 self.telemetry.latency.labels(route),
             )
             self._children[key] = children
+        seconds = time.perf_counter() - start
         children[0].inc()
-        children[1].observe(time.perf_counter() - start)
+        children[1].observe(seconds)
+        if self.access_log is not None:
+            self.access_log.write(scope, status, seconds)
 
 
 class _BodyTooLarge(Exception):

@@ -69,7 +69,11 @@ def main() -> None:
     except ValidationError as exc:
         print(f"error: {settings_error_message(exc)}", file=sys.stderr)
         raise SystemExit(2) from exc
-    configure_logging(settings.log_level, repeat_seconds=settings.log_repeat_seconds)
+    configure_logging(
+        settings.log_level,
+        repeat_seconds=settings.log_repeat_seconds,
+        log_format=settings.log_format,
+    )
     # SIGTERM unwinds (locks released, MLflow runs ended as KILLED, pools shut down) and exits
     # with 143; `serve` installs uvicorn's own handlers over it
     terminate_on_sigterm()

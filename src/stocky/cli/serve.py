@@ -34,4 +34,5 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_level=log_level,
+        log_format=settings.log_format,
     )

@@ -365,6 +365,21 @@ class LoggingSettings(BaseModel):
     """What is logged, and how often a repeated warning is."""
 
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description=(
+            "text: one human line per record; json: one JSON object per line (time, level, "
+            "logger, message, and request_id, ticker, model_version, latency_ms where they "
+            "apply) for Loki or Elasticsearch."
+        ),
+    )
+    access_log: bool = Field(
+        True,
+        description=(
+            "The server logs one line per request (logger stocky.access, at INFO): method, "
+            "path, status, latency, request id, and the ticker and model version of a forecast."
+        ),
+    )
     log_repeat_seconds: float = Field(
         10.0,
         ge=0,

@@ -27,6 +27,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from stocky.api.accesslog import note
 from stocky.api.auth import admit
 from stocky.api.errors import (
     MAX_REQUEST_ID,
@@ -191,6 +192,7 @@ async def predict_batch(request: Request) -> Response:
     # every item is a forecast: each counts against the client's limit (the first already did)
     await state.gate.charge(client, len(items))
     request_id = request_id_of(request)
+    note(request, items=len(items))
     results: list[dict[str, Any] | None] = [None] * len(items)
     prepared: list[tuple[int, Prepared]] = []
     for index, raw in enumerate(items):
@@ -251,10 +253,14 @@ async def predict_batch(request: Request) -> Response:
 def _batch_body(*, max_items: int, min_prices: int, max_prices: int) -> dict[str, Any]:
     """The documented request body, with this server's item and price limits."""
     schema = BatchRequest.model_json_schema()
-    schema["properties"]["items"].update(minItems=1, maxItems=max_items)
-    item = schema["$defs"]["PredictRequest"]["properties"]["recent_prices"]
-    item.update(minItems=min_prices, maxItems=max_prices)
-    item["items"]["exclusiveMinimum"] = 0
+    items = schema["properties"]["items"]
+    items.update(minItems=1, maxItems=max_items)
+    # inline the item schema: "#/$defs/..." would point at the root of the OpenAPI document,
+    # which has no $defs (ReDoc refuses the whole document, Swagger UI this operation)
+    items["items"] = schema.pop("$defs")["PredictRequest"]
+    prices = items["items"]["properties"]["recent_prices"]
+    prices.update(minItems=min_prices, maxItems=max_prices)
+    prices["items"]["exclusiveMinimum"] = 0
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 

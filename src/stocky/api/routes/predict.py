@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from stocky.api.accesslog import note
 from stocky.api.auth import ClientDep, admit
 from stocky.api.deps import StateDep
 from stocky.api.errors import request_id_of
@@ -95,6 +96,7 @@ async def predict(request: Request) -> Response:
     body = await _parse(request)
     request_id = request_id_of(request)
     prepared = prepare_request(state, body, request_id=request_id, api_key_id=client.key_id)
+    note(request, ticker=prepared.model.ticker, model_version=prepared.model.version)
     # the row is committed (together with those of concurrent requests) before we answer
     served = await serve_prepared(state, prepared)
     # The body is built here and serialised once; response_model documents it. Strict JSON:
@@ -135,6 +137,7 @@ async def forecast(
     tail = frame.tail(state.settings.max_prices)
     as_of = tail["date"].iloc[-1].date()
     request_id = request_id_of(request)
+    note(request, ticker=model.ticker, model_version=model.version)
     served = await serve_forecast(
         state,
         model=model,
