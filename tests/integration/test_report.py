@@ -237,7 +237,7 @@ def test_write_report_writes_page_and_fixed_size_charts(seeded, tmp_path):
         )
         assert f'data-chart="{chart}"' in tag.group(0) and 'alt="^GSPC: ' in tag.group(0)
     assert '<table class="versions">' in html and "<td>v1</td><td>champion</td>" in html
-    assert "(0, 1, 1)" in html
+    assert "ARIMA(0,1,1)" in html
     # data is escaped: the promotion reason's markup shows as text
     assert "challenger &lt;b&gt;beat&lt;/b&gt; the champion &amp; naive" in html
     assert "<b>beat</b>" not in html

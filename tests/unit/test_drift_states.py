@@ -55,6 +55,9 @@ def _settings(tmp_path: Path, **kw: object) -> Settings:
         "train_window": 300,
         "min_train_size": 100,
         "holdout_size": 30,
+        # the states are pinned under EWMA intervals (they follow a volatility jump within
+        # days); `auto` may pick GARCH on a 20-session validation window, which widens slower
+        "interval": "ewma",
         "reload_interval_seconds": 0,
     } | kw
     return Settings(**values)  # type: ignore[arg-type]

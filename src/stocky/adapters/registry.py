@@ -516,14 +516,16 @@ class ModelRegistry:
         return {alias: int(version) for alias, version in (model.aliases or {}).items()}
 
     def tickers(self) -> list[str]:
-        """Tickers with a registered stocky model (from the `ticker` tag)."""
+        """Tickers with a registered stocky model (from the `ticker` tag; untagged models
+        are left out)."""
         try:
             models = self._all_pages(
                 self.client.search_registered_models, filter_string=f"name LIKE '{MODEL_PREFIX}%'"
             )
         except self._exc() as exc:
             raise RegistryError(f"listing registered models failed: {exc}") from exc
-        return sorted(m.tags.get("ticker", m.name) for m in models)
+        # a model without its ticker tag was not registered by stocky: no ticker to name
+        return sorted(m.tags["ticker"] for m in models if "ticker" in m.tags)
 
     def champion_versions(self, alias: str = "champion") -> list[ModelVersionInfo]:
         """The version behind `alias` of every stocky model, from one paged listing.
