@@ -9,13 +9,20 @@ SYNTHETIC and seeded, 1,300 sessions (5+ years) of log prices starting at 100:
   level   a random walk (1% daily) seen through 1% independent noise (a local level: best
           skill vs naive ~6.6%, by an ARIMA(0,1,1) / simple exponential smoothing)
 
-Each series is split like a default training: the last `--test` sessions are the test period,
-the `--validation` sessions before them the validation window, and `stocky.core.choose`
-picks the champion on everything before the test period (candidates fitted before the
-validation window). The champion, parameters fixed, is then walked over the test period and
-its skill against naive (1 - RMSE / naive RMSE) reported; a naive champion scores 0.
-Families: every one of --families that imports (ets/theta/drift when installed; the global
-lightgbm needs a universe fit and is left out here).
+Each series goes through ``stocky.pipelines.train.evaluate`` exactly as `stocky train` runs it
+(default TrainConfig but for the options below): the last `--test` sessions are the test
+period, the `--validation` sessions before them the validation window; every family is fitted
+before the validation window and walked over it as served (each forecast from the last
+`--serve-window` prices, STOCKY_MAX_PRICES), and the choice keeps the random walk unless a
+candidate beats it significantly (one-sided DM, Holm-corrected). The champion, parameters
+fixed, is walked over the test period and its skill against naive (1 - RMSE / naive RMSE)
+reported; a naive champion scores 0.
+
+Families: --families (default every built-in). A global family (lightgbm) is fitted once per
+universe by ``pipelines.global_models.fit_global_models``, as `stocky train --all` does: with
+``--universe kind`` each kind's N series are one universe, with ``--universe mixed`` all 3N
+series are one (of the kinds run: `--kinds`). `--validation` takes a comma list (e.g.
+126,252,504): one block per size.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import os
 import platform
 import time
 from collections import Counter
+from typing import Any
 
 import numpy as np
 
@@ -49,84 +57,96 @@ def simulate(kind: str, seed: int, n: int = SESSIONS) -> np.ndarray:
     return 100.0 * np.exp(log)
 
 
-def available(names: list[str]) -> list[str]:
-    """The families among `names` that import here (and are not global)."""
+def fit_globals(series: list[np.ndarray], config: Any) -> dict[str, dict[str, Any]]:
+    """The global families of `config` fitted on one universe, per stage (as `stocky train`)."""
     from stocky.core.families.registry import family_class
-    from stocky.errors import BadInput
+    from stocky.pipelines.global_models import fit_global_models, global_families
 
-    ok = []
-    for name in names:
-        try:
-            cls = family_class(name)
-        except (BadInput, ImportError) as exc:
-            print(f"  (family {name} left out: {type(exc).__name__}: {str(exc)[:80]})")
-            continue
-        if getattr(cls, "is_global", False):
-            print(f"  (family {name} left out: global, needs a universe fit)")
-            continue
-        ok.append(name)
-    return ok
-
-
-def test_skill(choice, y: np.ndarray, test: int) -> float:
-    start = len(y) - test
-    if choice.model_type == "naive":
-        return 0.0
-    means, _ = choice.forecaster.one_step_path(y, start=start)
-    rmse = float(np.sqrt(np.mean((y[start:] - means) ** 2)))
-    naive = float(np.sqrt(np.mean(np.diff(y[start - 1 :]) ** 2)))
-    return 1.0 - rmse / naive
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=60, help="series per kind")
-    parser.add_argument("--validation", type=int, default=126)
-    parser.add_argument("--test", type=int, default=252)
-    parser.add_argument("--alpha", type=float, default=0.05)
-    parser.add_argument("--families", default="drift,arima,ets,theta")
-    args = parser.parse_args()
-
-    from stocky.core.choose import choose
-
-    print(f"python {platform.python_version()}, {os.cpu_count()} cpus, BLAS threads "
-          f"{os.environ.get('OPENBLAS_NUM_THREADS', 'default')}")  # fmt: skip
-    families = available([f.strip() for f in args.families.split(",") if f.strip()])
-    print(
-        f"SYNTHETIC universes: {args.n} series per kind x {SESSIONS} sessions; validation "
-        f"{args.validation}, test {args.test}, alpha {args.alpha}; families naive + "
-        f"{', '.join(families) or 'none'}"
+    if not global_families(config.families):
+        return {}
+    closes = {f"S{i}": y for i, y in enumerate(series)}
+    params = fit_global_models(
+        closes,
+        families=config.families,
+        test_sizes=dict.fromkeys(closes, config.test_size),
+        validation_size=config.validation_size,
+        train_window=config.train_window,
     )
-    print(f"{'kind':6} {'non-naive':>10} {'winners':32} {'skill mean':>10} "
+    return {
+        family: {stage: family_class(family).from_params(p) for stage, p in stages.items()}
+        for family, stages in params.items()
+    }
+
+
+def run_block(args: argparse.Namespace, validation: int) -> None:
+    from stocky.pipelines.train import TrainConfig, evaluate
+
+    config = TrainConfig(
+        families=tuple(args.families.split(",")),
+        alpha=args.alpha,
+        test_size=args.test,
+        validation_size=validation,
+        interval_window=args.serve_window,
+    )
+    kinds = [k for k in KINDS if k in args.kinds.split(",")]
+    universe = {kind: [simulate(kind, seed) for seed in range(args.n)] for kind in kinds}
+    t0 = time.perf_counter()
+    if args.universe == "mixed":
+        shared = fit_globals([y for kind in kinds for y in universe[kind]], config)
+        globals_ = dict.fromkeys(kinds, shared)
+    else:
+        globals_ = {kind: fit_globals(universe[kind], config) for kind in kinds}
+    global_secs = time.perf_counter() - t0
+    print(
+        f"validation {validation}, test {args.test}, alpha {args.alpha}, served from the last "
+        f"{args.serve_window} prices; families {', '.join(config.families)}; global fits "
+        f"({args.universe} universe) {global_secs:.1f} s"
+    )
+    print(f"{'kind':6} {'non-naive':>10} {'winners':44} {'skill mean':>10} "
           f"{'champ mean':>10} {'champ min':>10} {'champ<0':>8} {'s/series':>8}")  # fmt: skip
-    for kind in KINDS:
+    for kind in kinds:
         wins: Counter[str] = Counter()
         labels: Counter[str] = Counter()
         skills, champ = [], []
         t0 = time.perf_counter()
-        for seed in range(args.n):
-            y = simulate(kind, seed)
-            choice = choose(
-                y[: -args.test],
-                families=["naive", *families],
-                validation_size=args.validation,
-                alpha=args.alpha,
-            )
-            wins[choice.model_type] += 1
-            labels[choice.label] += 1
-            s = test_skill(choice, y, args.test)
+        for y in universe[kind]:
+            ev = evaluate(y, config, global_models=globals_[kind])
+            wins[ev.model_type] += 1
+            labels[ev.label] += 1
+            s = 0.0 if ev.model_type == "naive" else ev.scores.skill
             skills.append(s)
-            if choice.model_type != "naive":
+            if ev.model_type != "naive":
                 champ.append(s)
         secs = (time.perf_counter() - t0) / args.n
         share = len(champ) / args.n
-        top = ", ".join(f"{k} {v}" for k, v in wins.most_common(4))
+        top = ", ".join(f"{k} {v}" for k, v in wins.most_common())
         c_mean = f"{np.mean(champ):+.2%}" if champ else "-"
         c_min = f"{np.min(champ):+.2%}" if champ else "-"
         c_neg = f"{sum(s < 0 for s in champ)}" if champ else "-"
-        print(f"{kind:6} {share:>10.1%} {top[:32]:32} {np.mean(skills):>+10.2%} "
+        print(f"{kind:6} {share:>10.1%} {top[:44]:44} {np.mean(skills):>+10.2%} "
               f"{c_mean:>10} {c_min:>10} {c_neg:>8} {secs:>8.2f}")  # fmt: skip
         print(f"{'':6} labels: {', '.join(f'{k} {v}' for k, v in labels.most_common(6))}")
+
+
+def main() -> None:
+    from stocky.core.families.registry import DEFAULT_FAMILIES
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=60, help="series per kind")
+    parser.add_argument("--validation", default="126", help="validation sizes, comma list")
+    parser.add_argument("--test", type=int, default=252)
+    parser.add_argument("--alpha", type=float, default=0.05)
+    parser.add_argument("--serve-window", type=int, default=60, help="prices per forecast")
+    parser.add_argument("--families", default=",".join(DEFAULT_FAMILIES))
+    parser.add_argument("--universe", choices=("kind", "mixed"), default="kind")
+    parser.add_argument("--kinds", default=",".join(KINDS), help="kinds to run, comma list")
+    args = parser.parse_args()
+
+    print(f"python {platform.python_version()}, {os.cpu_count()} cpus, BLAS threads "
+          f"{os.environ.get('OPENBLAS_NUM_THREADS', 'default')}")  # fmt: skip
+    print(f"SYNTHETIC universes: {args.n} series per kind x {SESSIONS} sessions")
+    for validation in (int(v) for v in args.validation.split(",")):
+        run_block(args, validation)
     print("goals: rw non-naive <= 2%; ar1 and level non-naive >= 90%")
 
 
