@@ -53,3 +53,12 @@ def test_a_model_that_also_wins_the_test_period_is_champion() -> None:
     )
     assert result.spec.model_type == "arima" and result.scores.skill > 0
     assert result.alias == "champion" and result.champion_version is None
+
+
+def test_validation_window_shrinks_to_the_history_a_ticker_has() -> None:
+    config = TrainConfig(test_size=252, validation_size=756, min_train_size=250)
+    assert config.for_history(5000).validation_size == 756
+    assert config.for_history(252 + 500 + 250).validation_size == 500
+    assert config.for_history(100).validation_size == 126  # the floor: too short fails later
+    small = TrainConfig(test_size=40, validation_size=30, min_train_size=100)
+    assert small.for_history(150).validation_size == 30  # never above what was asked

@@ -122,7 +122,14 @@ class TrainingSettings(BaseModel):
         ),
     )
     test_size: int = Field(252, ge=20, description="Walk-forward test sessions.")
-    validation_size: int = Field(126, ge=20, description="Sessions that check the auto order.")
+    validation_size: int = Field(
+        756,
+        ge=20,
+        description=(
+            "Sessions the families are compared on before the test period (a shorter history "
+            "uses what it has, down to 126)."
+        ),
+    )
     train_window: int = Field(1260, ge=0, description="Sessions to fit on (0 = all history).")
     refit_every: int = Field(0, ge=0, description="Refit every K test sessions (0 = never).")
     min_train_size: int = Field(250, ge=30, description="Fewest sessions a fit accepts.")

@@ -31,7 +31,7 @@ from stocky.pipelines.global_models import (
     load_global_models,
     save_global_models,
 )
-from stocky.pipelines.train import TrainConfig, train_ticker
+from stocky.pipelines.train import MIN_VALIDATION, TrainConfig, train_ticker
 
 if TYPE_CHECKING:
     from stocky.wiring import Stack
@@ -316,6 +316,8 @@ def _with_global_models(
             test_sizes=sizes,
             validation_size=config.validation_size,
             train_window=config.train_window,
+            min_train_size=config.min_train_size,
+            min_validation=MIN_VALIDATION,
         )
     except BadInput as exc:  # too little history for a universe fit: per ticker instead
         log.warning("global families fitted per ticker: %s", exc)

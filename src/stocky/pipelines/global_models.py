@@ -73,6 +73,8 @@ def fit_global_models(
     validation_size: int,
     train_window: int,
     min_prices: int = 60,
+    min_train_size: int = 0,
+    min_validation: int = 0,
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """Fit every global family of `families` on the universe `closes`, once per stage.
 
@@ -83,6 +85,9 @@ def fit_global_models(
         validation_size: Validation sessions (as the choice uses them).
         train_window: Sessions each fit uses (0 = all).
         min_prices: Stage slices shorter than this are left out of that stage's fit.
+        min_train_size: The training's fewest fit sessions (a short history's validation
+            window shrinks to leave them, as `TrainConfig.for_history` does).
+        min_validation: The shortest validation window it shrinks to.
 
     Returns:
         family -> stage -> the fitted model's JSON parameters.
@@ -96,10 +101,13 @@ def fit_global_models(
         stages: dict[str, list[np.ndarray]] = {s: [] for s in STAGES}
         for ticker, close in closes.items():
             test = test_sizes.get(ticker, 0)
-            if len(close) < test + validation_size + min_prices:
+            # as `TrainConfig.for_history` cuts this ticker's validation window
+            room = len(close) - test - min_train_size
+            validation = max(min(validation_size, min_validation), min(validation_size, room))
+            if len(close) < test + validation + min_prices:
                 continue
             cut = stage_slices(
-                close, test_size=test, validation_size=validation_size, train_window=train_window
+                close, test_size=test, validation_size=validation, train_window=train_window
             )
             for stage, part in cut.items():
                 if len(part) >= min_prices:

@@ -51,6 +51,10 @@ __all__ = [
 ]
 
 
+#: The shortest validation window a training shrinks to (see `TrainConfig.for_history`).
+MIN_VALIDATION = 126
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """How to train: the families (or an ARIMA order 'p,d,q') and the split."""
@@ -61,7 +65,11 @@ class TrainConfig:
     #: Level a non-naive candidate must reach against naive (one-sided DM, Holm-corrected).
     alpha: float = 0.05
     test_size: int = 252
-    validation_size: int = 126
+    #: Sessions the families are compared on before the test period: as many as the history
+    #: allows up to this (`for_history`), at least MIN_VALIDATION. 756 gives the one-sided DM
+    #: test the power to find a 4-6% edge (bench/bench_selection.py) while keeping false
+    #: discoveries on random walks near 1%.
+    validation_size: int = 756
     train_window: int = 1260
     refit_every: int = 0
     min_train_size: int = 250
@@ -76,6 +84,18 @@ class TrainConfig:
             ArimaOrder.parse(self.order)
         object.__setattr__(self, "families", parse_families(self.families))
         validate_interval_setting(self.interval)
+
+    def for_history(self, n: int) -> TrainConfig:
+        """This configuration with the validation window cut to what `n` sessions allow.
+
+        The validation shrinks (not below MIN_VALIDATION, nor below what was asked when that
+        is smaller) so a ticker with a shorter history still trains; the test period and the
+        fewest fit sessions never shrink.
+        """
+        room = n - self.test_size - self.min_train_size
+        floor = min(self.validation_size, MIN_VALIDATION)
+        size = max(floor, min(self.validation_size, room))
+        return self if size == self.validation_size else replace(self, validation_size=size)
 
 
 @dataclass(frozen=True)
@@ -152,6 +172,7 @@ def evaluate(
     Returns:
         The Evaluation; metrics compare the model with the naive random walk.
     """
+    config = config.for_history(len(close))
     need = config.test_size + config.validation_size + config.min_train_size
     if len(close) < need:
         raise BadInput(
@@ -304,6 +325,7 @@ def train_ticker(
     dropped = None
     if calendar is not None:
         prices, dropped = drop_non_sessions(prices, calendar=calendar)
+    config = config.for_history(len(prices))
     quality = check_prices(
         prices, min_rows=config.test_size + config.validation_size + config.min_train_size
     )
