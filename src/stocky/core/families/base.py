@@ -15,15 +15,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from stocky.errors import BadInput
 
+T = TypeVar("T")
+
 __all__ = [
     "FamilyInfo",
+    "params_from_json",
     "Forecast",
     "Forecaster",
     "GlobalForecaster",
@@ -77,6 +80,26 @@ def validate_window(
         what = "NaN" if np.isnan(arr[i]) else ("infinite" if np.isinf(arr[i]) else f"{arr[i]:g}")
         raise BadInput(f"{name}[{i}] is {what}: send finite prices > 0")
     return arr
+
+
+def params_from_json(cls: type[T], data: Mapping[str, Any], *, name: str, text: str) -> T:
+    """A frozen parameters dataclass from its JSON form: exactly its fields, every one a
+    number except the one `text` field (its validation is the dataclass's own).
+
+    Raises:
+        BadInput: Missing, extra or non-numeric fields, naming `name` and the fix.
+    """
+    fields = set(cls.__dataclass_fields__)  # type: ignore[attr-defined]
+    if set(data) != fields:
+        raise BadInput(
+            f"{name} parameters have fields {sorted(data)}, expected {sorted(fields)}: "
+            "retrain the model"
+        )
+    try:
+        numbers = {k: float(v) for k, v in data.items() if k != text}
+    except (TypeError, ValueError) as exc:
+        raise BadInput(f"{name} parameters are malformed ({exc!r}): retrain the model") from exc
+    return cls(**{text: str(data[text])}, **numbers)
 
 
 def not_fitted(model_type: str) -> BadInput:

@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from stocky.core.families.base import not_fitted, validate_window
+from stocky.core.families.base import not_fitted, params_from_json, validate_window
 from stocky.errors import BadInput, DataQualityError
 
 __all__ = ["TRENDS", "Ets", "EtsParams", "ets_filter"]
@@ -110,17 +110,7 @@ class EtsParams:
         Raises:
             BadInput: Missing, extra or out-of-range fields.
         """
-        fields = set(cls.__dataclass_fields__)
-        if set(data) != fields:
-            raise BadInput(
-                f"ETS parameters have fields {sorted(data)}, expected {sorted(fields)}: "
-                "retrain the model"
-            )
-        try:
-            numbers = {k: float(v) for k, v in data.items() if k != "trend"}
-        except (TypeError, ValueError) as exc:
-            raise BadInput(f"ETS parameters are malformed ({exc!r}): retrain the model") from exc
-        return cls(trend=str(data["trend"]), **numbers)
+        return params_from_json(cls, data, name="ETS", text="trend")
 
 
 def ets_filter(

@@ -41,7 +41,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from stocky.core.families.base import not_fitted, validate_window
+from stocky.core.families.base import not_fitted, params_from_json, validate_window
 from stocky.errors import BadInput, DataQualityError
 
 __all__ = ["THETA_MODELS", "Theta", "ThetaParams", "theta_filter"]
@@ -89,17 +89,7 @@ class ThetaParams:
         Raises:
             BadInput: Missing, extra or out-of-range fields.
         """
-        fields = set(cls.__dataclass_fields__)
-        if set(data) != fields:
-            raise BadInput(
-                f"Theta parameters have fields {sorted(data)}, expected {sorted(fields)}: "
-                "retrain the model"
-            )
-        try:
-            numbers = {k: float(v) for k, v in data.items() if k != "model"}
-        except (TypeError, ValueError) as exc:
-            raise BadInput(f"Theta parameters are malformed ({exc!r}): retrain the model") from exc
-        return cls(model=str(data["model"]), **numbers)
+        return params_from_json(cls, data, name="Theta", text="model")
 
 
 def theta_filter(
