@@ -3,7 +3,7 @@
 # reach a Debian mirror but no container registry:
 #   debootstrap (minbase + python3, python3-venv, ca-certificates) -> docker import.
 #
-#   docker/build-base.sh [TAG]        (default TAG: stocky-base:$DEBIAN_SUITE)
+#   docker/build-base.sh [TAG]        (default TAG: stocky-base:$DEBIAN_SUITE-2)
 #
 # The suite is Debian 13 "trixie" (Python 3.13), the Debian release python:3.11-slim is built
 # on: bookworm's python3 is 3.11.2, too old for requirements.lock (soupsieve 4.1.3 needs
@@ -15,8 +15,9 @@
 set -euo pipefail
 
 SUITE="${DEBIAN_SUITE:-trixie}"
-TAG="${1:-stocky-base:$SUITE}"
-PACKAGES="python3,python3-venv,ca-certificates"
+TAG="${1:-stocky-base:$SUITE-2}"
+# libgomp1: the OpenMP runtime LightGBM's wheel links against
+PACKAGES="python3,python3-venv,ca-certificates,libgomp1"
 
 log() { printf 'build-base: %s\n' "$*" >&2; }
 

@@ -21,7 +21,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BASE_TAG="stocky-base:${DEBIAN_SUITE:-trixie}"
+BASE_TAG="stocky-base:${DEBIAN_SUITE:-trixie}-2"  # -2: with libgomp1 (LightGBM)
 BASE_IMAGE="${SMOKE_BASE_IMAGE:-$BASE_TAG}"
 IMAGE="${SMOKE_IMAGE:-stocky:smoke}"
 TIMEOUT="${SMOKE_TIMEOUT:-300}"

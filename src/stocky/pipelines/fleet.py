@@ -319,7 +319,8 @@ def _with_global_models(
             min_train_size=config.min_train_size,
             min_validation=MIN_VALIDATION,
         )
-    except BadInput as exc:  # too little history for a universe fit: per ticker instead
+    except StockyError as exc:  # too little history, or the library cannot load: per ticker
+
         log.warning("global families fitted per ticker: %s", exc)
         return tasks, options
     path = save_global_models(params, (stack.settings.home / "globals").resolve())

@@ -36,7 +36,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from stocky.core.families.base import not_fitted, validate_window
 from stocky.core.families.lightgbm_trees import TreeEnsemble
-from stocky.errors import BadInput
+from stocky.errors import BadInput, DataQualityError
 
 __all__ = ["VOL_FLOOR", "LightGBM", "feature_names", "features", "params_digest"]
 
@@ -179,7 +179,14 @@ class LightGBM:
         Raises:
             BadInput: No series, or a series that is too short or holds bad prices (named).
         """
-        import lightgbm as lgb
+        try:
+            import lightgbm as lgb
+        except (ImportError, OSError) as exc:  # e.g. libgomp.so.1 missing on a slim image
+            raise DataQualityError(
+                f"the lightgbm family cannot fit here: importing lightgbm failed ({exc}); "
+                "install the OpenMP runtime (Debian: apt-get install libgomp1) or leave "
+                "lightgbm out of STOCKY_FAMILIES"
+            ) from exc
 
         if len(series) == 0:
             raise BadInput("fit_many got no series: pass at least one price series")
