@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     subtitle = (
         f"{board['title']} | {TICKERS} SYNTHETIC tickers (SYN0001..), "
         f"ARIMA(0,1,1), last session {end}, {args.seconds:.0f} s of 1 s scrapes (UTC), "
-        f"$ticker = All | command: python deploy/grafana/preview.py"
+        f"$ticker = All, $k = {variables['k']} | command: python deploy/grafana/preview.py"
     )
     draw_board(panels, results, title=TITLE, subtitle=subtitle, out=args.out)
     print(f"wrote {args.out}")
