@@ -36,6 +36,7 @@ class NotebookFailed(RuntimeError):
 
 def _key(notebook: Path) -> str:
     digest = hashlib.sha256(notebook.read_bytes())
+    digest.update(Path(__file__).read_bytes())  # how they are executed
     for path in sorted((ROOT / "src" / "stocky").rglob("*")):
         if path.is_file() and path.suffix in {".py", ".j2", ".css", ".js", ".json"}:
             digest.update(str(path.relative_to(ROOT)).encode())
@@ -59,7 +60,8 @@ def _execute(notebook: Path, out: Path) -> float:
             [str(ROOT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
         )
         os.environ.pop("STOCKY_NB_QUICK", None)
-        os.environ.setdefault("MPLBACKEND", "Agg")
+        # figures as images in the outputs (MPLBACKEND=Agg, set for the tests, would drop them)
+        os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[var] = "1"
         nb = nbformat.read(notebook, as_version=4)
