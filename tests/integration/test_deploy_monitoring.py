@@ -81,7 +81,7 @@ def test_dashboard_queries_name_exported_metrics(exported):
             assert not missing, f"{where} queries {sorted(missing)}, which /metrics does not export"
             queried |= names
     for variable in dashboard["templating"]["list"]:
-        assert _metrics_in(variable["definition"]) <= exported, variable["name"]
+        assert _metrics_in(variable.get("definition", "")) <= exported, variable["name"]
     # the board shows what the alerts are about
     assert {
         "stocky_model_degraded",
@@ -91,6 +91,34 @@ def test_dashboard_queries_name_exported_metrics(exported):
         "stocky_interval_coverage_ratio",
         "stocky_drift_skill_vs_naive",
     } <= queried
+
+
+def test_per_ticker_panels_show_top_or_bottom_k():
+    """A panel drawing one series per ticker ranks them and keeps `$k` (not the whole fleet)."""
+    dashboard = json.loads((GRAFANA / "dashboards" / "stocky.json").read_text())
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    k = variables["k"]
+    options = [o.strip() for o in k["query"].split(",")]
+    assert k["type"] == "custom" and not k["multi"] and not k["includeAll"]
+    assert all(o.isdigit() and int(o) > 0 for o in options), options
+    assert k["current"]["value"] in options
+    assert [o["value"] for o in k["options"]] == options
+    assert [o["value"] for o in k["options"] if o["selected"]] == [k["current"]["value"]]
+    per_ticker = [
+        p
+        for p in _panels(dashboard)
+        if p["type"] == "table"
+        or any("{{ticker}}" in t.get("legendFormat", "") for t in p.get("targets", []))
+    ]
+    assert len(per_ticker) >= 8
+    ranked = re.compile(r" and on \(ticker\) (topk|bottomk)\(\$k, .+\)$")
+    for panel in per_ticker:
+        for target in panel["targets"]:
+            assert ranked.search(target["expr"]), f"panel {panel['title']!r}: {target['expr']!r}"
+            # ranked at the end of the range: one set of k tickers across a time-series panel
+            if not target.get("instant"):
+                assert "@ end()" in target["expr"], panel["title"]
+        assert "$k" in panel["description"], panel["title"]
 
 
 def test_dashboard_provider_path_is_the_mounted_folder():

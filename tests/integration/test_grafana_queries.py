@@ -100,6 +100,19 @@ def _rules_evaluated(prom: httpx.Client, timeout: float = 20.0) -> list[dict]:
         time.sleep(0.5)
 
 
+def _gauge(exposition: str, name: str) -> dict[str, float]:
+    """Per ticker, the largest value of one gauge in the exposition (as `max by (ticker)`)."""
+    out: dict[str, float] = {}
+    pattern = rf'^{name}\{{(?:[^}}]*,)?ticker="([^"]+)"[^}}]*\}} (\S+)$'
+    for sym, value in re.findall(pattern, exposition, flags=re.MULTILINE):
+        out[sym] = max(out.get(sym, float("-inf")), float(value))
+    return out
+
+
+def _tickers(series: list) -> set[str]:
+    return {s.labels["ticker"] for s in series}
+
+
 def test_every_panel_query_evaluates(prometheus, exposition, target, tmp_path):
     promboard = _promboard()
     tickers = set(
@@ -123,6 +136,11 @@ def test_every_panel_query_evaluates(prometheus, exposition, target, tmp_path):
         results = promboard.evaluate(
             prom, panels, start=now - 10, end=now, step=1.0, variables=variables
         )
+        # the per-ticker panels again with k = 5 (the board's default is 10)
+        five = promboard.template_values(prom, board, overrides={"k": "5"})
+        top5 = promboard.evaluate(prom, panels, start=now - 10, end=now, step=1.0, variables=five)
+        with pytest.raises(promboard.PromQLError, match="not one of its options"):
+            promboard.template_values(prom, board, overrides={"k": "7"})
         rules = _rules_evaluated(prom)
 
         # a broken query is reported, naming the panel (so the pass above means something)
@@ -134,15 +152,53 @@ def test_every_panel_query_evaluates(prometheus, exposition, target, tmp_path):
         with pytest.raises(promboard.PromQLError, match="panel 'broken'"):
             promboard.evaluate(prom, [broken], start=now - 10, end=now, step=1.0, variables={})
 
-    # "All" expands to every ticker the variable's label_values() lists
+    # "All" expands to every ticker the variable's label_values() lists; k is the board's default
     assert variables["ticker"].count("|") + 1 == len(tickers)
+    assert variables["k"] == "10" and five["k"] == "5"
     assert {p.id for p in queried} <= set(results)
     by_title = {p.title: results[p.id] for p in queried}
-    # the board's numbers are the exposition's: one series per ticker, the right count
+    # the fleet counts still cover every ticker
     assert by_title["Tickers monitored"][0][0].values[-1] == len(tickers)
-    assert {s.labels["ticker"] for s in by_title["State per ticker"][0]} == tickers
-    assert {s.labels["ticker"] for s in by_title["Skill vs naive"][0]} <= tickers
     assert by_title["Skill vs naive"][0], "no skill series: the $ticker expansion matched nothing"
+
+    # per-ticker panels show k tickers, not the fleet: the ones the exposition ranks worst
+    skill = _gauge(exposition, "stocky_drift_skill_vs_naive")
+    degraded = _gauge(exposition, "stocky_model_degraded")
+    rolling = _gauge(exposition, "stocky_drift_rolling_error")
+    threshold = _gauge(exposition, "stocky_drift_threshold")
+    lag = _gauge(exposition, "stocky_label_lag_seconds")
+    assert len(skill) == len(degraded) == len(tickers)
+
+    def lowest(score: dict[str, float], k: int) -> set[str]:
+        ranked = sorted(score, key=lambda sym: score[sym])
+        assert score[ranked[k - 1]] != score[ranked[k]], "a tie at the cut: the test data changed"
+        return set(ranked[:k])
+
+    attention = {sym: skill.get(sym, 0.0) - 10 * degraded[sym] for sym in degraded}
+    worst_ratio = {sym: -rolling[sym] / threshold[sym] for sym in rolling}
+    for k, got in ((10, results), (5, top5)):
+        panel = {p.title: got[p.id] for p in queried}
+        assert _tickers(panel["Skill vs naive"][0]) == lowest(skill, k), k
+        table = panel["State per ticker"]  # its columns: the same k rows where they have a value
+        assert _tickers(table[0]) == lowest(attention, k), k  # `degraded`: every ticker has one
+        assert all(_tickers(ref) <= lowest(attention, k) for ref in table), k
+        for ref in panel["Rolling error: model, naive, threshold"]:
+            assert _tickers(ref) == lowest(worst_ratio, k), k
+        # fewer tickers have a value than k: all of them; ties at 0 lag: k of them, the late one in
+        assert _tickers(panel["95% interval coverage"][0]) == set(
+            _gauge(exposition, "stocky_interval_coverage_ratio")
+        )
+        late = {sym for sym, seconds in lag.items() if seconds > 0}
+        assert late <= _tickers(panel["Label lag"][0]) and len(panel["Label lag"][0]) == k
+        assert _tickers(panel["Since the last forecast was logged"][0]) == set(
+            _gauge(exposition, "stocky_last_forecast_logged_timestamp_seconds")
+        )
+        for p in queried:  # no panel that takes $k draws more than k tickers
+            if any("$k" in q.expr for q in p.queries):
+                assert all(len(_tickers(ref)) <= k for ref in got[p.id]), (p.title, k)
+    # degraded tickers come first in the table, ahead of worse skills that are not degraded
+    assert all(degraded[sym] for sym in lowest(attention, 5))
+    assert lowest(attention, 5) != lowest(skill, 5)
     # the alert rules load and evaluate without an error
     assert len(rules) >= 4
     assert all(r["health"] == "ok" for r in rules), [(r["name"], r.get("lastError")) for r in rules]
