@@ -73,12 +73,12 @@ def universe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[n
     get_settings.cache_clear()
 
 
-def _champions(home: Path) -> dict[str, tuple[str, list[float]]]:
+def _champions(home: Path) -> dict[str, tuple[str, str, dict[str, object]]]:
     registry = registry_for(make_settings(home))
     found = {}
     for ticker, version in sorted(registry.alias_map("champion").items()):
         spec = registry.load_version(ticker, version)
-        found[ticker] = (str(spec.arima_params.order), spec.arima_params.as_vector().tolist())
+        found[ticker] = (spec.model_type, spec.label, dict(spec.params))
     return found
 
 
