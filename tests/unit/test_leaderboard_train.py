@@ -104,11 +104,11 @@ def test_validation_rows_match_the_choice_tables(prices):
 def test_rerunning_a_training_replaces_its_rows(prices):
     board = MemoryLeaderboard()
     registry = FakeRegistry()
-    kw = dict(ticker="AR", prices=prices, source="fake", config=CONFIG, leaderboard=board)
-    first = train_ticker(registry=registry, now=NOW, **kw)
+    kw = {"prices": prices, "source": "fake", "config": CONFIG, "leaderboard": board}
+    first = train_ticker(ticker="AR", registry=registry, now=NOW, **kw)
     before = board.latest(["AR"])
     board.replace("AR", first.version.version, [dataclasses.replace(before[0], reason="stale")])
-    again = train_ticker(registry=registry, now=NOW, **kw)
+    again = train_ticker(ticker="AR", registry=registry, now=NOW, **kw)
     assert again.version.version == first.version.version  # the same data publishes once
     after = board.latest(["AR"])
     assert after == before  # the rerun's rows replaced the stale one
