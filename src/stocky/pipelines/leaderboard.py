@@ -15,7 +15,7 @@ import functools
 import math
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
@@ -24,15 +24,57 @@ from stocky.core.backtest import served_path, walk_forward_model
 from stocky.core.families.base import Forecaster
 from stocky.core.families.naive import Naive
 from stocky.core.intervals import AUTO, AUTO_METHODS, normal_quantile
+from stocky.core.intervals.auto import IntervalChoice
 from stocky.core.leaderboard import CandidateScores, Path, stage_scores
 from stocky.core.volatility import ewma_std_path
 from stocky.errors import StockyError
-from stocky.pipelines.choice import refit_factory
-
-if TYPE_CHECKING:
-    from stocky.pipelines.train import Evaluation, TrainConfig
+from stocky.pipelines.choice import ModelChoice, refit_factory
 
 __all__ = ["leaderboard_rows"]
+
+
+class TrainConfig(Protocol):
+    """What of `stocky.pipelines.train.TrainConfig` the walks need (no import: train calls
+    this module)."""
+
+    @property
+    def test_size(self) -> int: ...
+
+    @property
+    def validation_size(self) -> int: ...
+
+    @property
+    def train_window(self) -> int: ...
+
+    @property
+    def refit_every(self) -> int: ...
+
+    @property
+    def interval(self) -> str: ...
+
+    @property
+    def interval_window(self) -> int: ...
+
+    def for_history(self, n: int) -> TrainConfig: ...
+
+
+class Evaluation(Protocol):
+    """What of `stocky.pipelines.train.Evaluation` the rows need."""
+
+    @property
+    def choice(self) -> ModelChoice: ...
+
+    @property
+    def scale(self) -> float: ...
+
+    @property
+    def intervals(self) -> IntervalChoice | None: ...
+
+    @property
+    def model_type(self) -> str: ...
+
+    @property
+    def interval(self) -> str: ...
 
 
 def _validation_models(
