@@ -52,12 +52,16 @@ def check_rows(ticker: str, version: int, rows: Sequence[LeaderboardRow]) -> lis
     return list(rows)
 
 
-def _row(values: Any) -> LeaderboardRow:
-    data = dict(values)
-    moment = data["trained_at"]
-    if moment.tzinfo is None:  # SQLite hands back UTC without its zone
-        data["trained_at"] = moment.replace(tzinfo=dt.UTC)
-    return LeaderboardRow(**{k: data[k] for k in _FIELDS})
+_AT = _FIELDS.index("trained_at")
+_CHOSEN = _FIELDS.index("chosen")
+
+
+def _row(values: Sequence[Any]) -> LeaderboardRow:
+    out = list(values)
+    if out[_AT].tzinfo is None:  # SQLite hands back UTC without its zone
+        out[_AT] = out[_AT].replace(tzinfo=dt.UTC)
+    out[_CHOSEN] = bool(out[_CHOSEN])
+    return LeaderboardRow.stored(out)
 
 
 class LeaderboardRepository:
@@ -108,9 +112,8 @@ class LeaderboardRepository:
         try:
             with self.engine.connect() as conn:
                 for part in [None] if wanted is None else chunks(wanted, 500):
-                    out.extend(
-                        _row(m) for m in conn.execute(_latest(part, stage, chosen_only)).mappings()
-                    )
+                    rows = conn.execute(_latest(part, stage, chosen_only)).all()
+                    out.extend(_row(r) for r in rows)
         except SQLAlchemyError as exc:
             raise StoreError(f"could not read the leaderboard: {exc}") from exc
         return sorted(out, key=row_order)
