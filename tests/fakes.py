@@ -15,6 +15,7 @@ import pandas as pd
 
 from stocky.adapters.memory import (
     MemoryAuditLog,
+    MemoryLeaderboard,
     MemoryPredictionLog,
     MemoryPriceStore,
     MemoryRegistry,
@@ -143,5 +144,6 @@ def fake_stack(settings: Settings, frames: Mapping[str, pd.DataFrame]) -> Stack:
         registry=FakeRegistry(),
         calendar=TradingCalendar(settings.exchange, start="1990-01-01"),
         drift=drift_rule(settings),
+        leaderboard=MemoryLeaderboard(),
         _source=FakeSource(frames),
     )

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from stocky.adapters.executor import ExecutorKind, TickerExecutor
     from stocky.adapters.notify.base import Notifier
-    from stocky.adapters.ports import AuditLog, PredictionLog, PriceStore, Registry
+    from stocky.adapters.ports import AuditLog, Leaderboard, PredictionLog, PriceStore, Registry
     from stocky.adapters.prices.base import PriceSource
     from stocky.adapters.store.alerts import AlertOutbox
     from stocky.adapters.store.fleet import FleetRepository
@@ -71,6 +71,8 @@ class Stack:
     drift: DriftRule
     #: The database engine (None for the in-memory backend); disposed by `close`.
     engine: sa.Engine | None = None
+    #: Every candidate of each training (`stocky leaderboard`, GET /leaderboard); None: not kept.
+    leaderboard: Leaderboard | None = None
     #: Built on first use: a misconfigured source must not stop commands that never read it.
     source_factory: Callable[[], PriceSource] | None = field(default=None, repr=False)
     _source: PriceSource | None = field(default=None, repr=False)
@@ -494,6 +496,7 @@ def build_stack(
     from stocky.adapters.registry import ModelRegistry
     from stocky.adapters.store import PriceRepository, create_schema, make_engine
     from stocky.adapters.store.audit import AuditRepository
+    from stocky.adapters.store.leaderboard import LeaderboardRepository
     from stocky.adapters.store.predictions import PredictionRepository
     from stocky.core.sessions import TradingCalendar
 
@@ -513,6 +516,7 @@ def build_stack(
         calendar=TradingCalendar(settings.exchange),
         drift=drift_rule(settings),
         engine=engine,
+        leaderboard=LeaderboardRepository(engine),
         source_factory=lambda: make_price_source(settings),
         _source=source,
     )

@@ -68,6 +68,30 @@ def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
         engine.dispose()
 
 
+@pytest.fixture(params=STORE_BACKENDS)
+def board(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """The leaderboard port of one backend."""
+    if request.param == "memory":
+        from stocky.adapters.memory import MemoryLeaderboard
+
+        yield MemoryLeaderboard()
+        return
+    from stocky.adapters.store import create_schema, make_engine
+    from stocky.adapters.store.leaderboard import LeaderboardRepository
+
+    url = (
+        f"sqlite:///{tmp_path / 'stocky.db'}"
+        if request.param == "sqlite"
+        else str(request.getfixturevalue("fresh_postgres_url"))
+    )
+    engine = make_engine(url)
+    create_schema(engine)
+    try:
+        yield LeaderboardRepository(engine)
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def _mlflow_registry(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """One MLflow registry over a local SQLite store for the session (its migrations take

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.integration
 
 BASELINE_TABLES = {"prices", "predictions", "drift_checks", "promotions"}
 """The tables a database made by `metadata.create_all` before migrations existed could hold."""
-STOCKY_TABLES = BASELINE_TABLES | {"alerts", "api_keys"}
+STOCKY_TABLES = BASELINE_TABLES | {"alerts", "api_keys", "leaderboard"}
 
 
 @pytest.fixture

@@ -24,12 +24,15 @@ if TYPE_CHECKING:
     from stocky.core.spec import ModelSpec
 
 __all__ = [
+    "LEADERBOARD_STAGES",
     "ActualUpdate",
     "AuditLog",
     "Champion",
     "DriftCheck",
     "DriftCheckRow",
     "FleetStore",
+    "Leaderboard",
+    "LeaderboardRow",
     "ModelVersionInfo",
     "PredictionLog",
     "PredictionRecord",
@@ -457,3 +460,105 @@ class FleetStore(Protocol):
     """Every ticker's monitoring facts at once (a handful of set-based queries)."""
 
     def facts(self, *, window: int, lookback_days: int, extra: list[str]) -> list[TickerFacts]: ...
+
+
+# --- leaderboard ------------------------------------------------------------------------
+
+#: The stages of a leaderboard row: the window the choice was made on, the period after it.
+LEADERBOARD_STAGES = ("validation", "test")
+_BOARD_FLOATS = (
+    "rmse", "naive_rmse", "skill", "dm_pvalue", "interval_score", "naive_interval_score",
+    "crps", "coverage", "direction_accuracy",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LeaderboardRow:
+    """One candidate (family x interval method) of one training on one stage, next to naive.
+
+    Every metric is a finite float or None (a non-finite value becomes None on construction,
+    so no backend stores NaN). ``dm_pvalue`` is the one-sided Diebold-Mariano p-value of
+    "better than naive" (None for naive itself); ``naive_interval_score`` is the random walk's
+    with the candidate's interval. ``chosen`` marks the champion's family and interval method;
+    ``reason`` says why it won (on chosen rows) or why a candidate was not chosen.
+    """
+
+    ticker: str
+    version: int
+    model_type: str
+    label: str
+    interval: str
+    stage: str
+    rmse: float | None
+    naive_rmse: float | None
+    skill: float | None
+    dm_pvalue: float | None
+    interval_score: float | None
+    naive_interval_score: float | None
+    crps: float | None
+    coverage: float | None
+    direction_accuracy: float | None
+    chosen: bool
+    reason: str
+    trained_at: dt.datetime
+
+    def __post_init__(self) -> None:
+        if self.stage not in LEADERBOARD_STAGES:
+            from stocky.errors import BadInput
+
+            raise BadInput(
+                f"stage={self.stage!r}: a leaderboard row is one of {', '.join(LEADERBOARD_STAGES)}"
+            )
+        for name in _BOARD_FLOATS:
+            value = getattr(self, name)
+            if value is not None:
+                value = float(value)
+                object.__setattr__(self, name, value if math.isfinite(value) else None)
+        object.__setattr__(self, "chosen", bool(self.chosen))
+
+    @classmethod
+    def stored(cls, values: Sequence[Any]) -> LeaderboardRow:
+        """A row from values in field order as a store wrote them (checked on the way in):
+        built without the checks, which cost more than the read on a fleet's rows."""
+        row = object.__new__(cls)
+        row.__dict__.update(zip(_BOARD_FIELDS, values, strict=True))
+        return row
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a JSON-ready dict (the training time in ISO 8601)."""
+        out = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        out["trained_at"] = self.trained_at.isoformat()
+        return out
+
+
+_BOARD_FIELDS = tuple(LeaderboardRow.__dataclass_fields__)
+
+
+class Leaderboard(Protocol):
+    """Every candidate of each training, stored for the leaderboard (CLI, API, page)."""
+
+    def replace(self, ticker: str, version: int, rows: Sequence[LeaderboardRow]) -> int:
+        """Drop every row of (`ticker`, `version`), then store `rows`, all or none; rows stored.
+
+        Idempotent: storing the same rows again leaves the same rows.
+
+        Raises:
+            BadInput: A row of another ticker or version, or two rows of the same candidate
+                (model_type, interval, stage); nothing is written.
+        """
+
+    def tickers(self) -> list[str]:
+        """Every ticker with rows, sorted."""
+
+    def latest(
+        self,
+        tickers: Sequence[str] | None = None,
+        *,
+        stage: str | None = None,
+        chosen_only: bool = False,
+    ) -> list[LeaderboardRow]:
+        """The rows of each ticker's newest version (of `tickers`; None: every ticker).
+
+        Filtered to one `stage` and to the chosen rows when asked; ordered by ticker, stage
+        ("test" before "validation"), model_type and interval. Unknown tickers give no rows.
+        """

@@ -28,6 +28,7 @@ from stocky.api.routes import (
     dashboard,
     docs,
     health,
+    leaderboard,
     metrics,
     models,
     monitoring,
@@ -170,7 +171,7 @@ def create_app(
         min_prices=settings.min_prices,
         max_prices=settings.max_prices,
     )
-    for module in (health, predict, models, monitoring, admin, metrics, dashboard):
+    for module in (health, predict, models, monitoring, admin, metrics, dashboard, leaderboard):
         app.include_router(module.router)
     docs.add_docs_routes(app, title=app.title)
     document_clients(app, required=settings.require_api_key)

@@ -15,6 +15,7 @@ from stocky.cli import (
     drift,
     families,
     keys,
+    leaderboard,
     predictions,
     replay,
     report,
@@ -51,6 +52,7 @@ app.command("replay")(replay.replay)
 app.command("report")(report.report)
 app.command("study")(study.study)
 app.command("families")(families.families)
+app.command("leaderboard")(leaderboard.leaderboard)
 
 
 @app.command("version")

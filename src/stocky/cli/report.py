@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,7 +14,33 @@ from stocky.cli._common import handle_errors, open_stack
 from stocky.core.tickers import normalize_tickers
 from stocky.errors import BadInput
 
+if TYPE_CHECKING:
+    from stocky.wiring import Stack
+
 __all__ = ["report"]
+
+
+def _leaderboard_page(
+    stack: Stack, *, tickers: list[str], now: datetime, slugs: dict[str, str]
+) -> str | None:
+    """The leaderboard page of the reported tickers (every candidate vs naive), or None when
+    the stack keeps no leaderboard."""
+    from stocky.pipelines.leaderboard_view import fleet_summary, load_boards
+    from stocky.report.leaderboard import render_leaderboard
+    from stocky.report.write import TICKER_FOLDER
+
+    if stack.leaderboard is None:
+        return None
+    boards = load_boards(stack.leaderboard, tickers)
+    rows = [r for b in boards for r in b.rows if r.stage == "test"]
+    return render_leaderboard(
+        boards,
+        summary=fleet_summary(rows),
+        generated_at=now,
+        overview_href="index.html",
+        total=len(boards),
+        ticker_href=lambda t: f"{TICKER_FOLDER}/{slugs[t]}.html" if t in slugs else None,
+    )
 
 
 @handle_errors
@@ -49,15 +75,21 @@ def report(
                 f"no model and no predictions for {', '.join(unknown)}: "
                 f"use one of {', '.join(known) or 'none yet (run `stocky train`)'}"
             )
-        result = report_for_stack(stack, tickers=tickers, now=datetime.now(UTC))
+        now = datetime.now(UTC)
+        result = report_for_stack(stack, tickers=tickers, now=now)
         folder = out if out is not None else stack.settings.home / "report"
+        slugs = {t.ticker: t.slug for t in result.tickers}
+        board = _leaderboard_page(stack, tickers=tickers, now=now, slugs=slugs)
     console = Console(stderr=True)
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
     ) as bar:
         task = bar.add_task("writing the report", total=None)
         index = write_report(
-            result, folder, progress=lambda message: bar.update(task, description=message)
+            result,
+            folder,
+            progress=lambda message: bar.update(task, description=message),
+            leaderboard_page=board,
         )
     for part in result.tickers:
         if not part.has_data:

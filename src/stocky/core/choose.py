@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -97,6 +97,14 @@ class Choice:
     table: tuple[CandidateRow, ...]
     alpha: float = 0.05
     validation_size: int = 0
+    #: Every candidate that could be evaluated (naive included), fitted before the validation
+    #: window, by model_type: what a leaderboard walks over the test period.
+    models: Mapping[str, Forecaster] = field(default_factory=dict, repr=False)
+    #: Each evaluated candidate's validation forecasts as served (means, standard deviations)
+    #: by model_type (naive's are not computed: the last closes and naive's sigma).
+    paths: Mapping[str, tuple[NDArray[np.float64], NDArray[np.float64]]] = field(
+        default_factory=dict, repr=False
+    )
 
     @property
     def label(self) -> str:
@@ -243,13 +251,14 @@ def choose(
     scale = naive_rmse if naive_rmse > 0 else 1.0
 
     models: dict[str, Forecaster] = {}
+    paths: dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
     rows: dict[str, CandidateRow] = {}
     tested: list[str] = []
     pvalues: list[float] = []
     for name in names:
         try:
             model = given[name] if name in given else _fit(name, fit_part)
-            means, _ = served_path(model, span, start=start, window=serve_window)
+            means, stds = served_path(model, span, start=start, window=serve_window)
         except StockyError as exc:  # the family could not use these prices: recorded
             rows[name] = _untested(name, name, naive_rmse, f"not fitted: {exc}")
             continue
@@ -262,6 +271,7 @@ def choose(
         p = one_sided_pvalue(dm, len(errors))
         skill = 1.0 - rmse / naive_rmse if naive_rmse > 0 else math.nan
         models[name] = model
+        paths[name] = (np.asarray(means, dtype=float), np.asarray(stds, dtype=float))
         rows[name] = CandidateRow(
             name, model.label, int(model.complexity), rmse, naive_rmse, skill,
             dm.statistic, p, math.nan, False,
@@ -289,7 +299,10 @@ def choose(
         replace(r, chosen=r.model_type == chosen_type)
         for r in (naive_row, *(rows[n] for n in names))
     )
-    return Choice(chosen_type, chosen_model, reason, table, float(alpha), int(validation_size))
+    return Choice(
+        chosen_type, chosen_model, reason, table, float(alpha), int(validation_size),
+        models={"naive": naive, **models}, paths=paths,
+    )  # fmt: skip
 
 
 def _rank_key(row: CandidateRow, scale: float) -> tuple[float, int, tuple[int, str]]:

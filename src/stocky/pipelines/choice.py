@@ -35,6 +35,11 @@ class ModelChoice:
     #: The chosen forecaster fitted on the prices before the validation window (None when
     #: the order was given): what the validation walk of the interval choice reuses.
     fitted: Forecaster | None = None
+    #: Every evaluated candidate fitted before the validation window, by model_type (naive
+    #: included; empty when the order was given), and its validation forecasts as served
+    #: (`stocky.core.choose.Choice.paths`): what the leaderboard reuses.
+    models: Mapping[str, Forecaster] = field(default_factory=dict, repr=False)
+    paths: Mapping[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
 
 
 def refit_factory(model: Forecaster) -> Callable[[], Forecaster]:
@@ -114,4 +119,6 @@ def choose_model(
         result.forecaster.label,
         tuple(dict(row) for row in result.table),
         fitted=result.forecaster,
+        models=result.models,
+        paths=result.paths,
     )

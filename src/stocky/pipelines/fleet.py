@@ -191,6 +191,7 @@ def train_in_stack(stack: Stack, *, task: TrainTask, options: TrainOptions) -> T
         now=options.now,
         git_commit=options.git_commit,
         audit=stack.audit,  # a first champion reaches running servers through this log
+        leaderboard=stack.leaderboard,  # every candidate vs naive, readable right away
         calendar=stack.calendar,  # a row dated on a Saturday is dropped, with a warning
         global_models=load_global_models(options.globals_path) if options.globals_path else None,
     )

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from stocky import __version__
-from stocky.adapters.ports import AuditLog, ModelVersionInfo, Registry, RunRecord
+from stocky.adapters.ports import AuditLog, Leaderboard, ModelVersionInfo, Registry, RunRecord
 from stocky.core.arima import ArimaOrder
 from stocky.core.backtest import WalkForward, walk_forward_model
 from stocky.core.families.base import Forecaster
@@ -35,6 +35,7 @@ from stocky.pipelines.intervals import (
     served_interval_params,
     test_interval_params,
 )
+from stocky.pipelines.leaderboard import leaderboard_rows
 from stocky.pipelines.publish import Published, publish
 from stocky.report.charts import forecast_chart
 
@@ -295,6 +296,7 @@ def train_ticker(
     audit: AuditLog | None = None,
     calendar: TradingCalendar | None = None,
     global_models: Mapping[str, Mapping[str, Forecaster]] | None = None,
+    leaderboard: Leaderboard | None = None,
 ) -> TrainResult:
     """Train, evaluate and register one ticker.
 
@@ -313,6 +315,9 @@ def train_ticker(
         global_models: Global families fitted once on the universe, per stage
             (`pipelines.global_models`); without them a global family is fitted on this
             ticker alone.
+        leaderboard: When given, every candidate (family x interval method) is scored on
+            the validation window and the test period and stored there for this version
+            (`stocky.pipelines.leaderboard`), replacing the rows of an earlier run of it.
 
     Returns:
         The TrainResult: registered version, alias given, scores vs naive.
@@ -362,6 +367,13 @@ def train_ticker(
     progress("fitting on the latest data")
     published, spec = _publish(context, ev, reason, registry, audit, progress=progress)
     assert published.version is not None and published.alias is not None
+    if leaderboard is not None:
+        progress("scoring every candidate for the leaderboard")
+        rows = leaderboard_rows(
+            close, ev, config, ticker=ticker, version=published.version.version,
+            reason=reason, trained_at=now, global_models=global_models,
+        )  # fmt: skip
+        leaderboard.replace(ticker, published.version.version, rows)
     return TrainResult(
         ticker=ticker,
         run_id=published.run_id,

@@ -101,6 +101,7 @@ def render_overview(
     window: int,
     href: TickerHref,
     refresh_seconds: int | None = None,
+    leaderboard_href: str | None = None,
 ) -> str:
     """The fleet overview: one row per ticker in the given (problems-first) order.
 
@@ -110,6 +111,7 @@ def render_overview(
         window: Labeled sessions behind each row's skill, RMSE and coverage.
         href: ticker -> the URL of its page (None: shown without a link).
         refresh_seconds: When set, the page reloads itself this often (the live dashboard).
+        leaderboard_href: The leaderboard page's URL (None: no link).
 
     Returns:
         The HTML text; every value from data is escaped.
@@ -130,6 +132,7 @@ def render_overview(
             rank={s: i for i, s in enumerate(STATES)},
             counts=state_counts(rows),
             order_text=", ".join(order),
+            leaderboard_href=leaderboard_href,
         )
     )
 

@@ -3,6 +3,7 @@
     out/index.html              the fleet overview (problems first), linking every ticker page
     out/t/<slug>.html           one ticker's page
     out/t/<slug>-<chart>.png    its charts (drawn again only when the data behind them changed)
+    out/leaderboard.html        every candidate vs naive (when given), linked from the overview
 
 A chart is redrawn only when its ticker's data fingerprint differs from the one recorded in
 `t/charts.json` by the previous run (or the PNG is missing), so writing the report of a large
@@ -21,9 +22,11 @@ from stocky.report.figures import render_chart
 from stocky.report.html import render_overview, render_ticker
 from stocky.report.model import Report
 
-__all__ = ["TICKER_FOLDER", "write_report"]
+__all__ = ["LEADERBOARD_FILE", "TICKER_FOLDER", "write_report"]
 
 TICKER_FOLDER = "t"
+#: The leaderboard page beside index.html.
+LEADERBOARD_FILE = "leaderboard.html"
 _MANIFEST = "charts.json"
 
 
@@ -43,7 +46,11 @@ def _png_names(slug: str) -> Callable[[str, str], str]:
 
 
 def write_report(
-    report: Report, out_dir: Path, *, progress: Callable[[str], None] | None = None
+    report: Report,
+    out_dir: Path,
+    *,
+    progress: Callable[[str], None] | None = None,
+    leaderboard_page: str | None = None,
 ) -> Path:
     """Write `index.html`, `t/<slug>.html` per ticker and the charts of tickers with labels.
 
@@ -52,6 +59,8 @@ def write_report(
             `stocky.pipelines.fleet_view.with_overview`).
         out_dir: Folder to write into (created if missing; existing files are replaced).
         progress: Called with a short message before each chart drawn.
+        leaderboard_page: The leaderboard page's HTML: written as `leaderboard.html` and
+            linked from the overview.
 
     Returns:
         The path of index.html.
@@ -81,6 +90,8 @@ def write_report(
         (folder / f"{t.slug}.html").write_text(page, encoding="utf-8")
     (folder / _MANIFEST).write_text(json.dumps(drawn, sort_keys=True), encoding="utf-8")
     slugs = {t.ticker: t.slug for t in report.tickers}
+    if leaderboard_page is not None:
+        (out_dir / LEADERBOARD_FILE).write_text(leaderboard_page, encoding="utf-8")
     index = out_dir / "index.html"
     index.write_text(
         render_overview(
@@ -90,6 +101,7 @@ def write_report(
             href=lambda ticker: (
                 f"{TICKER_FOLDER}/{slugs[ticker]}.html" if ticker in slugs else None
             ),
+            leaderboard_href=LEADERBOARD_FILE if leaderboard_page is not None else None,
         ),
         encoding="utf-8",
     )

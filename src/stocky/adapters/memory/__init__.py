@@ -9,8 +9,15 @@ whole run lives in one process (unit tests, replays and studies that need no dri
 from __future__ import annotations
 
 from stocky.adapters.memory.audit import MemoryAuditLog
+from stocky.adapters.memory.leaderboard import MemoryLeaderboard
 from stocky.adapters.memory.predictions import MemoryPredictionLog
 from stocky.adapters.memory.prices import MemoryPriceStore
 from stocky.adapters.memory.registry import MemoryRegistry
 
-__all__ = ["MemoryAuditLog", "MemoryPredictionLog", "MemoryPriceStore", "MemoryRegistry"]
+__all__ = [
+    "MemoryAuditLog",
+    "MemoryLeaderboard",
+    "MemoryPredictionLog",
+    "MemoryPriceStore",
+    "MemoryRegistry",
+]

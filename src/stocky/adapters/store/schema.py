@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 """The newest revision in `migrations/versions`: bump it with every new migration."""
 
 # Any fixed 64-bit key works; this one spells "stocky" in ASCII.

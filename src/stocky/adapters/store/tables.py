@@ -11,6 +11,7 @@ __all__ = [
     "create_schema",
     "drift_checks",
     "finite_check",
+    "leaderboard",
     "metadata",
     "predictions",
     "prices",
@@ -213,6 +214,42 @@ api_keys = sa.Table(
     sa.UniqueConstraint("prefix", name="uq_api_keys_prefix"),
 )
 """Client keys of the forecast routes: hashes only; rows are revoked, never deleted."""
+
+
+leaderboard = sa.Table(
+    "leaderboard",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("ticker", sa.String(32), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("model_type", sa.String(32), nullable=False),
+    sa.Column("label", sa.String(64), nullable=False),
+    sa.Column("interval", sa.String(16), nullable=False),
+    # "validation" (the window the choice was made on) or "test" (the period after it)
+    sa.Column("stage", sa.String(16), nullable=False),
+    sa.Column("rmse", sa.Float),
+    sa.Column("naive_rmse", sa.Float),
+    sa.Column("skill", sa.Float),
+    sa.Column("dm_pvalue", sa.Float),
+    sa.Column("interval_score", sa.Float),
+    sa.Column("naive_interval_score", sa.Float),
+    sa.Column("crps", sa.Float),
+    sa.Column("coverage", sa.Float),
+    sa.Column("direction_accuracy", sa.Float),
+    sa.Column("chosen", sa.Boolean, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("trained_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint(
+        "ticker", "version", "model_type", "interval", "stage", name="uq_leaderboard_candidate"
+    ),
+)
+"""Every candidate (family x interval method) of each training, on its validation window and
+test period next to naive: written by `stocky train`, replaced when a version is retrained."""
 
 
 def create_schema(engine: sa.Engine) -> None:

@@ -147,6 +147,7 @@ async def dashboard(state: StateDep, request: Request) -> Response:
         window=snapshot.window,
         href=lambda ticker: f"{root}/dashboard/{quote(ticker, safe='')}",
         refresh_seconds=REFRESH_SECONDS,
+        leaderboard_href=f"{root}/leaderboard/page",
     )
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
