@@ -169,4 +169,4 @@ def test_local_pool_and_dask_register_identical_champions(tmp_path: Path) -> Non
             executor.close()
         assert all(o.ok and o.value.promoted for o in outcomes.values()), outcomes
     assert _champions(homes["local"]) == _champions(homes["dask"])
-    assert {v for v, _p, _m in _champions(homes["dask"]).values()} == {2}
+    assert {v for v, _k, _p, _m in _champions(homes["dask"]).values()} == {2}

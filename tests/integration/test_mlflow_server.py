@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from stocky.adapters.prices.bundled import BundledSource
-from stocky.adapters.registry import ModelRegistry
+from stocky.adapters.registry import ModelRegistry, model_name
 from stocky.api.app import create_app
 from stocky.pipelines.train import TrainResult, train_ticker
 from support import FAST_TRAIN, TRAINED_AT, make_settings
@@ -72,7 +72,7 @@ def test_train_serve_and_promote_through_the_tracking_server(tracking_uri, tmp_p
     registry = ModelRegistry(tracking_uri=tracking_uri, experiment="stocky")
     first = train(registry)
     assert (first.version.version, first.alias) == (1, "champion")
-    source = registry.client.get_model_version("stocky-gspc", "1").source
+    source = registry.client.get_model_version(model_name("^GSPC"), "1").source
     assert source.startswith("mlflow-artifacts:"), source
     assert registry.load_version("^GSPC", 1) == first.spec  # downloaded over HTTP
 
