@@ -35,6 +35,7 @@ from stocky.pipelines.alerts import check_labels_late
 from stocky.pipelines.daily import DailyDeps, TickerDay
 from stocky.pipelines.data import pull_many
 from stocky.pipelines.drift_fleet import check_drift_many
+from stocky.pipelines.fleet_view import source_ends
 from stocky.pipelines.forecast import forecast_record
 
 __all__ = ["FleetDay", "Forecasts", "forecast_fleet", "load_champions", "run_daily_fleet"]
@@ -179,6 +180,8 @@ def _labels_late(deps: DailyDeps, tickers: list[str], *, as_of: dt.date, now: dt
         tickers=tickers,
         now=now,
         grace_hours=deps.alerts.labels_late_hours,
+        pending=deps.predictions,
+        source_end=source_ends(lambda: deps.source),
     )
     late = [
         queued(a, calendar=deps.calendar, config=deps.alerts) for a in found if a.session <= as_of

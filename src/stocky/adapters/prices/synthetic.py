@@ -137,6 +137,16 @@ class SyntheticSource:
             out[symbol] = frame
         return out
 
+    def ends(self, ticker: str) -> dt.date:
+        """The universe's last session (every synthetic ticker ends there).
+
+        Raises:
+            DataUnavailable: The ticker is not in this universe.
+        """
+        self._number(normalize_ticker(ticker))
+        last: pd.Timestamp = self._sessions()[-1]
+        return last.date()
+
     def describe(self) -> list[tuple[str, dt.date, dt.date, int]]:
         """One `(ticker, first date, last date, rows)` per synthetic ticker."""
         dates = self._sessions()
