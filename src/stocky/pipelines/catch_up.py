@@ -36,7 +36,7 @@ class Plan:
     Attributes:
         sessions: The sessions, oldest first (empty: nothing to do).
         ends: Ticker -> where its static source ends, for tickers whose source ended before
-            the last closed session (they sit out the sessions after it).
+            the last closed session (they sit out the sessions after it; the run says so).
         source: The source's name, for the words.
         last_run: The session of the last run (None: never ran, or explicit dates).
         catching_up: True when the sessions are the missed ones (no date was given).
@@ -161,5 +161,4 @@ def plan_sessions(
         )
     if end is not None:  # an explicit --to runs every ticker, as asked
         return Plan(sessions, source=source, last_run=last_run)
-    kept = {t: e for t, e in ends.items() if not sessions or e < sessions[-1]}
-    return Plan(sessions, kept, source, last_run, catching_up=True)
+    return Plan(sessions, ends, source, last_run, catching_up=True)

@@ -173,7 +173,9 @@ class SyntheticSource:
             # ~252 sessions a year: start early enough, with a margin, then keep the last ones
             start = self.end - dt.timedelta(days=int(self.sessions * 365 / 250) + 30)
             calendar = TradingCalendar(self.exchange, start=start, end=self.end)
-            last = calendar.session_on_or_before(self.end)
+            # the calendar is built up to `end`: its last session is the one on or before it
+            # (asking for `end` itself fails when it is a weekend, past the calendar's bounds)
+            last = calendar.last_session
             days = calendar.sessions_in_range(calendar.first_session, last)
             if len(days) < self.sessions:
                 raise BadInput(
