@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from fakes import FakePredictionLog, price_frame
+from stocky.adapters.ports import PredictionRecord
 from stocky.adapters.prices import (
     AutoSource,
     BundledSource,
@@ -25,7 +26,6 @@ from stocky.adapters.prices import (
     YahooSource,
     source_end,
 )
-from stocky.adapters.ports import PredictionRecord
 from stocky.core.fleet import ChampionInfo, TickerFacts
 from stocky.core.freshness import labels_late, prices_stale, ticker_due
 from stocky.core.sessions import TradingCalendar

@@ -19,7 +19,10 @@ from stocky.pipelines.fleet import FleetResult, TrainFailure, TrainSummary
 
 def test_plurals_and_version_arrows():
     assert [count(n, "ticker") for n in (0, 1, 2)] == ["0 tickers", "1 ticker", "2 tickers"]
-    assert count(1, "policy", "policies") == "1 policy" and count(3, "policy", "policies") == "3 policies"
+    assert (
+        count(1, "policy", "policies") == "1 policy"
+        and count(3, "policy", "policies") == "3 policies"
+    )
     assert version_change(None, 1) == "new -> v1"
     assert version_change(2, 3) == "v2 -> v3" and version_change(2, None) == "v2 -> none"
 
@@ -59,7 +62,9 @@ def test_the_assessment_no_longer_says_no_worse_of_a_worse_model():
     assert not result.model_degraded
     (reason,) = result.reasons
     assert "no worse" not in reason
-    assert reason.startswith("no change: errors within the intervals, model not significantly worse")
+    assert reason.startswith(
+        "no change: errors within the intervals, model not significantly worse"
+    )
 
 
 def _summary(i: int, skill: float, p: float, family: str) -> TrainSummary:
@@ -87,7 +92,10 @@ def test_training_many_tickers_prints_totals_and_the_table_only_when_asked():
     )
     result = FleetResult(trained, (TrainFailure("BAD", "too short", 2),))
     text = _printed(result, table=False)
-    assert "walk-forward vs naive over 25 tickers: 10 beat naive (5 significantly, DM p < 0.05)" in text
+    assert (
+        "walk-forward vs naive over 25 tickers: 10 beat naive (5 significantly, DM p < 0.05)"
+        in text
+    )
     assert "15 do not" in text
     assert f"median {float(np.median(skills)):+.2%}" in text and "min -5.00%" in text
     assert "models chosen: arima 20, naive 5" in text
