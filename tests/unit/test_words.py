@@ -112,3 +112,19 @@ def test_a_small_fleet_keeps_its_table(n):
     text = _printed(FleetResult(trained, ()), table=n <= 20)
     assert f"T{n - 1:03d}" in text and f"over {count(n, 'ticker')}" in text
     assert totals(trained)[-1] == f"models chosen: arima {n}"
+
+
+def test_a_first_promotion_reads_new_not_v_dash():
+    import datetime as dt
+
+    from stocky.core.alert_messages import retrain_promoted
+
+    common = {
+        "ticker": "^GSPC", "session": dt.date(2018, 12, 28), "to_version": 1,
+        "champion_rmse": None, "challenger_rmse": 1.0, "naive_rmse": 1.1, "reason": "better.",
+    }  # fmt: skip
+    first = retrain_promoted(from_version=None, **common)  # type: ignore[arg-type]
+    assert "^GSPC: champion new -> v1 as of 2018-12-28" in first.message
+    assert "v-" not in first.message
+    later = retrain_promoted(from_version=1, **{**common, "to_version": 2})  # type: ignore[arg-type]
+    assert "champion v1 -> v2 as of" in later.message
