@@ -270,8 +270,10 @@ _DECISION_RANK = {
 }
 
 
-#: `attention` of a ticker that needs none.
-_FINE = 5
+#: In a fleet over TICKER_LINES, the tickers listed: `attention` below this (failures,
+#: degraded, rejected retrains, cooling down, volatility or coverage), not those merely
+#: waiting for labels or a champion (counted in the session's line).
+_FINE = 4
 
 
 def attention(outcome: DailyOutcome) -> int:
