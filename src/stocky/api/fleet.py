@@ -18,7 +18,7 @@ from starlette.requests import Request
 
 from stocky.api.state import AppState
 from stocky.core.fleet import ChampionInfo, FleetRow
-from stocky.pipelines.fleet_view import FLEET_WINDOW, fleet_overview
+from stocky.pipelines.fleet_view import FLEET_WINDOW, fleet_overview, source_ends
 
 __all__ = ["FleetCache", "FleetSnapshot", "fleet_cache"]
 
@@ -69,6 +69,7 @@ class FleetCache:
                 now=now,
                 grace=dt.timedelta(hours=state.settings.labels_late_hours),
                 window=window,
+                source_end=source_ends(lambda: state.stack.source),
             )
             snapshot = FleetSnapshot(tuple(rows), window, now)
             self._items[window] = (time.monotonic(), snapshot)

@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 import time
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
@@ -24,6 +25,7 @@ from rich.progress import (
 from rich.table import Table
 
 from stocky.cli._common import handle_errors, open_stack
+from stocky.core.words import count
 from stocky.errors import BadInput
 
 log = logging.getLogger(__name__)
@@ -37,8 +39,13 @@ if TYPE_CHECKING:
 __all__ = ["train"]
 
 #: Tickers whose order-choice reasons and warnings are printed one line each; above this the
-#: table stays and the lines are counted (they are in every run's params and metrics.json).
-_DETAIL_LINES = 50
+#: lines are counted (they are in every run's params and metrics.json).
+_DETAIL_LINES = 20
+#: The per-ticker table is printed for this many trained tickers or fewer (or with --table);
+#: the totals always are.
+TABLE_TICKERS = 20
+#: The DM p-value below which a model "significantly" beats naive in the totals.
+DM_ALPHA = 0.05
 
 
 def _fmt(value: float | None, spec: str = ".4f") -> str:
@@ -118,6 +125,14 @@ def train(
             "on the stored prices only.",
         ),
     ] = True,
+    table: Annotated[
+        bool,
+        typer.Option(
+            "--table",
+            help=f"Print the per-ticker table whatever the number of tickers (it is printed "
+            f"for {TABLE_TICKERS} or fewer; the totals always are).",
+        ),
+    ] = False,
 ) -> None:
     """Train a model per ticker (the families compete), compare it with the naive random walk, and register it in MLflow.
 
@@ -146,6 +161,7 @@ def train(
             jobs=jobs,
             kind=kind,
             pull=pull,
+            table=table,
         )
     if result.exit_code:
         raise typer.Exit(code=result.exit_code)
@@ -202,6 +218,7 @@ def _train(
     jobs: int | None,
     kind: ExecutorKind | None,
     pull: bool,
+    table: bool = False,
 ) -> FleetResult:
     from stocky.adapters.executor import Outcome
     from stocky.adapters.prices import rejected_by
@@ -244,7 +261,9 @@ def _train(
     started = time.perf_counter()
     try:
         with _progress(console) as bar:
-            task_id = bar.add_task(f"training ({executor.name}, {executor.workers} worker(s))")
+            task_id = bar.add_task(
+                f"training ({executor.name}, {count(executor.workers, 'worker')})"
+            )
             bar.update(task_id, total=len(tasks))
 
             def advance(outcome: Outcome) -> None:
@@ -267,7 +286,13 @@ def _train(
         executor.close()
     if rejected:
         result = dataclasses.replace(result, failed=rejected + result.failed)
-    _report(console, result, seconds=time.perf_counter() - started, workers=executor.workers)
+    _report(
+        console,
+        result,
+        seconds=time.perf_counter() - started,
+        workers=executor.workers,
+        table=table or len(result.trained) <= TABLE_TICKERS,
+    )
     return result
 
 
@@ -309,38 +334,78 @@ def _names(tickers: list[str], limit: int = 10) -> str:
     return shown + (f" and {len(tickers) - limit} more" if len(tickers) > limit else "")
 
 
-def _report(console: Console, result: FleetResult, *, seconds: float, workers: int) -> None:
-    if result.trained:
+def _report(
+    console: Console, result: FleetResult, *, seconds: float, workers: int, table: bool = True
+) -> None:
+    if result.trained and table:
         console.print(_summary(result.trained))
-    detailed = result.trained[:_DETAIL_LINES]
+    detailed = result.trained[:_DETAIL_LINES] if table else ()
     for r in detailed:
         console.print(f"{r.ticker} ({r.source} prices): {r.order_reason}", highlight=False)
         for w in r.warnings:
             console.print(f"[yellow]warning[/yellow] {r.ticker}: {w}", highlight=False)
-    rest = result.trained[_DETAIL_LINES:]
+    rest = result.trained[len(detailed) :]
     if rest:
         warned = sum(1 for r in rest if r.warnings)
         console.print(
-            f"... {len(rest)} more ticker(s), {warned} with data warnings: see each run's "
-            "params and metrics.json in MLflow"
+            f"... {count(len(rest), 'more ticker')}, {warned} with data warnings: see each "
+            "run's params and metrics.json in MLflow"
+            + ("" if table else "; --table prints the per-ticker table"),
+            highlight=False,
         )
+    if result.trained:
+        for line in totals(result.trained):
+            console.print(line, highlight=False)
     if result.failed:
-        table = Table(title=f"{len(result.failed)} ticker(s) failed")
-        table.add_column("ticker", no_wrap=True)
-        table.add_column("exit", justify="right")
-        table.add_column("reason")
+        failed = Table(title=f"{count(len(result.failed), 'ticker')} failed")
+        failed.add_column("ticker", no_wrap=True)
+        failed.add_column("exit", justify="right")
+        failed.add_column("reason")
         for f in result.failed:
-            table.add_row(f.ticker, str(f.exit_code), f.error)
-        console.print(table)
+            failed.add_row(f.ticker, str(f.exit_code), f.error)
+        console.print(failed)
     attempted = len(result.trained) + len(result.failed)
     per = f", {seconds / attempted:.3f} s per ticker" if attempted else ""
     console.print(
         f"trained {len(result.trained)}, failed {len(result.failed)}, skipped "
-        f"{len(result.skipped)} in {seconds:.1f} s{per} ({workers} worker(s))",
+        f"{len(result.skipped)} in {seconds:.1f} s{per} ({count(workers, 'worker')})",
         highlight=False,
     )
     for f in result.failed:
         print(f"error: {f.ticker}: {f.error}", file=sys.stderr)
+
+
+def totals(results: tuple[TrainSummary, ...]) -> list[str]:
+    """The fleet's walk-forward totals against naive: how many beat it (and significantly),
+    the median skill and its spread, and the model families chosen."""
+    skills = sorted(s for r in results if (s := r.scores.skill) is not None)
+    better = [r for r in results if (r.scores.skill or 0.0) > 0]
+    significant = [
+        r for r in better if r.scores.dm_pvalue is not None and r.scores.dm_pvalue < DM_ALPHA
+    ]
+    lines = [
+        f"walk-forward vs naive over {count(len(results), 'ticker')}: {len(better)} beat naive "
+        f"({len(significant)} significantly, DM p < {DM_ALPHA:g}), "
+        f"{len(results) - len(better)} do not"
+    ]
+    if skills:
+        lines.append(
+            f"skill vs naive: median {_median(skills):+.2%} (min {skills[0]:+.2%}, max "
+            f"{skills[-1]:+.2%})"
+        )
+    families = Counter(r.model_type for r in results)
+    chosen = ", ".join(f"{name} {n}" for name, n in sorted(families.items(), key=_by_count))
+    lines.append(f"models chosen: {chosen}")
+    return lines
+
+
+def _by_count(item: tuple[str, int]) -> tuple[int, str]:
+    return (-item[1], item[0])
+
+
+def _median(values: list[float]) -> float:
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
 
 
 def _summary(results: tuple[TrainSummary, ...]) -> Table:

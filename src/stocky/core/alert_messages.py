@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from stocky.core.alerts import Alert
+from stocky.core.words import version_change
 
 __all__ = [
     "coverage_broken",
@@ -215,7 +216,7 @@ def retrain_promoted(
     """A challenger replaced the champion (scores on the same holdout)."""
     ticker = _symbol(ticker)
     message = (
-        f"{ticker}: new champion v{to_version} (was v{from_version or '-'}) as of {session}.\n"
+        f"{ticker}: champion {version_change(from_version, to_version)} as of {session}.\n"
         f"Holdout RMSE {_num(challenger_rmse)} vs champion {_num(champion_rmse)} and naive "
         f"{_num(naive_rmse)} (skill vs naive {_pct(_skill(challenger_rmse, naive_rmse), signed=True)}). "
         f"{reason}\n"

@@ -10,6 +10,8 @@ from stocky.core.alert_format import pct as _pct
 from stocky.core.alert_format import symbol as _symbol
 from stocky.core.alert_format import who as _who
 from stocky.core.alerts import FLEET, Alert
+from stocky.core.freshness import labels_late as labels_late_test
+from stocky.core.freshness import prices_stale
 from stocky.errors import BadInput
 
 __all__ = ["coverage_broken", "daily_failed", "labels_late", "late_labels_alert", "probe_alert"]
@@ -42,27 +44,40 @@ def labels_late(
     now: dt.datetime,
     grace_hours: float,
     last_stored: dt.date | None,
+    oldest_pending: dt.date | None = None,
+    waiting: int = 0,
 ) -> Alert:
-    """The close of `session` is not stored `grace_hours` after the market closed."""
+    """Labels are late (`stocky.core.freshness.labels_late`): forecasts for sessions up to
+    `session`, the ticker's due session, still lack their actual close `grace_hours` after it
+    closed (`waiting` of them, the oldest for `oldest_pending`, when the caller counted)."""
     ticker = _symbol(ticker)
     hours = (now - close_at).total_seconds() / 3600.0
+    forecasts = f"{waiting} forecast{'' if waiting == 1 else 's'}"
     message = (
-        f"{ticker}: the close of {session} is not stored {hours:.1f} h after the market closed "
-        f"(limit {grace_hours:g} h); the latest stored close is {last_stored or 'none'}.\n"
-        "Forecasts for that session cannot be scored and drift checks stall.\n"
+        f"{ticker}: forecasts for sessions up to {session} still lack their actual close "
+        f"{hours:.1f} h after the {session} close (limit {grace_hours:g} h); the latest stored "
+        f"close is {last_stored or 'none'}.\n"
+        "They cannot be scored and drift checks stall.\n"
         f"What to do: run `stocky data pull --ticker {ticker}` then `stocky actuals --ticker "
         f"{ticker}`; if the pull fails, check the price source (STOCKY_PRICE_SOURCE)."
+    )
+    title = (
+        f"{ticker}: {forecasts} unlabeled {hours:.0f} h after the {session} close"
+        if waiting
+        else f"{ticker}: close of {session} missing after {hours:.0f} h"
     )
     return Alert(
         ticker,
         "labels_late",
         session,
-        f"{ticker}: close of {session} missing after {hours:.0f} h",
+        title,
         message,
         {
             "hours_late": hours,
             "grace_hours": grace_hours,
             "last_stored": last_stored.isoformat() if last_stored else None,
+            "oldest_pending": oldest_pending.isoformat() if oldest_pending else None,
+            "waiting": waiting,
         },
     )
 
@@ -75,19 +90,25 @@ def late_labels_alert(
     last_stored: dt.date | None,
     now: dt.datetime,
     grace_hours: float,
+    oldest_pending: dt.date | None = None,
+    waiting: int | None = None,
 ) -> Alert | None:
-    """A `labels_late` alert when `expected` closed over `grace_hours` ago and is not stored.
+    """A `labels_late` alert when labels for sessions up to `expected` are late.
 
     Args:
         ticker: The symbol.
-        expected: The latest session that closed at least `grace_hours` before `now`.
+        expected: The ticker's due session (`stocky.core.freshness.ticker_due`): the latest
+            that closed at least `grace_hours` before `now`, or where a static source ends.
         close_at: Its close (aware).
         last_stored: The latest stored session for the ticker, None when nothing is stored.
         now: The time of the check (aware).
         grace_hours: How long after the close a missing close is not yet late.
+        oldest_pending: Target of the ticker's oldest unlabeled forecast up to `expected`.
+        waiting: How many unlabeled forecasts target sessions up to `expected`. None when the
+            caller has no prediction log: then the missing close of `expected` stands in.
 
     Returns:
-        The alert, or None when the close is stored or not late yet.
+        The alert, or None when nothing is late (yet).
 
     Raises:
         BadInput: A naive datetime or a negative grace.
@@ -96,9 +117,12 @@ def late_labels_alert(
         raise BadInput("close_at and now must be aware datetimes: pass UTC times")
     if not (math.isfinite(grace_hours) and grace_hours >= 0):
         raise BadInput(f"grace_hours={grace_hours}: use a number of hours >= 0, e.g. 6")
-    if last_stored is not None and last_stored >= expected:
-        return None
     if now - close_at < dt.timedelta(hours=grace_hours):
+        return None
+    if waiting is None:
+        if not prices_stale(last_stored, expected):
+            return None
+    elif not (waiting and labels_late_test(oldest_pending, expected)):
         return None
     return labels_late(
         ticker=ticker,
@@ -107,6 +131,8 @@ def late_labels_alert(
         now=now,
         grace_hours=grace_hours,
         last_stored=last_stored,
+        oldest_pending=oldest_pending,
+        waiting=waiting or 0,
     )
 
 

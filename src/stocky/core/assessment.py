@@ -44,9 +44,17 @@ from stocky.core.detectors import (
     labeled_arrays,
     return_rmse,
 )
+from stocky.core.dm import diebold_mariano
 from stocky.errors import BadInput
 
-__all__ = ["AssessmentConfig", "DriftAssessment", "StatePath", "assess_drift", "state_path"]
+__all__ = [
+    "AssessmentConfig",
+    "DriftAssessment",
+    "StatePath",
+    "assess_drift",
+    "state_path",
+    "versus_naive",
+]
 
 
 @dataclass(frozen=True)
@@ -188,6 +196,31 @@ def state_path(
     )
 
 
+#: A model "significantly" worse or better than naive in the words: DM p below this.
+WORDS_ALPHA = 0.05
+
+
+def versus_naive(actual: ArrayLike, prediction: ArrayLike, naive: ArrayLike) -> str:
+    """The model against naive in words that match the numbers: `not significantly worse
+    than naive (skill -8.3%, p = 0.21)`, `no worse than naive (skill +0.4%, p = 0.71)`,
+    `significantly better than naive (skill +2.1%, p = 0.01)`; skill is `1 - RMSE / naive RMSE`, p the two-sided Diebold-Mariano p-value
+    on squared errors."""
+    a = np.asarray(actual, dtype=float)
+    model_err, naive_err = a - np.asarray(prediction, float), a - np.asarray(naive, float)
+    model_rmse = float(np.sqrt(np.mean(model_err**2)))
+    naive_rmse = float(np.sqrt(np.mean(naive_err**2)))
+    if not naive_rmse > 0 or len(a) < 2:
+        return "compared with naive: too few sessions (or naive was exact)"
+    skill = 1.0 - model_rmse / naive_rmse
+    p = diebold_mariano(model_err, naive_err).pvalue
+    significant = p < WORDS_ALPHA
+    if skill < 0:
+        verdict = "significantly worse" if significant else "not significantly worse"
+    else:
+        verdict = "significantly better" if significant and skill > 0 else "no worse"
+    return f"{verdict} than naive (skill {skill:+.1%}, p = {p:.2f})"
+
+
 def assess_drift(
     actual: ArrayLike, prediction: ArrayLike, naive: ArrayLike, lower: ArrayLike,
     upper: ArrayLike, *, config: AssessmentConfig | None = None,
@@ -223,6 +256,7 @@ def assess_drift(
         reason = f"{n} labeled sessions, fewer than {config.min_sessions}: no state yet"
         return DriftAssessment(False, False, False, n, (reason,), stats)
     d = path.detectors
+    versus = versus_naive(actual, prediction, naive)
     reasons = []
     degraded, vol, cover = (
         bool(path.model_degraded[-1]),
@@ -242,7 +276,7 @@ def assess_drift(
             )
         else:
             why = f"moves' standardised-error CUSUM {stats['cusum_standardized']:.3g} > {config.z_h:g}"
-        reasons.append(f"volatility regime changed: {why} (model no worse than naive)")
+        reasons.append(f"volatility regime changed: {why} (model {versus})")
     if cover:
         reasons.append(
             f"interval coverage broken: binomial p {stats['coverage_drop']:.2g} < "
@@ -256,5 +290,5 @@ def assess_drift(
             f"validation level {baseline_interval_score:.4g})"
         )
     if not reasons:
-        reasons.append("no change: errors within the intervals, model no worse than naive")
+        reasons.append(f"no change: errors within the intervals, model {versus}")
     return DriftAssessment(vol, degraded, cover, n, tuple(reasons), stats, interval)

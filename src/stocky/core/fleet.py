@@ -7,8 +7,13 @@ be stored by now and the sessions each ticker's prices lag behind it from the ca
 Problems, most urgent first (a ticker's `state` is the first that applies, `problems` all):
 
 1. ``degraded``: the latest drift check decided drift, or its report says the model degraded.
-2. ``stale_prices``: no stored close for the last session due by now (or none at all).
-3. ``labels_late``: a prediction still waits for the close of a session due by now.
+2. ``stale_prices``: no stored close for the ticker's due session (or none at all).
+3. ``labels_late``: a prediction still waits for the close of a session on or before the
+   ticker's due session.
+
+A ticker's due session is the latest session whose close should be stored by now, or where a
+static source (bundled, CSV, synthetic) ends, when earlier: `stocky.core.freshness`, the one
+definition the alerts use too.
 4. ``volatility``: the latest drift check's report says the volatility regime changed (the
    intervals follow it; worth a look, not an error).
 5. ``unchecked``: no drift check yet, or the latest one could not decide (too few labels,
@@ -26,6 +31,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from stocky.core.freshness import labels_late, prices_stale
 from stocky.errors import BadInput
 
 __all__ = [
@@ -160,6 +166,9 @@ class FleetRow:
     labels_late: bool
     last_price: dt.date | None
     prices_behind: int | None
+    #: Where a static source's prices for the ticker end (None: a live source); the ticker
+    #: is measured against it rather than the calendar.
+    source_end: dt.date | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: dates as ISO strings, tuples as lists."""
@@ -193,15 +202,18 @@ def classify(
     champion: ChampionInfo | None,
     due: dt.date | None,
     prices_behind: int | None,
+    source_end: dt.date | None = None,
 ) -> FleetRow:
     """One overview row from a ticker's facts.
 
     Args:
         facts: What the store holds about the ticker.
         champion: Its served model, None when it has none.
-        due: The latest session whose close should be stored by now (None: unknown, so no
-            ticker is called stale or late).
+        due: The ticker's due session (`stocky.core.freshness.ticker_due`: the calendar's,
+            or where a static source ends; None: unknown, so the ticker is not called stale
+            or late).
         prices_behind: Sessions after the last stored close up to `due` (None: unknown).
+        source_end: Where a static source's prices for the ticker end (None: live source).
 
     Returns:
         The row, with its problems in urgency order and `state` the first of them (or ok).
@@ -210,8 +222,8 @@ def classify(
     skill = None
     if rmse is not None and naive_rmse:
         skill = _finite(1.0 - rmse / naive_rmse)
-    late = due is not None and facts.oldest_pending is not None and facts.oldest_pending <= due
-    stale = due is not None and (facts.last_price is None or facts.last_price < due)
+    late = labels_late(facts.oldest_pending, due)
+    stale = prices_stale(facts.last_price, due)
     problems: list[State] = []
     if facts.decision == "drift" or facts.drifted or facts.model_degraded:
         problems.append("degraded")
@@ -254,6 +266,7 @@ def classify(
         labels_late=late,
         last_price=facts.last_price,
         prices_behind=prices_behind,
+        source_end=source_end,
     )
 
 

@@ -15,10 +15,12 @@ from stocky.adapters.ports import QueuedAlert
 from stocky.core import alert_messages as msgs
 from stocky.core.alerts import Alert
 from stocky.core.sessions import TradingCalendar
-from stocky.pipelines.alerts import check_labels_late, cooldown_start
+from stocky.pipelines.alerts import PendingForecasts, check_labels_late, cooldown_start
+from stocky.pipelines.fleet_view import source_ends
 
 if TYPE_CHECKING:
     from stocky.adapters.ports import PriceStore
+    from stocky.adapters.prices.base import PriceSource
     from stocky.core.promotion import Decision
 
 __all__ = ["AlertConfig", "decision_alert", "labels_late_alerts", "queued"]
@@ -90,11 +92,16 @@ def labels_late_alerts(
     as_of: dt.date,
     now: dt.datetime,
     config: AlertConfig,
+    predictions: PendingForecasts | None = None,
+    source: PriceSource | None = None,
 ) -> list[QueuedAlert]:
-    """A `labels_late` alert when the latest due close of `ticker` is still not stored.
+    """A `labels_late` alert when forecasts of `ticker` wait for a close that is due
+    (`check_labels_late`: the definition the pages use).
 
     Only a run for the present looks: a run as of an earlier session (a backfill, a replay)
-    is not expected to hold later closes.
+    is not expected to hold later closes. Pass `predictions` (the log whose unlabeled
+    forecasts count) and `source` (a static source's end caps the due session); without
+    `predictions` a missing due close stands in for an unlabeled forecast.
     """
     alerts = check_labels_late(
         prices=prices,
@@ -102,5 +109,7 @@ def labels_late_alerts(
         tickers=[ticker],
         now=now,
         grace_hours=config.labels_late_hours,
+        pending=predictions,
+        source_end=None if source is None else source_ends(lambda: source),
     )
     return [queued(a, calendar=calendar, config=config) for a in alerts if a.session <= as_of]

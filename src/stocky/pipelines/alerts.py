@@ -19,12 +19,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import pandas as pd
 import sqlalchemy as sa
 
 from stocky.adapters.notify.base import Notifier
 from stocky.adapters.store.alerts import AddOutcome, AlertOutbox, StoredAlert
 from stocky.core.alert_messages import late_labels_alert, probe_alert
 from stocky.core.alerts import Alert, DeliveryPolicy, Envelope
+from stocky.core.freshness import ticker_due
 from stocky.core.sessions import TradingCalendar
 from stocky.errors import BadInput, DeliveryError
 
@@ -318,6 +320,10 @@ class StoredCloses(Protocol):
     def last_date(self, ticker: str) -> dt.date | None: ...
 
 
+class PendingForecasts(Protocol):
+    def pending_many(self, tickers: Sequence[str], *, up_to: dt.date) -> pd.DataFrame: ...
+
+
 def check_labels_late(
     *,
     prices: StoredCloses,
@@ -325,30 +331,56 @@ def check_labels_late(
     tickers: Iterable[str],
     now: dt.datetime,
     grace_hours: float,
+    pending: PendingForecasts | None = None,
+    source_end: Callable[[str], dt.date | None] | None = None,
 ) -> list[Alert]:
-    """`labels_late` alerts for tickers missing the latest close older than `grace_hours`.
+    """`labels_late` alerts, by the one definition the pages use (`stocky.core.freshness`).
+
+    A ticker's due session is the latest that closed at least `grace_hours` before `now`, or
+    where a static source's prices for it end, when earlier (a source that has ended raises
+    no alert after its end). Its labels are late when a forecast for a session on or before
+    it has no actual.
 
     Args:
-        prices: The price store (its `last_date`).
+        prices: The price store (its `last_date`, named in the message).
         calendar: Trading calendar (early closes included).
         tickers: Tickers to look at.
         now: The time of the check (aware).
         grace_hours: Hours after a close before its absence alerts.
+        pending: The prediction log (its `pending_many`). Without it (a caller that has
+            none), a missing close of the due session stands in for an unlabeled forecast.
+        source_end: Where a static source ends for a ticker (None: live); default: live.
 
     Returns:
-        One alert per late ticker, for the latest session that should be stored.
+        One alert per late ticker, for its due session.
     """
-    expected = calendar.last_closed_session(now - dt.timedelta(hours=grace_hours))
-    close_at = calendar.session_close(expected)
+    due = calendar.last_closed_session(now - dt.timedelta(hours=grace_hours))
+    symbols = list(dict.fromkeys(tickers))
+    waiting: dict[str, tuple[int, dt.date]] = {}
+    if pending is not None and symbols:
+        frame = pending.pending_many(symbols, up_to=due)
+        for ticker, group in frame.groupby("ticker", sort=False):
+            waiting[str(ticker)] = (len(group), group["target_date"].min().date())
+    closes: dict[dt.date, dt.datetime] = {}
     alerts = []
-    for ticker in tickers:
+    for ticker in symbols:
+        mine = ticker_due(due, source_end(ticker) if source_end is not None else None)
+        if mine is None:
+            continue
+        if mine not in closes:
+            closes[mine] = calendar.session_close(mine)
+        count, oldest = waiting.get(ticker, (0, None))
+        if pending is not None and oldest is not None and oldest > mine:
+            count, oldest = 0, None  # waits for a close after the source's end: never late
         alert = late_labels_alert(
             ticker=ticker,
-            expected=expected,
-            close_at=close_at,
+            expected=mine,
+            close_at=closes[mine],
             last_stored=prices.last_date(ticker),
             now=now,
             grace_hours=grace_hours,
+            oldest_pending=oldest,
+            waiting=None if pending is None else count,
         )
         if alert is not None:
             alerts.append(alert)

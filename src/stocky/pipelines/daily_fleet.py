@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from stocky.adapters.ports import Champion, ModelVersionInfo, PredictionRecord
+from stocky.core.words import count
 from stocky.errors import BadInput, StockyError
 from stocky.pipelines.actuals_fleet import attach_actuals_many
 from stocky.pipelines.alert_causes import queued
@@ -35,6 +36,7 @@ from stocky.pipelines.alerts import check_labels_late
 from stocky.pipelines.daily import DailyDeps, TickerDay
 from stocky.pipelines.data import pull_many
 from stocky.pipelines.drift_fleet import check_drift_many
+from stocky.pipelines.fleet_view import source_ends
 from stocky.pipelines.forecast import forecast_record
 
 __all__ = ["FleetDay", "Forecasts", "forecast_fleet", "load_champions", "run_daily_fleet"]
@@ -93,18 +95,18 @@ def run_daily_fleet(
     deps.no_champion.clear()  # listed again: a ticker may have been trained since
     pulled: dict[str, int] = dict.fromkeys(tickers, 0)
     if pull:
-        progress(f"pulling prices for {len(tickers)} tickers")
+        progress(f"pulling prices for {count(len(tickers), 'ticker')}")
         report = pull_many(
             source=deps.source, repo=deps.prices, tickers=tickers, end=as_of, now=now
         )
         out.failed.update(report.failures)
         pulled.update({r.ticker: r.rows_added for r in report.results})
     live = [t for t in tickers if t not in out.failed]
-    progress(f"attaching actuals for {len(live)} tickers")
+    progress(f"attaching actuals for {count(len(live), 'ticker')}")
     actuals = attach_actuals_many(deps, live, as_of=as_of, now=now, failed=out.failed)
     live = [t for t in live if t not in out.failed]
     _labels_late(deps, live, as_of=as_of, now=now)
-    progress(f"checking drift for {len(live)} tickers")
+    progress(f"checking drift for {count(len(live), 'ticker')}")
     champions = load_champions(deps, live, failed=out.failed)
     live = [t for t in live if t not in out.failed]
     checks = check_drift_many(
@@ -179,6 +181,8 @@ def _labels_late(deps: DailyDeps, tickers: list[str], *, as_of: dt.date, now: dt
         tickers=tickers,
         now=now,
         grace_hours=deps.alerts.labels_late_hours,
+        pending=deps.predictions,
+        source_end=source_ends(lambda: deps.source),
     )
     late = [
         queued(a, calendar=deps.calendar, config=deps.alerts) for a in found if a.session <= as_of

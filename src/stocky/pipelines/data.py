@@ -191,7 +191,12 @@ def _added(
     through = frame["date"].iloc[-1].date() if len(frame) else stored_last
     if stored_last is not None and through is not None:
         through = max(through, stored_last)
-    log.info("%s: %d new sessions from %s (%s .. %s)", ticker, len(added), source_name, first, last)
+    if len(added):
+        log.info(
+            "%s: %d new sessions from %s (%s .. %s)", ticker, len(added), source_name, first, last
+        )
+    else:
+        log.debug("%s: no new sessions from %s (stored through %s)", ticker, source_name, through)
     return PullResult(ticker, source_name, len(added), first, last, through=through)
 
 

@@ -11,17 +11,22 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from stocky.core.fleet import ChampionInfo, FleetRow, classify, problems_first
+from stocky.core.freshness import ticker_due
 from stocky.core.sessions import TradingCalendar
-from stocky.errors import BadInput
+from stocky.errors import BadInput, StockyError
 
 if TYPE_CHECKING:
     from stocky.adapters.ports import FleetStore
+    from stocky.adapters.prices.base import PriceSource
     from stocky.report.model import Report
     from stocky.wiring import Stack
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "FLEET_WINDOW",
@@ -30,6 +35,7 @@ __all__ = [
     "fleet_overview",
     "lookback_days",
     "report_for_stack",
+    "source_ends",
     "with_overview",
 ]
 
@@ -72,6 +78,7 @@ def fleet_overview(
     grace: dt.timedelta,
     window: int = FLEET_WINDOW,
     due: dt.date | None = None,
+    source_end: Callable[[str], dt.date | None] | None = None,
 ) -> list[FleetRow]:
     """Every ticker's overview row, problems first.
 
@@ -85,6 +92,9 @@ def fleet_overview(
         window: Labeled target sessions behind each ticker's skill, RMSE and coverage.
         due: The session due by now when the caller knows it better (a replay's last
             session); default from `now` and `grace`.
+        source_end: Where a static source ends for a ticker (None: live); such a ticker is
+            due at the earlier of `due` and its end (`stocky.core.freshness`). Default: every
+            ticker is measured against the calendar. See `source_ends`.
 
     Returns:
         One FleetRow per ticker, in the problems-first order of `stocky.core.fleet`.
@@ -98,15 +108,48 @@ def fleet_overview(
     facts = store.facts(window=window, lookback_days=lookback_days(window), extra=list(champions))
     if due is None:
         due = due_session(calendar, now, grace)
-    lags: dict[dt.date | None, int | None] = {}  # few distinct last dates: one look-up each
+    # few distinct (last close, due) pairs: one calendar look-up each
+    lags: dict[tuple[dt.date | None, dt.date | None], int | None] = {}
     rows = []
     for f in facts:
-        if f.last_price not in lags:
-            lags[f.last_price] = _behind(calendar, f.last_price, due)
+        end = source_end(f.ticker) if source_end is not None else None
+        mine = ticker_due(due, end)
+        key = (f.last_price, mine)
+        if key not in lags:
+            lags[key] = _behind(calendar, f.last_price, mine) if mine is not None else None
         rows.append(
-            classify(f, champion=champions.get(f.ticker), due=due, prices_behind=lags[f.last_price])
+            classify(
+                f,
+                champion=champions.get(f.ticker),
+                due=mine,
+                prices_behind=lags[key],
+                source_end=end,
+            )
         )
     return problems_first(rows)
+
+
+def source_ends(source: Callable[[], PriceSource]) -> Callable[[str], dt.date | None]:
+    """Where the source `source()` returns ends for each ticker (`adapters.prices.source_end`),
+    asked once per ticker. The source is built on the first question; a ticker it cannot
+    answer for (not in it, an unreadable file, a misconfigured source) is measured against
+    the calendar, and the reason is logged."""
+    from stocky.adapters.prices import source_end
+
+    held: dict[str, dt.date | None] = {}
+
+    def ends(ticker: str) -> dt.date | None:
+        if ticker not in held:
+            try:
+                held[ticker] = source_end(source(), ticker)
+            except StockyError as exc:
+                log.info(
+                    "%s: where its prices end is unknown, due by the calendar: %s", ticker, exc
+                )
+                held[ticker] = None
+        return held[ticker]
+
+    return ends
 
 
 def with_overview(
@@ -118,10 +161,12 @@ def with_overview(
     grace: dt.timedelta,
     window: int = FLEET_WINDOW,
     due: dt.date | None = None,
+    source_end: Callable[[str], dt.date | None] | None = None,
 ) -> Report:
     """The report with its overview rows (the report's tickers only, problems first).
 
-    Champion versions and orders come from the report's own registry listing.
+    Champion versions and orders come from the report's own registry listing; `source_end`
+    as in `fleet_overview`.
     """
     champions = {
         t.ticker: ChampionInfo(c.version, c.tags.get("model") or c.tags.get("order"))
@@ -137,6 +182,7 @@ def with_overview(
         grace=grace,
         window=window,
         due=due,
+        source_end=source_end,
     )
     return dataclasses.replace(
         report, overview=tuple(r for r in rows if r.ticker in wanted), overview_window=window
@@ -176,4 +222,5 @@ def report_for_stack(
         now=now,
         grace=dt.timedelta(hours=stack.settings.labels_late_hours),
         due=due,
+        source_end=source_ends(lambda: stack.source),
     )

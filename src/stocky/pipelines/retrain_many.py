@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from stocky.config import settings_payload
+from stocky.core.words import count
 from stocky.errors import StockyError
 from stocky.pipelines.daily import (
     DailyDeps,
@@ -164,10 +165,10 @@ def run_daily_many(
     # second retrain would register and maybe promote again (v2 -> v3 -> v4 in one session)
     decided = deps.audit.decided_on(list(triggers), as_of=as_of) if triggers else set()
     if decided:
-        progress(f"{len(decided)} ticker(s) already retrained for {as_of}: not again")
+        progress(f"{count(len(decided), 'ticker')} already retrained for {as_of}: not again")
         triggers = {sym: reason for sym, reason in triggers.items() if sym not in decided}
     if triggers:
-        progress(f"retraining {len(triggers)} ticker(s) on the {executor.name} executor")
+        progress(f"retraining {count(len(triggers), 'ticker')} on the {executor.name} executor")
     for sym, outcome in retrain_many(
         executor=executor, settings=settings, triggers=triggers, as_of=as_of, now=now, task=task
     ).items():
@@ -178,7 +179,7 @@ def run_daily_many(
         deps.champions.pop(sym, None)  # a promotion happened in another process
         deps.no_champion.discard(sym)
     if forecast:
-        progress(f"forecasting the next session for {len(days)} tickers")
+        progress(f"forecasting the next session for {count(len(days), 'ticker')}")
         logged = _forecasts(deps, list(days), as_of=as_of, now=now, per_ticker=per_ticker)
         for sym, result in logged.items():
             if isinstance(result, StockyError):

@@ -10,6 +10,7 @@ from stocky.adapters.prices.base import (
     normalise_frame,
     rejected_by,
     select_range,
+    source_end,
 )
 from stocky.adapters.prices.bundled import BUNDLED_TICKERS, BundledSource
 from stocky.adapters.prices.csv import CsvSource
@@ -33,4 +34,5 @@ __all__ = [
     "open_price_file",
     "rejected_by",
     "select_range",
+    "source_end",
 ]

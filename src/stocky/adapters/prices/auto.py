@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from stocky.adapters.prices.base import PriceSource
+from stocky.adapters.prices.base import PriceSource, source_end
 
 __all__ = ["YAHOO_HOST", "AutoSource", "yahoo_reachable"]
 
@@ -78,6 +78,11 @@ class AutoSource:
     ) -> pd.DataFrame:
         """Prices from the chosen source (see `PriceSource.fetch`)."""
         return self.source.fetch(ticker, start, end)
+
+    def ends(self, ticker: str) -> dt.date | None:
+        """Where the chosen source ends: None online (Yahoo is live), the bundled data's last
+        session offline."""
+        return source_end(self.source, ticker)
 
     def tickers(self) -> list[str]:
         """Tickers of the chosen source (the bundled list when offline, [] for Yahoo)."""

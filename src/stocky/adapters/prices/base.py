@@ -9,6 +9,12 @@ A price frame has exactly the columns in `PRICE_COLUMNS`, one row per daily sess
   `stocky.core.plausible` (between 1e-6 and 1e9, and no close more than x50 or /50 the close
   of the session before), so a corrupt value is refused, with its row, before it is stored.
 - `volume`: float64, >= 0; NaN means the source did not report it.
+
+Where a source ends: a source that holds a fixed set of prices (the bundled datasets, a file, a
+synthetic universe) has an optional `ends(ticker)` method returning the last session it holds
+for the ticker; `source_end` reads it. Freshness is measured against that date for such a
+source, and against the calendar only for a live source (Yahoo, `auto` when online), whose
+`ends` is absent or returns None.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ __all__ = [
     "normalise_frame",
     "rejected_by",
     "select_range",
+    "source_end",
 ]
 
 PRICE_COLUMNS: tuple[str, ...] = ("date", "open", "high", "low", "close", "volume")
@@ -39,7 +46,12 @@ _PRICE_VALUE_COLUMNS = ("open", "high", "low", "close")
 
 @runtime_checkable
 class PriceSource(Protocol):
-    """Something that returns daily prices for a ticker."""
+    """Something that returns daily prices for a ticker.
+
+    A static source (a fixed set of prices) also has `ends(ticker) -> datetime.date`: the last
+    session it holds for the ticker (raising DataUnavailable as `fetch` does for a ticker it
+    does not hold). A live source has no `ends`, or returns None. Read it with `source_end`.
+    """
 
     @property
     def name(self) -> str:
@@ -68,6 +80,21 @@ class PriceSource(Protocol):
     def tickers(self) -> list[str]:
         """Tickers this source knows it can serve; empty when it cannot list them."""
         ...
+
+
+def source_end(source: PriceSource, ticker: str) -> dt.date | None:
+    """The last session a static source holds for `ticker`; None for a live source (no
+    `ends` method, or it returns None), whose data grows with the calendar.
+
+    Raises:
+        DataUnavailable: The static source has nothing for the ticker.
+        BadInput: The source's data is unreadable.
+    """
+    ends = getattr(source, "ends", None)
+    if not callable(ends):
+        return None
+    end: dt.date | None = ends(ticker)
+    return end
 
 
 def rejected_by(source: PriceSource) -> dict[str, StockyError]:

@@ -127,6 +127,15 @@ class BundledSource:
             )
         return frame
 
+    def ends(self, ticker: str) -> dt.date:
+        """The last bundled session of `ticker` (the data ends there: ^GSPC on 2018-12-31).
+
+        Raises:
+            DataUnavailable: The ticker is not bundled.
+        """
+        last: pd.Timestamp = self._full(ticker)["date"].iloc[-1]
+        return last.date()
+
     def describe(self) -> list[tuple[str, dt.date, dt.date, int]]:
         """One `(ticker, first date, last date, rows)` per bundled ticker."""
         rows = []

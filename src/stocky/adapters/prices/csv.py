@@ -34,6 +34,7 @@ class CsvSource:
     def __init__(self, path: str | Path, ticker: str | None = None) -> None:
         self.path = Path(path)
         self.ticker = normalize_ticker(ticker) if ticker else None
+        self._end: tuple[int | None, dt.date] | None = None  # (file mtime, last session)
 
     def tickers(self) -> list[str]:
         """The configured ticker, if any."""
@@ -60,6 +61,24 @@ class CsvSource:
                 f"and {end or 'the end'}: widen the range or add rows to the file"
             )
         return frame
+
+    def ends(self, ticker: str) -> dt.date:
+        """The file's last session (read again when the file changes).
+
+        Raises:
+            DataUnavailable: The file is for another ticker.
+            BadInput: The file is missing, unreadable, or has a bad row.
+        """
+        if self.ticker and normalize_ticker(ticker) != self.ticker:
+            raise DataUnavailable(
+                f"{self.path.name} holds prices for {self.ticker}, not {ticker}: ask for "
+                f"{self.ticker} or point STOCKY_CSV_PATH at a file for {ticker}"
+            )
+        stamp = self.path.stat().st_mtime_ns if self.path.is_file() else None
+        if self._end is None or self._end[0] != stamp:
+            last: pd.Timestamp = self.read(ticker)["date"].iloc[-1]
+            self._end = (stamp, last.date())
+        return self._end[1]
 
     def read(self, ticker: str) -> pd.DataFrame:
         """The whole file as a validated price frame (rows in file order)."""

@@ -137,6 +137,16 @@ class SyntheticSource:
             out[symbol] = frame
         return out
 
+    def ends(self, ticker: str) -> dt.date:
+        """The universe's last session (every synthetic ticker ends there).
+
+        Raises:
+            DataUnavailable: The ticker is not in this universe.
+        """
+        self._number(normalize_ticker(ticker))
+        last: pd.Timestamp = self._sessions()[-1]
+        return last.date()
+
     def describe(self) -> list[tuple[str, dt.date, dt.date, int]]:
         """One `(ticker, first date, last date, rows)` per synthetic ticker."""
         dates = self._sessions()
@@ -163,7 +173,9 @@ class SyntheticSource:
             # ~252 sessions a year: start early enough, with a margin, then keep the last ones
             start = self.end - dt.timedelta(days=int(self.sessions * 365 / 250) + 30)
             calendar = TradingCalendar(self.exchange, start=start, end=self.end)
-            last = calendar.session_on_or_before(self.end)
+            # the calendar is built up to `end`: its last session is the one on or before it
+            # (asking for `end` itself fails when it is a weekend, past the calendar's bounds)
+            last = calendar.last_session
             days = calendar.sessions_in_range(calendar.first_session, last)
             if len(days) < self.sessions:
                 raise BadInput(

@@ -139,6 +139,22 @@ class LongFileSource:
             )
         return out
 
+    def ends(self, ticker: str) -> dt.date:
+        """The ticker's last dated row in the file (rows are in date order per ticker).
+
+        Raises:
+            DataUnavailable: The file has no rows for the ticker.
+            BadInput: The file is unreadable, or lacks a column every row needs.
+        """
+        symbol = normalize_ticker(ticker)
+        parsed = self._load()
+        positions = self._positions.get(symbol)
+        dates = None if positions is None else parsed.frame["date"].iloc[positions].dropna()
+        if dates is None or dates.empty:
+            raise _unknown(symbol, self.path.name, list(self._positions))
+        last: pd.Timestamp = dates.max()
+        return last.date()
+
     def _load(self) -> ParsedTable:
         if self._parsed is not None:
             return self._parsed
@@ -215,6 +231,7 @@ class FolderSource:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._files: dict[str, Path | BadInput] | None = None
+        self._sources: dict[str, CsvSource] = {}  # each file's last session, kept per mtime
         self._rejected: dict[str, StockyError] = {}
 
     def tickers(self) -> list[str]:
@@ -242,6 +259,20 @@ class FolderSource:
         if isinstance(file, BadInput):
             raise file
         return CsvSource(file, symbol).fetch(symbol, start, end)
+
+    def ends(self, ticker: str) -> dt.date:
+        """The last session of the ticker's file (see `CsvSource.ends`)."""
+        symbol = normalize_ticker(ticker)
+        files = self._index()
+        if symbol not in files:
+            raise _unknown(symbol, f"folder {self.path}", sorted(files))
+        file = files[symbol]
+        if isinstance(file, BadInput):
+            raise file
+        held = self._sources.get(symbol)
+        if held is None or held.path != file:
+            held = self._sources[symbol] = CsvSource(file, symbol)
+        return held.ends(symbol)
 
     def _index(self) -> dict[str, Path | BadInput]:
         if self._files is not None:

@@ -77,6 +77,10 @@ class YahooSource:
         """Yahoo cannot list its symbols: always empty."""
         return []
 
+    def ends(self, ticker: str) -> None:
+        """None: Yahoo is live, its prices grow with the calendar."""
+        return None
+
     def fetch(
         self, ticker: str, start: dt.date | None = None, end: dt.date | None = None
     ) -> pd.DataFrame:
