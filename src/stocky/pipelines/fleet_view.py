@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from stocky.core.fleet import ChampionInfo, FleetRow, classify, problems_first
 from stocky.core.sessions import TradingCalendar
+from stocky.core.trained_scores import walk_forward_scores
 from stocky.errors import BadInput
 
 if TYPE_CHECKING:
@@ -124,7 +125,9 @@ def with_overview(
     Champion versions and orders come from the report's own registry listing.
     """
     champions = {
-        t.ticker: ChampionInfo(c.version, c.tags.get("model") or c.tags.get("order"))
+        t.ticker: ChampionInfo(
+            c.version, c.tags.get("model") or c.tags.get("order"), walk_forward_scores(c.tags)
+        )
         for t in report.tickers
         if (c := t.champion) is not None
     }
