@@ -45,8 +45,10 @@ __all__ = [
     "FleetRow",
     "TickerFacts",
     "classify",
+    "filter_rows",
     "problems_first",
     "select_rows",
+    "sort_rows",
     "state_counts",
 ]
 
@@ -348,6 +350,32 @@ def _sort_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
+def filter_rows(
+    rows: Sequence[FleetRow], *, states: Collection[str] = (), text: str = ""
+) -> list[FleetRow]:
+    """The rows with any of `states` as a problem (`ok`: rows with none) whose ticker holds
+    `text` (case-insensitive), in problems-first order; empty filters keep every row."""
+    wanted = set(states)
+    needle = text.strip().upper()
+    return [
+        r
+        for r in problems_first(rows)
+        if (not wanted or wanted & set(r.problems) or ("ok" in wanted and r.state == "ok"))
+        and needle in r.ticker
+    ]
+
+
+def sort_rows(rows: Sequence[FleetRow], *, sort: str, descending: bool = False) -> list[FleetRow]:
+    """Rows (in problems-first order) sorted by a column of COLUMNS; missing values last
+    either way, ties in the given order; `state` keeps (or reverses) the given order."""
+    if sort == "state":
+        return list(rows[::-1] if descending else rows)
+    present = [r for r in rows if getattr(r, sort) is not None]
+    missing = [r for r in rows if getattr(r, sort) is None]
+    present.sort(key=lambda r: _sort_value(getattr(r, sort)), reverse=descending)
+    return present + missing
+
+
 def select_rows(
     rows: Sequence[FleetRow],
     *,
@@ -375,19 +403,7 @@ def select_rows(
         BadInput: An unknown state or column, or a limit or offset out of range.
     """
     _validate(states, sort, limit, offset)
-    wanted = set(states)
-    kept = [
-        r
-        for r in problems_first(rows)
-        if not wanted or wanted & set(r.problems) or ("ok" in wanted and r.state == "ok")
-    ]
-    if sort == "state":
-        ordered = kept[::-1] if descending else kept
-    else:
-        present = [r for r in kept if getattr(r, sort) is not None]
-        missing = [r for r in kept if getattr(r, sort) is None]
-        present.sort(key=lambda r: _sort_value(getattr(r, sort)), reverse=descending)
-        ordered = present + missing
+    ordered = sort_rows(filter_rows(rows, states=states), sort=sort, descending=descending)
     page = ordered[offset : offset + limit]
     end = offset + len(page)
     return FleetPage(

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from stocky.core.fleet import ChampionInfo, FleetRow, classify, problems_first
+from stocky.core.fleet_summary import state_history
 from stocky.core.sessions import TradingCalendar
 from stocky.core.trained_scores import walk_forward_scores
 from stocky.errors import BadInput
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FLEET_WINDOW",
+    "HISTORY_SESSIONS",
     "MAX_WINDOW",
     "due_session",
     "fleet_overview",
@@ -36,6 +38,8 @@ __all__ = [
 
 #: Labeled target sessions behind each ticker's skill, RMSE and coverage (about a month).
 FLEET_WINDOW = 21
+#: Sessions of drift-check states in the fleet summary (about a month).
+HISTORY_SESSIONS = 21
 MAX_WINDOW = 252
 
 
@@ -141,8 +145,14 @@ def with_overview(
         window=window,
         due=due,
     )
+    history = state_history(
+        store.check_history(sessions=HISTORY_SESSIONS), sessions=HISTORY_SESSIONS
+    )
     return dataclasses.replace(
-        report, overview=tuple(r for r in rows if r.ticker in wanted), overview_window=window
+        report,
+        overview=tuple(r for r in rows if r.ticker in wanted),
+        overview_window=window,
+        history=tuple(history),
     )
 
 
@@ -171,6 +181,14 @@ def report_for_stack(
         tickers=tickers,
         drift_rule=stack.drift,
         now=now,
+    )
+    from stocky.report.build import TRAINING_CHART
+
+    registry = stack.registry
+    built = dataclasses.replace(
+        built,
+        detector=stack.settings.drift_detector,
+        training_chart=lambda run_id: registry.run_artifact(run_id, TRAINING_CHART),
     )
     return with_overview(
         built,

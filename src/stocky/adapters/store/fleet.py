@@ -252,7 +252,11 @@ class FleetRepository:
     def history_query(sessions: int, dialect: str = "sqlite") -> sa.Select[Any]:
         d = drift_checks.c
         recent = (
-            sa.select(d.as_of).distinct().order_by(d.as_of.desc()).limit(sessions).subquery("recent")
+            sa.select(d.as_of)
+            .distinct()
+            .order_by(d.as_of.desc())
+            .limit(sessions)
+            .subquery("recent")
         )
         return (
             sa.select(
