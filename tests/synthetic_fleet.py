@@ -78,7 +78,33 @@ def _prediction(sym: str, as_of: dt.date, target: dt.date, error: float, k: int)
     }
 
 
-def rows_for(i: int, days: list[dt.date]) -> dict[str, list[dict[str, Any]]]:
+def _check(
+    sym: str, as_of: dt.date, i: int, report: dict[str, Any], *, drifted: bool
+) -> dict[str, Any]:
+    return {
+        "ticker": sym,
+        "checked_at": dt.datetime.combine(as_of, dt.time(22), tzinfo=dt.UTC),
+        "as_of": as_of,
+        "metric": "rmse",
+        "window": 14,
+        "threshold_multiplier": 1.5,
+        "consecutive_days": 3,
+        "baseline": 1.0,
+        "baseline_source": "synthetic",
+        "threshold": 1.5,
+        "latest_value": error_of(i),
+        "naive_latest_value": 1.0,
+        "breach_streak": 3 if drifted else 0,
+        "drifted": drifted,
+        "decision": "drift" if drifted else "no_drift",
+        "model_version": 1,
+        "report": json.dumps(report),
+    }
+
+
+def rows_for(
+    i: int, days: list[dt.date], check_sessions: int = 1
+) -> dict[str, list[dict[str, Any]]]:
     sym = ticker(i)
     out: dict[str, list[dict[str, Any]]] = {"prices": [], "predictions": [], "checks": []}
     out["promotions"] = []
@@ -102,27 +128,11 @@ def rows_for(i: int, days: list[dt.date]) -> dict[str, list[dict[str, Any]]]:
         if i % 11 == 0:
             report["model_degraded"] = True
         drifted = i % 10 == 0
-        out["checks"].append(
-            {
-                "ticker": sym,
-                "checked_at": NOW - dt.timedelta(hours=5),
-                "as_of": days[-1],
-                "metric": "rmse",
-                "window": 14,
-                "threshold_multiplier": 1.5,
-                "consecutive_days": 3,
-                "baseline": 1.0,
-                "baseline_source": "synthetic",
-                "threshold": 1.5,
-                "latest_value": error_of(i),
-                "naive_latest_value": 1.0,
-                "breach_streak": 3 if drifted else 0,
-                "drifted": drifted,
-                "decision": "drift" if drifted else "no_drift",
-                "model_version": 1,
-                "report": json.dumps(report),
-            }
-        )
+        for back in range(min(check_sessions, len(days)) - 1, 0, -1):  # earlier checks: ok
+            out["checks"].append(
+                _check(sym, days[-1 - back], i, {"synthetic": True}, drifted=False)
+            )
+        out["checks"].append(_check(sym, days[-1], i, report, drifted=drifted))
     if i % 5 in (0, 1):
         promoted = i % 5 == 0
         day = dt.date(2024, 6, 28) if promoted else dt.date(2024, 7, 1)
@@ -142,8 +152,9 @@ def rows_for(i: int, days: list[dt.date]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def fill(engine: sa.Engine, n: int, *, days: int = 25) -> None:
-    """Write the synthetic fleet of `n` tickers (schema must exist)."""
+def fill(engine: sa.Engine, n: int, *, days: int = 25, check_sessions: int = 1) -> None:
+    """Write the synthetic fleet of `n` tickers (schema must exist); each checked tickers gets
+    a drift check for each of the last `check_sessions` sessions (the earlier ones ok)."""
     calendar_days = sessions(days)
     batches: dict[str, list[dict[str, Any]]] = {
         "prices": [],
@@ -152,7 +163,7 @@ def fill(engine: sa.Engine, n: int, *, days: int = 25) -> None:
         "promotions": [],
     }
     for i in range(n):
-        for key, rows in rows_for(i, calendar_days).items():
+        for key, rows in rows_for(i, calendar_days, check_sessions).items():
             batches[key].extend(rows)
     with engine.begin() as conn:
         conn.execute(prices.insert(), batches["prices"])

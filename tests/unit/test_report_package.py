@@ -148,7 +148,9 @@ def test_every_value_from_data_is_escaped():
     assert "&lt;img src=x onerror=alert(1)&gt;&amp;" in html  # reason, ticker, tag
     assert 'src="x?t=&lt;img' in html and "&amp;c=forecast" in html
     assert html.count("data-chart=") == len(CHARTS)  # the ticker without labels has none
-    assert 'data-empty="no-labels"' in html and "1 prediction is waiting for its actual close" in html
+    assert (
+        'data-empty="no-labels"' in html and "1 prediction is waiting for its actual close" in html
+    )
     assert "<td class=n>not a number</td>" in html  # a non-numeric tag is shown as text
     assert not re.search(r"https?://|<script|<link rel=\"stylesheet|@import|url\(", html)
 

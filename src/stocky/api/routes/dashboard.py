@@ -105,6 +105,17 @@ def _report(state: AppState, tickers: list[str] | None = None) -> Report:
     )
 
 
+def _training_png(state: AppState, cache: ChartCache, ticker: str, run_id: str) -> bytes:
+    """The training run's chart, read once per run and kept with the charts (b"": none), so
+    a page links it only when it exists."""
+    key = (ticker, "training", run_id)
+    png = cache.get(key)
+    if png is None:
+        png = state.registry.run_artifact(run_id, TRAINING_CHART) or b""
+        cache.put(key, png)
+    return png
+
+
 def _not_found(detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail, "errors": []}, status_code=404)
 
@@ -205,11 +216,14 @@ async def dashboard_ticker(state: StateDep, request: Request, ticker: str) -> Re
     def image_src(name: str, chart: str) -> str:
         return f"{root}/dashboard/charts/{quote(name, safe='')}/{chart}.png?v={version}"
 
-    training = (
-        f"{root}/dashboard/training/{quote(symbol, safe='')}.png?run={quote(part.training_run)}"
-        if part.training_run
-        else None
-    )
+    training = None
+    if part.training_run and await run_in_threadpool(
+        _training_png, state, _cache(request), symbol, part.training_run
+    ):
+        training = (
+            f"{root}/dashboard/training/{quote(symbol, safe='')}.png"
+            f"?run={quote(part.training_run, safe='')}"
+        )
     page = render_ticker(
         part,
         rule=state.stack.drift,
@@ -278,24 +292,29 @@ async def dashboard_chart(
 )
 async def dashboard_training(
     state: StateDep,
+    request: Request,
     ticker: str,
     run: Annotated[str | None, Query(description="Training run id from the page.")] = None,
 ) -> Response:
     """The champion's training chart: walk-forward forecast vs actual over its test period."""
     symbol = normalize_ticker(ticker)
+    cache = _cache(request)
 
-    def read() -> tuple[str, bytes | None] | str:
+    def read() -> tuple[str, bytes] | str:
         champion = state.registry.alias_version(symbol, "champion")
         if champion is None or not champion.run_id:
-            return f"{symbol} has no champion with a training run: run `stocky train --ticker {symbol}`"
-        return champion.run_id, state.registry.run_artifact(champion.run_id, TRAINING_CHART)
+            return (
+                f"{symbol} has no champion with a training run: "
+                f"run `stocky train --ticker {symbol}`"
+            )
+        return champion.run_id, _training_png(state, cache, symbol, champion.run_id)
 
     result = await run_in_threadpool(read)
     if isinstance(result, str):
         return _not_found(result)
     run_id, png = result
-    if png is None:
+    if not png:
         return _not_found(f"{symbol}'s training run {run_id} has no {TRAINING_CHART}: retrain it")
     # the URL names the run: a page naming the current champion's run may cache it for good
-    cache = "public, max-age=86400, immutable" if run == run_id else "no-cache"
-    return Response(png, media_type="image/png", headers={"Cache-Control": cache})
+    cache_control = "public, max-age=86400, immutable" if run == run_id else "no-cache"
+    return Response(png, media_type="image/png", headers={"Cache-Control": cache_control})
