@@ -243,3 +243,16 @@ def test_a_bad_view_in_the_url_is_refused_with_the_fix(server: str) -> None:
     assert r.status_code == 422 and "state 'broken' is unknown: use one of degraded" in r.text
     r = httpx.get(f"{server}/dashboard?sort=colour", timeout=30)
     assert r.status_code == 422 and "sort 'colour' is not a column" in r.text
+
+
+def test_the_api_rows_carry_walk_forward_scores_until_live_labels_exist(server: str) -> None:
+    import httpx
+
+    body = httpx.get(f"{server}/monitoring/fleet?limit=1000&sort=ticker&order=desc", timeout=30)
+    rows = {r["ticker"]: r for r in body.json()["tickers"]}
+    new = rows[new_ticker(3)]
+    assert (new["basis"], new["basis_sessions"], new["skill"]) == ("walk_forward", 252, -0.022)
+    assert new["dm_pvalue"] == 0.21 and new["coverage"] == 0.94
+    old = rows[ticker(999)]
+    assert (old["basis"], old["walk_forward_skill"]) == ("live", 0.01)
+    assert "walk_forward" in body.json()["accuracy"]
