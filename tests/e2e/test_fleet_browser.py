@@ -21,50 +21,18 @@ import pytest
 import uvicorn
 
 from browser import CHROMIUM, CHROMIUM_ARGS, require_browser
-from stocky.adapters.memory.registry import MemoryRegistry
-from stocky.adapters.ports import RunRecord
 from stocky.adapters.store import create_schema, make_engine
 from stocky.api.app import create_app
-from stocky.core.arima import ArimaOrder, ArimaParams
-from stocky.core.spec import ModelSpec
 from support import free_port, make_settings
-from synthetic_fleet import NOW, fill, ticker
+from synthetic_fleet import NOW, champions, fill, new_ticker, ticker
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 N = 1000
 NEW = 50  # champions without a live label yet: NEW0000..NEW0049
-TEST_SESSIONS = 252
+TEST_SESSIONS = 252  # synthetic_fleet.champions' walk_forward_sessions tag
 # synthetic_fleet: prices stop early; the new tickers have no stored price at all
 STALE = sum(1 for i in range(N) if i % 13 == 0) + NEW
-
-
-def new_ticker(i: int) -> str:
-    return f"NEW{i:04d}"
-
-
-def champions(n: int, new: int) -> MemoryRegistry:
-    """A champion per ticker, tagged with walk-forward scores as training tags them."""
-    registry = MemoryRegistry()
-    for sym, skill in [(ticker(i), 0.01) for i in range(n)] + [
-        (new_ticker(i), (i - 25) / 1000) for i in range(new)
-    ]:
-        params = ArimaParams(ArimaOrder(0, 1, 1), "n", 0.0, (), (-0.05,), 4.0)
-        spec = ModelSpec(sym, params, "2020-01-02", "2024-07-02", 500)
-        run = registry.log_run(RunRecord(f"train-{sym}", {}, {}, {}, {}), spec=spec)
-        rmse = 2.0 * (1 - skill)
-        tags = {
-            "model": "ARIMA(0,1,1)",
-            "walk_forward_rmse": f"{rmse:.6g}",
-            "naive_rmse": "2",
-            "skill": f"{skill:.6g}",
-            "walk_forward_coverage": "0.94",
-            "walk_forward_sessions": str(TEST_SESSIONS),
-            "dm_pvalue": "0.21",
-        }
-        version = registry.register(sym, run, tags=tags)
-        registry.set_alias(sym, "champion", version.version)
-    return registry
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +94,10 @@ def test_overview_of_a_thousand_tickers_sorts_filters_and_links(server: str) -> 
             # the page uses the window's width: no narrow column, no sideways scrolling
             width = page.evaluate("() => document.querySelector('main').clientWidth")
             assert width > 1300, f"main is {width} px wide in a 1400 px window"
+            sideways = page.evaluate(
+                "() => document.scrollingElement.scrollWidth - window.innerWidth"
+            )
+            assert sideways <= 0, f"the page scrolls {sideways} px sideways"
             # the summary: a histogram of every skill (live and walk-forward), states per session
             binned = page.evaluate(
                 "() => Array.from(document.querySelectorAll('#skill-histogram g.bin'))"

@@ -34,6 +34,11 @@ def _p(pvalue: float | None) -> str:
     return "p n/a" if pvalue is None else f"p = {pvalue:.2g}"
 
 
+def _skill(skill: float) -> str:
+    """-8.3%, and -0.03% for a skill under 1% (so a tiny loss never reads "-0.0%")."""
+    return f"{skill:+.1%}" if abs(skill) >= 0.01 else f"{skill:+.2%}"
+
+
 def model_verdict(degraded: bool | None, skill: float | None, pvalue: float | None) -> str:
     """What the latest check says about the model, in words that agree with its skill.
 
@@ -46,7 +51,7 @@ def model_verdict(degraded: bool | None, skill: float | None, pvalue: float | No
         "degraded ...", "not significantly worse than naive (skill -8.3%, p = 0.21)",
         "no worse than naive (skill +1.2%, p = 0.4)" or "-" when nothing is recorded.
     """
-    numbers = f"skill {skill:+.1%}, {_p(pvalue)}" if skill is not None else _p(pvalue)
+    numbers = f"skill {_skill(skill)}, {_p(pvalue)}" if skill is not None else _p(pvalue)
     if degraded is None:
         return "-"
     if degraded:
