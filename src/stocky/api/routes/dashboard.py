@@ -216,10 +216,11 @@ async def dashboard_ticker(state: StateDep, request: Request, ticker: str) -> Re
     def image_src(name: str, chart: str) -> str:
         return f"{root}/dashboard/charts/{quote(name, safe='')}/{chart}.png?v={version}"
 
-    training = None
-    if part.training_run and await run_in_threadpool(
-        _training_png, state, _cache(request), symbol, part.training_run
-    ):
+    training: str | None = None
+    has_chart = part.training_run is not None and bool(
+        await run_in_threadpool(_training_png, state, _cache(request), symbol, part.training_run)
+    )
+    if part.training_run is not None and has_chart:
         training = (
             f"{root}/dashboard/training/{quote(symbol, safe='')}.png"
             f"?run={quote(part.training_run, safe='')}"
