@@ -25,8 +25,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from stocky.adapters.memory.registry import MemoryRegistry
+from stocky.adapters.ports import RunRecord
 from stocky.adapters.store.tables import drift_checks, predictions, prices, promotions
+from stocky.core.arima import ArimaOrder, ArimaParams
 from stocky.core.sessions import TradingCalendar
+from stocky.core.spec import ModelSpec
 
 NOW = dt.datetime(2024, 7, 11, 3, 0, tzinfo=dt.UTC)
 DUE = dt.date(2024, 7, 10)
@@ -78,7 +82,33 @@ def _prediction(sym: str, as_of: dt.date, target: dt.date, error: float, k: int)
     }
 
 
-def rows_for(i: int, days: list[dt.date]) -> dict[str, list[dict[str, Any]]]:
+def _check(
+    sym: str, as_of: dt.date, i: int, report: dict[str, Any], *, drifted: bool
+) -> dict[str, Any]:
+    return {
+        "ticker": sym,
+        "checked_at": dt.datetime.combine(as_of, dt.time(22), tzinfo=dt.UTC),
+        "as_of": as_of,
+        "metric": "rmse",
+        "window": 14,
+        "threshold_multiplier": 1.5,
+        "consecutive_days": 3,
+        "baseline": 1.0,
+        "baseline_source": "synthetic",
+        "threshold": 1.5,
+        "latest_value": error_of(i),
+        "naive_latest_value": 1.0,
+        "breach_streak": 3 if drifted else 0,
+        "drifted": drifted,
+        "decision": "drift" if drifted else "no_drift",
+        "model_version": 1,
+        "report": json.dumps(report),
+    }
+
+
+def rows_for(
+    i: int, days: list[dt.date], check_sessions: int = 1
+) -> dict[str, list[dict[str, Any]]]:
     sym = ticker(i)
     out: dict[str, list[dict[str, Any]]] = {"prices": [], "predictions": [], "checks": []}
     out["promotions"] = []
@@ -102,27 +132,15 @@ def rows_for(i: int, days: list[dt.date]) -> dict[str, list[dict[str, Any]]]:
         if i % 11 == 0:
             report["model_degraded"] = True
         drifted = i % 10 == 0
-        out["checks"].append(
-            {
-                "ticker": sym,
-                "checked_at": NOW - dt.timedelta(hours=5),
-                "as_of": days[-1],
-                "metric": "rmse",
-                "window": 14,
-                "threshold_multiplier": 1.5,
-                "consecutive_days": 3,
-                "baseline": 1.0,
-                "baseline_source": "synthetic",
-                "threshold": 1.5,
-                "latest_value": error_of(i),
-                "naive_latest_value": 1.0,
-                "breach_streak": 3 if drifted else 0,
-                "drifted": drifted,
-                "decision": "drift" if drifted else "no_drift",
-                "model_version": 1,
-                "report": json.dumps(report),
-            }
-        )
+        for back in range(min(check_sessions, len(days)) - 1, 0, -1):
+            # earlier checks: the volatility change shows up 4 sessions before, drift 2
+            earlier: dict[str, Any] = {"synthetic": True}
+            if i % 7 == 0 and back <= 4:
+                earlier["volatility_changed"] = True
+            out["checks"].append(
+                _check(sym, days[-1 - back], i, earlier, drifted=drifted and back <= 2)
+            )
+        out["checks"].append(_check(sym, days[-1], i, report, drifted=drifted))
     if i % 5 in (0, 1):
         promoted = i % 5 == 0
         day = dt.date(2024, 6, 28) if promoted else dt.date(2024, 7, 1)
@@ -142,8 +160,9 @@ def rows_for(i: int, days: list[dt.date]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def fill(engine: sa.Engine, n: int, *, days: int = 25) -> None:
-    """Write the synthetic fleet of `n` tickers (schema must exist)."""
+def fill(engine: sa.Engine, n: int, *, days: int = 25, check_sessions: int = 1) -> None:
+    """Write the synthetic fleet of `n` tickers (schema must exist); each checked tickers gets
+    a drift check for each of the last `check_sessions` sessions (the earlier ones ok)."""
     calendar_days = sessions(days)
     batches: dict[str, list[dict[str, Any]]] = {
         "prices": [],
@@ -152,10 +171,39 @@ def fill(engine: sa.Engine, n: int, *, days: int = 25) -> None:
         "promotions": [],
     }
     for i in range(n):
-        for key, rows in rows_for(i, calendar_days).items():
+        for key, rows in rows_for(i, calendar_days, check_sessions).items():
             batches[key].extend(rows)
     with engine.begin() as conn:
         conn.execute(prices.insert(), batches["prices"])
         conn.execute(predictions.insert(), batches["predictions"])
         conn.execute(drift_checks.insert(), batches["checks"])
         conn.execute(promotions.insert(), batches["promotions"])
+
+
+def new_ticker(i: int) -> str:
+    """Tickers with a champion but nothing in the database yet (day one)."""
+    return f"NEW{i:04d}"
+
+
+def champions(n: int, new: int) -> MemoryRegistry:
+    """A champion per ticker, tagged with walk-forward scores as training tags them."""
+    registry = MemoryRegistry()
+    for sym, skill in [(ticker(i), 0.01) for i in range(n)] + [
+        (new_ticker(i), (i - 25) / 1000) for i in range(new)
+    ]:
+        params = ArimaParams(ArimaOrder(0, 1, 1), "n", 0.0, (), (-0.05,), 4.0)
+        spec = ModelSpec(sym, params, "2020-01-02", "2024-07-02", 500)
+        run = registry.log_run(RunRecord(f"train-{sym}", {}, {}, {}, {}), spec=spec)
+        rmse = 2.0 * (1 - skill)
+        tags = {
+            "model": "ARIMA(0,1,1)",
+            "walk_forward_rmse": f"{rmse:.6g}",
+            "naive_rmse": "2",
+            "skill": f"{skill:.6g}",
+            "walk_forward_coverage": "0.94",
+            "walk_forward_sessions": str(252),
+            "dm_pvalue": "0.21",
+        }
+        version = registry.register(sym, run, tags=tags)
+        registry.set_alias(sym, "champion", version.version)
+    return registry

@@ -146,3 +146,13 @@ def test_listed_versions_carry_their_own_run(registry, ticker):
     registry.set_alias(ticker, "champion", first)
     (info,) = [i for i in registry.champion_versions() if i.ticker == ticker]
     assert info.run_id == registry.alias_version(ticker, "champion").run_id
+
+
+def test_run_artifact_returns_the_bytes_logged_and_none_when_missing(registry, ticker):
+    png = b"\x89PNG\r\n\x1a\n-not-really"
+    record = RunRecord("train", {}, {}, {}, {"forecast_vs_actual.png": png, "a/b.csv": b"x,y\n"})
+    run_id = registry.log_run(record, spec=_spec(ticker, 0.1))
+    assert registry.run_artifact(run_id, "forecast_vs_actual.png") == png
+    assert registry.run_artifact(run_id, "a/b.csv") == b"x,y\n"
+    assert registry.run_artifact(run_id, "missing.png") is None
+    assert registry.run_artifact("0" * 32, "forecast_vs_actual.png") is None

@@ -303,9 +303,12 @@ def test_cli_report_writes_every_ticker_and_prints_the_page(cli_home, tmp_path, 
     report(ticker=None, out=tmp_path / "page")
     printed = capsys.readouterr().out.strip()
     assert printed == str(tmp_path / "page" / "index.html")
+    # the charts, and the champion's training chart copied from its training run
     assert sorted(p.name for p in (tmp_path / "page" / "t").glob("*.png")) == sorted(
-        f"gspc-{c}.png" for c in CHARTS
+        [*(f"gspc-{c}.png" for c in CHARTS), "gspc-training.png"]
     )
+    page = (tmp_path / "page" / "t" / "gspc.html").read_text(encoding="utf-8")
+    assert 'src="gspc-training.png"' in page
     assert 'href="t/gspc.html"' in (tmp_path / "page" / "index.html").read_text(encoding="utf-8")
 
 
@@ -338,7 +341,14 @@ def test_dashboard_serves_the_page_and_its_charts(client):
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")
     srcs = dict(re.findall(r'<img src="([^"]+)"[^>]*data-chart="([^"]+)"', r.text))
+    training = next(src for src, chart in srcs.items() if chart == "training")
+    del srcs[training]
     assert sorted(srcs.values()) == sorted(CHARTS)
+    # the training chart: the champion's training run's PNG, as logged
+    assert training.startswith("/dashboard/training/%5EGSPC.png?run=")
+    png = client.get(training.replace("&amp;", "&"))
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    assert png_size(png.content) == (CHART_WIDTH, CHART_HEIGHT)
     for src, chart in srcs.items():
         assert src.startswith(f"/dashboard/charts/%5EGSPC/{chart}.png?v=")
         png = client.get(src)

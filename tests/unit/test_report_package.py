@@ -136,7 +136,7 @@ def test_a_naive_that_was_never_wrong_gives_no_skill_and_the_page_still_renders(
     assert part.summary is not None and part.summary.skill is None
     assert np.isnan(part.rolling["skill"]).all()
     html = pages(report, lambda t, c: f"{t}-{c}.png")
-    assert "<dt>skill vs naive</dt><dd>-</dd>" in html
+    assert "<dt>skill vs naive</dt><dd>-<small>" in html
     assert "nan" not in html.lower().replace("naive", "")
 
 
@@ -148,7 +148,9 @@ def test_every_value_from_data_is_escaped():
     assert "&lt;img src=x onerror=alert(1)&gt;&amp;" in html  # reason, ticker, tag
     assert 'src="x?t=&lt;img' in html and "&amp;c=forecast" in html
     assert html.count("data-chart=") == len(CHARTS)  # the ticker without labels has none
-    assert 'data-empty="no-labels"' in html and "1 prediction(s) are waiting" in html
+    assert (
+        'data-empty="no-labels"' in html and "1 prediction is waiting for its actual close" in html
+    )
     assert "<td class=n>not a number</td>" in html  # a non-numeric tag is shown as text
     assert not re.search(r"https?://|<script|<link rel=\"stylesheet|@import|url\(", html)
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from stocky.adapters.store.prices import PriceSummary
     from stocky.core.alerts import Alert
     from stocky.core.fleet import TickerFacts
+    from stocky.core.fleet_summary import CheckOutcome
     from stocky.core.spec import ModelSpec
 
 __all__ = [
@@ -139,6 +140,12 @@ class Registry(Protocol):
     def aliased_versions(self) -> list[ModelVersionInfo]:
         """Every version holding an alias, of every model, in one listing: by ticker, newest
         version first."""
+        ...
+
+    def run_artifact(self, run_id: str, path: str) -> bytes | None:
+        """The bytes of artifact `path` of run `run_id` as logged (e.g. a training's
+        `forecast_vs_actual.png`), or None when the run or the file does not exist.
+        RegistryError: the registry failed."""
         ...
 
 
@@ -460,6 +467,10 @@ class FleetStore(Protocol):
     """Every ticker's monitoring facts at once (a handful of set-based queries)."""
 
     def facts(self, *, window: int, lookback_days: int, extra: list[str]) -> list[TickerFacts]: ...
+
+    def check_history(self, *, sessions: int) -> list[CheckOutcome]:
+        """Every drift check of the latest `sessions` checked sessions, oldest first."""
+        ...
 
 
 # --- leaderboard ------------------------------------------------------------------------

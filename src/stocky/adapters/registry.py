@@ -466,6 +466,42 @@ class ModelRegistry:
             ) from exc
         return ModelSpec.from_dict(data)
 
+    def run_artifact(self, run_id: str, path: str) -> bytes | None:
+        """One artifact of a run as logged (a local artifact is read in place), or None.
+
+        Raises:
+            BadInput: `path` leaves the run's artifacts (absolute, or with "..").
+            RegistryError: The registry failed.
+        """
+        parts = Path(path).parts
+        if not path or Path(path).is_absolute() or ".." in parts:
+            raise BadInput(f"artifact path {path!r} leaves the run: use a relative path")
+        try:
+            try:
+                uri = str(self.client.get_run(run_id).info.artifact_uri)
+            except self._exc() as exc:
+                if getattr(exc, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
+                    return None
+                raise
+            local = _local_dir(uri)
+            if local is not None:
+                target = local.joinpath(*parts)
+                return target.read_bytes() if target.is_file() else None
+            import mlflow.artifacts
+
+            with tempfile.TemporaryDirectory() as tmp:
+                try:
+                    got = mlflow.artifacts.download_artifacts(
+                        artifact_uri=f"{uri}/{path}", dst_path=tmp, tracking_uri=self.tracking_uri
+                    )
+                except (self._exc(), OSError):
+                    return None  # the server says "not found" in several ways
+                return Path(got).read_bytes()
+        except self._exc() as exc:
+            raise RegistryError(f"reading {path} of run {run_id} failed: {exc}") from exc
+        except OSError as exc:
+            raise RegistryError(f"reading {path} of run {run_id} failed: {exc}") from exc
+
     def versions(self, ticker: str) -> list[ModelVersionInfo]:
         """Every version of a ticker's model, newest first."""
         name = self._read_name(ticker)

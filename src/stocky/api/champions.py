@@ -26,6 +26,7 @@ import numpy as np
 from stocky.adapters.ports import AuditLog, ModelVersionInfo, Registry
 from stocky.core.families.served import ServedModel, prepare_many
 from stocky.core.spec import ModelSpec
+from stocky.core.trained_scores import WalkForwardScores, walk_forward_scores
 from stocky.errors import BadInput, StockyError
 
 __all__ = ["ChampionCache", "LoadedModel", "ReloadResult"]
@@ -49,6 +50,8 @@ class LoadedModel:
     #: Read once at load (a request must not rebuild them): "ETS(A,N,N)", and "(p, d, q)" or None.
     label: str = ""
     arima_order: str | None = None
+    #: Its training's walk-forward scores vs naive (tags and spec metrics), for the fleet pages.
+    walk_forward: WalkForwardScores | None = None
 
     @property
     def model_type(self) -> str:
@@ -215,6 +218,7 @@ class ChampionCache:
                     info.aliases,
                     label=forecaster.label,
                     arima_order=forecaster.arima_order,
+                    walk_forward=walk_forward_scores(info.tags, spec.metrics),
                 )
             )
         return self._prepare([m for m in loaded if isinstance(m, LoadedModel)], loaded)

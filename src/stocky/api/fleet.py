@@ -18,6 +18,7 @@ from starlette.requests import Request
 
 from stocky.api.state import AppState
 from stocky.core.fleet import ChampionInfo, FleetRow
+from stocky.core.fleet_summary import SessionStates, state_history
 from stocky.pipelines.fleet_view import FLEET_WINDOW, fleet_overview, source_ends
 
 __all__ = ["FleetCache", "FleetSnapshot", "fleet_cache"]
@@ -47,7 +48,24 @@ class FleetCache:
         self.ttl_seconds = ttl_seconds
         self.max_windows = max_windows
         self._items: OrderedDict[int, tuple[float, FleetSnapshot]] = OrderedDict()
+        self._history: tuple[float, int, list[SessionStates]] | None = None
         self._lock = threading.Lock()
+
+    def history(self, state: AppState, sessions: int) -> list[SessionStates]:
+        """Drift-check states over the latest `sessions` sessions, read again after the TTL."""
+        with self._lock:
+            held = self._history
+            if (
+                held is not None
+                and held[1] == sessions
+                and time.monotonic() - held[0] < self.ttl_seconds
+            ):
+                return held[2]
+            counts = state_history(
+                state.stack.fleet.check_history(sessions=sessions), sessions=sessions
+            )
+            self._history = (time.monotonic(), sessions, counts)
+            return counts
 
     def windows(self) -> list[int]:
         """The windows held, least recently used first."""
@@ -61,7 +79,10 @@ class FleetCache:
                 self._items.move_to_end(window)
                 return held[1]
             now = state.clock()
-            champions = {m.ticker: ChampionInfo(m.version, m.order) for m in state.champions.all()}
+            champions = {
+                m.ticker: ChampionInfo(m.version, m.order, m.walk_forward)
+                for m in state.champions.all()
+            }
             rows = fleet_overview(
                 store=state.stack.fleet,
                 champions=champions,

@@ -21,6 +21,11 @@ definition the alerts use too.
 
 ``ok`` is a ticker with none of these. The default order is state (the order above, ok last),
 then the worst skill first (no skill after every number), then the ticker.
+
+Accuracy comes from the live labels of the recent window (``basis`` "live"); a ticker without
+any yet shows its champion's walk-forward scores from training instead (``basis``
+"walk_forward", over ``basis_sessions`` test sessions), so the fleet is compared with naive
+from the first day.
 """
 
 from __future__ import annotations
@@ -32,9 +37,11 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from stocky.core.freshness import labels_late, prices_stale
+from stocky.core.trained_scores import WalkForwardScores
 from stocky.errors import BadInput
 
 __all__ = [
+    "BASES",
     "COLUMNS",
     "MAX_PAGE",
     "PAGE",
@@ -44,8 +51,10 @@ __all__ = [
     "FleetRow",
     "TickerFacts",
     "classify",
+    "filter_rows",
     "problems_first",
     "select_rows",
+    "sort_rows",
     "state_counts",
 ]
 
@@ -60,6 +69,9 @@ STATES: tuple[State, ...] = (
     "ok",
 )
 _RANK = {s: i for i, s in enumerate(STATES)}
+Basis = Literal["live", "walk_forward"]
+#: Where a row's accuracy comes from: the recent labeled window, or training's walk-forward.
+BASES: tuple[Basis, ...] = ("live", "walk_forward")
 #: Drift decisions that say nothing about the model yet.
 _UNDECIDED = frozenset({"insufficient_data", "no_baseline"})
 #: Rows per page by default, and at most.
@@ -126,10 +138,11 @@ class TickerFacts:
 
 @dataclass(frozen=True)
 class ChampionInfo:
-    """The served model of a ticker: registry version and ARIMA order."""
+    """The served model of a ticker: registry version, label, and its walk-forward scores."""
 
     version: int
     order: str | None = None
+    walk_forward: WalkForwardScores | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +166,16 @@ class FleetRow:
     direction_sessions: int
     direction_pvalue: float | None
     sessions: int
+    #: "live" (the recent labeled window), "walk_forward" (training's test period: no live
+    #: labels yet) or None (no accuracy at all).
+    basis: Basis | None
+    #: Sessions behind the accuracy columns: the live window's, or the walk-forward test's
+    #: (None when the version did not record it).
+    basis_sessions: int | None
+    #: Diebold-Mariano p-value vs naive (walk-forward rows; the live window has too few).
+    dm_pvalue: float | None
+    #: The champion's skill over its walk-forward test period, whatever the basis.
+    walk_forward_skill: float | None
     drift: str | None
     breach_streak: int | None
     checked_as_of: dt.date | None
@@ -222,6 +245,40 @@ def classify(
     skill = None
     if rmse is not None and naive_rmse:
         skill = _finite(1.0 - rmse / naive_rmse)
+    walk = champion.walk_forward if champion else None
+    accuracy: dict[str, Any] = {
+        "skill": skill,
+        "rmse": rmse,
+        "naive_rmse": naive_rmse,
+        "coverage": _finite(facts.coverage),
+        "interval_score": _finite(facts.interval_score),
+        "naive_interval_score": _finite(facts.naive_interval_score),
+        "crps": _finite(facts.crps),
+        "naive_crps": _finite(facts.naive_crps),
+        "direction_accuracy": _finite(facts.direction_accuracy),
+        "direction_sessions": facts.direction_sessions,
+        "direction_pvalue": _finite(facts.direction_pvalue),
+        "basis": "live" if facts.sessions > 0 else None,
+        "basis_sessions": facts.sessions if facts.sessions > 0 else None,
+        "dm_pvalue": None,
+    }
+    if facts.sessions == 0 and walk is not None:
+        accuracy = {
+            "skill": walk.skill,
+            "rmse": walk.rmse,
+            "naive_rmse": walk.naive_rmse,
+            "coverage": walk.coverage,
+            "interval_score": walk.interval_score,
+            "naive_interval_score": walk.naive_interval_score,
+            "crps": walk.crps,
+            "naive_crps": walk.naive_crps,
+            "direction_accuracy": walk.direction_accuracy,
+            "direction_sessions": walk.sessions or 0,
+            "direction_pvalue": walk.direction_pvalue,
+            "basis": "walk_forward",
+            "basis_sessions": walk.sessions,
+            "dm_pvalue": walk.dm_pvalue,
+        }
     late = labels_late(facts.oldest_pending, due)
     stale = prices_stale(facts.last_price, due)
     problems: list[State] = []
@@ -241,18 +298,9 @@ def classify(
         problems=tuple(problems),
         model_version=champion.version if champion else None,
         model_order=champion.order if champion else None,
-        skill=skill,
-        rmse=rmse,
-        naive_rmse=naive_rmse,
-        coverage=_finite(facts.coverage),
-        interval_score=_finite(facts.interval_score),
-        naive_interval_score=_finite(facts.naive_interval_score),
-        crps=_finite(facts.crps),
-        naive_crps=_finite(facts.naive_crps),
-        direction_accuracy=_finite(facts.direction_accuracy),
-        direction_sessions=facts.direction_sessions,
-        direction_pvalue=_finite(facts.direction_pvalue),
         sessions=facts.sessions,
+        walk_forward_skill=walk.skill if walk is not None else None,
+        **accuracy,
         drift=facts.decision,
         breach_streak=facts.breach_streak,
         checked_as_of=facts.checked_as_of,
@@ -315,6 +363,32 @@ def _sort_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
+def filter_rows(
+    rows: Sequence[FleetRow], *, states: Collection[str] = (), text: str = ""
+) -> list[FleetRow]:
+    """The rows with any of `states` as a problem (`ok`: rows with none) whose ticker holds
+    `text` (case-insensitive), in problems-first order; empty filters keep every row."""
+    wanted = set(states)
+    needle = text.strip().upper()
+    return [
+        r
+        for r in problems_first(rows)
+        if (not wanted or wanted & set(r.problems) or ("ok" in wanted and r.state == "ok"))
+        and needle in r.ticker
+    ]
+
+
+def sort_rows(rows: Sequence[FleetRow], *, sort: str, descending: bool = False) -> list[FleetRow]:
+    """Rows (in problems-first order) sorted by a column of COLUMNS; missing values last
+    either way, ties in the given order; `state` keeps (or reverses) the given order."""
+    if sort == "state":
+        return list(rows[::-1] if descending else rows)
+    present = [r for r in rows if getattr(r, sort) is not None]
+    missing = [r for r in rows if getattr(r, sort) is None]
+    present.sort(key=lambda r: _sort_value(getattr(r, sort)), reverse=descending)
+    return present + missing
+
+
 def select_rows(
     rows: Sequence[FleetRow],
     *,
@@ -342,19 +416,7 @@ def select_rows(
         BadInput: An unknown state or column, or a limit or offset out of range.
     """
     _validate(states, sort, limit, offset)
-    wanted = set(states)
-    kept = [
-        r
-        for r in problems_first(rows)
-        if not wanted or wanted & set(r.problems) or ("ok" in wanted and r.state == "ok")
-    ]
-    if sort == "state":
-        ordered = kept[::-1] if descending else kept
-    else:
-        present = [r for r in kept if getattr(r, sort) is not None]
-        missing = [r for r in kept if getattr(r, sort) is None]
-        present.sort(key=lambda r: _sort_value(getattr(r, sort)), reverse=descending)
-        ordered = present + missing
+    ordered = sort_rows(filter_rows(rows, states=states), sort=sort, descending=descending)
     page = ordered[offset : offset + limit]
     end = offset + len(page)
     return FleetPage(

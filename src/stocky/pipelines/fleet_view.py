@@ -16,8 +16,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from stocky.core.fleet import ChampionInfo, FleetRow, classify, problems_first
+from stocky.core.fleet_summary import state_history
 from stocky.core.freshness import ticker_due
 from stocky.core.sessions import TradingCalendar
+from stocky.core.trained_scores import walk_forward_scores
 from stocky.errors import BadInput, StockyError
 
 if TYPE_CHECKING:
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "FLEET_WINDOW",
+    "HISTORY_SESSIONS",
     "MAX_WINDOW",
     "due_session",
     "fleet_overview",
@@ -41,6 +44,8 @@ __all__ = [
 
 #: Labeled target sessions behind each ticker's skill, RMSE and coverage (about a month).
 FLEET_WINDOW = 21
+#: Sessions of drift-check states in the fleet summary (about a month).
+HISTORY_SESSIONS = 21
 MAX_WINDOW = 252
 
 
@@ -169,7 +174,9 @@ def with_overview(
     as in `fleet_overview`.
     """
     champions = {
-        t.ticker: ChampionInfo(c.version, c.tags.get("model") or c.tags.get("order"))
+        t.ticker: ChampionInfo(
+            c.version, c.tags.get("model") or c.tags.get("order"), walk_forward_scores(c.tags)
+        )
         for t in report.tickers
         if (c := t.champion) is not None
     }
@@ -184,8 +191,14 @@ def with_overview(
         due=due,
         source_end=source_end,
     )
+    history = state_history(
+        store.check_history(sessions=HISTORY_SESSIONS), sessions=HISTORY_SESSIONS
+    )
     return dataclasses.replace(
-        report, overview=tuple(r for r in rows if r.ticker in wanted), overview_window=window
+        report,
+        overview=tuple(r for r in rows if r.ticker in wanted),
+        overview_window=window,
+        history=tuple(history),
     )
 
 
@@ -214,6 +227,14 @@ def report_for_stack(
         tickers=tickers,
         drift_rule=stack.drift,
         now=now,
+    )
+    from stocky.report.build import TRAINING_CHART
+
+    registry = stack.registry
+    built = dataclasses.replace(
+        built,
+        detector=stack.settings.drift_detector,
+        training_chart=lambda run_id: registry.run_artifact(run_id, TRAINING_CHART),
     )
     return with_overview(
         built,

@@ -246,6 +246,7 @@ def version_tags(spec: ModelSpec, scores: Scores) -> dict[str, str]:
         "walk_forward_rmse": f"{scores.rmse:.6g}",
         "naive_rmse": f"{scores.naive_rmse:.6g}",
         "skill": f"{scores.skill:.6g}",
+        "walk_forward_sessions": str(scores.n),
         "train_start": spec.train_start,
         "train_end": spec.train_end,
     }
@@ -258,6 +259,7 @@ def version_tags(spec: ModelSpec, scores: Scores) -> dict[str, str]:
         ("naive_crps", scores.naive_crps),
         ("direction_accuracy", scores.direction_accuracy),
         ("direction_pvalue", scores.direction_pvalue),
+        ("dm_pvalue", scores.dm_pvalue),
     ):
         if value is not None and np.isfinite(value):
             tags[tag] = f"{value:.6g}"

@@ -20,6 +20,7 @@ import pandas as pd
 from stocky.core.drift import DriftRule, Metric, per_session, rolling_metric, rolling_skill
 from stocky.core.realized import realized
 from stocky.core.scores import distribution_scores
+from stocky.core.trained_scores import walk_forward_scores
 from stocky.report.model import Report, Summary, TickerReport
 
 if TYPE_CHECKING:
@@ -32,7 +33,10 @@ if TYPE_CHECKING:
         Registry,
     )
 
-__all__ = ["build_report", "known_tickers", "slugify"]
+__all__ = ["TRAINING_CHART", "build_report", "known_tickers", "slugify"]
+
+#: The training run's chart (walk-forward forecast vs actual with the band), an artifact.
+TRAINING_CHART = "forecast_vs_actual.png"
 
 
 def slugify(ticker: str) -> str:
@@ -124,6 +128,7 @@ def _ticker_report(
         for c in reversed(checks)
         if c.drifted and c.latest_value is not None and c.metric == metric
     )
+    champion = next((v for v in versions if "champion" in v.aliases), None)
     changes = tuple(
         (p.as_of or p.decided_at.date(), p.action, f"{p.action} v{p.to_version}")
         for p in reversed(promotions)
@@ -147,6 +152,8 @@ def _ticker_report(
         versions=tuple(versions),
         summary=_summary(sessions) if len(sessions) else None,
         fingerprint=_fingerprint(labeled, checks, promotions, versions, rule),
+        walk_forward=walk_forward_scores(champion.tags) if champion is not None else None,
+        training_run=champion.run_id if champion is not None else None,
     )
 
 
@@ -210,6 +217,7 @@ def _summary(sessions: pd.DataFrame) -> Summary:
         direction_accuracy=d.direction_accuracy,
         direction_sessions=d.direction_sessions,
         direction_pvalue=d.direction_pvalue,
+        dm_pvalue=r.dm_pvalue,
     )
 
 

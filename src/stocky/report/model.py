@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,8 @@ from stocky.core.drift import DriftRule
 if TYPE_CHECKING:
     from stocky.adapters.ports import DriftCheck, ModelVersionInfo, Promotion
     from stocky.core.fleet import FleetRow
+    from stocky.core.fleet_summary import SessionStates
+    from stocky.core.trained_scores import WalkForwardScores
 
 __all__ = ["Report", "Summary", "TickerReport"]
 
@@ -39,6 +42,8 @@ class Summary:
     direction_accuracy: float | None = None
     direction_sessions: int = 0
     direction_pvalue: float | None = None
+    #: Two-sided Diebold-Mariano p-value of the model vs naive (None: too few sessions).
+    dm_pvalue: float | None = None
 
 
 @dataclass(frozen=True, eq=False)  # holds DataFrames: compare fields, not reports
@@ -62,6 +67,10 @@ class TickerReport:
     versions: tuple[ModelVersionInfo, ...]  # newest first
     summary: Summary | None
     fingerprint: str
+    #: The champion's walk-forward scores from training (None: no champion, or untagged).
+    walk_forward: WalkForwardScores | None = None
+    #: The champion's training run, whose `forecast_vs_actual.png` is the training chart.
+    training_run: str | None = None
 
     @property
     def has_data(self) -> bool:
@@ -84,6 +93,12 @@ class Report:
     overview: tuple[FleetRow, ...] = ()
     #: Labeled sessions behind the overview's skill, RMSE and coverage.
     overview_window: int = 0
+    #: Drift-check states over recent sessions (the overview's summary).
+    history: tuple[SessionStates, ...] = ()
+    #: The drift detector in charge of retrains (STOCKY_DRIFT_DETECTOR).
+    detector: str = "assessment"
+    #: run id -> its training chart's PNG (None: not kept); the written report copies it.
+    training_chart: Callable[[str], bytes | None] | None = None
 
     def get(self, ticker: str) -> TickerReport | None:
         return next((t for t in self.tickers if t.ticker == ticker), None)

@@ -4,6 +4,7 @@
     out/t/<slug>.html           one ticker's page
     out/t/<slug>-<chart>.png    its charts (drawn again only when the data behind them changed)
     out/leaderboard.html        every candidate vs naive (when given), linked from the overview
+    out/t/<slug>-training.png   its champion's training chart (copied from the training run)
 
 A chart is redrawn only when its ticker's data fingerprint differs from the one recorded in
 `t/charts.json` by the previous run (or the PNG is missing), so writing the report of a large
@@ -45,6 +46,22 @@ def _png_names(slug: str) -> Callable[[str, str], str]:
     return lambda _ticker, chart: f"{slug}-{chart}.png"
 
 
+def _training_chart(
+    report: Report, run_id: str | None, folder: Path, slug: str, drawn: dict[str, str]
+) -> str | None:
+    """Copy the champion's training chart beside the page (once per run); its file name."""
+    if run_id is None or report.training_chart is None:
+        return None
+    png = folder / f"{slug}-training.png"
+    if drawn.get(png.name) != f"run:{run_id}" or not png.exists():
+        data = report.training_chart(run_id)
+        if data is None:
+            return None
+        png.write_bytes(data)
+        drawn[png.name] = f"run:{run_id}"
+    return png.name
+
+
 def write_report(
     report: Report,
     out_dir: Path,
@@ -80,12 +97,16 @@ def write_report(
                     progress(f"{t.ticker}: {name} chart")
                 png.write_bytes(render_chart(t, name))
                 drawn[png.name] = stamp
+        training = _training_chart(report, t.training_run, folder, t.slug, drawn)
         page = render_ticker(
             t,
             rule=report.rule,
             generated_at=report.generated_at,
             image_src=_png_names(t.slug),
             overview_href="../index.html",
+            detector=report.detector,
+            training_src=training,
+            overview_window=report.overview_window or None,
         )
         (folder / f"{t.slug}.html").write_text(page, encoding="utf-8")
     (folder / _MANIFEST).write_text(json.dumps(drawn, sort_keys=True), encoding="utf-8")
@@ -102,6 +123,7 @@ def write_report(
                 f"{TICKER_FOLDER}/{slugs[ticker]}.html" if ticker in slugs else None
             ),
             leaderboard_href=LEADERBOARD_FILE if leaderboard_page is not None else None,
+            history=report.history,
         ),
         encoding="utf-8",
     )

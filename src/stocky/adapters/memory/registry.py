@@ -45,6 +45,10 @@ class MemoryRegistry:
         self.runs[run_id] = (record, spec)
         return run_id
 
+    def run_artifact(self, run_id: str, path: str) -> bytes | None:
+        run = self.runs.get(run_id)
+        return None if run is None else run[0].artifacts.get(path)
+
     def register(self, ticker: str, run_id: str, *, tags: Mapping[str, str]) -> ModelVersionInfo:
         name = model_name(ticker)
         run = self.runs.get(run_id)

@@ -30,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from stocky.adapters.store.predictions import SCORABLE_ERROR, WINDOW_TOLERANCE
 from stocky.adapters.store.tables import drift_checks, predictions, prices, promotions
 from stocky.core.fleet import TickerFacts
+from stocky.core.fleet_summary import CheckOutcome
 from stocky.core.scores import distribution_scores
 from stocky.errors import StoreError
 
@@ -247,7 +248,55 @@ class FleetRepository:
             k.age <= window
         )
 
+    @staticmethod
+    def history_query(sessions: int, dialect: str = "sqlite") -> sa.Select[Any]:
+        d = drift_checks.c
+        recent = (
+            sa.select(d.as_of)
+            .distinct()
+            .order_by(d.as_of.desc())
+            .limit(sessions)
+            .subquery("recent")
+        )
+        return (
+            sa.select(
+                d.ticker,
+                d.as_of,
+                d.decision,
+                d.drifted,
+                _report_flag("volatility_changed", dialect).label("volatility_changed"),
+                _report_flag("model_degraded", dialect).label("model_degraded"),
+            )
+            .where(d.as_of >= sa.select(sa.func.min(recent.c.as_of)).scalar_subquery())
+            .order_by(d.id)
+        )
+
     # --- reading -------------------------------------------------------------------------
+
+    def check_history(self, *, sessions: int) -> list[CheckOutcome]:
+        """Every drift check of the latest `sessions` checked sessions, oldest first.
+
+        Raises:
+            StoreError: The database refused the query.
+        """
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(self.history_query(sessions, conn.dialect.name)).mappings()
+                return [
+                    CheckOutcome(
+                        ticker=m["ticker"],
+                        as_of=_day(m["as_of"]) or dt.date.min,
+                        decision=m["decision"],
+                        drifted=bool(m["drifted"]),
+                        volatility_changed=_flag(m["volatility_changed"]),
+                        model_degraded=_flag(m["model_degraded"]),
+                    )
+                    for m in rows
+                ]
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"could not read the drift-check history: {exc}: check STOCKY_DATABASE_URL"
+            ) from exc
 
     def facts(
         self, *, window: int, lookback_days: int, extra: Iterable[str] = ()

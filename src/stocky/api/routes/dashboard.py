@@ -1,8 +1,10 @@
 """The live monitoring pages: the fleet overview and a page per ticker, charts rendered on request.
 
-`GET /dashboard` is the overview (the rows of `GET /monitoring/fleet`, problems first, sorted
-and filtered in the page); `GET /dashboard/{ticker}` is one ticker's page, built for that
-ticker only; its charts are PNGs rendered on request and cached by data fingerprint.
+`GET /dashboard` is the overview (the rows of `GET /monitoring/fleet`, problems first, with a
+fleet summary; `?state=`, `?q=`, `?sort=` and `?order=` choose the view, which the page keeps
+in its URL as the reader filters and sorts); `GET /dashboard/{ticker}` is one ticker's page,
+built for that ticker only; its charts are PNGs rendered on request and cached by data
+fingerprint, and its training chart is the champion's training run's `forecast_vs_actual.png`.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
@@ -21,12 +23,14 @@ from stocky.api.deps import StateDep
 from stocky.api.fleet import fleet_cache
 from stocky.api.schemas import error_responses
 from stocky.api.state import AppState
+from stocky.core.fleet import STATES
 from stocky.core.tickers import normalize_ticker
-from stocky.pipelines.fleet_view import FLEET_WINDOW
-from stocky.report.build import build_report, known_tickers
+from stocky.errors import BadInput
+from stocky.pipelines.fleet_view import FLEET_WINDOW, HISTORY_SESSIONS
+from stocky.report.build import TRAINING_CHART, build_report, known_tickers
 from stocky.report.charts import CHARTS
 from stocky.report.figures import render_chart
-from stocky.report.html import render_overview, render_ticker
+from stocky.report.html import OVERVIEW_COLUMNS, OverviewQuery, render_overview, render_ticker
 from stocky.report.model import Report, TickerReport
 
 __all__ = ["router"]
@@ -101,6 +105,17 @@ def _report(state: AppState, tickers: list[str] | None = None) -> Report:
     )
 
 
+def _training_png(state: AppState, cache: ChartCache, ticker: str, run_id: str) -> bytes:
+    """The training run's chart, read once per run and kept with the charts (b"": none), so
+    a page links it only when it exists."""
+    key = (ticker, "training", run_id)
+    png = cache.get(key)
+    if png is None:
+        png = state.registry.run_artifact(run_id, TRAINING_CHART) or b""
+        cache.put(key, png)
+    return png
+
+
 def _not_found(detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail, "errors": []}, status_code=404)
 
@@ -136,10 +151,34 @@ _PAGE: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/dashboard", response_class=Response, responses=_PAGE | error_responses(503))
-async def dashboard(state: StateDep, request: Request) -> Response:
-    """The fleet overview: one row per ticker, problems first, each linking to its page."""
-    snapshot = await run_in_threadpool(fleet_cache(request).get, state, FLEET_WINDOW)
+_SORTS = ", ".join(["state", *(key for key, _, _ in OVERVIEW_COLUMNS)])
+
+
+@router.get("/dashboard", response_class=Response, responses=_PAGE | error_responses(422, 503))
+async def dashboard(
+    state: StateDep,
+    request: Request,
+    status: Annotated[
+        list[str] | None,
+        Query(
+            alias="state",
+            description=f"Show tickers with this problem (repeatable): {', '.join(STATES)}.",
+        ),
+    ] = None,
+    q: Annotated[str, Query(max_length=64, description="Show tickers containing this.")] = "",
+    sort: Annotated[str, Query(description=f"Column to sort by: {_SORTS}.")] = "state",
+    order: Annotated[Literal["asc", "desc"], Query(description="Sort direction.")] = "asc",
+) -> Response:
+    """The fleet overview: a summary, state chips, one row per ticker linking to its page."""
+    try:
+        query = OverviewQuery(
+            states=tuple(s for s in status or () if s), q=q, sort=sort, descending=order == "desc"
+        )
+    except BadInput as exc:
+        return JSONResponse({"detail": str(exc), "errors": []}, status_code=422)
+    cache = fleet_cache(request)
+    snapshot = await run_in_threadpool(cache.get, state, FLEET_WINDOW)
+    history = await run_in_threadpool(cache.history, state, HISTORY_SESSIONS)
     root = request.scope.get("root_path", "")
     page = render_overview(
         snapshot.rows,
@@ -148,8 +187,20 @@ async def dashboard(state: StateDep, request: Request) -> Response:
         href=lambda ticker: f"{root}/dashboard/{quote(ticker, safe='')}",
         refresh_seconds=REFRESH_SECONDS,
         leaderboard_href=f"{root}/leaderboard/page",
+        history=history,
+        query=query,
+        nav=_nav(root),
     )
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+
+def _nav(root: str) -> list[tuple[str, str]]:
+    """The dashboard's pages, linked from each page's header."""
+    return [
+        ("fleet", f"{root}/dashboard"),
+        ("leaderboard", f"{root}/leaderboard/page"),
+        ("API docs", f"{root}/docs"),
+    ]
 
 
 @router.get(
@@ -170,6 +221,15 @@ async def dashboard_ticker(state: StateDep, request: Request, ticker: str) -> Re
     def image_src(name: str, chart: str) -> str:
         return f"{root}/dashboard/charts/{quote(name, safe='')}/{chart}.png?v={version}"
 
+    training: str | None = None
+    has_chart = part.training_run is not None and bool(
+        await run_in_threadpool(_training_png, state, _cache(request), symbol, part.training_run)
+    )
+    if part.training_run is not None and has_chart:
+        training = (
+            f"{root}/dashboard/training/{quote(symbol, safe='')}.png"
+            f"?run={quote(part.training_run, safe='')}"
+        )
     page = render_ticker(
         part,
         rule=state.stack.drift,
@@ -177,6 +237,9 @@ async def dashboard_ticker(state: StateDep, request: Request, ticker: str) -> Re
         image_src=image_src,
         overview_href=f"{root}/dashboard",
         refresh_seconds=REFRESH_SECONDS,
+        detector=state.settings.drift_detector,
+        training_src=training,
+        overview_window=FLEET_WINDOW,
     )
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
@@ -223,3 +286,41 @@ async def dashboard_chart(
         return _not_found(result)
     fingerprint, png = result
     return Response(png, media_type="image/png", headers=headers | {"ETag": f'"{fingerprint}"'})
+
+
+@router.get(
+    "/dashboard/training/{ticker}.png",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/png": {}}},
+        404: {"description": "no champion, or its training run has no chart"},
+    },
+)
+async def dashboard_training(
+    state: StateDep,
+    request: Request,
+    ticker: str,
+    run: Annotated[str | None, Query(description="Training run id from the page.")] = None,
+) -> Response:
+    """The champion's training chart: walk-forward forecast vs actual over its test period."""
+    symbol = normalize_ticker(ticker)
+    cache = _cache(request)
+
+    def read() -> tuple[str, bytes] | str:
+        champion = state.registry.alias_version(symbol, "champion")
+        if champion is None or not champion.run_id:
+            return (
+                f"{symbol} has no champion with a training run: "
+                f"run `stocky train --ticker {symbol}`"
+            )
+        return champion.run_id, _training_png(state, cache, symbol, champion.run_id)
+
+    result = await run_in_threadpool(read)
+    if isinstance(result, str):
+        return _not_found(result)
+    run_id, png = result
+    if not png:
+        return _not_found(f"{symbol}'s training run {run_id} has no {TRAINING_CHART}: retrain it")
+    # the URL names the run: a page naming the current champion's run may cache it for good
+    cache_control = "public, max-age=86400, immutable" if run == run_id else "no-cache"
+    return Response(png, media_type="image/png", headers={"Cache-Control": cache_control})

@@ -73,6 +73,12 @@ async def fleet(
         "generated_at": snapshot.taken_at.isoformat(),
         "fleet": {"tickers": len(snapshot.rows), "states": state_counts(snapshot.rows)},
         "order": ("state (" + ", ".join(STATES) + "), then the worst skill first, then the ticker"),
+        "accuracy": (
+            f"skill, RMSE, coverage and scores: basis 'live' over the last {snapshot.window} "
+            "labeled sessions (basis_sessions of them); basis 'walk_forward' (no live label "
+            "yet) over the champion's walk-forward test period from training (basis_sessions "
+            "test sessions)"
+        ),
     }
 
 
