@@ -321,7 +321,6 @@ def _with_global_models(
             min_validation=MIN_VALIDATION,
         )
     except StockyError as exc:  # too little history, or the library cannot load: per ticker
-
         log.warning("global families fitted per ticker: %s", exc)
         return tasks, options
     path = save_global_models(params, (stack.settings.home / "globals").resolve())
