@@ -39,9 +39,6 @@ class MemoryAuditLog:
         self.alerts: list[QueuedAlert] = []
         self.alert_outcomes: list[tuple[str, AddOutcome]] = []
 
-    def add_drift_check(self, row: DriftCheckRow, *, alerts: Sequence[QueuedAlert] = ()) -> int:
-        return self.add_drift_checks([(row, alerts)])[0]
-
     def add_drift_checks(
         self, checks: Sequence[tuple[DriftCheckRow, Sequence[QueuedAlert]]]
     ) -> list[int]:

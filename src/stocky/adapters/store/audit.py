@@ -65,13 +65,6 @@ class AuditRepository:
         self.engine = engine
         self.outbox = AlertOutbox(engine)
 
-    def add_drift_check(self, row: DriftCheckRow, *, alerts: Sequence[QueuedAlert] = ()) -> int:
-        """Store a drift check and its alerts in one transaction; returns the check's id.
-
-        One check per (ticker, session): a check of a session already checked replaces it.
-        """
-        return self.add_drift_checks([(row, alerts)])[0]
-
     def add_drift_checks(
         self, checks: Sequence[tuple[DriftCheckRow, Sequence[QueuedAlert]]]
     ) -> list[int]:
