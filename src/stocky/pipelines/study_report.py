@@ -10,13 +10,16 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from stocky.pipelines.study import CellResult, result_rows
 
-__all__ = ["StudyFiles", "policy_table", "write_study"]
+if TYPE_CHECKING:
+    from stocky.pipelines.replay import ReplaySummary
+
+__all__ = ["StudyFiles", "policy_table", "write_replays_page", "write_study"]
 
 _TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>stocky policy study</title>
@@ -175,3 +178,75 @@ def write_study(cells: Sequence[CellResult], folder: Path, *, start: str, end: s
     )
     _atomic(folder / "study.html", html.encode())
     return StudyFiles(folder / "cells.csv", folder / "policies.csv", folder / "study.html")
+
+
+_REPLAYS = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>stocky replays</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2rem;max-width:80rem}
+table{border-collapse:collapse;font-size:.9rem}td,th{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:right}
+td:first-child,th:first-child{text-align:left}dt{font-weight:600}
+</style></head><body>
+<h1>Replays: {{ n }} ticker(s), retrain {{ mode }}</h1>
+<table><tr>{% for c in columns %}<th>{{ c }}</th>{% endfor %}</tr>
+{% for row in rows %}<tr>{% for c in columns %}<td>{% if c == "ticker" and row.link %}<a href="{{ row.link }}">{{ row[c] }}</a>{% else %}{{ row[c] }}{% endif %}</td>{% endfor %}</tr>
+{% endfor %}</table>
+<dl>
+<dt>RMSE, naive RMSE</dt><dd>Root mean squared error of the replayed one-step forecasts, and of the random walk (tomorrow = today) over the same sessions.</dd>
+<dt>skill</dt><dd>1 - RMSE / naive RMSE: positive beats the random walk.</dd>
+<dt>retrains, promoted</dt><dd>Retrain decisions taken, and how many promoted the challenger.</dd>
+</dl>
+</body></html>
+"""
+
+
+def write_replays_page(
+    path: Path,
+    *,
+    summaries: Sequence[ReplaySummary],
+    retrain_mode: str,
+    reports: dict[str, Path],
+) -> Path:
+    """One HTML page of several replays' summaries, each ticker linked to its own report.
+
+    Args:
+        path: The page to write.
+        summaries: The finished replays, in page order.
+        retrain_mode: The retrain mode they ran under.
+        reports: Ticker -> its replay's report page, when kept.
+
+    Returns:
+        `path`.
+    """
+    from jinja2 import Environment
+
+    rows = []
+    for s in summaries:
+        link = reports.get(s.ticker)
+        rows.append(
+            {
+                "ticker": s.ticker,
+                "link": os.path.relpath(link, path.parent) if link else None,
+                "sessions": s.sessions,
+                "RMSE": _fmt(s.rmse),
+                "naive RMSE": _fmt(s.naive_rmse),
+                "skill": _pct(s.skill),
+                "drift alerts": s.drift_alerts,
+                "retrains": s.retrains,
+                "promoted": s.promotions,
+                "champion": f"v{s.initial_version} -> v{s.final_version}",
+            }
+        )
+    columns = [c for c in (rows[0] if rows else {}) if c != "link"]
+    html = (
+        Environment(autoescape=True)
+        .from_string(_REPLAYS)
+        .render(n=len(rows), mode=retrain_mode, rows=rows, columns=columns)
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic(path, html.encode())
+    return path
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:+.2%}"
