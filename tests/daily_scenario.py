@@ -110,24 +110,29 @@ def build(
     )
 
 
-def run_days(stack: Stack, *, per_ticker: bool) -> list[list[DailyOutcome]]:
-    """DAYS sessions of `stocky daily --retrain never` up to END, one path throughout."""
+def run_days(stack: Stack, *, alone: bool = False) -> list[list[DailyOutcome]]:
+    """DAYS sessions of `stocky daily --retrain never` up to END; `alone`: each ticker as a
+    fleet of one (a run per ticker per day), else the whole fleet in one run a day."""
     sessions = stack.calendar.sessions_in_range(dt.date(2018, 11, 1), END)[-DAYS:]
     deps = DailyDeps.from_stack(stack)
     out = []
     for day in sessions:
+        groups = [[t] for t in TICKERS] if alone else [TICKERS]
         out.append(
-            run_daily_many(
-                deps,
-                executor=InlineExecutor(),
-                settings=stack.settings,
-                tickers=TICKERS,
-                as_of=day,
-                now=dt.datetime.combine(day, dt.time(22), tzinfo=dt.UTC),
-                retrain_mode="never",
-                forecast=True,
-                per_ticker=per_ticker,
-            )
+            [
+                outcome
+                for group in groups
+                for outcome in run_daily_many(
+                    deps,
+                    executor=InlineExecutor(),
+                    settings=stack.settings,
+                    tickers=group,
+                    as_of=day,
+                    now=dt.datetime.combine(day, dt.time(22), tzinfo=dt.UTC),
+                    retrain_mode="never",
+                    forecast=True,
+                )
+            ]
         )
     return out
 

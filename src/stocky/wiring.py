@@ -42,6 +42,7 @@ __all__ = [
     "Stack",
     "alert_config",
     "build_stack",
+    "memory_stack",
     "check_shared_stores",
     "delivery_policy",
     "drift_rule",
@@ -528,3 +529,40 @@ def build_stack(
             stack.close()
             raise
     return stack
+
+
+def memory_stack(settings: Settings, *, source: PriceSource | None = None) -> Stack:
+    """A Stack on the in-memory backend (`stocky.adapters.memory`): no database, no MLflow.
+
+    Everything lives in this process and is gone when it ends: for replays and study cells
+    (`--backend memory`), which export their state only when asked
+    (`pipelines.replay_state.export_state`).
+
+    Args:
+        settings: The configuration (its stores' URLs are not used).
+        source: A price source to use instead of the one the settings name.
+
+    Raises:
+        BadInput: The order or interval method is invalid.
+    """
+    _check_configs(settings)
+    from stocky.adapters.memory import (
+        MemoryAuditLog,
+        MemoryPredictionLog,
+        MemoryPriceStore,
+        MemoryRegistry,
+    )
+    from stocky.core.sessions import TradingCalendar
+
+    prices = MemoryPriceStore()
+    return Stack(
+        settings=settings,
+        predictions=MemoryPredictionLog(prices=prices),
+        audit=MemoryAuditLog(),
+        prices=prices,
+        registry=MemoryRegistry(),
+        calendar=TradingCalendar(settings.exchange),
+        drift=drift_rule(settings),
+        source_factory=lambda: make_price_source(settings),
+        _source=source,
+    )

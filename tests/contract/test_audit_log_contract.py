@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -20,6 +21,11 @@ D = [dt.date(2024, 1, d) for d in range(1, 32)]
 def _utc(moment: dt.datetime) -> dt.datetime:
     # SQLite reads a stored UTC time back without its zone; the instant is what is promised
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _add(audit: Any, row: DriftCheckRow, *, alerts: Sequence[QueuedAlert] = ()) -> int:
+    """Store one check (and its alerts) through the set-based write."""
+    return int(audit.add_drift_checks([(row, alerts)])[0])
 
 
 def _check(ticker: str, as_of: dt.date, **kw: Any) -> DriftCheckRow:
@@ -67,15 +73,15 @@ def _alert(ticker: str, session: dt.date, kind: str = "model_degraded", **kw: An
 
 def test_add_drift_check_returns_its_id_and_reads_back_newest_first(stores):
     audit = stores.audit
-    first = audit.add_drift_check(_check("AAA", D[2]))
-    second = audit.add_drift_check(_check("AAA", D[1]))  # an older session, stored later
-    third = audit.add_drift_check(_check("AAA", D[3]))
+    first = _add(audit, _check("AAA", D[2]))
+    second = _add(audit, _check("AAA", D[1]))  # an older session, stored later
+    third = _add(audit, _check("AAA", D[3]))
     assert first < second < third
     found = audit.drift_checks("AAA")
     assert [c.id for c in found] == [third, first, second]  # session descending
     assert [c.id for c in audit.drift_checks("AAA", limit=2)] == [third, first]
     # one check per (ticker, session): a rerun of the session replaces its check
-    fourth = audit.add_drift_check(_check("AAA", D[3], drifted=True))
+    fourth = _add(audit, _check("AAA", D[3], drifted=True))
     rows = audit.drift_checks("AAA")
     assert [c.as_of for c in rows] == [D[3], D[2], D[1]] and rows[0].id == fourth
     assert [c.id for c in rows[1:]] == [first, second]
@@ -87,7 +93,7 @@ def test_add_drift_check_returns_its_id_and_reads_back_newest_first(stores):
 def test_a_stored_check_reads_back_as_written_with_its_report_as_json(stores):
     audit = stores.audit
     row = _check("AAA", D[3])
-    check_id = audit.add_drift_check(row)
+    check_id = _add(audit, row)
     (stored,) = audit.drift_checks("AAA")
     assert stored.id == check_id and _utc(stored.checked_at) == NOW
     assert stored.report == {"session": "2024-01-04", "values": [1.0, None]}
@@ -110,10 +116,10 @@ def test_add_drift_checks_returns_ids_in_order_and_writes_all_or_none(stores):
 
 def test_latest_checks_before_is_each_tickers_newest_earlier_session(stores):
     audit = stores.audit
-    audit.add_drift_check(_check("AAA", D[1]))
-    newest = audit.add_drift_check(_check("AAA", D[2]))
-    audit.add_drift_check(_check("AAA", D[3]))
-    audit.add_drift_check(_check("BBB", D[3]))
+    _add(audit, _check("AAA", D[1]))
+    newest = _add(audit, _check("AAA", D[2]))
+    _add(audit, _check("AAA", D[3]))
+    _add(audit, _check("BBB", D[3]))
     found = audit.latest_checks_before(["AAA", "BBB", "CCC"], before=D[3])
     assert list(found) == ["AAA"] and found["AAA"].id == newest
 
@@ -165,7 +171,7 @@ def test_a_cooldown_suppresses_the_same_kind_before_a_duplicate_is_looked_at(sto
 
 def test_a_cause_and_its_alerts_are_written_together(stores):
     audit = stores.audit
-    audit.add_drift_check(_check("AAA", D[1]), alerts=[_alert("AAA", D[1])])
+    _add(audit, _check("AAA", D[1]), alerts=[_alert("AAA", D[1])])
     audit.add_promotion(_promotion("AAA"), alerts=[_alert("AAA", D[2], "retrain_promoted")])
     # queued with their cause: offering them again finds them there
     again = audit.add_alerts(
@@ -177,3 +183,24 @@ def test_a_cause_and_its_alerts_are_written_together(stores):
         audit.add_promotion(naive, alerts=[_alert("BBB", D[1])])
     assert audit.promotions("BBB") == []
     assert audit.add_alerts([_alert("BBB", D[1])], now=NOW) == [AddOutcome.ADDED]
+
+
+def test_alert_counts_are_the_alerts_queued_by_kind(stores):
+    audit = stores.audit
+    assert audit.alert_counts("AAA") == {}
+    audit.add_drift_checks(
+        [
+            (
+                _check("AAA", D[2]),
+                [_alert("AAA", D[2], "volatility_changed"), _alert("AAA", D[2], "model_degraded")],
+            ),
+            (_check("BBB", D[3]), [_alert("BBB", D[3], "model_degraded")]),
+        ]
+    )
+    audit.add_drift_checks([(_check("AAA", D[3]), [_alert("AAA", D[3], "coverage_broken")])])
+    assert audit.alert_counts("AAA") == {
+        "volatility_changed": 1,
+        "model_degraded": 1,
+        "coverage_broken": 1,
+    }
+    assert audit.alert_counts("BBB") == {"model_degraded": 1}

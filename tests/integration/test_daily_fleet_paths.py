@@ -1,5 +1,6 @@
-"""The daily job's set-based fleet path against the per-ticker path on fakes: the same drift
-checks, alerts, labels and forecasts, day after day; a failing ticker is isolated."""
+"""The daily job's one set-based path on the in-memory backend: each ticker run alone (a fleet
+of one) stores the same drift checks, alerts, labels and forecasts as the whole fleet run
+together, day after day; a failing ticker is isolated."""
 
 from __future__ import annotations
 
@@ -12,20 +13,20 @@ import daily_scenario as sc
 from fakes import FakeAuditLog, FakePredictionLog, FakePriceStore, FakeRegistry
 from stocky.cli.daily import attention
 
-pytestmark = pytest.mark.integration  # six tickers x 30 sessions through both daily paths
+pytestmark = pytest.mark.integration  # six tickers x 30 sessions, alone and together
 
 
 def _fakes() -> tuple[FakePredictionLog, FakeAuditLog, FakePriceStore]:
     return FakePredictionLog(), FakeAuditLog(), FakePriceStore()
 
 
-def test_fleet_path_stores_what_the_per_ticker_path_stores(
+def test_a_fleet_stores_what_its_tickers_store_run_alone(
     tmp_path: Path, sp500_close: np.ndarray
 ) -> None:
     old = sc.build(tmp_path / "old", sp500_close, _fakes)
     new = sc.build(tmp_path / "new", sp500_close, _fakes)
-    old_days = sc.run_days(old, per_ticker=True)
-    new_days = sc.run_days(new, per_ticker=False)
+    old_days = sc.run_days(old, alone=True)
+    new_days = sc.run_days(new)
     assert sc.outcome_facts(new_days) == sc.outcome_facts(old_days)
     before, after = sc.stored_rows(old), sc.stored_rows(new)
     assert after == before
@@ -55,7 +56,7 @@ def test_fleet_path_reads_the_registry_once_for_every_champion(
     stack = sc.build(tmp_path, sp500_close, _fakes)
     assert isinstance(stack.registry, FakeRegistry)
     stack.registry.reads.clear()
-    sc.run_days(stack, per_ticker=False)
+    sc.run_days(stack)
     # one listing a day (NEW has no champion: asked again each run, not each step); the
     # specs are read once and held; no alias look-up per ticker
     assert stack.registry.reads.count("list champion") == sc.DAYS

@@ -170,3 +170,33 @@ def test_local_pool_and_dask_register_identical_champions(tmp_path: Path) -> Non
         assert all(o.ok and o.value.promoted for o in outcomes.values()), outcomes
     assert _champions(homes["local"]) == _champions(homes["dask"])
     assert {v for v, _k, _p, _m in _champions(homes["dask"]).values()} == {2}
+
+
+def _study_cells(settings: Settings, kind: str, root: Path) -> list[dict[str, Any]]:
+    from stocky.pipelines.study import parse_grid, result_rows, run_study
+
+    executor = make_executor(settings, kind=kind, jobs=2)  # type: ignore[arg-type]
+    try:
+        run = run_study(
+            executor=executor,
+            settings=settings,
+            tickers=["^GSPC", "MSFT"],
+            policies=parse_grid(["retrain=never,monthly"]),
+            start=dt.date(2016, 7, 1),
+            end=dt.date(2016, 8, 31),
+            root=root,
+        )
+    finally:
+        executor.close()
+    rows = result_rows(run.cells)
+    for row in rows:
+        row.pop("compute_seconds")
+    return rows
+
+
+def test_a_small_study_on_dask_equals_the_local_pool(tmp_path: Path) -> None:
+    settings = small_settings(tmp_path / "home")  # bundled real closes, in-memory cells
+    cells = {kind: _study_cells(settings, kind, tmp_path / kind) for kind in ("local", "dask")}
+    assert all(c["error"] is None for c in cells["local"]), cells["local"]
+    assert cells["dask"] == cells["local"]
+    assert [c["retrains"] for c in cells["local"]] == [0, 2, 0, 2]  # July and August open

@@ -1,6 +1,6 @@
-"""The set-based drift check (`check_drift_many`) against the per-ticker one (`check_drift`) on
-real SQLite: the same DriftOutcome, every field of every stored DriftCheck and the same alerts,
-for a ticker in each state. Prices are real S&P 500 closes (bundled with `arch`); the logged
+"""The set-based drift check (`check_drift_many`) of a fleet against the same check of each
+ticker alone (`check_drift`, a fleet of one) on real SQLite: the same DriftOutcome, every field
+of every stored DriftCheck and the same alerts, for a ticker in each state. Prices are real S&P 500 closes (bundled with `arch`); the logged
 forecasts around them are made up here (seeded), one kind per ticker."""
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def _store(path: Path, sp500: pd.DataFrame) -> tuple[dt.date, dict[str, Champion
         drifted=False, decision="volatility_changed", model_version=2,
         report={"volatility_changed": True},
     )  # fmt: skip
-    audit.add_drift_check(previous)
+    audit.add_drift_checks([(previous, ())])
     engine.dispose()
     return dates[-1], champions
 
@@ -163,7 +163,7 @@ def _stored(path: Path) -> tuple[list[Any], list[Any]]:
 
 
 @pytest.mark.parametrize("detector", ["assessment", "rule"])
-def test_fleet_drift_checks_equal_the_per_ticker_checks(
+def test_fleet_drift_checks_equal_each_ticker_checked_alone(
     tmp_path: Path, sp500_frame: pd.DataFrame, detector: str
 ) -> None:
     day, champions = _store(tmp_path / "one.db", sp500_frame)

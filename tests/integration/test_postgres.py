@@ -95,12 +95,12 @@ def test_predictions_insert_pending_attach_and_labeled(engine):
     assert row is not None
     assert (row["as_of"], row["target_date"]) == (dt.date(2018, 7, 3), dt.date(2018, 7, 5))
 
-    pending = repo.pending("^GSPC", up_to=dt.date(2018, 7, 5))
+    pending = repo.pending_many(["^GSPC"], up_to=dt.date(2018, 7, 5))
     assert pending["id"].tolist() == ids[:2]  # the third targets 2018-07-06
     updates = [ActualUpdate(ids[0], 2710.0, NOW), ActualUpdate(ids[1], 2690.0, NOW)]
     assert repo.attach_actuals(updates) == 2
     assert repo.attach_actuals([ActualUpdate(ids[0], 1.0, NOW)]) == 0  # labels are final
-    assert repo.pending_count("^GSPC") == 1
+    assert repo.pending_counts(["^GSPC"]) == {"^GSPC": 1}
 
     labeled = repo.labeled("^GSPC")
     assert labeled["id"].tolist() == ids[:2]
@@ -133,7 +133,7 @@ def test_audit_trail_round_trip(engine):
         model_version=1,
         report={"values": [50.0, 51.5], "note": "three days over"},
     )
-    audit.add_drift_check(check)
+    audit.add_drift_checks([(check, ())])
     latest = audit.latest_drift_check("^GSPC")
     assert latest is not None
     assert latest.drifted is True and latest.window == 14

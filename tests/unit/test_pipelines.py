@@ -20,18 +20,21 @@ from fakes import (
     fake_stack,
     price_frame,
 )
+from stocky.adapters.executor import InlineExecutor
 from stocky.adapters.ports import PromotionRow, RunRecord
 from stocky.config import Settings
 from stocky.core.drift import DriftRule
 from stocky.core.promotion import PromotionPolicy
 from stocky.errors import ModelNotFound
 from stocky.pipelines.actuals import attach_actuals
-from stocky.pipelines.daily import DailyDeps, run_daily_ticker
+from stocky.pipelines.daily import DailyDeps, RetrainMode, TickerDay
 from stocky.pipelines.drift import check_drift, sessions_since_last_change
 from stocky.pipelines.publish import publish
 from stocky.pipelines.replay import replay
 from stocky.pipelines.retrain import RetrainConfig, retrain_ticker, rollback
+from stocky.pipelines.retrain_many import retrain_in_process, run_daily_many
 from stocky.pipelines.train import TrainConfig, train_ticker
+from stocky.wiring import Stack
 
 TRAIN = TrainConfig(
     order="0,1,1", test_size=40, validation_size=20, train_window=300, min_train_size=100
@@ -270,18 +273,35 @@ def test_sessions_since_last_change_counts_sessions(gspc: pd.DataFrame) -> None:
     assert sessions_since_last_change(audit=audit, calendar=cal, ticker="^GSPC", as_of=END) == 6
 
 
+def _daily(stack: Stack, deps: DailyDeps, *, retrain_mode: RetrainMode = "on-drift") -> TickerDay:
+    """`stocky daily` for one ticker (a fleet of one), its retrains run on `stack` itself."""
+    (outcome,) = run_daily_many(
+        deps,
+        executor=InlineExecutor(),
+        settings=stack.settings,
+        tickers=["^GSPC"],
+        as_of=END,
+        now=NOW,
+        retrain_mode=retrain_mode,
+        forecast=True,
+        task=retrain_in_process(stack, deps),
+    )
+    assert outcome.day is not None, outcome.error
+    return outcome.day
+
+
 def test_daily_forecasts_once_per_session_and_uses_stored_closes(
     tmp_path: Path, gspc: pd.DataFrame
 ) -> None:
     stack = fake_stack(_settings(tmp_path), {"^GSPC": gspc})
     _train(stack.registry, gspc)  # type: ignore[arg-type]
     deps = DailyDeps.from_stack(stack)
-    day = run_daily_ticker(deps, ticker="^GSPC", as_of=END, now=NOW)
+    day = _daily(stack, deps)
     assert day.rows_pulled == 500 and day.forecast_target == dt.date(2019, 1, 2)
     row = stack.predictions.get(day.forecast_id or 0)
     assert row is not None and row["source"] == "daily"
     assert row["naive"] == pytest.approx(gspc["close"].iloc[-1])  # the window ends at the close
-    again = run_daily_ticker(deps, ticker="^GSPC", as_of=END, now=NOW)
+    again = _daily(stack, deps)
     assert again.forecast_id == day.forecast_id and again.forecast_target is None
     assert stack.predictions.count() == 1 and again.drift.decision != "drift"
 
@@ -290,7 +310,7 @@ def test_daily_without_a_champion_checks_and_forecasts_nothing(
     tmp_path: Path, gspc: pd.DataFrame
 ) -> None:
     stack = fake_stack(_settings(tmp_path), {"^GSPC": gspc})
-    day = run_daily_ticker(DailyDeps.from_stack(stack), ticker="^GSPC", as_of=END, now=NOW)
+    day = _daily(stack, DailyDeps.from_stack(stack))
     assert day.forecast_id is None and day.retrain is None
     assert "no champion" in day.drift.baseline_source
 
@@ -298,9 +318,7 @@ def test_daily_without_a_champion_checks_and_forecasts_nothing(
 def test_daily_retrain_always_records_a_decision(tmp_path: Path, gspc: pd.DataFrame) -> None:
     stack = fake_stack(_settings(tmp_path), {"^GSPC": gspc})
     _train(stack.registry, gspc)  # type: ignore[arg-type]
-    day = run_daily_ticker(
-        DailyDeps.from_stack(stack), ticker="^GSPC", as_of=END, now=NOW, retrain_mode="always"
-    )
+    day = _daily(stack, DailyDeps.from_stack(stack), retrain_mode="always")
     assert day.retrain is not None
     assert stack.audit.promotions("^GSPC")[0].action == (
         "promote" if day.retrain.promoted else "reject"

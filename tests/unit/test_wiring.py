@@ -136,6 +136,10 @@ SETTINGS_ALLOWED = {
         "each study cell is a private replay whose settings are the base plus its policy; "
         "shipped as JSON to the workers"
     ),
+    ("pipelines/replay_run.py", "run_replay"): (
+        "the entry point of one replay (a CLI command or a study cell's task): its stack "
+        "comes from wiring.build_stack or wiring.memory_stack"
+    ),
     ("pipelines/drift.py", "detect_drift"): (
         "the seed's public function: settings default to the environment, the stack comes "
         "from wiring.build_stack"

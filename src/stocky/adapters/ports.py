@@ -213,9 +213,6 @@ class PredictionLog(Protocol):
     def insert_many(self, records: list[PredictionRecord]) -> list[int]:
         """Write predictions all or none; ids in order. BadInput: not finite; StoreError: naive time."""
 
-    def find(self, *, ticker: str, as_of: dt.date, source: str) -> int | None:
-        """The lowest id logged for (ticker, as_of, source), or None."""
-
     def count(self, ticker: str | None = None) -> int:
         """Rows logged, for one ticker or all."""
 
@@ -226,12 +223,6 @@ class PredictionLog(Protocol):
         self, *, ticker: str | None = None, batch: int = 1000
     ) -> Iterator[dict[str, Any]]:
         """Every row (of one ticker, or all) as a dict, oldest id first."""
-
-    def pending(self, ticker: str, *, up_to: dt.date) -> pd.DataFrame:
-        """Unlabeled rows with target_date <= up_to, by id: id, target_date, prediction, lower, upper, naive."""
-
-    def pending_count(self, ticker: str) -> int:
-        """Rows of `ticker` without an actual, due or not."""
 
     def attach_actuals(self, updates: list[ActualUpdate]) -> int:
         """Label rows all or none; returns rows labeled (labeled and unknown ids skipped: idempotent).
@@ -255,18 +246,14 @@ class PredictionLog(Protocol):
     def tickers(self) -> list[str]:
         """Tickers with at least one row, sorted."""
 
-    # many tickers at once (the daily job over a fleet): the same rows as the reads above
+    # any number of tickers at once (the daily job runs one path for one ticker or a fleet)
 
     def pending_many(self, tickers: Sequence[str], *, up_to: dt.date) -> pd.DataFrame:
-        """`pending` of many tickers in one frame (ticker column first), by id."""
+        """Unlabeled rows with target_date <= up_to, by id: ticker, id, target_date, prediction,
+        lower, upper, naive."""
 
     def pending_counts(self, tickers: Sequence[str]) -> dict[str, int]:
-        """`pending_count` of many tickers; tickers with none are left out."""
-
-    def labeled_many(
-        self, tickers: Sequence[str], *, up_to: dt.date | None = None
-    ) -> dict[str, pd.DataFrame]:
-        """`labeled` of each ticker asked (empty frames included), in the order asked."""
+        """Rows of each ticker without an actual, due or not; tickers with none are left out."""
 
     def labeled_table(
         self,
@@ -278,7 +265,7 @@ class PredictionLog(Protocol):
         """The rows `labeled` returns for many tickers in one frame: ticker, then `columns`; by ticker."""
 
     def find_many(self, tickers: Sequence[str], *, as_of: dt.date, source: str) -> dict[str, int]:
-        """`find` of many tickers; tickers without a row are left out."""
+        """The lowest id logged for each (ticker, as_of, source); tickers without one left out."""
 
 
 # --- audit log --------------------------------------------------------------------------
@@ -364,13 +351,11 @@ class AuditLog(Protocol):
     neither.
     """
 
-    def add_drift_check(self, row: DriftCheckRow, *, alerts: Sequence[QueuedAlert] = ()) -> int:
-        """Store a check and its alerts together; returns the check's id. StoreError: naive time."""
-
     def add_drift_checks(
         self, checks: Sequence[tuple[DriftCheckRow, Sequence[QueuedAlert]]]
     ) -> list[int]:
-        """Store many checks and their alerts all or none; ids in the order given."""
+        """Store checks and their alerts all or none; ids in the order given. StoreError: naive
+        time. One check per (ticker, session): a rerun of a session replaces its check."""
 
     def add_promotion(self, row: PromotionRow, *, alerts: Sequence[QueuedAlert] = ()) -> int:
         """Store a promotion record and its alerts together; returns its id (ids increase)."""
@@ -397,6 +382,11 @@ class AuditLog(Protocol):
 
     def decided_on(self, tickers: Sequence[str], *, as_of: dt.date) -> set[str]:
         """The tickers with a retrain decision (promote, reject, log-only) for `as_of`."""
+        ...
+
+    def alert_counts(self, ticker: str) -> dict[str, int]:
+        """How many alerts were queued for `ticker`, by kind (those a cooldown or a duplicate
+        kept out are not counted); {} when none."""
         ...
 
     def last_promotion_id(self) -> int:

@@ -28,7 +28,8 @@ def actuals(
 ) -> None:
     """Attach actual closes (delayed labels); idempotent, catches up missed days. Exit 3 when a source fails."""
     from stocky.core.tickers import normalize_tickers
-    from stocky.pipelines.actuals import attach_actuals
+    from stocky.errors import StockyError
+    from stocky.pipelines.actuals import attach_actuals_many
 
     with open_stack() as stack:
         predictions = stack.predictions
@@ -38,16 +39,24 @@ def actuals(
         if not tickers:
             typer.echo("no predictions logged yet: nothing to label")
             return
+        failed: dict[str, StockyError] = {}
+        results = attach_actuals_many(
+            predictions=predictions,
+            prices=stack.prices,
+            source=stack.source,
+            tickers=tickers,
+            as_of=day,
+            now=now,
+            failed=failed,
+        )
         for sym in tickers:
-            result = attach_actuals(
-                predictions=predictions,
-                prices=stack.prices,
-                source=stack.source,
-                ticker=sym,
-                as_of=day,
-                now=now,
-            )
+            if sym in failed:
+                typer.echo(f"{sym}: FAILED: {failed[sym]}", err=True)
+                continue
+            result = results[sym]
             typer.echo(
                 f"{sym}: {result.updated} labeled as of {day}, {result.due_without_close} due without a close yet, "
                 f"{result.not_due} not yet due ({result.rows_pulled} sessions pulled)"
             )
+        if failed:  # the others are labeled; the exit code is the first failure's
+            raise next(iter(failed.values()))

@@ -10,6 +10,7 @@ import typer
 
 from stocky.cli._common import handle_errors, open_stack
 from stocky.cli._dates import resolve_as_of
+from stocky.errors import StockyError
 
 if TYPE_CHECKING:
     from stocky.wiring import Stack
@@ -48,7 +49,7 @@ def _check(
     from dataclasses import replace
 
     from stocky.core.tickers import normalize_tickers
-    from stocky.pipelines.drift import check_drift
+    from stocky.pipelines.drift_fleet import check_drift_many
     from stocky.wiring import alert_config
 
     now = datetime.now(UTC)
@@ -61,20 +62,33 @@ def _check(
         if ticker
         else (stack.predictions.tickers() or [stack.settings.default_ticker])
     )
+    failed: dict[str, StockyError] = {}
+    champions = {}
+    for sym in tickers:
+        try:
+            if (champion := stack.registry.champion(sym)) is not None:
+                champions[sym] = champion
+        except StockyError as exc:  # reported for its ticker; the others are checked
+            failed[sym] = exc
+    checks = check_drift_many(
+        predictions=stack.predictions,
+        audit=stack.audit,
+        calendar=stack.calendar,
+        tickers=[t for t in tickers if t not in failed],
+        champions=champions,
+        as_of=day,
+        rule=rule,
+        now=now,
+        detector=stack.settings.drift_detector,
+        alerts=alert_config(stack.settings),
+    )
+    failed.update(checks.failed)
     drifted = False
     for sym in tickers:
-        report = check_drift(
-            predictions=stack.predictions,
-            audit=stack.audit,
-            registry=stack.registry,
-            calendar=stack.calendar,
-            ticker=sym,
-            as_of=day,
-            rule=rule,
-            now=now,
-            detector=stack.settings.drift_detector,
-            alerts=alert_config(stack.settings),
-        )
+        if sym in failed:
+            typer.echo(f"{sym}: FAILED: {failed[sym]}", err=True)
+            continue
+        report = checks.outcomes[sym]
         drifted = drifted or report.drifted
         naive = (
             "" if report.naive_latest_value is None else f" (naive {report.naive_latest_value:.4g})"
@@ -91,4 +105,6 @@ def _check(
             f"(detector {report.detector})"
         )
         typer.echo(f"  rule: {report.rule.decision}; baseline: {report.baseline_source}")
+    if failed:  # the others are checked and stored; the exit code is the first failure's
+        raise next(iter(failed.values()))
     return drifted

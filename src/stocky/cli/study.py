@@ -35,11 +35,28 @@ def study(
     grid: Annotated[
         list[str] | None,
         typer.Option(
-            help="key=v1,v2 (repeatable): retrain, drift.threshold, drift.window, drift.metric, "
-            "drift.consecutive, drift.cooldown, promotion.min_improvement, "
-            "promotion.naive_tolerance, promotion.dm_alpha, holdout, order."
+            help="key=v1,v2 (repeatable): retrain (on-drift, monthly, never, always), "
+            "drift.detector (assessment, rule), drift.threshold, drift.window, drift.metric, "
+            "drift.consecutive (the rule's: with drift.detector=rule), drift.cooldown, "
+            "promotion.min_improvement, promotion.naive_tolerance, promotion.dm_alpha, "
+            "holdout, order. Every combination is a policy."
         ),
     ] = None,
+    backend: Annotated[
+        str,
+        typer.Option(
+            help="Where each cell's replay keeps its state: memory (default; nothing but the "
+            "result is written) or sql (a SQLite database and MLflow store per cell)."
+        ),
+    ] = "memory",
+    keep_state: Annotated[
+        bool,
+        typer.Option(
+            "--keep-state",
+            help="With --backend memory: export each cell's state (SQLite + its report) into "
+            "its folder, linked from the study page.",
+        ),
+    ] = False,
     out: Annotated[
         Path | None,
         typer.Option(help="Study folder (default <home>/studies/<start>-<end>); reruns resume."),
@@ -57,12 +74,17 @@ def study(
     """Replay every ticker under every policy of the grid; write a table and an HTML page."""
     from stocky.adapters.executor import ExecutorKind
     from stocky.core.tickers import normalize_tickers
+    from stocky.pipelines.replay_run import BACKENDS
     from stocky.pipelines.study import parse_grid, run_study
     from stocky.pipelines.study_report import policy_table, write_study
     from stocky.wiring import build_stack, make_executor
 
     settings = settings_for_cli()
     first, last = _date(start, "--start"), _date(end, "--end")
+    if backend not in BACKENDS:
+        raise BadInput(f"--backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    if keep_state and backend != "memory":
+        raise BadInput("--keep-state is for --backend memory (sql always keeps its state)")
     policies = parse_grid(grid or [], detector=settings.drift_detector)
     if all_tickers:
         with build_stack(settings, migrate=False) as stack:
@@ -73,12 +95,12 @@ def study(
         tickers = normalize_tickers(ticker or [settings.default_ticker])
     folder = (out or settings.home / "studies" / f"{first}-{last}").resolve()
     if (executor or settings.executor) == "dask" and settings.dask_address:
-        # cells keep private SQLite/MLflow state under the study folder, written by workers
+        # cells write their results (and kept state) under the study folder from the workers
         typer.echo(f"note: every Dask worker must see {folder} (a shared volume)")
     pool = make_executor(settings, kind=cast("ExecutorKind | None", executor), jobs=jobs)
     typer.echo(
         f"study: {len(tickers)} ticker(s) x {len(policies)} policies on {pool.name} "
-        f"({pool.workers} worker(s)), state in {folder}"
+        f"({pool.workers} worker(s)), {backend} backend, results in {folder}"
     )
     t0 = time.perf_counter()
 
@@ -97,6 +119,8 @@ def study(
             end=last,
             root=folder,
             on_cell=on_cell,
+            backend=backend,
+            keep_state=keep_state,
         )
     finally:
         pool.close()

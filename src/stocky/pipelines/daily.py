@@ -1,15 +1,15 @@
-"""The daily pipeline: pull prices -> actuals -> drift -> retrain when asked -> forecast -> report.
+"""The daily job's shared pieces: its collaborators (`DailyDeps`), what it did for a ticker
+(`TickerDay`) and when a ticker retrains (`retrain_trigger`).
 
-One function, collaborators passed in, time an argument: the scheduler, `stocky daily`, and the
-replay all run this same code.
+The steps themselves are set-based, for any number of tickers (one ticker is a fleet of one):
+`pipelines/daily_fleet.py` (pull, actuals, drift, forecasts) and `pipelines/retrain_many.py`
+(the whole day, retrains included). The scheduler, `stocky daily`, replays and studies all run
+that one path.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -18,13 +18,10 @@ from stocky.adapters.prices.base import PriceSource
 from stocky.core.assessment import AssessmentConfig
 from stocky.core.drift import DriftRule
 from stocky.core.sessions import TradingCalendar
-from stocky.pipelines.actuals import ActualsResult, attach_actuals
-from stocky.pipelines.alert_causes import AlertConfig, labels_late_alerts
-from stocky.pipelines.data import pull_prices
-from stocky.pipelines.drift import check_drift
+from stocky.pipelines.actuals import ActualsResult
+from stocky.pipelines.alert_causes import AlertConfig
 from stocky.pipelines.drift_check import DriftDetector, DriftOutcome
-from stocky.pipelines.forecast import forecast_record
-from stocky.pipelines.retrain import RetrainConfig, RetrainResult, retrain_ticker
+from stocky.pipelines.retrain import RetrainConfig, RetrainResult
 
 __all__ = [
     "RETRAIN_MODES",
@@ -32,13 +29,10 @@ __all__ = [
     "RetrainMode",
     "TickerDay",
     "retrain_trigger",
-    "run_daily_ticker",
 ]
 
 if TYPE_CHECKING:
     from stocky.wiring import Stack
-
-log = logging.getLogger(__name__)
 
 #: on-drift: retrain when drift is detected; always: every session; monthly: on the first
 #: session of each month, whatever drift says; never.
@@ -122,143 +116,3 @@ class TickerDay:
     retrain: RetrainResult | None
     forecast_id: int | None
     forecast_target: dt.date | None
-
-
-def _champion(deps: DailyDeps, ticker: str) -> Champion | None:
-    if ticker not in deps.champions:
-        champion = deps.registry.champion(ticker)
-        if champion is None:
-            return None
-        deps.champions[ticker] = champion
-    return deps.champions[ticker]
-
-
-def forecast_next(
-    deps: DailyDeps, *, ticker: str, as_of: dt.date, now: dt.datetime, source: str
-) -> tuple[int | None, dt.date | None]:
-    """Log the champion's forecast for the session after `as_of` from stored closes (once per day)."""
-    champ = _champion(deps, ticker)
-    if champ is None:
-        return None, None
-    exists = deps.predictions.find(ticker=ticker, as_of=as_of, source=source)
-    if exists is not None:
-        return exists, None
-    frame = deps.prices.load(ticker, end=as_of, last=deps.max_prices)
-    if frame.empty or frame["date"].iloc[-1].date() != as_of:
-        log.info("%s: no close stored for %s; no forecast logged", ticker, as_of)
-        return None, None
-    target = deps.calendar.next_session(as_of)
-    _forecast, record = forecast_record(
-        forecaster=champ.spec.forecaster(),
-        window=frame["close"].to_numpy(float),
-        ticker=ticker,
-        model_name=champ.name,
-        model_version=champ.version,
-        as_of=as_of,
-        target=target,
-        now=now,
-        request_id=f"{source}-{uuid.uuid4().hex[:12]}",
-        source=source,
-    )
-    return deps.predictions.insert(record), target
-
-
-def run_daily_ticker(
-    deps: DailyDeps,
-    *,
-    ticker: str,
-    as_of: dt.date,
-    now: dt.datetime,
-    retrain_mode: RetrainMode = "on-drift",
-    pull: bool = True,
-    forecast: bool = True,
-    forecast_source: str = "daily",
-    triggered_by: str = "schedule",
-    progress: Callable[[str], None] = lambda _m: None,
-) -> TickerDay:
-    """Run the daily steps for one ticker as of one session.
-
-    Args:
-        deps: Collaborators.
-        ticker: The ticker.
-        as_of: The session whose close is the latest usable.
-        now: The clock reading (recorded on rows).
-        retrain_mode: on-drift (default), always, monthly or never (see `retrain_trigger`).
-        pull: Fetch missing prices from the source first.
-        forecast: Log the champion's forecast for the next session (source `forecast_source`).
-        forecast_source: Source label of that forecast.
-        triggered_by: Recorded with a retrain (schedule, replay, ...).
-        progress: Called with a short message per step.
-
-    Returns:
-        What happened, step by step.
-    """
-    pulled = 0
-    if pull:
-        progress(f"{ticker}: pulling prices")
-        pulled = pull_prices(
-            source=deps.source, repo=deps.prices, ticker=ticker, end=as_of, now=now
-        ).rows_added
-    progress(f"{ticker}: attaching actuals")
-    actuals = attach_actuals(
-        predictions=deps.predictions,
-        prices=deps.prices,
-        source=deps.source,
-        ticker=ticker,
-        as_of=as_of,
-        now=now,
-    )
-    late = labels_late_alerts(
-        prices=deps.prices,
-        calendar=deps.calendar,
-        ticker=ticker,
-        as_of=as_of,
-        now=now,
-        config=deps.alerts,
-    )
-    if late:
-        deps.audit.add_alerts(late, now=now)
-    progress(f"{ticker}: checking drift")
-    drift = check_drift(
-        predictions=deps.predictions,
-        audit=deps.audit,
-        registry=deps.registry,
-        calendar=deps.calendar,
-        ticker=ticker,
-        as_of=as_of,
-        rule=deps.rule,
-        now=now,
-        champion=_champion(deps, ticker),
-        detector=deps.detector,
-        assessment=deps.assessment,
-        alerts=deps.alerts,
-    )
-    result = None
-    trigger = retrain_trigger(
-        retrain_mode, drifted=drift.drifted, as_of=as_of, calendar=deps.calendar
-    )
-    if trigger is not None:
-        progress(f"{ticker}: retraining ({trigger})")
-        result = retrain_ticker(
-            ticker=ticker,
-            prices=deps.prices.load(ticker, end=as_of),
-            registry=deps.registry,
-            audit=deps.audit,
-            config=deps.retrain,
-            as_of=as_of,
-            now=now,
-            triggered_by=triggered_by if trigger == "schedule" else trigger,
-            champion=_champion(deps, ticker),
-            # a degraded champion that nothing beats gives way to the random walk
-            fallback_to_naive=drift.drifted and drift.detector == "assessment",
-            replay=deps.alerts.replay,
-        )
-        if result.promoted and result.version is not None:
-            deps.champions[ticker] = Champion(result.spec, result.version)
-    forecast_id = target = None
-    if forecast:
-        progress(f"{ticker}: forecasting the next session")
-        forecast_id, target = forecast_next(
-            deps, ticker=ticker, as_of=as_of, now=now, source=forecast_source
-        )
-    return TickerDay(ticker, as_of, pulled, actuals, drift, result, forecast_id, target)

@@ -10,10 +10,9 @@ per ticker.
   one transaction;
 - forecasts: existing forecasts in one query, every window in one, one `insert_many`.
 
-The rows written are the ones `run_daily_ticker` writes ticker by ticker (the same core
-functions build them; `tests/unit/test_daily_fleet.py` compares both). A ticker whose source,
-champion or numbers fail is reported with its error and left out of the later steps; the
-others go on.
+One ticker is a fleet of one: `stocky daily`, replays and studies all run these steps. A
+ticker whose source, champion or numbers fail is reported with its error and left out of the
+later steps; the others go on.
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ import pandas as pd
 from stocky.adapters.ports import Champion, ModelVersionInfo, PredictionRecord
 from stocky.core.words import count
 from stocky.errors import BadInput, StockyError
-from stocky.pipelines.actuals_fleet import attach_actuals_many
+from stocky.pipelines.actuals import attach_actuals_many
 from stocky.pipelines.alert_causes import queued
 from stocky.pipelines.alerts import check_labels_late
 from stocky.pipelines.daily import DailyDeps, TickerDay
@@ -103,7 +102,15 @@ def run_daily_fleet(
         pulled.update({r.ticker: r.rows_added for r in report.results})
     live = [t for t in tickers if t not in out.failed]
     progress(f"attaching actuals for {count(len(live), 'ticker')}")
-    actuals = attach_actuals_many(deps, live, as_of=as_of, now=now, failed=out.failed)
+    actuals = attach_actuals_many(
+        predictions=deps.predictions,
+        prices=deps.prices,
+        source=deps.source,
+        tickers=live,
+        as_of=as_of,
+        now=now,
+        failed=out.failed,
+    )
     live = [t for t in live if t not in out.failed]
     _labels_late(deps, live, as_of=as_of, now=now)
     progress(f"checking drift for {count(len(live), 'ticker')}")
@@ -199,8 +206,8 @@ def forecast_fleet(
     now: dt.datetime,
     source: str = "daily",
 ) -> Forecasts:
-    """`forecast_next` for every ticker: existing forecasts and windows read in one query
-    each, the new forecasts written in one transaction.
+    """Log each champion's forecast for the session after `as_of` (once per day): existing
+    forecasts and windows read in one query each, the new forecasts written in one transaction.
 
     Raises:
         StoreError: The database failed (no forecast of this call is stored then).

@@ -10,7 +10,6 @@ Also keeps the seed's Python API: ``detect_drift(training_rmse=1.53)`` -> (drift
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from typing import TYPE_CHECKING
 
@@ -22,7 +21,6 @@ from stocky.adapters.ports import (
 )
 from stocky.core.assessment import AssessmentConfig
 from stocky.core.drift import DriftRule, evaluate_drift
-from stocky.core.drift_rows import labeled_rows
 from stocky.core.sessions import TradingCalendar
 from stocky.core.tickers import normalize_ticker
 from stocky.errors import ModelNotFound
@@ -30,11 +28,10 @@ from stocky.pipelines.alert_causes import AlertConfig
 from stocky.pipelines.drift_check import (
     DriftDetector,
     DriftOutcome,
-    DriftReads,
-    build_check,
     sessions_since,
     validate_detector,
 )
+from stocky.pipelines.drift_fleet import check_drift_many
 
 if TYPE_CHECKING:
     from stocky.config import Settings
@@ -67,6 +64,8 @@ def check_drift(
 ) -> DriftOutcome:
     """Check `ticker` up to `as_of`; store the check and the alerts it raises together.
 
+    `check_drift_many` for one ticker (the one path), its failure raised.
+
     Args:
         predictions: The prediction log (labeled rows are used).
         audit: Where the check and its alerts are stored; promotions are read for the
@@ -94,16 +93,12 @@ def check_drift(
     validate_detector(detector)
     if champion is None:
         champion = registry.champion(ticker)
-    reads = DriftReads(
-        labeled=labeled_rows(predictions.labeled(ticker, up_to=as_of)),
-        champion=champion,
-        promotions=audit.promotions(ticker, limit=50),
-        previous=audit.latest_checks_before([ticker], before=as_of).get(ticker),
-    )
-    pending = build_check(
-        reads,
+    checks = check_drift_many(
+        predictions=predictions,
+        audit=audit,
         calendar=calendar,
-        ticker=ticker,
+        tickers=[ticker],
+        champions={ticker: champion} if champion is not None else {},
         as_of=as_of,
         rule=rule,
         now=now,
@@ -112,8 +107,9 @@ def check_drift(
         assessment=assessment,
         alerts=alerts,
     )
-    check_id = audit.add_drift_check(pending.row, alerts=pending.alerts)
-    return dataclasses.replace(pending.outcome, check_id=check_id)
+    if ticker in checks.failed:
+        raise checks.failed[ticker]
+    return checks.outcomes[ticker]
 
 
 def detect_drift(

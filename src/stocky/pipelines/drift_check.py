@@ -1,9 +1,8 @@
 """One ticker's drift check built from what it reads: both states, the rule's report, the row
 to store and the alerts it raises, without touching a store.
 
-`check_drift` (pipelines/drift.py) reads one ticker and stores its check; `check_drift_many`
-(pipelines/drift_fleet.py) reads a fleet at once and stores every check together. Both build
-each check here, so their rows and alerts are the same.
+`check_drift_many` (pipelines/drift_fleet.py) reads any number of tickers at once and stores
+every check together (`check_drift` is it for one ticker); each check is built here.
 """
 
 from __future__ import annotations

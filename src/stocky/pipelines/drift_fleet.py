@@ -1,10 +1,11 @@
-"""Drift checks of many tickers at once, set-based: what `check_drift` does ticker by ticker.
+"""Drift checks of any number of tickers at once, set-based (one ticker is a fleet of one:
+`check_drift` calls this).
 
 Four statements for any number of tickers (per chunk of `CHUNK_TICKERS`): every ticker's
 labeled rows as one frame, their promotion records, their previous checks; then every
-check and the alerts it raises in one transaction. Each check is built by the same
-`build_check` as `check_drift` builds one, on the same rows: the outcomes, rows and alerts
-are the ones the per-ticker path stores (`tests/integration/test_drift_paths.py`).
+check and the alerts it raises in one transaction. Each check is built by `build_check` from
+that ticker's rows only: a ticker checked alone stores what it stores checked with others
+(`tests/integration/test_drift_paths.py`).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ def check_drift_many(
     as_of: dt.date,
     rule: DriftRule,
     now: dt.datetime,
+    baseline: float | None = None,
     detector: DriftDetector = "assessment",
     assessment: AssessmentConfig | None = None,
     alerts: AlertConfig | None = None,
@@ -67,6 +69,7 @@ def check_drift_many(
         as_of: Last target session considered.
         rule: The rolling-error rule.
         now: Recorded as checked_at (and the alerts' time).
+        baseline: Overrides the rule's registry baseline (e.g. the seed's training_rmse).
         detector: `assessment` or `rule`.
         assessment: Detector settings of the states.
         alerts: Cooldown and replay mark of the alerts raised.
@@ -93,6 +96,7 @@ def check_drift_many(
                 as_of=as_of,
                 rule=rule,
                 now=now,
+                baseline=baseline,
                 detector=detector,
                 assessment=assessment,
                 alerts=alerts,

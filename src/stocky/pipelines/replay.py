@@ -1,23 +1,26 @@
 """Replay: walk a simulated clock over history, running the whole loop each session.
 
-Each session the current champion forecasts the next close (logged like an API prediction,
-source `replay`), then the daily pipeline runs as of that session: actuals, drift, retrain
-and promotion when drift. Everything lives in the replay's own state folder (database and
-MLflow store), never the user's live one.
+Each session runs the daily job as of that session -- the one set-based path `stocky daily`
+runs (`run_daily_many`, here for a fleet of one): actuals, drift, a retrain when the mode asks
+(promotion or rejection), then the champion's forecast of the next close (source `replay`).
+Everything lives in the replay's own stores (in memory, or a state folder with its own
+database and MLflow store), never the user's live ones.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from stocky.adapters.executor import Outcome
 from stocky.core.realized import realized
-from stocky.errors import BadInput
-from stocky.pipelines.daily import RETRAIN_MODES, DailyDeps, RetrainMode, run_daily_ticker
+from stocky.errors import BadInput, StockyError
+from stocky.pipelines.daily import RETRAIN_MODES, DailyDeps, RetrainMode
+from stocky.pipelines.retrain_many import retrain_in_process, run_daily_many
 from stocky.pipelines.train import train_ticker
 
 if TYPE_CHECKING:
@@ -40,12 +43,15 @@ class ReplaySummary:
     rmse: float | None
     naive_rmse: float | None
     skill: float | None
+    #: Drift checks whose detector asked for a retrain.
     drift_alerts: int
     retrains: int
     promotions: int
     rollbacks: int
     initial_version: int
     final_version: int
+    #: Alerts the replay queued, by kind (volatility changes alert without a drift).
+    alerts: dict[str, int] = field(default_factory=dict)
 
 
 def _clock(session: dt.date) -> dt.datetime:
@@ -107,24 +113,45 @@ def replay(
         raise BadInput(
             f"no stored sessions of {ticker} between {start} and {end}: pick a range the source covers"
         )
+    task = retrain_in_process(stack, deps, replay=True)
     for i, session in enumerate(sessions):
-        day = run_daily_ticker(
+        (outcome,) = run_daily_many(
             deps,
-            ticker=ticker,
+            executor=_InProcess(),
+            settings=stack.settings,
+            tickers=[ticker],
             as_of=session,
             now=_clock(session),
-            pull=False,
-            forecast=True,
-            forecast_source="replay",
-            triggered_by="replay",
             retrain_mode=retrain_mode,
+            forecast=True,
+            task=task,
+            pull=False,
+            forecast_source="replay",
         )
-        if day.retrain is not None:
-            verdict = "promoted" if day.retrain.promoted else "rejected"
+        if outcome.day is None:
+            raise StockyError(f"{ticker} {session}: {outcome.error}")
+        if outcome.day.retrain is not None:
+            verdict = "promoted" if outcome.day.retrain.promoted else "rejected"
             progress(i + 1, len(sessions), f"{session}: retrain {verdict}")
         elif i % 21 == 0 or i == len(sessions) - 1:
             progress(i + 1, len(sessions), f"{session}")
     return _summary(deps, ticker, sessions, initial.version.version)
+
+
+class _InProcess:
+    """The replay's executor: retrains run here, in order, and a failure stops the replay."""
+
+    name = "replay"
+    workers = 1
+
+    def map(
+        self, fn: Callable[..., object], items: Sequence[object], *args: object
+    ) -> Iterator[Outcome]:
+        for item in items:
+            yield Outcome(item, fn(item, *args))
+
+    def close(self) -> None:
+        return None
 
 
 def _summary(
@@ -152,4 +179,5 @@ def _summary(
         rollbacks=sum(1 for d in decisions if d.action == "rollback"),
         initial_version=initial_version,
         final_version=champion.version if champion else initial_version,
+        alerts=deps.audit.alert_counts(ticker),
     )

@@ -17,14 +17,7 @@ from typing import TYPE_CHECKING
 from stocky.config import settings_payload
 from stocky.core.words import count
 from stocky.errors import StockyError
-from stocky.pipelines.daily import (
-    DailyDeps,
-    RetrainMode,
-    TickerDay,
-    forecast_next,
-    retrain_trigger,
-    run_daily_ticker,
-)
+from stocky.pipelines.daily import DailyDeps, RetrainMode, TickerDay, retrain_trigger
 from stocky.pipelines.daily_fleet import forecast_fleet, run_daily_fleet
 from stocky.pipelines.tasks import retrain_task
 
@@ -32,8 +25,9 @@ if TYPE_CHECKING:
     from stocky.adapters.executor import Outcome, TickerExecutor
     from stocky.config import Settings
     from stocky.pipelines.retrain import RetrainResult
+    from stocky.wiring import Stack
 
-__all__ = ["DailyOutcome", "retrain_many", "run_daily_many"]
+__all__ = ["DailyOutcome", "retrain_in_process", "retrain_many", "run_daily_many"]
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +71,40 @@ def retrain_many(
     return {t: done[t] for t in triggers}
 
 
+def retrain_in_process(
+    stack: Stack, deps: DailyDeps, *, replay: bool = False
+) -> Callable[..., RetrainResult]:
+    """A retrain task for `run_daily_many` bound to `stack`'s own stores, run in this process.
+
+    `retrain_task` rebuilds a Stack from Settings in a worker; a stack in memory (a replay, a
+    study cell, a test) cannot be rebuilt, so its retrains run here, on it, with the champion
+    `deps` holds. `replay`: the decisions and alerts are marked as a replay's, and a scheduled
+    retrain is recorded as triggered by `replay`.
+    """
+    from stocky.pipelines.retrain import retrain_ticker
+
+    def task(
+        ticker: str, _settings_json: str, as_of: dt.date, now: dt.datetime, why: str, force: bool
+    ) -> RetrainResult:
+        return retrain_ticker(
+            ticker=ticker,
+            prices=stack.prices.load(ticker, end=as_of),
+            registry=stack.registry,
+            audit=stack.audit,
+            config=stack.retrain,
+            as_of=as_of,
+            now=now,
+            triggered_by="replay" if replay and why == "schedule" else why,
+            force=force,
+            champion=deps.champions.get(ticker),
+            # as in `retrain_task`: a degraded champion that nothing beats gives way to naive
+            fallback_to_naive=why == "drift" and deps.detector == "assessment",
+            replay=replay,
+        )
+
+    return task
+
+
 def _by_reason(triggers: Mapping[str, str]) -> dict[str, list[str]]:
     groups: dict[str, list[str]] = {}
     for ticker, reason in triggers.items():
@@ -106,7 +134,8 @@ def run_daily_many(
     forecast: bool,
     progress: Callable[[str], None] = lambda _m: None,
     task: Callable[..., RetrainResult] = retrain_task,
-    per_ticker: bool = False,
+    pull: bool = True,
+    forecast_source: str = "daily",
 ) -> list[DailyOutcome]:
     """The daily job for many tickers: pull, actuals and drift for all tickers at once here
     (`pipelines/daily_fleet.py`); the retrains that are due as tasks on `executor`; then every
@@ -123,35 +152,19 @@ def run_daily_many(
         forecast: Log each champion's forecast for the next session.
         progress: Called with a short message per step.
         task: The per-ticker retrain task (see `retrain_many`).
-        per_ticker: Run the steps ticker by ticker (`run_daily_ticker`) instead: the same rows,
-            several queries per ticker (kept for comparison and benchmarks).
+        pull: Fetch missing prices from the source first (a replay has them all stored).
+        forecast_source: Source label of the forecasts logged (`daily`, `replay`).
 
     Returns:
         One DailyOutcome per ticker, in `tickers` order.
     """
-    days: dict[str, TickerDay] = {}
-    failed: dict[str, DailyOutcome] = {}
-    if per_ticker:
-        for sym in tickers:
-            try:
-                days[sym] = run_daily_ticker(
-                    deps,
-                    ticker=sym,
-                    as_of=as_of,
-                    now=now,
-                    retrain_mode="never",
-                    forecast=False,
-                    progress=progress,
-                )
-            except StockyError as exc:
-                failed[sym] = DailyOutcome(sym, None, str(exc), exc.exit_code)
-    else:
-        fleet = run_daily_fleet(deps, tickers=tickers, as_of=as_of, now=now, progress=progress)
-        days = fleet.days
-        failed = {
-            sym: DailyOutcome(sym, None, str(exc), exc.exit_code)
-            for sym, exc in fleet.failed.items()
-        }
+    fleet = run_daily_fleet(
+        deps, tickers=tickers, as_of=as_of, now=now, pull=pull, progress=progress
+    )
+    days: dict[str, TickerDay] = fleet.days
+    failed = {
+        sym: DailyOutcome(sym, None, str(exc), exc.exit_code) for sym, exc in fleet.failed.items()
+    }
     triggers = {
         sym: reason
         for sym, day in days.items()
@@ -180,7 +193,13 @@ def run_daily_many(
         deps.no_champion.discard(sym)
     if forecast:
         progress(f"forecasting the next session for {count(len(days), 'ticker')}")
-        logged = _forecasts(deps, list(days), as_of=as_of, now=now, per_ticker=per_ticker)
+        done = forecast_fleet(
+            deps, tickers=list(days), as_of=as_of, now=now, source=forecast_source
+        )
+        logged: dict[str, tuple[int | None, dt.date | None] | StockyError] = {
+            **done.logged,
+            **done.failed,
+        }
         for sym, result in logged.items():
             if isinstance(result, StockyError):
                 failed[sym] = DailyOutcome(sym, days.pop(sym), str(result), result.exit_code)
@@ -190,18 +209,3 @@ def run_daily_many(
                 days[sym], forecast_id=forecast_id, forecast_target=target
             )
     return [failed.get(sym) or DailyOutcome(sym, days[sym]) for sym in tickers]
-
-
-def _forecasts(
-    deps: DailyDeps, tickers: list[str], *, as_of: dt.date, now: dt.datetime, per_ticker: bool
-) -> dict[str, tuple[int | None, dt.date | None] | StockyError]:
-    if not per_ticker:
-        done = forecast_fleet(deps, tickers=tickers, as_of=as_of, now=now, source="daily")
-        return {**done.logged, **done.failed}
-    out: dict[str, tuple[int | None, dt.date | None] | StockyError] = {}
-    for sym in tickers:
-        try:
-            out[sym] = forecast_next(deps, ticker=sym, as_of=as_of, now=now, source="daily")
-        except StockyError as exc:
-            out[sym] = exc
-    return out

@@ -2,8 +2,10 @@
 
 A policy is a set of Settings overrides (drift threshold, window, metric, promotion rule...)
 plus a retrain mode (on-drift, monthly, never, always). Every cell replays one ticker under one
-policy as its own task, in a state folder of its own (`wiring.replay_settings`: a private
-SQLite database and MLflow store), on whatever executor it is given. A finished cell writes
+policy as its own task -- the replay `stocky replay` runs (`pipelines.replay_run`) -- on the
+in-memory backend by default (no database, no MLflow store per cell; `keep_state` exports a
+cell's SQLite and report) or in a state folder of its own (`sql`), on whatever executor it is
+given. A finished cell writes
 `result.json` atomically as its very last step, so rerunning a study skips finished cells and
 redoes only the unfinished ones. Replays never deliver alerts.
 """
@@ -184,19 +186,29 @@ def cell_folder(root: Path, ticker: str, policy: Policy) -> Path:
 
 
 def run_cell(
-    ticker: str, policy: Policy, settings_json: str, root: str, start: dt.date, end: dt.date
+    ticker: str,
+    policy: Policy,
+    settings_json: str,
+    root: str,
+    start: dt.date,
+    end: dt.date,
+    backend: str = "memory",
+    keep_state: bool = False,
 ) -> CellResult:
-    """Replay one cell in its own state folder and write its result file last (atomically).
+    """Replay one cell (`pipelines.replay_run.run_replay`, what `stocky replay` runs) and
+    write its result file last (atomically).
 
     A finished cell (its result file exists) is read back, not replayed again; a partial one
-    (a crash, a lost worker) is wiped and replayed.
+    (a crash, a lost worker) is wiped and replayed. On the `memory` backend nothing but the
+    result file is written unless `keep_state` (then the cell's SQLite and report); on `sql`
+    the cell keeps its state folder (a database and an MLflow store).
 
     Raises:
         StockyError: The replay failed (no result file is written).
     """
     from stocky.config import Settings
-    from stocky.pipelines.replay import replay
-    from stocky.wiring import build_stack, replay_settings, settings_with
+    from stocky.pipelines.replay_run import run_replay
+    from stocky.wiring import settings_with
 
     folder = cell_folder(Path(root), ticker, policy)
     done = folder / RESULT_FILE
@@ -205,20 +217,28 @@ def run_cell(
     state = folder / "state"
     if state.exists():
         shutil.rmtree(state)
-    state.mkdir(parents=True)
+    keeps = backend == "sql" or keep_state
+    if keeps:
+        state.mkdir(parents=True)
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
     base = Settings.model_validate_json(settings_json)
-    settings = settings_with(replay_settings(base, state), **dict(policy.overrides))
+    settings = settings_with(base, **dict(policy.overrides))
     # a replay never notifies anyone, whatever the live settings say
     settings = settings.model_copy(update={"alert_urls": None, "webhook_url": None})
     t0 = time.perf_counter()
-    with build_stack(settings) as stack:
-        s = replay(
-            stack=stack,
-            ticker=ticker,
-            start=start,
-            end=end,
-            retrain_mode=policy.retrain,  # type: ignore[arg-type]
-        )
+    run = run_replay(
+        settings,
+        ticker=ticker,
+        start=start,
+        end=end,
+        retrain_mode=policy.retrain,  # type: ignore[arg-type]
+        backend=backend,  # type: ignore[arg-type]
+        folder=state if keeps else None,
+        keep_state=keep_state,
+        report=keep_state,
+    )
+    s = run.summary
     result = CellResult(
         ticker=ticker,
         policy=policy.name,
@@ -259,6 +279,8 @@ def run_study(
     end: dt.date,
     root: Path,
     on_cell: Callable[[CellResult], None] = lambda _c: None,
+    backend: str = "memory",
+    keep_state: bool = False,
 ) -> StudyRun:
     """Run every unfinished (ticker x policy) cell on `executor`; read finished ones back.
 
@@ -271,6 +293,8 @@ def run_study(
         end: Last replayed session.
         root: The study folder (shared by every worker: a local or network path).
         on_cell: Called with each cell's result as it finishes.
+        backend: Where each cell's replay keeps its state: `memory` (default) or `sql`.
+        keep_state: `memory`: export each cell's state (SQLite + report) into its folder.
 
     Returns:
         The StudyRun, cells in (ticker, policy) order.
@@ -291,7 +315,9 @@ def run_study(
             pending.append((ticker, policy))
     skipped = len(results)
     payload = settings_payload(settings)
-    for outcome in executor.map(_cell_task, pending, payload, str(root), start, end):
+    for outcome in executor.map(
+        _cell_task, pending, payload, str(root), start, end, backend, keep_state
+    ):
         ticker, policy = outcome.item
         cell = (
             outcome.value
@@ -305,10 +331,16 @@ def run_study(
 
 
 def _cell_task(
-    cell: tuple[str, Policy], settings_json: str, root: str, start: dt.date, end: dt.date
+    cell: tuple[str, Policy],
+    settings_json: str,
+    root: str,
+    start: dt.date,
+    end: dt.date,
+    backend: str = "memory",
+    keep_state: bool = False,
 ) -> CellResult:
     ticker, policy = cell
-    return run_cell(ticker, policy, settings_json, root, start, end)
+    return run_cell(ticker, policy, settings_json, root, start, end, backend, keep_state)
 
 
 def result_rows(cells: Iterable[CellResult]) -> list[dict[str, Any]]:

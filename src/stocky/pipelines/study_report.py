@@ -10,13 +10,16 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from stocky.pipelines.study import CellResult, result_rows
 
-__all__ = ["StudyFiles", "policy_table", "write_study"]
+if TYPE_CHECKING:
+    from stocky.pipelines.replay import ReplaySummary
+
+__all__ = ["StudyFiles", "policy_table", "write_replays_page", "write_study"]
 
 _TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>stocky policy study</title>
@@ -30,14 +33,37 @@ td:first-child,th:first-child{text-align:left}img{max-width:100%}.bad{color:#b00
 skill is 1 - RMSE / naive RMSE over the replayed forecasts (positive beats the random walk).
 {% if failed %}<span class="bad">{{ failed }} cell(s) failed (see cells.csv).</span>{% endif %}</p>
 <h2>Policies</h2>
-<table><tr>{% for c in policy_columns %}<th>{{ c }}</th>{% endfor %}</tr>
+<table><tr>{% for c in policy_columns %}<th title="{{ explain.get(c, '') }}">{{ c }}</th>{% endfor %}</tr>
 {% for row in policies %}<tr>{% for c in policy_columns %}<td>{{ row[c] }}</td>{% endfor %}</tr>
 {% endfor %}</table>
+<details><summary>What the columns mean</summary><dl>
+{% for c in policy_columns %}{% if c in explain %}<dt>{{ c }}</dt><dd>{{ explain[c] }}</dd>{% endif %}{% endfor %}
+</dl></details>
 <h2>Skill by policy and ticker</h2><img src="heatmap.png" alt="heatmap of skill by policy and ticker">
 <h2>Frontier: accuracy against retrains</h2><img src="frontier.png" alt="mean skill against retrains per ticker, one point per policy">
 <p>Files: <a href="cells.csv">cells.csv</a>, <a href="policies.csv">policies.csv</a> (and .parquet).</p>
 </body></html>
 """
+
+
+#: What each policy-table column means (the page's legend and header tooltips).
+EXPLAIN = {
+    "policy": "The grid point: its keys and values (every combination of --grid is one).",
+    "retrain_mode": "When a retrain is considered: on-drift, monthly, never or always.",
+    "tickers": "Cells of this policy that finished.",
+    "skill_mean": "Mean over tickers of 1 - RMSE / naive RMSE: positive beats the random walk.",
+    "skill_median": "Median over tickers of the skill.",
+    "rmse_mean": "Mean over tickers of the RMSE of the replayed forecasts (price units).",
+    "naive_rmse_mean": "Mean over tickers of the random walk's RMSE over the same sessions.",
+    "drift_alerts": "Drift checks that fired (the detector in charge asked for a retrain).",
+    "retrains": "Retrain decisions taken (promoted or rejected), all tickers together.",
+    "retrains_per_ticker": "Retrains per ticker over the period.",
+    "promotions": "Retrains whose challenger became the champion.",
+    "rollbacks": "Champions rolled back to their previous version.",
+    "compute_seconds": "Seconds the cells of this policy took to replay.",
+    "failed": "Cells of this policy that failed (see cells.csv for the error).",
+}
+_PERCENT = ("skill_mean", "skill_median")
 
 
 @dataclass(frozen=True)
@@ -97,7 +123,12 @@ def _heatmap(cells: pd.DataFrame) -> bytes:
     ax.set_xticks(range(grid.shape[1]), list(grid.columns), rotation=45, ha="right")
     ax.set_yticks(range(grid.shape[0]), list(grid.index))
     for (i, j), v in pd.DataFrame(values).stack().items():
-        ax.text(j, i, f"{v:+.2f}", ha="center", va="center", fontsize=7)
+        # RdBu is dark at both ends and pale in the middle: white text on the dark cells
+        dark = abs(v) > 0.55 * bound
+        ax.text(
+            j, i, f"{v:+.2f}%", ha="center", va="center", fontsize=7,
+            color="white" if dark else "black",
+        )  # fmt: skip
     fig.colorbar(im, ax=ax, label="skill vs naive (%)")
     return _png(fig)
 
@@ -171,7 +202,86 @@ def write_study(cells: Sequence[CellResult], folder: Path, *, start: str, end: s
         n_policies=frame["policy"].nunique(),
         failed=int(frame["error"].notna().sum()),
         policy_columns=list(policies.columns),
-        policies=[{k: _fmt(v) for k, v in row.items()} for row in policies.to_dict("records")],
+        policies=[
+            {k: _pct(v) if k in _PERCENT else _fmt(v) for k, v in row.items()}
+            for row in policies.to_dict("records")
+        ],
+        explain=EXPLAIN,
     )
     _atomic(folder / "study.html", html.encode())
     return StudyFiles(folder / "cells.csv", folder / "policies.csv", folder / "study.html")
+
+
+_REPLAYS = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>stocky replays</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2rem;max-width:80rem}
+table{border-collapse:collapse;font-size:.9rem}td,th{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:right}
+td:first-child,th:first-child{text-align:left}dt{font-weight:600}
+</style></head><body>
+<h1>Replays: {{ n }} ticker(s), retrain {{ mode }}</h1>
+<table><tr>{% for c in columns %}<th>{{ c }}</th>{% endfor %}</tr>
+{% for row in rows %}<tr>{% for c in columns %}<td>{% if c == "ticker" and row.link %}<a href="{{ row.link }}">{{ row[c] }}</a>{% else %}{{ row[c] }}{% endif %}</td>{% endfor %}</tr>
+{% endfor %}</table>
+<dl>
+<dt>RMSE, naive RMSE</dt><dd>Root mean squared error of the replayed one-step forecasts, and of the random walk (tomorrow = today) over the same sessions.</dd>
+<dt>skill</dt><dd>1 - RMSE / naive RMSE: positive beats the random walk.</dd>
+<dt>retrains, promoted</dt><dd>Retrain decisions taken, and how many promoted the challenger.</dd>
+</dl>
+</body></html>
+"""
+
+
+def write_replays_page(
+    path: Path,
+    *,
+    summaries: Sequence[ReplaySummary],
+    retrain_mode: str,
+    reports: dict[str, Path],
+) -> Path:
+    """One HTML page of several replays' summaries, each ticker linked to its own report.
+
+    Args:
+        path: The page to write.
+        summaries: The finished replays, in page order.
+        retrain_mode: The retrain mode they ran under.
+        reports: Ticker -> its replay's report page, when kept.
+
+    Returns:
+        `path`.
+    """
+    from jinja2 import Environment
+
+    rows = []
+    for s in summaries:
+        link = reports.get(s.ticker)
+        rows.append(
+            {
+                "ticker": s.ticker,
+                "link": os.path.relpath(link, path.parent) if link else None,
+                "sessions": s.sessions,
+                "RMSE": _fmt(s.rmse),
+                "naive RMSE": _fmt(s.naive_rmse),
+                "skill": _pct(s.skill),
+                "drift alerts": s.drift_alerts,
+                "retrains": s.retrains,
+                "promoted": s.promotions,
+                "champion": f"v{s.initial_version} -> v{s.final_version}",
+            }
+        )
+    columns = [c for c in (rows[0] if rows else {}) if c != "link"]
+    html = (
+        Environment(autoescape=True)
+        .from_string(_REPLAYS)
+        .render(n=len(rows), mode=retrain_mode, rows=rows, columns=columns)
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic(path, html.encode())
+    return path
+
+
+def _pct(value: Any) -> str:
+    """A share as a signed percent ("+0.42%"), "-" when missing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{float(value):+.2%}"

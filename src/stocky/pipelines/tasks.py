@@ -80,17 +80,32 @@ def replay_task(
     start: dt.date,
     end: dt.date,
     retrain_mode: RetrainMode = "on-drift",
+    backend: str = "sql",
+    folder: str | None = None,
+    keep_state: bool = False,
+    report: bool = False,
 ) -> ReplaySummary:
-    """Replay one ticker in the state folder the Settings name (`wiring.replay_settings`).
+    """Replay one ticker (`pipelines.replay_run.run_replay`): on `sql` in `folder` (default
+    the Settings' home), on `memory` exporting to `folder` only with `keep_state`.
 
     Raises:
         StockyError: Any step failed.
     """
+    from pathlib import Path
+
     from stocky.config import Settings
-    from stocky.pipelines.replay import replay
-    from stocky.wiring import build_stack
+    from stocky.pipelines.replay_run import run_replay
 
     settings = Settings.model_validate_json(settings_json)
-    settings.ensure_home()
-    with build_stack(settings) as stack:
-        return replay(stack=stack, ticker=ticker, start=start, end=end, retrain_mode=retrain_mode)
+    where = Path(folder) if folder else settings.home
+    return run_replay(
+        settings,
+        ticker=ticker,
+        start=start,
+        end=end,
+        retrain_mode=retrain_mode,
+        backend=backend,  # type: ignore[arg-type]
+        folder=where,
+        keep_state=keep_state,
+        report=report,
+    ).summary

@@ -73,6 +73,7 @@ def build_report(
     """
     slugs: set[str] = set()
     parts = []
+    waiting = predictions.pending_counts(tickers)
     for ticker in tickers:
         slug = base = slugify(ticker)
         n = 1
@@ -85,7 +86,7 @@ def build_report(
                 ticker,
                 slug,
                 labeled=predictions.labeled(ticker),
-                pending=predictions.pending_count(ticker),
+                pending=waiting.get(ticker, 0),
                 checks=audit.drift_checks(ticker),
                 promotions=audit.promotions(ticker),
                 versions=registry.versions(ticker),

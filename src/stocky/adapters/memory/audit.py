@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,9 +39,6 @@ class MemoryAuditLog:
         self.decisions: list[Promotion] = []
         self.alerts: list[QueuedAlert] = []
         self.alert_outcomes: list[tuple[str, AddOutcome]] = []
-
-    def add_drift_check(self, row: DriftCheckRow, *, alerts: Sequence[QueuedAlert] = ()) -> int:
-        return self.add_drift_checks([(row, alerts)])[0]
 
     def add_drift_checks(
         self, checks: Sequence[tuple[DriftCheckRow, Sequence[QueuedAlert]]]
@@ -75,6 +73,9 @@ class MemoryAuditLog:
     def add_alerts(self, alerts: Sequence[QueuedAlert], *, now: dt.datetime) -> list[AddOutcome]:
         _check_alerts(alerts, now)
         return self._queue(alerts)
+
+    def alert_counts(self, ticker: str) -> dict[str, int]:
+        return dict(Counter(self.kinds(ticker)))
 
     def kinds(self, ticker: str | None = None) -> list[str]:
         """Kinds of the alerts queued, oldest first (one ticker's, or all)."""

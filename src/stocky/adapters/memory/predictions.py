@@ -60,12 +60,6 @@ class MemoryPredictionLog:
             ids.append(row["id"])
         return ids
 
-    def find(self, *, ticker: str, as_of: dt.date, source: str) -> int | None:
-        for row in self.rows:
-            if (row["ticker"], row["as_of"], row["source"]) == (ticker, as_of, source):
-                return int(row["id"])
-        return None
-
     def count(self, ticker: str | None = None) -> int:
         return sum(1 for r in self.rows if ticker is None or r["ticker"] == ticker)
 
@@ -76,12 +70,6 @@ class MemoryPredictionLog:
         self, *, ticker: str | None = None, batch: int = 1000
     ) -> Iterator[dict[str, Any]]:
         return (dict(r) for r in self.rows if ticker is None or r["ticker"] == ticker)
-
-    def pending(self, ticker: str, *, up_to: dt.date) -> pd.DataFrame:
-        return self.pending_many([ticker], up_to=up_to).drop(columns="ticker")
-
-    def pending_count(self, ticker: str) -> int:
-        return sum(1 for r in self.rows if r["ticker"] == ticker and r["actual"] is None)
 
     def attach_actuals(self, updates: list[ActualUpdate]) -> int:
         for u in updates:  # all checked before any is written, as one transaction
@@ -152,12 +140,12 @@ class MemoryPredictionLog:
         return _frame(rows, ["ticker", *_PENDING])
 
     def pending_counts(self, tickers: Sequence[str]) -> dict[str, int]:
-        return {t: n for t in dict.fromkeys(tickers) if (n := self.pending_count(t))}
-
-    def labeled_many(
-        self, tickers: Sequence[str], *, up_to: dt.date | None = None
-    ) -> dict[str, pd.DataFrame]:
-        return {t: self.labeled(t, up_to=up_to) for t in dict.fromkeys(tickers)}
+        counts: dict[str, int] = {}
+        wanted = set(tickers)
+        for r in self.rows:
+            if r["actual"] is None and r["ticker"] in wanted:
+                counts[r["ticker"]] = counts.get(r["ticker"], 0) + 1
+        return {t: counts[t] for t in dict.fromkeys(tickers) if t in counts}
 
     def labeled_table(
         self,
@@ -177,7 +165,13 @@ class MemoryPredictionLog:
         return frame
 
     def find_many(self, tickers: Sequence[str], *, as_of: dt.date, source: str) -> dict[str, int]:
-        return {t: i for t in tickers if (i := self.find(ticker=t, as_of=as_of, source=source))}
+        wanted = set(tickers)
+        found: dict[str, int] = {}
+        for row in self.rows:
+            t = row["ticker"]
+            if t in wanted and t not in found and (row["as_of"], row["source"]) == (as_of, source):
+                found[t] = int(row["id"])
+        return {t: found[t] for t in tickers if t in found}
 
     def _closes(self, ticker: str) -> Mapping[dt.date, float]:
         return {} if self._prices is None else self._prices.closes(ticker)

@@ -25,7 +25,7 @@ from stocky.adapters.ports import (
 )
 from stocky.adapters.store.alerts import AddOutcome, AlertOutbox
 from stocky.adapters.store.prediction_bulk import chunks
-from stocky.adapters.store.tables import drift_checks, promotions
+from stocky.adapters.store.tables import alerts, drift_checks, promotions
 from stocky.errors import StoreError
 
 __all__ = ["AuditRepository", "DriftCheck", "DriftCheckRow", "Promotion", "PromotionRow"]
@@ -64,13 +64,6 @@ class AuditRepository:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         self.outbox = AlertOutbox(engine)
-
-    def add_drift_check(self, row: DriftCheckRow, *, alerts: Sequence[QueuedAlert] = ()) -> int:
-        """Store a drift check and its alerts in one transaction; returns the check's id.
-
-        One check per (ticker, session): a check of a session already checked replaces it.
-        """
-        return self.add_drift_checks([(row, alerts)])[0]
 
     def add_drift_checks(
         self, checks: Sequence[tuple[DriftCheckRow, Sequence[QueuedAlert]]]
@@ -254,6 +247,15 @@ class AuditRepository:
                     Promotion(**{k: v for k, v in r.items() if k in _PROMOTION_FIELDS})
                 )
         return found
+
+    def alert_counts(self, ticker: str) -> dict[str, int]:
+        """Alerts queued for `ticker`, counted by kind."""
+        query = (
+            sa.select(alerts.c.kind, sa.func.count().label("n"))
+            .where(alerts.c.ticker == ticker)
+            .group_by(alerts.c.kind)
+        )
+        return {r["kind"]: int(r["n"]) for r in self._select(query, f"{ticker}'s alert counts")}
 
     def last_promotion_id(self) -> int:
         """The id of the newest promotion record (0 when there is none): a change-log mark."""

@@ -17,7 +17,6 @@ from stocky.adapters.store.prediction_reads import (
     _AS_OF_CLOSE,
     _FOREIGN_WINDOW,
     _LABELED_NUMBERS,
-    LABELED_COLUMNS,
     _usable,
     _usable_mask,
     read_frame,
@@ -56,7 +55,7 @@ class PredictionBulkReads:
     engine: sa.Engine
 
     def pending_many(self, tickers: Sequence[str], *, up_to: dt.date) -> pd.DataFrame:
-        """`pending` for many tickers: rows without an actual whose target is on or before `up_to`.
+        """Rows of `tickers` without an actual whose target is on or before `up_to`.
 
         Returns:
             Columns ticker, id, target_date (datetime64), prediction, lower, upper, naive,
@@ -78,7 +77,7 @@ class PredictionBulkReads:
         return frame.sort_values("id", kind="stable").reset_index(drop=True)
 
     def pending_counts(self, tickers: Sequence[str]) -> dict[str, int]:
-        """`pending_count` for many tickers (tickers with none are left out)."""
+        """Rows of each ticker without an actual, due or not (tickers with none are left out)."""
         c = predictions.c
         found: dict[str, int] = {}
         for part in chunks(tickers):
@@ -89,28 +88,6 @@ class PredictionBulkReads:
             )
             found.update({t: int(n) for t, n in self._rows(query, "pending predictions")})
         return found
-
-    def labeled_many(
-        self, tickers: Sequence[str], *, up_to: dt.date | None = None
-    ) -> dict[str, pd.DataFrame]:
-        """`labeled` for many tickers in one query per chunk: the same rows, order and columns.
-
-        Foreign windows and unusable legacy rows are left out exactly as `labeled` does (each
-        ticker's frame counts its unusable rows in ``attrs["unusable"]``). Every ticker asked
-        gets a frame, empty when it has no labeled row.
-        """
-        frame = self.labeled_table(tickers, up_to=up_to, columns=LABELED_COLUMNS)
-        groups = dict(tuple(frame.groupby("ticker", sort=False))) if len(frame) else {}
-        unusable: dict[str, int] = frame.attrs["unusable"]
-        out: dict[str, pd.DataFrame] = {}
-        for ticker in dict.fromkeys(tickers):
-            rows = groups.get(ticker)
-            if rows is None:
-                rows = frame.iloc[0:0]
-            rows = rows.drop(columns="ticker").reset_index(drop=True)
-            rows.attrs = {"unusable": unusable.get(ticker, 0)}
-            out[ticker] = rows
-        return out
 
     def labeled_table(
         self,
@@ -152,7 +129,7 @@ class PredictionBulkReads:
         return frame
 
     def find_many(self, tickers: Sequence[str], *, as_of: dt.date, source: str) -> dict[str, int]:
-        """`find` for many tickers: the first logged `source` forecast as of `as_of`, by ticker."""
+        """The first logged `source` forecast of each ticker as of `as_of` (its id), by ticker."""
         c = predictions.c
         found: dict[str, int] = {}
         for part in chunks(tickers):

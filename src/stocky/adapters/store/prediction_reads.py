@@ -50,22 +50,6 @@ class PredictionReads:
 
     engine: sa.Engine
 
-    def find(self, *, ticker: str, as_of: dt.date, source: str) -> int | None:
-        """The id of a logged prediction of `ticker` as of `as_of` from `source`, or None."""
-        c = predictions.c
-        query = (
-            sa.select(c.id)
-            .where(c.ticker == ticker, c.as_of == as_of, c.source == source)
-            .order_by(c.id)
-            .limit(1)
-        )
-        try:
-            with self.engine.connect() as conn:
-                found = conn.execute(query).scalar_one_or_none()
-        except SQLAlchemyError as exc:
-            raise StoreError(f"could not look up the {source} forecast of {ticker}: {exc}") from exc
-        return None if found is None else int(found)
-
     def count(self, ticker: str | None = None) -> int:
         """Rows logged, for one ticker or all."""
         query = sa.select(sa.func.count()).select_from(predictions)
@@ -104,42 +88,6 @@ class PredictionReads:
                     yield dict(row)
         except SQLAlchemyError as exc:
             raise StoreError(f"could not read predictions: {exc}") from exc
-
-    def pending(self, ticker: str, *, up_to: dt.date) -> pd.DataFrame:
-        """Predictions of `ticker` without an actual whose target session is on or before `up_to`.
-
-        Returns:
-            Columns id, target_date (datetime64), prediction, lower, upper, naive.
-        """
-        query = (
-            sa.select(
-                predictions.c.id,
-                predictions.c.target_date,
-                predictions.c.prediction,
-                predictions.c.lower,
-                predictions.c.upper,
-                predictions.c.naive,
-            )
-            .where(predictions.c.ticker == ticker)
-            .where(predictions.c.actual.is_(None))
-            .where(predictions.c.target_date <= up_to)
-            .order_by(predictions.c.id)
-        )
-        return self._frame(query, f"pending predictions of {ticker}")
-
-    def pending_count(self, ticker: str) -> int:
-        """All predictions of `ticker` still waiting for their actual."""
-        query = (
-            sa.select(sa.func.count())
-            .select_from(predictions)
-            .where(predictions.c.ticker == ticker)
-            .where(predictions.c.actual.is_(None))
-        )
-        try:
-            with self.engine.connect() as conn:
-                return int(conn.execute(query).scalar_one())
-        except SQLAlchemyError as exc:
-            raise StoreError(f"could not count pending predictions of {ticker}: {exc}") from exc
 
     def labeled(
         self,

@@ -143,7 +143,7 @@ async def performance(
             "ticker": symbol,
             "labeled_predictions": len(labeled),
             "labeled_sessions": len(sessions),
-            "pending": state.predictions.pending_count(symbol),
+            "pending": state.predictions.pending_counts([symbol]).get(symbol, 0),
             # labeled, but from a window that does not end at the stored close: left out
             "foreign_windows": state.predictions.foreign_window_count(symbol),
             # labeled, but holding a number that is not finite (logged before stocky refused
