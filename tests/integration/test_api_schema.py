@@ -75,4 +75,4 @@ def test_responses_conform_to_the_openapi_document(api_schema):
                 raise
             failures[operation.label] = str(exc)[:2000]
     assert len(labels) >= 8, labels  # every documented operation was exercised
-    assert failures == {}
+    assert failures == {}, "\n\n".join(f"{k}: {v}" for k, v in failures.items())

@@ -291,10 +291,8 @@ async def dashboard_chart(
 @router.get(
     "/dashboard/training/{ticker}.png",
     response_class=Response,
-    responses={
-        200: {"content": {"image/png": {}}},
-        404: {"description": "no champion, or its training run has no chart"},
-    },
+    responses={200: {"content": {"image/png": {}}}}
+    | error_responses(404, 422, d404="No champion, or its training run has no chart"),
 )
 async def dashboard_training(
     state: StateDep,
