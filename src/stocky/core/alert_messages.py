@@ -186,7 +186,8 @@ def volatility_changed(
         f"Daily return volatility {direction} from {_pct(previous_volatility)} to "
         f"{_pct(current_volatility)} ({_num(ratio)}x).\n"
         "What to do: no retrain needed; the 95% intervals follow the recent volatility by "
-        "themselves (STOCKY_INTERVAL=ewma). Review anything sized on the old volatility."
+        "themselves (ewma, garch and conformal intervals all scale with it; 'model' does "
+        "not). Review anything sized on the old volatility."
     )
     return Alert(
         ticker,
