@@ -60,8 +60,8 @@ class FakeLog:
     def labeled(self, ticker: str) -> pd.DataFrame:
         return self.frames.get(ticker, labeled([], [], []))
 
-    def pending_count(self, ticker: str) -> int:
-        return 1
+    def pending_counts(self, tickers: list[str]) -> dict[str, int]:
+        return dict.fromkeys(tickers, 1)
 
 
 class FakeAudit:

@@ -19,7 +19,8 @@ from starlette.requests import Request
 from stocky.api.state import AppState
 from stocky.core.fleet import ChampionInfo, FleetRow
 from stocky.core.fleet_summary import SessionStates, state_history
-from stocky.pipelines.fleet_view import FLEET_WINDOW, fleet_overview, source_ends
+from stocky.pipelines.fleet_view import FLEET_WINDOW, fleet_overview
+from stocky.pipelines.freshness import source_ends
 
 __all__ = ["FleetCache", "FleetSnapshot", "fleet_cache"]
 

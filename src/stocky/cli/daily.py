@@ -50,7 +50,7 @@ def run_daily_cli(
     from stocky.core.tickers import normalize_tickers
     from stocky.pipelines.catch_up import plan_sessions, session_date
     from stocky.pipelines.daily import RETRAIN_MODES, DailyDeps
-    from stocky.pipelines.fleet_view import source_ends
+    from stocky.pipelines.freshness import source_ends
     from stocky.pipelines.retrain_many import run_daily_many
     from stocky.wiring import build_stack, make_executor
 

@@ -333,7 +333,7 @@ def _replay_one(
     keep_state: bool,
     report: bool,
 ) -> Any:
-    from stocky.pipelines.tasks import replay_task
+    from stocky.pipelines.replay_run import replay_task
 
     symbol, folder = item
     return replay_task(

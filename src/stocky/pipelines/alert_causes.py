@@ -16,7 +16,7 @@ from stocky.core import alert_messages as msgs
 from stocky.core.alerts import Alert
 from stocky.core.sessions import TradingCalendar
 from stocky.pipelines.alerts import PendingForecasts, check_labels_late, cooldown_start
-from stocky.pipelines.fleet_view import source_ends
+from stocky.pipelines.freshness import source_ends
 
 if TYPE_CHECKING:
     from stocky.adapters.ports import PriceStore

@@ -35,8 +35,8 @@ from stocky.pipelines.alerts import check_labels_late
 from stocky.pipelines.daily import DailyDeps, TickerDay
 from stocky.pipelines.data import pull_many
 from stocky.pipelines.drift_fleet import check_drift_many
-from stocky.pipelines.fleet_view import source_ends
 from stocky.pipelines.forecast import forecast_record
+from stocky.pipelines.freshness import source_ends
 
 __all__ = ["FleetDay", "Forecasts", "forecast_fleet", "load_champions", "run_daily_fleet"]
 

@@ -20,11 +20,11 @@ from stocky.core.fleet_summary import state_history
 from stocky.core.freshness import ticker_due
 from stocky.core.sessions import TradingCalendar
 from stocky.core.trained_scores import walk_forward_scores
-from stocky.errors import BadInput, StockyError
+from stocky.errors import BadInput
+from stocky.pipelines.freshness import source_ends
 
 if TYPE_CHECKING:
     from stocky.adapters.ports import FleetStore
-    from stocky.adapters.prices.base import PriceSource
     from stocky.report.model import Report
     from stocky.wiring import Stack
 
@@ -132,29 +132,6 @@ def fleet_overview(
             )
         )
     return problems_first(rows)
-
-
-def source_ends(source: Callable[[], PriceSource]) -> Callable[[str], dt.date | None]:
-    """Where the source `source()` returns ends for each ticker (`adapters.prices.source_end`),
-    asked once per ticker. The source is built on the first question; a ticker it cannot
-    answer for (not in it, an unreadable file, a misconfigured source) is measured against
-    the calendar, and the reason is logged."""
-    from stocky.adapters.prices import source_end
-
-    held: dict[str, dt.date | None] = {}
-
-    def ends(ticker: str) -> dt.date | None:
-        if ticker not in held:
-            try:
-                held[ticker] = source_end(source(), ticker)
-            except StockyError as exc:
-                log.info(
-                    "%s: where its prices end is unknown, due by the calendar: %s", ticker, exc
-                )
-                held[ticker] = None
-        return held[ticker]
-
-    return ends
 
 
 def with_overview(

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from stocky.pipelines.daily import RetrainMode
     from stocky.wiring import Stack
 
-__all__ = ["BACKENDS", "Backend", "ReplayRun", "run_replay"]
+__all__ = ["BACKENDS", "Backend", "ReplayRun", "replay_task", "run_replay"]
 
 Backend = Literal["memory", "sql"]
 BACKENDS: tuple[str, ...] = ("memory", "sql")
@@ -126,3 +126,39 @@ def run_replay(
             stack, tickers=[ticker], folder=folder, now=clock, due=summary.end, report=report
         )
     return ReplayRun(summary, folder, written if report else None)
+
+
+def replay_task(
+    ticker: str,
+    settings_json: str,
+    start: dt.date,
+    end: dt.date,
+    retrain_mode: RetrainMode = "on-drift",
+    backend: str = "sql",
+    folder: str | None = None,
+    keep_state: bool = False,
+    report: bool = False,
+) -> ReplaySummary:
+    """Replay one ticker (`pipelines.replay_run.run_replay`): on `sql` in `folder` (default
+    the Settings' home), on `memory` exporting to `folder` only with `keep_state`.
+
+    Raises:
+        StockyError: Any step failed.
+    """
+    from pathlib import Path
+
+    from stocky.config import Settings
+
+    settings = Settings.model_validate_json(settings_json)
+    where = Path(folder) if folder else settings.home
+    return run_replay(
+        settings,
+        ticker=ticker,
+        start=start,
+        end=end,
+        retrain_mode=retrain_mode,
+        backend=backend,  # type: ignore[arg-type]
+        folder=where,
+        keep_state=keep_state,
+        report=report,
+    ).summary

@@ -13,12 +13,10 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from stocky.pipelines.daily import RetrainMode
     from stocky.pipelines.fleet import TrainSummary
-    from stocky.pipelines.replay import ReplaySummary
     from stocky.pipelines.retrain import RetrainResult
 
-__all__ = ["replay_task", "retrain_task", "train_task"]
+__all__ = ["retrain_task", "train_task"]
 
 
 def train_task(
@@ -72,40 +70,3 @@ def retrain_task(
         # as in the daily loop: a degraded champion that nothing beats gives way to naive
         fallback_to_naive=triggered_by == "drift" and stack.settings.drift_detector == "assessment",
     )
-
-
-def replay_task(
-    ticker: str,
-    settings_json: str,
-    start: dt.date,
-    end: dt.date,
-    retrain_mode: RetrainMode = "on-drift",
-    backend: str = "sql",
-    folder: str | None = None,
-    keep_state: bool = False,
-    report: bool = False,
-) -> ReplaySummary:
-    """Replay one ticker (`pipelines.replay_run.run_replay`): on `sql` in `folder` (default
-    the Settings' home), on `memory` exporting to `folder` only with `keep_state`.
-
-    Raises:
-        StockyError: Any step failed.
-    """
-    from pathlib import Path
-
-    from stocky.config import Settings
-    from stocky.pipelines.replay_run import run_replay
-
-    settings = Settings.model_validate_json(settings_json)
-    where = Path(folder) if folder else settings.home
-    return run_replay(
-        settings,
-        ticker=ticker,
-        start=start,
-        end=end,
-        retrain_mode=retrain_mode,
-        backend=backend,  # type: ignore[arg-type]
-        folder=where,
-        keep_state=keep_state,
-        report=report,
-    ).summary

@@ -146,6 +146,7 @@ def _ticker_part(state: AppState, ticker: str, known: KnownTickers) -> TickerRep
 
 
 # errors are JSON (ErrorResponse) and pages HTML: documented per status, not by response_class
+_PNG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/png": {}}}}
 _PAGE: dict[int | str, dict[str, Any]] = {
     200: {"description": "The page", "content": {"text/html": {}}}
 }
@@ -291,7 +292,7 @@ async def dashboard_chart(
 @router.get(
     "/dashboard/training/{ticker}.png",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}}}
+    responses=_PNG
     | error_responses(404, 422, d404="No champion, or its training run has no chart"),
 )
 async def dashboard_training(
