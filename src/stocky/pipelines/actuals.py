@@ -150,6 +150,13 @@ def attach_actuals_many(
             repulled.get(t, 0),
             unscorable=n_closed - n_ok,
         )
+        if n_closed > n_ok:
+            log.warning(
+                "%s: %d due predictions hold a number that is not finite or too far from the "
+                "close to score; they stay pending and are counted as unscorable",
+                t,
+                n_closed - n_ok,
+            )
     written = predictions.attach_actuals(updates)
     if written != len(updates):
         log.warning("%d of %d actuals were written (another writer?)", written, len(updates))
