@@ -38,7 +38,10 @@ def test_replay_2008_2009_drifts_retrains_and_only_promotes_better_models(cli_en
             assert d.challenger_rmse <= d.naive_rmse
     labeled = PredictionRepository(engine).labeled("^GSPC")
     assert len(labeled) == 504 and set(labeled["source"]) == {"replay"}
-    assert f"drift alerts       {sum(c.drifted for c in checks)}" in result.output
+    assert f"drift checks fired {sum(c.drifted for c in checks)}" in result.output
+    kinds = audit.alert_counts("^GSPC")
+    expected = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "none"
+    assert f"alerts             {expected}" in result.output
     assert (folder / "report" / "index.html").exists()
 
     # the user's live state was not touched

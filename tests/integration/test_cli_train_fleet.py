@@ -110,5 +110,5 @@ def test_pool_isolates_a_failure_resumes_and_matches_one_job(universe) -> None: 
     pooled_models, inline_models = _champions(pooled), _champions(inline)
     assert list(inline_models) == GOOD
     assert inline_models == pooled_models  # same orders and parameters, bit for bit
-    # the comparison covers fitted models, not only random walks (AR(1) returns, phi 0.3)
-    assert any(kind != "naive" for kind, _label, _params in inline_models.values())
+    # the comparison covers fitted parameters (floats compared bit for bit), whichever family
+    assert all(params for _kind, _label, params in inline_models.values())
