@@ -14,6 +14,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from stocky.core.families.registry import LEGACY_MODEL_TYPE
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -183,8 +185,9 @@ class PredictionRecord:
     source: str = "api"
     #: The client key the request carried (api_keys.id, never the key); None without one.
     api_key_id: int | None = None
-    #: The model's family (`model_type`) and short label ("ETS(A,N,N)").
-    model_type: str = "arima"
+    #: The model's family (`model_type`; rows from before families: LEGACY_MODEL_TYPE) and
+    #: short label ("ETS(A,N,N)").
+    model_type: str = LEGACY_MODEL_TYPE
     model_label: str = ""
 
     def validate(self) -> None:

@@ -78,7 +78,8 @@ class PredictResponse(BaseModel):
 
     prediction: float
     model_type: str = Field(
-        "arima", description='The model family: "arima", "ets", "theta", "naive", ...'
+        description="The model family serving the ticker (`stocky families` lists them), e.g. "
+        '"naive" or "ets".'
     )
     arima_order: str | None = Field(
         description='The ARIMA order as "(p, d, q)"; null for other families.'
@@ -119,7 +120,7 @@ class ModelInfo(BaseModel):
     version: int
     aliases: list[str]
     serving: bool
-    model_type: str = Field("arima", description='The family: "arima", "ets", "naive"...')
+    model_type: str = Field(description="The family (see PredictResponse.model_type).")
     label: str = Field("", description='Short model name, e.g. "ETS(A,N,N)".')
     order: str | None
     train_start: str | None

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stocky.core.arima import ArimaParams
+from stocky.core.families.arima import Arima
 from stocky.core.families.base import Forecaster
-from stocky.core.families.registry import forecaster_from_params
+from stocky.core.families.registry import LEGACY_MODEL_TYPE, forecaster_from_params
 from stocky.core.families.served import ServedModel, resolve_interval_params
 from stocky.errors import BadInput
 
@@ -41,7 +42,7 @@ class ModelSpec:
     #: specs written before `interval_params` existed keep their scale here.
     interval_scale: float = 1.0
     #: The family (`stocky.core.families.registry`) whose parameters `params` holds.
-    model_type: str = "arima"
+    model_type: str = LEGACY_MODEL_TYPE
     #: The interval method's fitted JSON parameters (an "ewma" without them uses
     #: `interval_scale`); checked on construction.
     interval_params: dict[str, Any] = field(default_factory=dict)
@@ -49,7 +50,7 @@ class ModelSpec:
     def __post_init__(self) -> None:
         if isinstance(self.params, ArimaParams):
             object.__setattr__(self, "params", self.params.to_dict())
-            object.__setattr__(self, "model_type", "arima")
+            object.__setattr__(self, "model_type", Arima.model_type)
         checked = resolve_interval_params(self.interval, self.interval_params, self.interval_scale)
         object.__setattr__(self, "interval_params", checked)
         if "scale" in checked:  # one number, wherever a reader looks for it
@@ -62,9 +63,10 @@ class ModelSpec:
         Raises:
             BadInput: The spec holds another family.
         """
-        if self.model_type != "arima":
+        family = self.family()
+        if not isinstance(family, Arima) or family.params_ is None:
             raise BadInput(f"{self.ticker}'s model is {self.model_type}, not an ARIMA")
-        return ArimaParams.from_dict(self.params)
+        return family.params_
 
     def family(self) -> Forecaster:
         """The fitted family forecaster with these parameters (mean and the model's sigma).
@@ -91,9 +93,7 @@ class ModelSpec:
     @property
     def arima_order(self) -> str | None:
         """The seed API's "(p, d, q)" for an ARIMA model, None for any other family."""
-        if self.model_type != "arima":
-            return None
-        return str(self.arima_params.order)
+        return self.forecaster().arima_order
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -125,8 +125,8 @@ class ModelSpec:
             )
         try:
             training = data["training"]
-            model_type = str(data.get("model_type", "arima"))
-            if schema == SPEC_SCHEMA_V1 and model_type != "arima":
+            model_type = str(data.get("model_type", LEGACY_MODEL_TYPE))
+            if schema == SPEC_SCHEMA_V1 and model_type != LEGACY_MODEL_TYPE:
                 raise ValueError(f"a {SPEC_SCHEMA_V1} spec holds an ARIMA, not {model_type!r}")
             params = dict(data["params"])
             if not isinstance(data["params"], dict):

@@ -8,6 +8,7 @@ ARIMA of that order, no choice made.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from stocky.core.arima import ArimaOrder
+from stocky.core.families.arima import Arima
 from stocky.core.families.base import Forecaster
-from stocky.core.families.registry import family_class
 
 __all__ = ["ModelChoice", "choose_model", "refit_factory"]
 
@@ -81,25 +82,12 @@ def choose_model(
     """
     if order != "auto":
         fixed = ArimaOrder.parse(order)
-        arima = family_class("arima")
-
-        def make_fixed() -> Forecaster:
-            return arima.from_params(
-                {
-                    "order": [fixed.p, fixed.d, fixed.q],
-                    "trend": "n" if fixed.d else "c",
-                    "const": 0.0,
-                    "ar": [0.0] * fixed.p,
-                    "ma": [0.0] * fixed.q,
-                    "sigma2": 1.0,
-                }
-            )
-
+        given = Arima(fixed)  # fitting keeps the order it was built with
         return ModelChoice(
-            "arima",
-            make_fixed,
+            given.model_type,
+            functools.partial(Arima, fixed),
             f"order {fixed} given by the caller",
-            f"ARIMA{fixed}".replace(" ", ""),
+            given.label,
         )
     from stocky.core.choose import choose
 

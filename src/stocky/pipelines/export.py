@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
+from stocky.core.families.registry import LEGACY_MODEL_TYPE
 from stocky.errors import BadInput
 
 __all__ = [
@@ -93,7 +94,7 @@ def write_predictions_csv(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
         values = {
             **row,
             "timestamp": row.get("created_at"),
-            "model_type": row.get("model_type") or "arima",
+            "model_type": row.get("model_type") or LEGACY_MODEL_TYPE,
         }
         writer.writerow([_cell(values.get(col)) for col in EXPORT_COLUMNS])
         count += 1

@@ -12,6 +12,7 @@ from stocky.api.champions import LoadedModel
 from stocky.api.deps import StateDep
 from stocky.api.schemas import ModelInfo
 from stocky.api.state import AppState
+from stocky.core.families.registry import LEGACY_MODEL_TYPE
 
 __all__ = ["router"]
 
@@ -48,7 +49,7 @@ def _row(v: ModelVersionInfo, serving: LoadedModel | None) -> dict[str, object]:
         "aliases": sorted(v.aliases),
         "serving": bool(serving and serving.version == v.version),
         # versions registered before model families carry only their ARIMA order
-        "model_type": v.tags.get("model_type") or "arima",
+        "model_type": v.tags.get("model_type") or LEGACY_MODEL_TYPE,
         "label": v.tags.get("model") or f"ARIMA{v.tags.get('order', '')}".replace(" ", ""),
         "order": v.tags.get("order") if v.tags.get("order") not in (None, "-") else None,
         "train_start": v.tags.get("train_start"),

@@ -26,7 +26,9 @@ T = TypeVar("T")
 
 __all__ = [
     "FamilyInfo",
+    "fit_prices",
     "params_from_json",
+    "path_prices",
     "Forecast",
     "Forecaster",
     "GlobalForecaster",
@@ -79,6 +81,30 @@ def validate_window(
         i = int(bad[0])
         what = "NaN" if np.isnan(arr[i]) else ("infinite" if np.isinf(arr[i]) else f"{arr[i]:g}")
         raise BadInput(f"{name}[{i}] is {what}: send finite prices > 0")
+    return arr
+
+
+def fit_prices(y: ArrayLike, *, min_len: int = 30) -> NDArray[np.float64]:
+    """Training prices checked for a fit: at least `min_len` finite prices > 0 that move.
+
+    Raises:
+        BadInput: Too few or bad prices (naming the first), or all of them equal.
+    """
+    arr = validate_window(y, min_len=min_len, name="y")
+    if np.all(arr == arr[0]):
+        raise BadInput(f"y's {len(arr)} prices are all {arr[0]:g}: send prices that move")
+    return arr
+
+
+def path_prices(y: ArrayLike, *, start: int, first: int = 1) -> NDArray[np.float64]:
+    """Prices for `one_step_path(y, start=...)`: checked, with `first` prices before `start`.
+
+    Raises:
+        BadInput: Bad prices, or a `start` that leaves fewer than `first` prices of history.
+    """
+    arr = validate_window(y, min_len=start + 1, name="y")
+    if start < first:
+        raise BadInput(f"start={start} leaves no history: start at {first} or later")
     return arr
 
 

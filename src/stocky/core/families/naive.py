@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from stocky.core.families.base import not_fitted, validate_window
+from stocky.core.families.base import not_fitted, path_prices, validate_window
 from stocky.errors import BadInput
 
 __all__ = ["Naive"]
@@ -74,9 +74,7 @@ class Naive:
         self, y: ArrayLike, *, start: int
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         sigma = self._fitted()
-        arr = validate_window(y, min_len=start + 1, name="y")
-        if start < 1:
-            raise BadInput(f"start={start} leaves no history: start at 1 or later")
+        arr = path_prices(y, start=start)
         means = arr[start - 1 : -1].copy()
         return means, np.full(means.size, sigma)
 

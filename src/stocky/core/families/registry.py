@@ -20,6 +20,7 @@ __all__ = [
     "BUILTIN_FAMILIES",
     "DEFAULT_FAMILIES",
     "ENTRY_POINT_GROUP",
+    "LEGACY_MODEL_TYPE",
     "family_class",
     "family_infos",
     "forecaster_from_params",
@@ -37,6 +38,10 @@ BUILTIN_FAMILIES: dict[str, str] = {
     "theta": "stocky.core.families.theta:Theta",
     "lightgbm": "stocky.core.families.lightgbm:LightGBM",
 }
+
+#: The family of every spec, prediction row and registered version written before families
+#: existed: readers take a missing `model_type` as this.
+LEGACY_MODEL_TYPE = "arima"
 
 #: What `STOCKY_FAMILIES` defaults to: every built-in.
 DEFAULT_FAMILIES: tuple[str, ...] = tuple(BUILTIN_FAMILIES)

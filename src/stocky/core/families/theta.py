@@ -41,7 +41,13 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from stocky.core.families.base import not_fitted, params_from_json, validate_window
+from stocky.core.families.base import (
+    fit_prices,
+    not_fitted,
+    params_from_json,
+    path_prices,
+    validate_window,
+)
 from stocky.errors import BadInput, DataQualityError
 
 __all__ = ["THETA_MODELS", "Theta", "ThetaParams", "theta_filter"]
@@ -184,9 +190,7 @@ class Theta:
             BadInput: Fewer than 30 prices, bad prices, or no movement at all.
             DataQualityError: statsforecast could not fit the model.
         """
-        arr = validate_window(y, min_len=30, name="y")
-        if np.all(arr == arr[0]):
-            raise BadInput(f"y's {len(arr)} prices are all {arr[0]:g}: send prices that move")
+        arr = fit_prices(y)
         from statsforecast.theta import auto_theta
 
         best: dict[str, Any] | None = None
@@ -234,9 +238,7 @@ class Theta:
         self, y: ArrayLike, *, start: int
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         params = self._fitted()
-        arr = validate_window(y, min_len=start + 1, name="y")
-        if start < 1:
-            raise BadInput(f"start={start} leaves no history: start at 1 or later")
+        arr = path_prices(y, start=start)
         means = theta_filter(arr[:-1], params.alpha, params.theta, initial_smoothed=arr[0])
         out = means[start - 1 :]
         return out, np.full(out.size, params.sigma)

@@ -1,9 +1,9 @@
 """The family and label of the model behind each prediction (`model_type`, `model_label`).
 
 Two nullable columns added in place (no table rebuild on SQLite, so 0003's CHECKs stay). Rows
-logged before model families were all ARIMA: they keep NULL, which readers show as "arima"
-and "ARIMA" + the row's `arima_order`. `arima_order` stays NOT NULL: rows of other families
-hold "-" there (the API answers null).
+logged before model families were all ARIMA: they keep NULL, which readers show as the ARIMA
+family (`LEGACY_MODEL_TYPE`) with the row's `arima_order`. `arima_order` stays NOT NULL: rows
+of other families hold "-" there (the API answers null).
 
 Revision ID: 0006
 Revises: 0005
