@@ -188,6 +188,9 @@ class DriftReads:
     promotions: Sequence[Promotion]
     #: The newest stored check for an earlier session (None when there is none).
     previous: DriftCheck | None
+    #: Whether the previous session's check was in the volatility state, when the caller
+    #: knows it without a stored check (a replay's segments); overrides `previous`.
+    previous_volatility: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -276,7 +279,10 @@ def build_check(
             degraded_alert = degraded_vs_naive_alert(states, ticker=ticker, session=as_of)
     # volatility_changed needs no action: it is told when the state starts, not while it lasts
     previous = reads.previous
-    went_on = previous is None or not previous.report.get("volatility_changed")
+    if reads.previous_volatility is not None:
+        went_on = not reads.previous_volatility
+    else:
+        went_on = previous is None or not previous.report.get("volatility_changed")
     raised = state_alerts(
         states,
         ticker=ticker,

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from stocky.core.sessions import TradingCalendar
 
 __all__ = [
+    "AssessmentInputs",
+    "assessment_inputs",
     "STATE_DECISIONS",
     "StateCheck",
     "assess_champion",
@@ -129,6 +131,50 @@ def champion_since_in(promotions: Sequence[Promotion], *, champion: Champion) ->
     return since
 
 
+@dataclass(frozen=True)
+class AssessmentInputs:
+    """What a champion's assessment starts from: the detector settings (its expected skill),
+    the session after which its forecasts count, and its baselines."""
+
+    config: AssessmentConfig
+    since: dt.date | None
+    baseline_return_rmse: float | None
+    baseline_interval_score: float | None
+    baseline_interval_source: str | None
+
+
+def assessment_inputs(
+    *,
+    champion: Champion | None,
+    promotions: Sequence[Promotion],
+    config: AssessmentConfig | None = None,
+) -> AssessmentInputs:
+    """The inputs of `champion`'s assessment (see `assess_champion`); without a champion,
+    `config` as given and no baselines.
+
+    Args:
+        champion: The champion, or None.
+        promotions: The ticker's promotion records, newest first.
+        config: Detector settings; `expected_skill` is replaced by the champion's walk-forward
+            skill (floored at 0: a champion validated below naive is held to naive).
+    """
+    config = config or AssessmentConfig()
+    if champion is None:
+        return AssessmentInputs(config, None, None, None, None)
+    since = champion_since_in(promotions, champion=champion)
+    baseline = _metric(champion, "walk_forward_return_rmse")
+    interval_baseline = _metric(champion, "walk_forward_return_interval_score")
+    interval_source: str | None = "walk_forward_return_interval_score"
+    if interval_baseline is None and baseline is not None:
+        interval_baseline = expected_interval_score(baseline, alpha=1.0 - config.level)
+        interval_source = "calibrated normal with sigma walk_forward_return_rmse"
+    if interval_baseline is None or not interval_baseline > 0:
+        interval_baseline = interval_source = None
+    skill = _metric(champion, "skill") or 0.0
+    config = dataclasses.replace(config, expected_skill=min(max(skill, 0.0), 0.5))
+    return AssessmentInputs(config, since, baseline, interval_baseline, interval_source)
+
+
 def assess_champion(
     *,
     labeled: pd.DataFrame | LabeledRows,
@@ -155,24 +201,13 @@ def assess_champion(
     Returns:
         The StateCheck.
     """
-    config = config or AssessmentConfig()
-    since = baseline = interval_baseline = interval_source = None
-    if champion is not None:
-        if promotions is None:
-            if audit is None:
-                raise BadInput("assess_champion: pass the audit log or the promotion records")
-            promotions = audit.promotions(champion.ticker, limit=50)
-        since = champion_since_in(promotions, champion=champion)
-        baseline = _metric(champion, "walk_forward_return_rmse")
-        interval_baseline = _metric(champion, "walk_forward_return_interval_score")
-        interval_source = "walk_forward_return_interval_score"
-        if interval_baseline is None and baseline is not None:
-            interval_baseline = expected_interval_score(baseline, alpha=1.0 - config.level)
-            interval_source = "calibrated normal with sigma walk_forward_return_rmse"
-        if interval_baseline is None or not interval_baseline > 0:
-            interval_baseline = interval_source = None
-        skill = _metric(champion, "skill") or 0.0
-        config = dataclasses.replace(config, expected_skill=min(max(skill, 0.0), 0.5))
+    if champion is not None and promotions is None:
+        if audit is None:
+            raise BadInput("assess_champion: pass the audit log or the promotion records")
+        promotions = audit.promotions(champion.ticker, limit=50)
+    inputs = assessment_inputs(champion=champion, promotions=promotions or (), config=config)
+    config, since, baseline = inputs.config, inputs.since, inputs.baseline_return_rmse
+    interval_baseline = inputs.baseline_interval_score
     rows = labeled if isinstance(labeled, LabeledRows) else labeled_rows(labeled)
     if champion is not None and len(rows):
         after = None if since is None else np.datetime64(since, "D")
@@ -198,7 +233,7 @@ def assess_champion(
         volatility=float(np.sqrt(np.mean(recent**2))) if recent.size else None,
         coverage=float(inside.mean()) if inside.size else None,
         baseline_interval_score=interval_baseline,
-        baseline_interval_source=interval_source,
+        baseline_interval_source=inputs.baseline_interval_source,
         interval_score=distribution_scores(
             *(a[-config.coverage_window :] for a in arrays)
         ).return_interval_score,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
@@ -20,13 +20,17 @@ from stocky.adapters.executor import Outcome
 from stocky.core.realized import realized
 from stocky.errors import BadInput, StockyError
 from stocky.pipelines.daily import RETRAIN_MODES, DailyDeps, RetrainMode
+from stocky.pipelines.replay_segments import replay_segments, segment_blocker
 from stocky.pipelines.retrain_many import retrain_in_process, run_daily_many
 from stocky.pipelines.train import train_ticker
 
 if TYPE_CHECKING:
     from stocky.wiring import Stack
 
-__all__ = ["ReplaySummary", "replay"]
+__all__ = ["ENGINES", "Engine", "ReplaySummary", "replay"]
+
+Engine = Literal["auto", "segments", "sessions"]
+ENGINES: tuple[str, ...] = ("auto", "segments", "sessions")
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ def replay(
     end: dt.date,
     retrain_mode: RetrainMode = "on-drift",
     progress: Callable[[int, int, str], None] = lambda _i, _n, _m: None,
+    engine: Engine = "sessions",
 ) -> ReplaySummary:
     """Replay `ticker` from `start` to `end` (sessions, inclusive).
 
@@ -78,13 +83,20 @@ def replay(
         end: Last session.
         retrain_mode: When to retrain: on-drift (default), always, monthly or never.
         progress: Called with (session index, total, message).
+        engine: `sessions`: the daily path session by session, every check stored;
+            `segments`: the same forecasts, labels, decisions and alerts computed a segment
+            between decisions at a time (`pipelines.replay_segments`), checks stored where
+            one matters; `auto`: segments where they apply, else sessions.
 
     Returns:
         The ReplaySummary.
 
     Raises:
-        BadInput: The period is empty or outside the available history.
+        BadInput: The period is empty or outside the available history, an unknown engine,
+            or `segments` where they do not apply.
     """
+    if engine not in ENGINES:
+        raise BadInput(f"--engine {engine!r}: use one of {', '.join(ENGINES)}")
     if retrain_mode not in RETRAIN_MODES:
         raise BadInput(f"retrain mode {retrain_mode!r}: use one of {', '.join(RETRAIN_MODES)}")
     if end <= start:
@@ -114,6 +126,20 @@ def replay(
             f"no stored sessions of {ticker} between {start} and {end}: pick a range the source covers"
         )
     task = retrain_in_process(stack, deps, replay=True)
+    blocker = segment_blocker(deps, sessions) if engine != "sessions" else engine
+    if engine == "segments" and blocker is not None:
+        raise BadInput(f"--engine segments: {blocker}; use --engine sessions")
+    if blocker is None:
+        replay_segments(
+            deps,
+            ticker=ticker,
+            sessions=sessions,
+            retrain_mode=retrain_mode,
+            task=task,
+            clock=_clock,
+            progress=progress,
+        )
+        return _summary(deps, ticker, sessions, initial.version.version)
     for i, session in enumerate(sessions):
         (outcome,) = run_daily_many(
             deps,
