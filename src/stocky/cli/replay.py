@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from stocky.adapters.executor import ExecutorKind
     from stocky.config import Settings
     from stocky.pipelines.daily import RetrainMode
-    from stocky.pipelines.replay import ReplaySummary
+    from stocky.pipelines.replay import Engine, ReplaySummary
     from stocky.pipelines.replay_run import Backend
     from stocky.wiring import Stack
 
@@ -103,6 +103,16 @@ def replay(
     retrain: Annotated[
         str, typer.Option(help="When to retrain: on-drift (default), always, monthly or never.")
     ] = "on-drift",
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="How the replay is computed: sessions (the daily path session by session, "
+            "every drift check stored), segments (between two decisions at once: the same "
+            "forecasts, decisions and alerts, checks stored only where one matters; needs "
+            "the assessment detector and every session stored) or auto (segments when no "
+            "state is kept, else sessions)."
+        ),
+    ] = "auto",
     executor: Annotated[
         str | None,
         typer.Option(help="Where several replays run: local or dask (default STOCKY_EXECUTOR)."),
@@ -124,6 +134,7 @@ def replay(
     """Replay the daily loop over history: forecast, label, drift, retrain, promote; then summarise."""
     from stocky.core.tickers import normalize_ticker, normalize_tickers, ticker_slug
     from stocky.pipelines.daily import RETRAIN_MODES
+    from stocky.pipelines.replay import ENGINES
     from stocky.pipelines.replay_run import BACKENDS, run_replay
     from stocky.wiring import settings_with
 
@@ -135,6 +146,8 @@ def replay(
         raise BadInput(f"--backend {backend!r}: use one of {', '.join(BACKENDS)}")
     if keep_state and backend != "memory":
         raise BadInput("--keep-state is for --backend memory (sql always keeps its state)")
+    if engine not in ENGINES:
+        raise BadInput(f"--engine {engine!r}: use one of {', '.join(ENGINES)}")
     if deliver_alerts and backend != "sql":
         raise BadInput("--deliver-alerts reads the replay's outbox: use --backend sql")
     overrides = {
@@ -173,6 +186,7 @@ def replay(
             backend=backend,
             keep=keeps,
             report=report and keeps,
+            engine=engine,
         )
         return
     symbol = normalize_ticker(ticker[0] if ticker else live.default_ticker)
@@ -221,6 +235,7 @@ def replay(
             report=report and keeps,
             progress=progress,
             after=deliver,
+            engine=cast("Engine", engine),
         )
         bar.stop()
     elapsed = time.perf_counter() - t0
@@ -259,6 +274,7 @@ def _replay_many(
     backend: str,
     keep: bool,
     report: bool,
+    engine: str = "auto",
 ) -> None:
     """One replay task per ticker, each in <home>/replays/<ticker>-<start>-<end> when its state
     is kept, on the executor; then one page of every replay (`replays.html`)."""
@@ -290,6 +306,7 @@ def _replay_many(
             backend,
             keep and backend == "memory",
             report,
+            engine,
         ):
             symbol = outcome.item[0]
             if not outcome.ok:
@@ -332,6 +349,7 @@ def _replay_one(
     backend: str,
     keep_state: bool,
     report: bool,
+    engine: str = "auto",
 ) -> Any:
     from stocky.pipelines.replay_run import replay_task
 
@@ -346,6 +364,7 @@ def _replay_one(
         folder=folder,
         keep_state=keep_state,
         report=report,
+        engine=engine,
     )
 
 

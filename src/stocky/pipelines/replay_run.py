@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from stocky.errors import BadInput
-from stocky.pipelines.replay import ReplaySummary, replay
+from stocky.pipelines.replay import Engine, ReplaySummary, replay
 
 if TYPE_CHECKING:
     from stocky.config import Settings
@@ -54,6 +54,7 @@ def run_replay(
     now: dt.datetime | None = None,
     progress: Callable[[int, int, str], None] = lambda _i, _n, _m: None,
     after: Callable[[Stack, ReplaySummary], None] = lambda _s, _r: None,
+    engine: Engine = "auto",
 ) -> ReplayRun:
     """Replay `ticker` on `backend` with `settings` (the live ones plus a policy's overrides).
 
@@ -72,6 +73,10 @@ def run_replay(
         now: The report's time (default: the clock).
         progress: Called with (session index, total, message).
         after: Called with the stack and summary before the stack closes (alert delivery).
+        engine: `sessions` (the daily path session by session, every drift check stored),
+            `segments` (`pipelines.replay_segments`: the same forecasts, decisions and
+            alerts, checks stored where one matters) or `auto`: segments when no state is
+            kept (memory without `keep_state`), else sessions.
 
     Returns:
         The ReplayRun.
@@ -84,6 +89,8 @@ def run_replay(
     if backend not in BACKENDS:
         raise BadInput(f"--backend {backend!r}: use one of {', '.join(BACKENDS)}")
     clock = now or dt.datetime.now(dt.UTC)
+    kept = backend == "sql" or keep_state
+    chosen: Engine = engine if engine != "auto" else ("sessions" if kept else "auto")
     if backend == "sql":
         if folder is None:
             raise BadInput("a replay on the sql backend needs a state folder: pass one")
@@ -95,6 +102,7 @@ def run_replay(
                 end=end,
                 retrain_mode=retrain_mode,
                 progress=progress,
+                engine=chosen,
             )
             page = None
             if report:
@@ -116,6 +124,7 @@ def run_replay(
             end=end,
             retrain_mode=retrain_mode,
             progress=progress,
+            engine=chosen,
         )
         after(stack, summary)
         if not keep_state or folder is None:
@@ -138,6 +147,7 @@ def replay_task(
     folder: str | None = None,
     keep_state: bool = False,
     report: bool = False,
+    engine: str = "auto",
 ) -> ReplaySummary:
     """Replay one ticker (`pipelines.replay_run.run_replay`): on `sql` in `folder` (default
     the Settings' home), on `memory` exporting to `folder` only with `keep_state`.
@@ -161,4 +171,5 @@ def replay_task(
         folder=where,
         keep_state=keep_state,
         report=report,
+        engine=engine,  # type: ignore[arg-type]
     ).summary
