@@ -147,7 +147,10 @@ def test_segments_equal_the_loop_through_drifts_and_cooldowns(tmp_path: Path, mo
     else:  # never retrains: the degraded state lasts, its alert repeats only after cooldowns
         assert s.retrains == 0
         days = [day for kind, day, _t in loop["alerts"] if kind == "model_degraded"]
-        gaps = [len(TradingCalendar().sessions_in_range(a, b)) - 1 for a, b in zip(days, days[1:])]
+        gaps = [
+            len(TradingCalendar().sessions_in_range(a, b)) - 1
+            for a, b in zip(days, days[1:], strict=False)
+        ]
         assert gaps and min(gaps) >= 5  # the alert cooldown (5 sessions)
 
 
