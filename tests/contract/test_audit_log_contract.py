@@ -204,3 +204,26 @@ def test_alert_counts_are_the_alerts_queued_by_kind(stores):
         "coverage_broken": 1,
     }
     assert audit.alert_counts("BBB") == {"model_degraded": 1}
+
+
+def test_alert_sessions_list_each_queued_alert_at_its_session(stores):
+    audit = stores.audit
+    assert audit.alert_sessions("AAA") == []
+    audit.add_drift_checks([(_check("AAA", D[3]), [_alert("AAA", D[3], "coverage_broken")])])
+    audit.add_drift_checks(
+        [
+            (
+                _check("AAA", D[2]),
+                [_alert("AAA", D[2], "volatility_changed"), _alert("AAA", D[2], "model_degraded")],
+            ),
+            (_check("BBB", D[2]), [_alert("BBB", D[2], "model_degraded")]),
+        ]
+    )
+    # a duplicate (same ticker, kind, session) is not queued, so not listed
+    audit.add_alerts([_alert("AAA", D[2], "model_degraded")], now=NOW)
+    assert audit.alert_sessions("AAA") == [
+        (D[2], "volatility_changed"),
+        (D[2], "model_degraded"),
+        (D[3], "coverage_broken"),
+    ]
+    assert audit.alert_sessions("BBB") == [(D[2], "model_degraded")]

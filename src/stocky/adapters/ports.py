@@ -392,6 +392,11 @@ class AuditLog(Protocol):
         kept out are not counted); {} when none."""
         ...
 
+    def alert_sessions(self, ticker: str) -> list[tuple[dt.date, str]]:
+        """(session, kind) of every alert queued for `ticker` (those a cooldown or a duplicate
+        kept out are not listed), by session, then in the order queued; [] when none."""
+        ...
+
     def last_promotion_id(self) -> int:
         """The highest promotion id, 0 when there is none (a change-log mark)."""
 

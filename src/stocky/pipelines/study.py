@@ -5,7 +5,7 @@ plus a retrain mode (on-drift, monthly, never, always). Every cell replays one t
 policy as its own task -- the replay `stocky replay` runs (`pipelines.replay_run`) -- on the
 in-memory backend by default (no database, no MLflow store per cell; `keep_state` exports a
 cell's SQLite and report) or in a state folder of its own (`sql`), on whatever executor it is
-given. A finished cell writes
+given. A finished cell writes its trace (for its drill-down page), then
 `result.json` atomically as its very last step, so rerunning a study skips finished cells and
 redoes only the unfinished ones. Replays never deliver alerts.
 """
@@ -38,6 +38,7 @@ __all__ = [
     "Policy",
     "StudyRun",
     "parse_grid",
+    "result_folder",
     "run_cell",
     "run_study",
 ]
@@ -177,11 +178,16 @@ def _finite(value: float | None) -> float | None:
 
 def cell_folder(root: Path, ticker: str, policy: Policy) -> Path:
     """The folder of one cell: <root>/cells/<ticker slug>/<short hash of the policy>."""
+    return result_folder(root, ticker, policy.name, policy.retrain)
+
+
+def result_folder(root: Path, ticker: str, policy: str, retrain: str) -> Path:
+    """`cell_folder` from what a CellResult holds (its policy's name and retrain mode)."""
     import hashlib
 
     from stocky.core.tickers import ticker_slug
 
-    digest = hashlib.sha256(f"{policy.name}|{policy.retrain}".encode()).hexdigest()[:12]
+    digest = hashlib.sha256(f"{policy}|{retrain}".encode()).hexdigest()[:12]
     return root / "cells" / ticker_slug(ticker) / digest
 
 
@@ -199,15 +205,18 @@ def run_cell(
     write its result file last (atomically).
 
     A finished cell (its result file exists) is read back, not replayed again; a partial one
-    (a crash, a lost worker) is wiped and replayed. On the `memory` backend nothing but the
-    result file is written unless `keep_state` (then the cell's SQLite and report); on `sql`
-    the cell keeps its state folder (a database and an MLflow store).
+    (a crash, a lost worker) is wiped and replayed. Every cell writes its trace
+    (`pipelines.study_trace`: labeled forecasts and decisions, for its drill-down page) and
+    then its result file. On the `memory` backend nothing else is written unless `keep_state`
+    (then the cell's SQLite and report); on `sql` the cell keeps its state folder (a database
+    and an MLflow store).
 
     Raises:
         StockyError: The replay failed (no result file is written).
     """
     from stocky.config import Settings
     from stocky.pipelines.replay_run import run_replay
+    from stocky.pipelines.study_trace import trace_writer
     from stocky.wiring import settings_with
 
     folder = cell_folder(Path(root), ticker, policy)
@@ -237,6 +246,8 @@ def run_cell(
         folder=state if keeps else None,
         keep_state=keep_state,
         report=keep_state,
+        # the drill-down page's trace, written before the result file marks the cell done
+        after=trace_writer(folder, ticker),
     )
     s = run.summary
     result = CellResult(

@@ -1,6 +1,7 @@
 """The policy study's outputs: a cell table and a policy table (CSV and Parquet), and one
 HTML page (Jinja2, autoescaped) with a heatmap of skill by policy and ticker and the policy
-frontier of accuracy against retrains."""
+frontier of accuracy against retrains; every heatmap cell and cell-table row links to the
+cell's drill-down page (`pipelines.study_pages`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from stocky.pipelines.study import CellResult, result_rows
+from stocky.pipelines.study_pages import heat_rows, write_cell_pages
 
 if TYPE_CHECKING:
     from stocky.pipelines.replay import ReplaySummary
@@ -27,6 +29,7 @@ _TEMPLATE = """<!doctype html>
 body{font-family:system-ui,sans-serif;margin:2rem;max-width:80rem}
 table{border-collapse:collapse;font-size:.9rem}td,th{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:right}
 td:first-child,th:first-child{text-align:left}img{max-width:100%}.bad{color:#b00}
+table.heat td[data-cell]{text-align:center;font-variant-numeric:tabular-nums}table.heat a{text-decoration:none;display:block}
 </style></head><body>
 <h1>Policy study: {{ start }} .. {{ end }}</h1>
 <p>{{ n_tickers }} ticker(s) x {{ n_policies }} polic{{ "y" if n_policies == 1 else "ies" }};
@@ -39,9 +42,17 @@ skill is 1 - RMSE / naive RMSE over the replayed forecasts (positive beats the r
 <details><summary>What the columns mean</summary><dl>
 {% for c in policy_columns %}{% if c in explain %}<dt>{{ c }}</dt><dd>{{ explain[c] }}</dd>{% endif %}{% endfor %}
 </dl></details>
-<h2>Skill by policy and ticker</h2><img src="heatmap.png" alt="heatmap of skill by policy and ticker">
+<h2>Skill by policy and ticker</h2>
+<p>Skill vs naive in percent (red: worse than the random walk, blue: better). Click a cell for its replay: forecasts vs actuals with the band, the decisions on a time line, skill over time.</p>
+<table class="heat"><tr><th>ticker</th>{% for p in heat_policies %}<th>{{ p }}</th>{% endfor %}</tr>
+{% for ticker, row in heat_rows %}<tr><td>{{ ticker }}</td>{% for c in row %}<td data-cell="heat" title="{{ c.title }}" style="background:{{ c.background }};color:{{ c.colour }}">{% if c.href %}<a href="{{ c.href }}" style="color:{{ c.colour }}">{{ c.text }}</a>{% else %}{{ c.text }}{% endif %}</td>{% endfor %}</tr>
+{% endfor %}</table>
 <h2>Frontier: accuracy against retrains</h2><img src="frontier.png" alt="mean skill against retrains per ticker, one point per policy">
-<p>Files: <a href="cells.csv">cells.csv</a>, <a href="policies.csv">policies.csv</a> (and .parquet).</p>
+<h2>Cells</h2>
+<table class="cells"><tr>{% for c in cell_columns %}<th title="{{ explain_cells.get(c, '') }}">{{ c }}</th>{% endfor %}</tr>
+{% for row in cells %}<tr data-cell="row"{% if row.link %} data-href="{{ row.link }}"{% endif %}>{% for c in cell_columns %}<td>{% if c == "ticker" and row.link %}<a href="{{ row.link }}">{{ row[c] }}</a>{% else %}{{ row[c] }}{% endif %}</td>{% endfor %}</tr>
+{% endfor %}</table>
+<p>Files: <a href="cells.csv">cells.csv</a>, <a href="policies.csv">policies.csv</a> (and .parquet), <a href="heatmap.png">heatmap.png</a>; each cell's trace (<code>trace.csv.gz</code>, <code>decisions.json</code>) sits next to its page.</p>
 </body></html>
 """
 
@@ -64,6 +75,35 @@ EXPLAIN = {
     "failed": "Cells of this policy that failed (see cells.csv for the error).",
 }
 _PERCENT = ("skill_mean", "skill_median")
+#: The cell table's columns and what they mean.
+_CELL_COLUMNS = {
+    "ticker": "The cell's ticker: click it for the cell's replay.",
+    "policy": "The cell's policy.",
+    "skill": "1 - RMSE / naive RMSE over the cell's replayed forecasts.",
+    "RMSE": "RMSE of the replayed one-step forecasts (price units).",
+    "naive RMSE": "The random walk's RMSE over the same sessions.",
+    "labeled": "Replayed forecasts whose actual close is known (the rows scored).",
+    "retrains": "Retrain decisions taken (promoted or rejected).",
+    "promotions": "Retrains whose challenger became the champion.",
+    "drift alerts": "Drift checks that asked for a retrain.",
+    "error": "Why the cell failed (empty: it finished).",
+}
+
+
+def _cell_row(cell: CellResult, link: str | None) -> dict[str, Any]:
+    return {
+        "ticker": cell.ticker,
+        "policy": cell.policy,
+        "skill": _pct(cell.skill),
+        "RMSE": _fmt(cell.rmse),
+        "naive RMSE": _fmt(cell.naive_rmse),
+        "labeled": cell.labeled,
+        "retrains": cell.retrains,
+        "promotions": cell.promotions,
+        "drift alerts": cell.drift_alerts,
+        "error": cell.error or "",
+        "link": link,
+    }
 
 
 @dataclass(frozen=True)
@@ -194,6 +234,8 @@ def write_study(cells: Sequence[CellResult], folder: Path, *, start: str, end: s
     ok = frame[frame["error"].isna()]
     _atomic(folder / "heatmap.png", _heatmap(ok))
     _atomic(folder / "frontier.png", _frontier(policies))
+    links = write_cell_pages(cells, folder)
+    heat_policies, heat = heat_rows(ok, links)
     env = Environment(autoescape=True)
     html = env.from_string(_TEMPLATE).render(
         start=start,
@@ -207,6 +249,11 @@ def write_study(cells: Sequence[CellResult], folder: Path, *, start: str, end: s
             for row in policies.to_dict("records")
         ],
         explain=EXPLAIN,
+        heat_policies=heat_policies,
+        heat_rows=heat,
+        cell_columns=list(_CELL_COLUMNS),
+        explain_cells=_CELL_COLUMNS,
+        cells=[_cell_row(c, links.get((c.ticker, c.policy))) for c in cells],
     )
     _atomic(folder / "study.html", html.encode())
     return StudyFiles(folder / "cells.csv", folder / "policies.csv", folder / "study.html")

@@ -77,6 +77,10 @@ class MemoryAuditLog:
     def alert_counts(self, ticker: str) -> dict[str, int]:
         return dict(Counter(self.kinds(ticker)))
 
+    def alert_sessions(self, ticker: str) -> list[tuple[dt.date, str]]:
+        queued = [(q.alert.session, q.alert.kind) for q in self.alerts if q.alert.ticker == ticker]
+        return sorted(queued, key=lambda pair: pair[0])  # stable: queue order within a session
+
     def kinds(self, ticker: str | None = None) -> list[str]:
         """Kinds of the alerts queued, oldest first (one ticker's, or all)."""
         return [q.alert.kind for q in self.alerts if ticker is None or q.alert.ticker == ticker]

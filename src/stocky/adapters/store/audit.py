@@ -257,6 +257,15 @@ class AuditRepository:
         )
         return {r["kind"]: int(r["n"]) for r in self._select(query, f"{ticker}'s alert counts")}
 
+    def alert_sessions(self, ticker: str) -> list[tuple[dt.date, str]]:
+        """(session, kind) of the alerts queued for `ticker`, by session, then in id order."""
+        query = (
+            sa.select(alerts.c.session, alerts.c.kind)
+            .where(alerts.c.ticker == ticker)
+            .order_by(alerts.c.session, alerts.c.id)
+        )
+        return [(r["session"], r["kind"]) for r in self._select(query, f"{ticker}'s alerts")]
+
     def last_promotion_id(self) -> int:
         """The id of the newest promotion record (0 when there is none): a change-log mark."""
         query = sa.select(sa.func.coalesce(sa.func.max(promotions.c.id), 0).label("id"))
