@@ -57,6 +57,14 @@ def study(
             "its folder, linked from the study page.",
         ),
     ] = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="How each replay is computed: auto (default: segments between decisions when "
+            "no state is kept, else session by session), segments or sessions (see stocky "
+            "replay --help)."
+        ),
+    ] = "auto",
     out: Annotated[
         Path | None,
         typer.Option(help="Study folder (default <home>/studies/<start>-<end>); reruns resume."),
@@ -74,6 +82,7 @@ def study(
     """Replay every ticker under every policy of the grid; write a table and an HTML page."""
     from stocky.adapters.executor import ExecutorKind
     from stocky.core.tickers import normalize_tickers
+    from stocky.pipelines.replay import ENGINES
     from stocky.pipelines.replay_run import BACKENDS
     from stocky.pipelines.study import parse_grid, run_study
     from stocky.pipelines.study_report import policy_table, write_study
@@ -85,6 +94,8 @@ def study(
         raise BadInput(f"--backend {backend!r}: use one of {', '.join(BACKENDS)}")
     if keep_state and backend != "memory":
         raise BadInput("--keep-state is for --backend memory (sql always keeps its state)")
+    if engine not in ENGINES:
+        raise BadInput(f"--engine {engine!r}: use one of {', '.join(ENGINES)}")
     policies = parse_grid(grid or [], detector=settings.drift_detector)
     if all_tickers:
         with build_stack(settings, migrate=False) as stack:
@@ -121,6 +132,7 @@ def study(
             on_cell=on_cell,
             backend=backend,
             keep_state=keep_state,
+            engine=engine,
         )
     finally:
         pool.close()

@@ -200,6 +200,7 @@ def run_cell(
     end: dt.date,
     backend: str = "memory",
     keep_state: bool = False,
+    engine: str = "auto",
 ) -> CellResult:
     """Replay one cell (`pipelines.replay_run.run_replay`, what `stocky replay` runs) and
     write its result file last (atomically).
@@ -246,6 +247,7 @@ def run_cell(
         folder=state if keeps else None,
         keep_state=keep_state,
         report=keep_state,
+        engine=engine,  # type: ignore[arg-type]
         # the drill-down page's trace, written before the result file marks the cell done
         after=trace_writer(folder, ticker),
     )
@@ -292,6 +294,7 @@ def run_study(
     on_cell: Callable[[CellResult], None] = lambda _c: None,
     backend: str = "memory",
     keep_state: bool = False,
+    engine: str = "auto",
 ) -> StudyRun:
     """Run every unfinished (ticker x policy) cell on `executor`; read finished ones back.
 
@@ -306,6 +309,8 @@ def run_study(
         on_cell: Called with each cell's result as it finishes.
         backend: Where each cell's replay keeps its state: `memory` (default) or `sql`.
         keep_state: `memory`: export each cell's state (SQLite + report) into its folder.
+        engine: How each replay is computed (`pipelines.replay.replay`): `auto` (segments
+            when no state is kept), `segments` or `sessions`.
 
     Returns:
         The StudyRun, cells in (ticker, policy) order.
@@ -327,7 +332,7 @@ def run_study(
     skipped = len(results)
     payload = settings_payload(settings)
     for outcome in executor.map(
-        _cell_task, pending, payload, str(root), start, end, backend, keep_state
+        _cell_task, pending, payload, str(root), start, end, backend, keep_state, engine
     ):
         ticker, policy = outcome.item
         cell = (
@@ -349,9 +354,10 @@ def _cell_task(
     end: dt.date,
     backend: str = "memory",
     keep_state: bool = False,
+    engine: str = "auto",
 ) -> CellResult:
     ticker, policy = cell
-    return run_cell(ticker, policy, settings_json, root, start, end, backend, keep_state)
+    return run_cell(ticker, policy, settings_json, root, start, end, backend, keep_state, engine)
 
 
 def result_rows(cells: Iterable[CellResult]) -> list[dict[str, Any]]:
