@@ -169,8 +169,10 @@ def retrain_ticker(
     latest = close[-config.train_window :] if config.train_window else close
     final = scoring.evaluation.choice.make().fit(latest) if promote else scoring.challenger
     fit_len = len(latest) if promote else len(scoring.fit_part)
-    interval, interval_params = scoring.served_interval(
-        close, latest if promote else scoring.fit_part, config.interval_window
+    interval, interval_params = (
+        scoring.served_interval(close, latest, config.interval_window)
+        if promote
+        else scoring.challenger_interval(close, config.interval_window)
     )
     spec = ModelSpec(
         ticker=ticker,

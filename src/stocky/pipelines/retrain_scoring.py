@@ -3,6 +3,7 @@ naive scored by walk-forward over it with fixed parameters, and the promotion de
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ from stocky.core.backtest import walk_forward_model
 from stocky.core.families.base import Forecaster
 from stocky.core.families.registry import DEFAULT_FAMILIES, parse_families
 from stocky.core.intervals import AUTO, validate_interval_setting
+from stocky.core.intervals.conformal import CONFORMAL
 from stocky.core.metrics import naive_scale, score
 from stocky.core.promotion import Decision, HoldoutScore, PromotionPolicy, decide
 from stocky.core.spec import ModelSpec
@@ -64,6 +66,9 @@ class RetrainScoring:
     start: int
     #: The champion scored over the holdout as it serves (errors and interval).
     champion_score: HoldoutScore | None = None
+    #: The chosen method's parameters fitted on `fit_part` for the served window: the holdout
+    #: walk's own (None for conformal, which the served model calibrates on the holdout).
+    fit_interval_params: Mapping[str, Any] | None = None
 
     @property
     def label(self) -> str:
@@ -80,6 +85,14 @@ class RetrainScoring:
             walk.interval, prices=prices, walk=walk, close=close, window=window
         )
         return walk.interval, params
+
+    def challenger_interval(self, close: np.ndarray, window: int) -> tuple[str, dict[str, Any]]:
+        """`served_interval` of the challenger as fitted (on `fit_part`), `window` being the
+        configured interval window: the holdout walk's parameters when it fitted them on
+        those prices, rather than a second fit."""
+        if self.fit_interval_params is not None:
+            return self.evaluation.walk.interval, dict(self.fit_interval_params)
+        return self.served_interval(close, self.fit_part, window)
 
 
 def _champion_holdout(close: np.ndarray, spec: ModelSpec, cfg: RetrainConfig) -> HoldoutScore:
@@ -157,6 +170,8 @@ def score_retrain(
     champion_score = (
         _champion_holdout(close, champion.spec, config) if champion is not None else None
     )
+    # the walk fitted its method on the `train_window` prices before the holdout: `fit_part`
+    own = walk.interval != CONFORMAL.name
     return RetrainScoring(
         challenger=challenger,
         evaluation=Evaluation(
@@ -166,6 +181,7 @@ def score_retrain(
         fit_part=fit_part,
         start=start,
         champion_score=champion_score,
+        fit_interval_params=dict(walk.interval_params) if own else None,
     )
 
 

@@ -1,7 +1,8 @@
 """``garch``: GARCH(1,1) with Student-t innovations on the daily percent returns.
 
 Fitted by maximum likelihood with `arch` on the training prices' returns
-``r_t = 100 (p_t / p_{t-1} - 1)`` (constant mean): parameters ``mu, omega, alpha, beta, nu``.
+``r_t = 100 (p_t / p_{t-1} - 1)`` (constant mean): parameters ``mu, omega, alpha, beta, nu``
+(`garch_fit.fit_garch_t`: arch's estimates, with the constraint jacobians given to SciPy).
 Served from those parameters with numpy only (`arch` is imported inside `fit`): the variance
 recursion ``σ²_t = ω + α e²_{t-1} + β σ²_{t-1}`` (``e = r - mu``) runs over the served window's
 returns from arch's own start value (the backcast: the 0.94-weighted mean of the first
@@ -16,7 +17,6 @@ standardised to unit variance). The quantile is `scipy.special.stdtrit` (no scip
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -93,17 +93,15 @@ class _Garch:
                 f"a GARCH fit needs {MIN_FIT_RETURNS} returns, got {returns.size}: use more "
                 "history or STOCKY_INTERVAL=ewma"
             )
-        from arch import arch_model  # fitting only: serving never imports arch
+        # fitting only: serving never imports arch
+        from stocky.core.intervals.garch_fit import fit_garch_t
 
-        model = arch_model(returns, mean="Constant", vol="GARCH", p=1, q=1, dist="t", rescale=False)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # convergence is checked below
-            res = model.fit(disp="off")
-        values = dict(zip(_KEYS, (float(v) for v in res.params.to_numpy()), strict=True))
-        if res.convergence_flag != 0 or not all(math.isfinite(v) for v in values.values()):
+        estimates, flag = fit_garch_t(returns)  # arch's estimates, cheaper
+        values = dict(zip(_KEYS, (float(v) for v in estimates), strict=True))
+        if flag != 0 or not all(math.isfinite(v) for v in values.values()):
             raise DataQualityError(
                 f"the GARCH fit on {returns.size} returns did not converge "
-                f"(flag {res.convergence_flag}): use STOCKY_INTERVAL=ewma for this ticker"
+                f"(flag {flag}): use STOCKY_INTERVAL=ewma for this ticker"
             )
         return self.check(values)
 
