@@ -4,8 +4,11 @@ The expected values in `retrain_pinned.json` were recorded from the code as it w
 training and retraining paths were made cheaper (redundant fits dropped, GARCH fitted with
 exact constraint jacobians). They are not an independent reference: they pin what the code
 chose and computed, so any change of a chosen family, interval method, parameter, metric or
-promotion decision shows up here. Floats are compared to 1e-12 relative (room for a changed
-floating-point order), everything else exactly.
+promotion decision shows up here. Everything but floats is compared exactly; floats to 1e-3
+relative or 1e-7 absolute: the values were recorded with one OpenBLAS kernel, and another
+kernel moves the optimisers' results (statsmodels' ARIMA, arch's GARCH) in their last
+converged digits (up to ~1e-5 relative, and 4e-8 on a GARCH mean of 3e-4, measured with
+`OPENBLAS_CORETYPE` unset); the choices themselves must not move at all.
 
 Scenarios, each run like a replay (a first champion, then retrains in date order on the
 in-memory backend): a synthetic ticker with an explicit ARIMA order (rejections and promotions
@@ -34,7 +37,9 @@ from stocky.pipelines.train import train_ticker
 from stocky.wiring import memory_stack
 
 FIXTURE = Path(__file__).with_name("retrain_pinned.json")
-REL = 1e-12
+REL = 1e-3
+#: Floats near zero (a GARCH mean of 3e-4 moved 4e-8 by the kernel) compare absolutely.
+ABS = 1e-7
 
 #: name -> (source, ticker, order, first champion's session, retrain sessions); a session
 #: suffixed "!force" is a forced retrain, "!fallback" one allowed to fall back to naive.
@@ -138,7 +143,7 @@ def run_scenario(name: str, home: Path) -> list[dict[str, Any]]:
 
 
 def _differences(expected: Any, actual: Any, path: str = "") -> list[str]:
-    """Where `actual` differs from `expected`: floats beyond REL relative, anything else."""
+    """Where `actual` differs from `expected`: floats beyond REL relative (and ABS absolute), anything else."""
     if isinstance(expected, dict) and isinstance(actual, dict):
         if set(expected) != set(actual):
             return [f"{path}: keys {sorted(set(expected) ^ set(actual))} differ"]
@@ -154,7 +159,7 @@ def _differences(expected: Any, actual: Any, path: str = "") -> list[str]:
     numbers = (int, float)
     if isinstance(expected, float) and isinstance(actual, numbers) and not isinstance(actual, bool):
         both_nan = math.isnan(expected) and math.isnan(actual)
-        if both_nan or math.isclose(expected, actual, rel_tol=REL, abs_tol=0.0):
+        if both_nan or math.isclose(expected, actual, rel_tol=REL, abs_tol=ABS):
             return []
         return [f"{path}: {actual!r} != {expected!r}"]
     if type(expected) is not type(actual) or expected != actual:
@@ -195,8 +200,8 @@ def test_the_pin_covers_every_interval_method_promoted_and_rejected(
 
 def test_the_comparison_catches_a_change_beyond_the_tolerance() -> None:
     base = {"a": [1.0, {"b": 0.25, "c": "x"}], "d": True}
-    assert _differences(base, {"a": [1.0 + 1e-14, {"b": 0.25, "c": "x"}], "d": True}) == []
-    assert _differences(base, {"a": [1.0 + 1e-9, {"b": 0.25, "c": "x"}], "d": True})
+    assert _differences(base, {"a": [1.0 + 1e-5, {"b": 0.25, "c": "x"}], "d": True}) == []
+    assert _differences(base, {"a": [1.0 + 1e-2, {"b": 0.25, "c": "x"}], "d": True})
     assert _differences(base, {"a": [1.0, {"b": 0.25, "c": "y"}], "d": True})
     assert _differences(base, {"a": [1.0, {"b": 0.25, "c": "x"}], "d": False})
 
