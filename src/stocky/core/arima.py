@@ -21,6 +21,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtri  # norm.ppf's kernel; scipy.stats takes ~1 s to import
 
 from stocky.core.families.base import Forecast, validate_window
+from stocky.core.fitcache import FitCache, digest
 from stocky.core.kalman import LinearForecast, WeightTable, linear_forecast, weight_table
 from stocky.core.kalman_batch import FilterModel, weight_tables
 from stocky.core.volatility import IntervalMethod, ewma_std, validate_interval_method
@@ -187,6 +188,11 @@ def _table(params: ArimaParams, n: int) -> WeightTable:
     )
 
 
+#: Fits by their exact prices, order, trend and warm start: a replay's retrains refit windows
+#: they fitted before (`core.fitcache`).
+_FITS: FitCache[tuple[ArimaParams, float, tuple[str, ...]]] = FitCache(256)
+
+
 class ArimaForecaster:
     """ARIMA(p, d, q) with a constant when d=0 and none otherwise (statsmodels' defaults).
 
@@ -242,12 +248,24 @@ class ArimaForecaster:
         arr = validate_window(
             y, min_len=max(30, 3 * (self.order.p + self.order.q + self.order.d) + 10), name="y"
         )
-        model = self._model(arr)
         start = (
             start_params.as_vector()
             if start_params is not None and start_params.order == self.order
             else None
         )
+        key = (self.order, self.trend, digest(arr, start))
+        self.params_, self.aic_, self.fit_warnings_ = _FITS.get_or_fit(
+            key, lambda: self._fit(arr, start)
+        )
+        self.nobs_ = len(arr)
+        self._table = None  # weights of the previous parameters
+        return self
+
+    def _fit(
+        self, arr: NDArray[np.float64], start: NDArray[np.float64] | None
+    ) -> tuple[ArimaParams, float, tuple[str, ...]]:
+        """(parameters, AIC, warnings) of statsmodels' fit of `arr` (see `fit`)."""
+        model = self._model(arr)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
@@ -261,14 +279,11 @@ class ArimaForecaster:
                     f"({type(exc).__name__}: {exc}): try another --order (e.g. 0,1,0, the "
                     "random walk) or check the prices for jumps"
                 ) from exc
-        self.fit_warnings_ = tuple(sorted({f"{w.category.__name__}: {w.message}" for w in caught}))
-        self.params_ = ArimaParams.from_statsmodels(
+        params = ArimaParams.from_statsmodels(
             self.order, self.trend, list(model.param_names), res.params
         )
-        self.aic_ = float(res.aic)
-        self.nobs_ = len(arr)
-        self._table = None  # weights of the previous parameters
-        return self
+        found = tuple(sorted({f"{w.category.__name__}: {w.message}" for w in caught}))
+        return params, float(res.aic), found
 
     @classmethod
     def from_params(

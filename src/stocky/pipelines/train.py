@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,7 @@ from stocky.core.quality import check_prices, drop_non_sessions
 from stocky.core.sessions import TradingCalendar
 from stocky.core.spec import ModelSpec
 from stocky.errors import BadInput
+from stocky.pipelines.artifacts import Artifacts
 from stocky.pipelines.choice import ModelChoice, choose_model
 from stocky.pipelines.intervals import (
     choose_walk_interval,
@@ -490,7 +492,7 @@ def _publish(
 
 def _artifacts(
     ticker: str, ev: Evaluation, test_dates: pd.Series, warnings: tuple[str, ...], reason: str
-) -> dict[str, bytes]:
+) -> Artifacts:
     frame = pd.DataFrame(
         {
             "date": test_dates.dt.strftime("%Y-%m-%d").to_numpy(),
@@ -514,7 +516,9 @@ def _artifacts(
     if ev.choice.candidates:
         summary["candidates"] = [dict(c) for c in ev.choice.candidates]
     summary |= interval_info(ev)
-    png = forecast_chart(
+    # rendered when first read: a replay or study cell that keeps no state never reads it
+    png = partial(
+        forecast_chart,
         list(test_dates),
         ev.walk.actual,
         ev.walk.mean,
@@ -525,8 +529,10 @@ def _artifacts(
             f"vs naive {ev.scores.naive_rmse:.3f}"
         ),
     )
-    return {
-        "metrics.json": json.dumps(summary, indent=2, default=str).encode(),
-        "walk_forward.csv": buf.getvalue().encode(),
-        "forecast_vs_actual.png": png,
-    }
+    return Artifacts(
+        {
+            "metrics.json": json.dumps(summary, indent=2, default=str).encode(),
+            "walk_forward.csv": buf.getvalue().encode(),
+            "forecast_vs_actual.png": png,
+        }
+    )

@@ -25,6 +25,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import stdtrit
 
 from stocky.core.families.base import validate_window
+from stocky.core.fitcache import FitCache, digest
 from stocky.core.intervals.base import (
     half_width_path_by_window,
     param_float,
@@ -67,6 +68,10 @@ def next_variance(returns: NDArray[np.float64], params: Mapping[str, float]) -> 
     return float(powers @ u)
 
 
+#: GARCH fits by their exact returns (a replay's retrains refit windows they fitted before).
+_FITS: FitCache[tuple[Any, int]] = FitCache(256)
+
+
 class _Garch:
     name = "garch"
 
@@ -96,7 +101,8 @@ class _Garch:
         # fitting only: serving never imports arch
         from stocky.core.intervals.garch_fit import fit_garch_t
 
-        estimates, flag = fit_garch_t(returns)  # arch's estimates, cheaper
+        # arch's estimates, cheaper; a window fitted before is read back (`core.fitcache`)
+        estimates, flag = _FITS.get_or_fit(digest(returns), lambda: fit_garch_t(returns))
         values = dict(zip(_KEYS, (float(v) for v in estimates), strict=True))
         if flag != 0 or not all(math.isfinite(v) for v in values.values()):
             raise DataQualityError(
