@@ -157,3 +157,20 @@ def test_report_round_trips_to_dict():
     assert data["decision"] == "drift"
     assert data["series"][-1]["breach"] is True
     assert data["rule"]["window"] == 3
+
+
+def test_a_stored_report_keeps_the_last_year_of_its_series():
+    from stocky.core.drift import SERIES_KEPT
+
+    errors = [1.0] * (SERIES_KEPT + 100) + [5.0, 5.0, 5.0]
+    report = evaluate_drift(labeled(errors), rule=RULE, baseline=1.0, baseline_source="t")
+    data = report.to_dict()
+    assert len(report.series) == len(errors) - RULE.window + 1  # the check saw everything
+    assert len(data["series"]) == SERIES_KEPT  # what is stored is bounded
+    assert data["series"][-1] == {
+        "session": report.series[-1].session,
+        "value": report.series[-1].value,
+        "naive_value": report.series[-1].naive_value,
+        "breach": True,
+    }
+    assert data["series"][0]["session"] == report.series[-SERIES_KEPT].session

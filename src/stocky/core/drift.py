@@ -28,6 +28,7 @@ from numpy.typing import ArrayLike
 from stocky.errors import BadInput
 
 __all__ = [
+    "SERIES_KEPT",
     "DriftReport",
     "DriftRule",
     "SessionPoint",
@@ -76,6 +77,10 @@ class SessionPoint:
     breach: bool
 
 
+#: Sessions of the rolling series a stored report keeps (the newest).
+SERIES_KEPT = 252
+
+
 @dataclass(frozen=True)
 class DriftReport:
     """What the check saw and decided."""
@@ -96,17 +101,20 @@ class DriftReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, keys in field order; built field by field (`asdict`'s deep recursion
-        over the series cost ~20 ms a check, most of a fleet's drift step)."""
+        over the series cost ~20 ms a check, most of a fleet's drift step). The series keeps
+        its last SERIES_KEPT sessions (`sessions` counts them all): a check is stored every
+        session, and the whole history in each made a ticker's checks grow with the square
+        of its age (~120 KB a check after five years)."""
         data: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name == "rule":
                 value = asdict(value)
-            elif f.name == "series":
+            elif f.name == "series":  # the last SERIES_KEPT sessions: a check stays small
                 value = [
                     {"session": p.session, "value": p.value, "naive_value": p.naive_value,
                      "breach": p.breach}
-                    for p in value
+                    for p in value[-SERIES_KEPT:]
                 ]  # fmt: skip
             elif f.name == "extra":
                 value = copy.deepcopy(value)
