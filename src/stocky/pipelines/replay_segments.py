@@ -219,7 +219,9 @@ def _segment(
             keep &= everything.target > after
         own = everything.take(keep)
         path = _path(own, inputs)
-        upto = np.searchsorted(own.target, np.array(run.sessions[done + 1 : hi + 1], "datetime64[D]"), side="right")  # fmt: skip
+        # the champion's rows labeled by each session: its state there is the path's row before
+        days = np.array(run.sessions[done + 1 : hi + 1], dtype="datetime64[D]")
+        upto = np.searchsorted(own.target, days, side="right")
         for t, count in zip(range(done + 1, hi + 1), upto.tolist(), strict=True):
             why = _check(run, champion, t, count - 1, path, everything, promotions)
             if why is not None:
