@@ -9,18 +9,17 @@ suites in tests/contract/ check every implementation against it.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from stocky.core.families.registry import LEGACY_MODEL_TYPE
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from stocky.adapters.store.alerts import AddOutcome
-    from stocky.adapters.store.prices import PriceSummary
     from stocky.core.alerts import Alert
     from stocky.core.fleet import TickerFacts
     from stocky.core.fleet_summary import CheckOutcome
@@ -28,7 +27,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LEADERBOARD_STAGES",
+    "RETRAIN_ACTIONS",
     "ActualUpdate",
+    "AddOutcome",
     "AuditLog",
     "Champion",
     "DriftCheck",
@@ -40,6 +41,7 @@ __all__ = [
     "PredictionLog",
     "PredictionRecord",
     "PriceStore",
+    "PriceSummary",
     "Promotion",
     "PromotionRow",
     "QueuedAlert",
@@ -331,6 +333,18 @@ class Promotion(PromotionRow):
     id: int = 0
 
 
+#: Promotion records a retrain writes (a rollback is not a retrain).
+RETRAIN_ACTIONS = ("promote", "reject", "log-only")
+
+
+class AddOutcome(enum.StrEnum):
+    """What queueing an alert did."""
+
+    ADDED = "added"
+    DUPLICATE = "duplicate"  # the same (ticker, kind, session) is already in the outbox
+    COOLDOWN = "cooldown"  # the same ticker and kind alerted recently
+
+
 @dataclass(frozen=True)
 class QueuedAlert:
     """An alert to write with its cause.
@@ -405,6 +419,17 @@ class AuditLog(Protocol):
 
 
 # --- price store ------------------------------------------------------------------------
+
+
+class PriceSummary(NamedTuple):
+    """What the store holds for one ticker."""
+
+    ticker: str
+    first: dt.date
+    last: dt.date
+    rows: int
+    source: str
+    """Source name(s) of the stored rows, comma-separated when several."""
 
 
 class PriceStore(Protocol):

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
-from stocky.core.sessions import TradingCalendar
 from stocky.errors import BadInput
+
+if TYPE_CHECKING:
+    from stocky.core.sessions import TradingCalendar
 
 __all__ = ["resolve_as_of"]
 

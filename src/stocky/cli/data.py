@@ -9,13 +9,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from stocky.adapters.prices import AutoSource, BundledSource, rejected_by
 from stocky.cli._common import console_err, handle_errors, open_stack
-from stocky.core.tickers import normalize_tickers
 from stocky.errors import BadInput
-from stocky.pipelines.data import PullReport, pull_many
 
 if TYPE_CHECKING:
+    from stocky.pipelines.data import PullReport
     from stocky.wiring import Stack
 
 __all__ = ["app", "list_prices", "pull"]
@@ -33,6 +31,8 @@ app = typer.Typer(
 @handle_errors
 def list_prices() -> None:
     """Show the price source's tickers and the prices stored in the database, with date ranges."""
+    from stocky.adapters.prices import AutoSource, BundledSource, rejected_by
+
     with open_stack() as stack:
         source = stack.source
         held_prices = stack.prices.summary()
@@ -107,6 +107,10 @@ def pull(
 def _pull(
     stack: Stack, *, ticker: list[str] | None, all_: bool, end: dt.datetime | None, replace: bool
 ) -> PullReport:
+    from stocky.adapters.prices import rejected_by
+    from stocky.core.tickers import normalize_tickers
+    from stocky.pipelines.data import pull_many
+
     settings, source, repo = stack.settings, stack.source, stack.prices
     wanted = normalize_tickers(ticker or [])
     if all_:

@@ -247,10 +247,10 @@ class AccessSettings(BaseModel):
     @field_validator("rate_limit")
     @classmethod
     def _valid_rate_limit(cls, value: str) -> str:
-        from limits import parse_many
-
         text = value.strip()
         if text:
+            from limits import parse_many  # ~60 ms: only when a limit is set
+
             try:
                 parse_many(text)
             except ValueError as exc:

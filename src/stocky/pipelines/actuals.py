@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from stocky.adapters.ports import ActualUpdate, PredictionLog, PriceStore
+from stocky.adapters.prediction_columns import SCORABLE_ERROR
 from stocky.adapters.prices.base import PriceSource
-from stocky.adapters.store.predictions import SCORABLE_ERROR
 from stocky.errors import StockyError
 from stocky.pipelines.data import pull_many
 

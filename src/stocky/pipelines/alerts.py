@@ -17,18 +17,23 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
-
-import pandas as pd
-import sqlalchemy as sa
+from typing import TYPE_CHECKING, Protocol
 
 from stocky.adapters.notify.base import Notifier
-from stocky.adapters.store.alerts import AddOutcome, AlertOutbox, StoredAlert
 from stocky.core.alert_messages import late_labels_alert, probe_alert
 from stocky.core.alerts import Alert, DeliveryPolicy, Envelope
 from stocky.core.freshness import ticker_due
 from stocky.core.sessions import TradingCalendar
 from stocky.errors import BadInput, DeliveryError
+
+if TYPE_CHECKING:
+    # annotations only: raising needs the caller's SQL connection and outbox, so the
+    # in-memory backend (which uses `cooldown_start` alone) imports no SQL stack
+    import pandas as pd
+    import sqlalchemy as sa
+
+    from stocky.adapters.ports import AddOutcome
+    from stocky.adapters.store.alerts import AlertOutbox, StoredAlert
 
 __all__ = [
     "DeliveryReport",

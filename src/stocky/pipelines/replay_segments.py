@@ -34,7 +34,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from stocky.adapters.ports import ActualUpdate, Champion, PredictionRecord, Promotion
-from stocky.adapters.store.predictions import SCORABLE_ERROR
+from stocky.adapters.prediction_columns import SCORABLE_ERROR
 from stocky.core.assessment import StatePath, state_path
 from stocky.core.drift_rows import LabeledRows
 from stocky.errors import StockyError

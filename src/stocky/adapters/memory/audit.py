@@ -15,9 +15,15 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from stocky.adapters.ports import DriftCheck, DriftCheckRow, Promotion, PromotionRow, QueuedAlert
-from stocky.adapters.store.alerts import AddOutcome
-from stocky.adapters.store.audit import RETRAIN_ACTIONS
+from stocky.adapters.ports import (
+    RETRAIN_ACTIONS,
+    AddOutcome,
+    DriftCheck,
+    DriftCheckRow,
+    Promotion,
+    PromotionRow,
+    QueuedAlert,
+)
 from stocky.errors import BadInput, StoreError
 
 __all__ = ["MemoryAuditLog"]

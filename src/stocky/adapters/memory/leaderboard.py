@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from stocky.adapters.leaderboard_rows import check_rows, row_order
 from stocky.adapters.ports import LeaderboardRow
-from stocky.adapters.store.leaderboard import check_rows, row_order
 
 __all__ = ["MemoryLeaderboard"]
 

@@ -17,8 +17,7 @@ import pandas as pd
 
 from stocky.adapters.memory.prices import MemoryPriceStore
 from stocky.adapters.ports import ActualUpdate, PredictionRecord
-from stocky.adapters.store.prediction_bulk import DRIFT_COLUMNS
-from stocky.adapters.store.prediction_reads import LABELED_COLUMNS, WINDOW_TOLERANCE
+from stocky.adapters.prediction_columns import DRIFT_COLUMNS, LABELED_COLUMNS, WINDOW_TOLERANCE
 from stocky.errors import BadInput, StoreError
 
 __all__ = ["MemoryPredictionLog"]

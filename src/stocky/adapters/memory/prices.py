@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from stocky.adapters.ports import PriceSummary
 from stocky.adapters.prices.base import PRICE_COLUMNS, empty_price_frame, select_range
-from stocky.adapters.store.prices import PriceSummary
 
 __all__ = ["MemoryPriceStore"]
 

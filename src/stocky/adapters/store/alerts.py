@@ -13,7 +13,6 @@ mid-send leaves a lease that expires, and the alert is due again.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
+from stocky.adapters.ports import AddOutcome
 from stocky.adapters.store.tables import alerts
 from stocky.core.alerts import Alert, Envelope
 from stocky.errors import BadInput, StoreError
@@ -30,14 +30,6 @@ from stocky.errors import BadInput, StoreError
 __all__ = ["AddOutcome", "AlertOutbox", "StoredAlert"]
 
 STATUSES = ("pending", "delivered", "failed")
-
-
-class AddOutcome(enum.StrEnum):
-    """What `AlertOutbox.add` did."""
-
-    ADDED = "added"
-    DUPLICATE = "duplicate"  # the same (ticker, kind, session) is already in the outbox
-    COOLDOWN = "cooldown"  # the same ticker and kind alerted recently
 
 
 @dataclass(frozen=True)

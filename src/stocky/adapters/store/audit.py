@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from stocky.adapters.ports import (
+    RETRAIN_ACTIONS,
     DriftCheck,
     DriftCheckRow,
     Promotion,
@@ -28,7 +29,14 @@ from stocky.adapters.store.prediction_bulk import chunks
 from stocky.adapters.store.tables import alerts, drift_checks, promotions
 from stocky.errors import StoreError
 
-__all__ = ["AuditRepository", "DriftCheck", "DriftCheckRow", "Promotion", "PromotionRow"]
+__all__ = [
+    "RETRAIN_ACTIONS",
+    "AuditRepository",
+    "DriftCheck",
+    "DriftCheckRow",
+    "Promotion",
+    "PromotionRow",
+]
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +54,6 @@ def _check(row: dict[str, Any]) -> DriftCheck:
         **{k: v for k, v in row.items() if k in _CHECK_FIELDS}
         | {"report": json.loads(row["report"]), "drifted": bool(row["drifted"])}
     )
-
-
-#: Promotion records a retrain writes (a rollback is not a retrain).
-RETRAIN_ACTIONS = ("promote", "reject", "log-only")
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:

@@ -14,42 +14,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from stocky.adapters.ports import LEADERBOARD_STAGES, LeaderboardRow
+from stocky.adapters.leaderboard_rows import check_rows, row_order
+from stocky.adapters.ports import LeaderboardRow
 from stocky.adapters.store.prediction_bulk import chunks
 from stocky.adapters.store.tables import leaderboard
-from stocky.errors import BadInput, StoreError
+from stocky.errors import StoreError
 
 __all__ = ["LeaderboardRepository", "check_rows", "row_order"]
 
 _FIELDS = tuple(LeaderboardRow.__dataclass_fields__)
-
-
-def row_order(row: LeaderboardRow) -> tuple[str, int, str, str]:
-    """The port's order: ticker, stage ("test" first), model_type, interval."""
-    return (row.ticker, -LEADERBOARD_STAGES.index(row.stage), row.model_type, row.interval)
-
-
-def check_rows(ticker: str, version: int, rows: Sequence[LeaderboardRow]) -> list[LeaderboardRow]:
-    """`rows` if they all belong to (`ticker`, `version`) and name each candidate once.
-
-    Raises:
-        BadInput: A row of another ticker or version, a naive trained_at, or a repeated
-            candidate, naming it.
-    """
-    seen: set[tuple[str, str, str]] = set()
-    for i, row in enumerate(rows):
-        if (row.ticker, row.version) != (ticker, int(version)):
-            raise BadInput(
-                f"rows[{i}] is of {row.ticker} v{row.version}, not {ticker} v{version}: "
-                "store one training's rows at a time"
-            )
-        if row.trained_at.tzinfo is None:
-            raise BadInput(f"rows[{i}].trained_at has no time zone: pass an aware UTC datetime")
-        key = (row.model_type, row.interval, row.stage)
-        if key in seen:
-            raise BadInput(f"rows[{i}] repeats candidate {key}: one row per candidate and stage")
-        seen.add(key)
-    return list(rows)
 
 
 _AT = _FIELDS.index("trained_at")

@@ -13,6 +13,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from stocky.adapters.prediction_columns import DRIFT_COLUMNS
 from stocky.adapters.store.prediction_reads import (
     _AS_OF_CLOSE,
     _FOREIGN_WINDOW,
@@ -28,18 +29,6 @@ __all__ = ["CHUNK_TICKERS", "DRIFT_COLUMNS", "PredictionBulkReads", "chunks"]
 
 #: Tickers per IN list: well under every SQLite build's bound-parameter limit.
 CHUNK_TICKERS = 500
-#: What a drift check reads of each labeled row (`labeled_table`'s default columns).
-DRIFT_COLUMNS = (
-    "id",
-    "created_at",
-    "target_date",
-    "prediction",
-    "lower",
-    "upper",
-    "naive",
-    "actual",
-    "model_version",
-)
 
 
 def chunks(tickers: Sequence[str], size: int = CHUNK_TICKERS) -> Iterator[list[str]]:

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from numpy.typing import NDArray
 from sqlalchemy.exc import SQLAlchemyError
 
+from stocky.adapters.prediction_columns import LABELED_COLUMNS, SCORABLE_ERROR, WINDOW_TOLERANCE
 from stocky.adapters.store.tables import predictions, prices
 from stocky.errors import StoreError
 
@@ -30,11 +31,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-#: How far (as a share of the close) a window's last price may be from the ticker's stored
-#: close on its `as_of` before monitoring leaves the prediction out: wider than rounding and
-#: adjusted-vs-raw differences, narrower than a window of another ticker.
-WINDOW_TOLERANCE = 0.02
 
 # the ticker's stored close on a prediction's `as_of`, and windows that do not end there
 _AS_OF_CLOSE = sa.and_(
@@ -177,26 +173,6 @@ def read_frame(engine: sa.Engine, query: sa.Select[Any], what: str) -> pd.DataFr
     return frame
 
 
-#: What `labeled` returns, in order (the bulk read adds the ticker in front).
-LABELED_COLUMNS = (
-    "id",
-    "created_at",
-    "as_of",
-    "target_date",
-    "prediction",
-    "lower",
-    "upper",
-    "naive",
-    "actual",
-    "error",
-    "naive_error",
-    "model_version",
-    "source",
-)
-
-
-#: Errors beyond this cannot be squared and averaged in doubles (1e150 squared is 1e300).
-SCORABLE_ERROR = 1e150
 _LABELED_NUMBERS = ("prediction", "lower", "upper", "naive", "actual", "error", "naive_error")
 
 

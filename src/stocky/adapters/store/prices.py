@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
+from stocky.adapters.ports import PriceSummary
 from stocky.adapters.prices.base import PRICE_COLUMNS, empty_price_frame
 from stocky.adapters.store.prediction_bulk import chunks
 from stocky.adapters.store.tables import prices
@@ -31,17 +32,6 @@ CHUNK_ROWS = 50_000
 """Rows per executemany: bounds the parameter lists held in memory at once."""
 
 _STORE_HINT = "check the database is reachable and `stocky data pull` created its tables"
-
-
-class PriceSummary(NamedTuple):
-    """What the store holds for one ticker."""
-
-    ticker: str
-    first: dt.date
-    last: dt.date
-    rows: int
-    source: str
-    """Source name(s) of the stored rows, comma-separated when several."""
 
 
 class PriceRepository:
