@@ -15,10 +15,11 @@ from stocky.core.drift import rolling_skill
 from stocky.core.skill_curves import cumulative_skill
 from stocky.errors import BadInput
 from stocky.pipelines.study import CellResult, result_folder
-from stocky.pipelines.study_pages import CELL_PAGE, contrast_text
+from stocky.pipelines.study_pages import CELL_PAGE
 from stocky.pipelines.study_report import write_study
 from stocky.pipelines.study_trace import CellTrace, write_trace
 from stocky.report.cell_page import SKILL_WINDOW, render_cell_page, skill_window
+from stocky.report.colours import contrast_text
 
 HOSTILE = '<script>alert("x")</script>&'
 
@@ -150,6 +151,9 @@ def test_the_study_page_links_every_traced_cell_to_its_page(tmp_path: Path) -> N
     page = write_study(cells, tmp_path, start="2021-01-04", end="2021-10-08").html.read_text()
     links = re.findall(r' href="(cells/[^"]+)"', page)  # not data-href
     assert len(links) == 4  # two cells, each from its heatmap cell and its table row
+    # heatmap.svg links the same two pages (it sits in the study folder too)
+    svg_links = re.findall(r'<a href="(cells/[^"]+)"', (tmp_path / "heatmap.svg").read_text())
+    assert sorted(svg_links) == sorted(set(links))
     assert all((tmp_path / link).is_file() for link in links)
     assert all(link.endswith(CELL_PAGE) for link in links)
     gspc = result_folder(tmp_path, "^GSPC", "retrain=never", "never") / CELL_PAGE

@@ -20,8 +20,9 @@ import pandas as pd
 
 from stocky.pipelines.study import CellResult, result_folder
 from stocky.pipelines.study_trace import DECISIONS_FILE, TRACE_FILE, read_trace
+from stocky.report.study_svg import HeatCell, heat_colours
 
-__all__ = ["CELL_PAGE", "HeatCell", "contrast_text", "heat_rows", "write_cell_pages"]
+__all__ = ["CELL_PAGE", "HeatCell", "HeatTable", "heat_rows", "write_cell_pages"]
 
 CELL_PAGE = "replay.html"
 
@@ -69,53 +70,33 @@ def write_cell_pages(cells: Sequence[CellResult], root: Path) -> dict[tuple[str,
     return links
 
 
-def _luminance(rgb: Sequence[float]) -> float:
-    """WCAG relative luminance of an sRGB colour with channels in [0, 1]."""
-    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb[:3]]
-    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
-
-
-def contrast_text(rgb: Sequence[float]) -> str:
-    """ "#000" or "#fff", whichever contrasts more with the background `rgb` (WCAG ratio)."""
-    lum = _luminance(rgb)
-    return "#000" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "#fff"
-
-
 @dataclass(frozen=True)
-class HeatCell:
-    """One heatmap cell: its label, colours and link (None: no page, or no skill)."""
+class HeatTable:
+    """The heatmap: its columns (policies), rows (ticker, cells) and colour scale (+-bound %)."""
 
-    text: str
-    background: str
-    colour: str
-    href: str | None
-    title: str
+    policies: list[str]
+    rows: list[tuple[str, list[HeatCell]]]
+    bound: float
 
 
-def heat_rows(
-    frame: pd.DataFrame, links: dict[tuple[str, str], str]
-) -> tuple[list[str], list[tuple[str, list[HeatCell]]]]:
+def heat_rows(frame: pd.DataFrame, links: dict[tuple[str, str], str]) -> HeatTable:
     """The heatmap as table rows: one per ticker, one column per policy.
 
-    The colour scale is the PNG heatmap's (RdBu, symmetric around 0, at least +-0.5%); each
-    label is black or white, whichever contrasts more with its cell.
+    The colour scale is a red-white-blue diverging one (`report.colours`), symmetric around
+    0, at least +-0.5%; each label is black or white, whichever contrasts more with its cell.
 
     Args:
         frame: The finished cells (ticker, policy, skill).
         links: (ticker, policy) -> the cell's page.
 
     Returns:
-        (policies, [(ticker, cells)]).
+        The policies, one row of cells per ticker, and the scale's bound.
     """
-    from matplotlib import colormaps
-    from matplotlib.colors import to_hex
-
     policies = list(dict.fromkeys(frame["policy"]))
     tickers = list(dict.fromkeys(frame["ticker"]))
     skill = {(r.ticker, r.policy): r.skill for r in frame.itertuples()}
     finite = [abs(v) * 100 for v in skill.values() if _finite(v)]
     bound = max([0.5, *finite])
-    cmap = colormaps["RdBu"]
     rows = []
     for ticker in tickers:
         cells = []
@@ -127,18 +108,11 @@ def heat_rows(
                 cells.append(HeatCell(text, "#ffffff", "#000", href, f"{ticker}, {policy}"))
                 continue
             pct = float(value) * 100
-            rgba = cmap((pct + bound) / (2 * bound))
-            cells.append(
-                HeatCell(
-                    f"{pct:+.2f}%",
-                    to_hex(rgba),
-                    contrast_text(rgba),
-                    href,
-                    f"{ticker}, {policy}: skill {pct:+.2f}% vs naive",
-                )
-            )
+            background, colour = heat_colours(pct, bound)
+            title = f"{ticker}, {policy}: skill {pct:+.2f}% vs naive"
+            cells.append(HeatCell(f"{pct:+.2f}%", background, colour, href, title))
         rows.append((ticker, cells))
-    return policies, rows
+    return HeatTable(policies, rows, bound)
 
 
 def _finite(value: Any) -> bool:

@@ -1,11 +1,11 @@
 """The policy study's outputs: a cell table and a policy table (CSV and Parquet), and one
 HTML page (Jinja2, autoescaped) with a heatmap of skill by policy and ticker and the policy
 frontier of accuracy against retrains; every heatmap cell and cell-table row links to the
-cell's drill-down page (`pipelines.study_pages`)."""
+cell's drill-down page (`pipelines.study_pages`). Both charts are also standalone SVG files
+(`heatmap.svg`, `frontier.svg`), drawn without a plotting library (`report.study_svg`)."""
 
 from __future__ import annotations
 
-import io
 import math
 import os
 from collections.abc import Sequence
@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+from markupsafe import Markup
 
 from stocky.pipelines.study import CellResult, result_rows
 from stocky.pipelines.study_pages import heat_rows, write_cell_pages
+from stocky.report.study_svg import CHART_CSS, frontier_svg, heatmap_svg, standalone
 
 if TYPE_CHECKING:
     from stocky.pipelines.replay import ReplaySummary
@@ -28,8 +30,9 @@ _TEMPLATE = """<!doctype html>
 <style>
 body{font-family:system-ui,sans-serif;margin:2rem;max-width:80rem}
 table{border-collapse:collapse;font-size:.9rem}td,th{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:right}
-td:first-child,th:first-child{text-align:left}img{max-width:100%}.bad{color:#b00}
+td:first-child,th:first-child{text-align:left}.bad{color:#b00}figure{margin:0}
 table.heat td[data-cell]{text-align:center;font-variant-numeric:tabular-nums}table.heat a{text-decoration:none;display:block}
+{{ chart_css }}
 </style></head><body>
 <h1>Policy study: {{ start }} .. {{ end }}</h1>
 <p>{{ n_tickers }} ticker(s) x {{ n_policies }} polic{{ "y" if n_policies == 1 else "ies" }};
@@ -47,12 +50,13 @@ skill is 1 - RMSE / naive RMSE over the replayed forecasts (positive beats the r
 <table class="heat"><tr><th>ticker</th>{% for p in heat_policies %}<th>{{ p }}</th>{% endfor %}</tr>
 {% for ticker, row in heat_rows %}<tr><td>{{ ticker }}</td>{% for c in row %}<td data-cell="heat" title="{{ c.title }}" style="background:{{ c.background }};color:{{ c.colour }}">{% if c.href %}<a href="{{ c.href }}" style="color:{{ c.colour }}">{{ c.text }}</a>{% else %}{{ c.text }}{% endif %}</td>{% endfor %}</tr>
 {% endfor %}</table>
-<h2>Frontier: accuracy against retrains</h2><img src="frontier.png" alt="mean skill against retrains per ticker, one point per policy">
+<h2>Frontier: accuracy against retrains</h2>
+<figure id="frontier">{{ frontier }}<figcaption>Mean skill vs naive against retrains per ticker, one point per policy: up is more accurate, left is cheaper.</figcaption></figure>
 <h2>Cells</h2>
 <table class="cells"><tr>{% for c in cell_columns %}<th title="{{ explain_cells.get(c, '') }}">{{ c }}</th>{% endfor %}</tr>
 {% for row in cells %}<tr data-cell="row"{% if row.link %} data-href="{{ row.link }}"{% endif %}>{% for c in cell_columns %}<td>{% if c == "ticker" and row.link %}<a href="{{ row.link }}">{{ row[c] }}</a>{% else %}{{ row[c] }}{% endif %}</td>{% endfor %}</tr>
 {% endfor %}</table>
-<p>Files: <a href="cells.csv">cells.csv</a>, <a href="policies.csv">policies.csv</a> (and .parquet), <a href="heatmap.png">heatmap.png</a>; each cell's trace (<code>trace.csv.gz</code>, <code>decisions.json</code>) sits next to its page.</p>
+<p>Files: <a href="cells.csv">cells.csv</a>, <a href="policies.csv">policies.csv</a> (and .parquet), <a href="heatmap.svg">heatmap.svg</a>, <a href="frontier.svg">frontier.svg</a>; each cell's trace (<code>trace.csv.gz</code>, <code>decisions.json</code>) sits next to its page.</p>
 </body></html>
 """
 
@@ -149,61 +153,6 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _heatmap(cells: pd.DataFrame) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    grid = cells.pivot_table(index="policy", columns="ticker", values="skill", sort=False)
-    fig, ax = plt.subplots(figsize=(1.2 + 0.9 * grid.shape[1], 1.0 + 0.45 * grid.shape[0]))
-    values = grid.to_numpy(float) * 100
-    bound = max(0.5, float(pd.Series(abs(values.ravel())).max(skipna=True) or 0.5))
-    im = ax.imshow(values, cmap="RdBu", vmin=-bound, vmax=bound, aspect="auto")
-    ax.set_xticks(range(grid.shape[1]), list(grid.columns), rotation=45, ha="right")
-    ax.set_yticks(range(grid.shape[0]), list(grid.index))
-    for (i, j), v in pd.DataFrame(values).stack().items():
-        # RdBu is dark at both ends and pale in the middle: white text on the dark cells
-        dark = abs(v) > 0.55 * bound
-        ax.text(
-            j, i, f"{v:+.2f}%", ha="center", va="center", fontsize=7,
-            color="white" if dark else "black",
-        )  # fmt: skip
-    fig.colorbar(im, ax=ax, label="skill vs naive (%)")
-    return _png(fig)
-
-
-def _frontier(policies: pd.DataFrame) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    ax.scatter(policies["retrains_per_ticker"], policies["skill_mean"] * 100)
-    for _, row in policies.iterrows():
-        ax.annotate(
-            str(row["policy"]),
-            (row["retrains_per_ticker"], row["skill_mean"] * 100),
-            fontsize=7,
-            xytext=(4, 2),
-            textcoords="offset points",
-        )
-    ax.axhline(0, color="grey", lw=0.8)
-    ax.set_xlabel("retrains per ticker over the period")
-    ax.set_ylabel("mean skill vs naive (%)")
-    return _png(fig)
-
-
-def _png(fig: Any) -> bytes:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
-
-
 def _atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(data)
@@ -211,7 +160,7 @@ def _atomic(path: Path, data: bytes) -> None:
 
 
 def write_study(cells: Sequence[CellResult], folder: Path, *, start: str, end: str) -> StudyFiles:
-    """Write cells.csv/.parquet, policies.csv/.parquet, heatmap.png, frontier.png, study.html.
+    """Write cells.csv/.parquet, policies.csv/.parquet, heatmap.svg, frontier.svg, study.html.
 
     Args:
         cells: Every cell's result (failed ones included).
@@ -232,10 +181,16 @@ def write_study(cells: Sequence[CellResult], folder: Path, *, start: str, end: s
     policies.to_csv(folder / "policies.csv", index=False)
     policies.to_parquet(folder / "policies.parquet", index=False)
     ok = frame[frame["error"].isna()]
-    _atomic(folder / "heatmap.png", _heatmap(ok))
-    _atomic(folder / "frontier.png", _frontier(policies))
     links = write_cell_pages(cells, folder)
-    heat_policies, heat = heat_rows(ok, links)
+    heat = heat_rows(ok, links)
+    title = f"Skill vs naive by ticker and policy, {start} .. {end}"
+    heatmap = heatmap_svg(heat.policies, heat.rows, bound=heat.bound, title=title)
+    points = policies[["policy", "retrains_per_ticker", "skill_mean"]].itertuples(index=False)
+    frontier = frontier_svg([tuple(p) for p in points], title=f"Policy frontier, {start} .. {end}")
+    _atomic(folder / "heatmap.svg", standalone(heatmap).encode())
+    _atomic(folder / "frontier.svg", standalone(frontier).encode())
+    for old in ("heatmap.png", "frontier.png"):  # earlier versions' charts would disagree
+        (folder / old).unlink(missing_ok=True)
     env = Environment(autoescape=True)
     html = env.from_string(_TEMPLATE).render(
         start=start,
@@ -249,8 +204,10 @@ def write_study(cells: Sequence[CellResult], folder: Path, *, start: str, end: s
             for row in policies.to_dict("records")
         ],
         explain=EXPLAIN,
-        heat_policies=heat_policies,
-        heat_rows=heat,
+        heat_policies=heat.policies,
+        heat_rows=heat.rows,
+        frontier=frontier,
+        chart_css=Markup(CHART_CSS),  # noqa: S704 (a constant)
         cell_columns=list(_CELL_COLUMNS),
         explain_cells=_CELL_COLUMNS,
         cells=[_cell_row(c, links.get((c.ticker, c.policy))) for c in cells],

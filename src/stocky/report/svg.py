@@ -167,10 +167,12 @@ def _legend(items: Sequence[tuple[str, str]]) -> list[str]:
     return out
 
 
-def _svg(body: Sequence[str], *, label: str, chart: str, height: int = HEIGHT) -> Markup:
+def _svg(
+    body: Sequence[str], *, label: str, chart: str, height: int = HEIGHT, width: int = WIDTH
+) -> Markup:
     head = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
-        f'width="{WIDTH}" height="{height}" role="img" aria-label="{escape(label)}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" aria-label="{escape(label)}" '
         f'data-chart="{chart}" class="chart">'
     )
     # the body is built above from escaped text and formatted numbers only
