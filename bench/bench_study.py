@@ -36,8 +36,10 @@ POLICIES = "retrain=never,on-drift,monthly"
 END = dt.date(2024, 12, 31)
 
 
-def _env(home: Path, tickers: int) -> dict[str, str]:
+def _env(home: Path, tickers: int, years: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("STOCKY_")}
+    if years > 6:  # the default 2,520 sessions hold 6 replayed years and 4 of training before
+        env["STOCKY_SYNTHETIC_SESSIONS"] = str(252 * (years + 4))
     env |= {
         "STOCKY_HOME": str(home),
         "STOCKY_PRICE_SOURCE": "synthetic",
@@ -63,7 +65,7 @@ def run(path: str, tickers: int, years: int, root: Path) -> dict[str, float]:
     args += ["--out", str(home / "s")]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    done = subprocess.run(args, env=_env(home, tickers), capture_output=True, text=True)
+    done = subprocess.run(args, env=_env(home, tickers, years), capture_output=True, text=True)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
