@@ -3,12 +3,14 @@ side by side: the in-memory backend in segments (the default), the in-memory bac
 by session (the daily path every session), and the SQL backend (a SQLite database and an
 MLflow store per cell, the path studies ran first).
 
-    python bench/bench_study.py [--tickers 2] [--years 6]
+    python bench/bench_study.py [--tickers 2] [--years 6] [--order 0,1,1] [--repeat 1]
         [--paths memory:segments memory:sessions sql:sessions] [--profile]
 
 Everything is SYNTHETIC: `STOCKY_PRICE_SOURCE=synthetic` tickers (seeded random walks, SYN0001..)
 replayed over the last `--years` years of their history (ending 2024-12-31) under
-`retrain=never,on-drift,monthly`. Each backend runs as `stocky study --jobs 1` in a fresh
+`retrain=never,on-drift,monthly`, with ARIMA(0,1,1) alone by default (`--order ''`: every
+default family competes at the first training and at every retrain, ~4x the cost of a
+monthly retrain). Each backend runs as `stocky study --jobs 1` in a fresh
 process, so the figure includes every fixed cost: process start, imports, the initial training
 of every cell and the retrains. CPU time is the child process's user + system time.
 
@@ -36,7 +38,7 @@ POLICIES = "retrain=never,on-drift,monthly"
 END = dt.date(2024, 12, 31)
 
 
-def _env(home: Path, tickers: int, years: int) -> dict[str, str]:
+def _env(home: Path, tickers: int, years: int, order: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("STOCKY_")}
     if years > 6:  # the default 2,520 sessions hold 6 replayed years and 4 of training before
         env["STOCKY_SYNTHETIC_SESSIONS"] = str(252 * (years + 4))
@@ -44,17 +46,18 @@ def _env(home: Path, tickers: int, years: int) -> dict[str, str]:
         "STOCKY_HOME": str(home),
         "STOCKY_PRICE_SOURCE": "synthetic",
         "STOCKY_SYNTHETIC_TICKERS": str(tickers),
-        "STOCKY_ORDER": "0,1,1",
         "OPENBLAS_NUM_THREADS": "1",
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
         "MPLBACKEND": "Agg",
         "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"),
     }
+    if order:  # an explicit ARIMA order: ARIMA alone; empty: every default family competes
+        env["STOCKY_ORDER"] = order
     return env
 
 
-def run(path: str, tickers: int, years: int, root: Path) -> dict[str, float]:
+def run(path: str, tickers: int, years: int, root: Path, order: str = "0,1,1") -> dict[str, float]:
     """One `stocky study` in a child process (`path` is backend:engine); its wall and CPU seconds."""
     backend, engine = path.split(":")
     start = dt.date(END.year - years + 1, 1, 2)
@@ -65,7 +68,9 @@ def run(path: str, tickers: int, years: int, root: Path) -> dict[str, float]:
     args += ["--out", str(home / "s")]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    done = subprocess.run(args, env=_env(home, tickers, years), capture_output=True, text=True)
+    done = subprocess.run(
+        args, env=_env(home, tickers, years, order), capture_output=True, text=True
+    )
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
@@ -116,6 +121,12 @@ def main() -> None:
     parser.add_argument("--tickers", type=int, default=2)
     parser.add_argument("--years", type=int, default=6)
     parser.add_argument(
+        "--order",
+        default="0,1,1",
+        help="STOCKY_ORDER of the cells (default 0,1,1: ARIMA alone); '' lets every default "
+        "family compete at every training and retrain",
+    )
+    parser.add_argument(
         "--paths", nargs="+", default=["memory:segments", "memory:sessions", "sql:sessions"]
     )
     parser.add_argument(
@@ -127,7 +138,8 @@ def main() -> None:
         profile(args.years)
         return
     print(
-        f"policy study on SYNTHETIC tickers: {args.tickers} ticker(s) x {args.years} years x "
+        f"policy study on SYNTHETIC tickers ({'ARIMA' + args.order if args.order else 'every family'}): "
+        f"{args.tickers} ticker(s) x {args.years} years x "
         f"3 policies ({POLICIES}), --jobs 1, fresh process each, median of {args.repeat}"
     )
     print(
@@ -138,7 +150,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-study-") as tmp:
         for path in args.paths:
             runs = [
-                run(path, args.tickers, args.years, Path(tmp) / str(i)) for i in range(args.repeat)
+                run(path, args.tickers, args.years, Path(tmp) / str(i), args.order)
+                for i in range(args.repeat)
             ]
             r = sorted(runs, key=lambda x: x["cpu"])[len(runs) // 2]  # the median run
             first = first or r["per_unit"]
