@@ -6,7 +6,9 @@ action, versions, trigger), every alert queued (kind and session, in order) and 
 check that fired (each stored check of the segments equal to the loop's check of that
 session). Real bundled closes under on-drift, monthly and always; a SYNTHETIC series whose
 autocorrelation flips sign (so that the champion degrades, the detector fires, cooldowns and
-alert cooldowns apply) under on-drift and never.
+alert cooldowns apply) under on-drift and never; SYNTHETIC series whose regime switches every
+few weeks (volatility on and off, the champion degrading and recovering) under hostile
+cooldowns and windows; bundled closes with a missing session (refused, or run by the loop).
 """
 
 from __future__ import annotations
@@ -98,6 +100,9 @@ def _same(settings: Settings, ticker: str, start: str, end: str, mode: str) -> d
         ("MSFT", "2008-01-02", "2008-12-31", "monthly"),
         ("^GSPC", "2008-09-02", "2008-10-31", "always"),
         ("IBM", "2011-03-01", "2012-02-29", "never"),
+        # every session a retrain; the price windows reach back over 1999-11-16, a session
+        # the bundled MSFT closes lack
+        ("MSFT", "1999-11-17", "2000-02-29", "always"),
     ],
 )
 def test_segments_equal_the_session_loop_on_real_closes(
@@ -154,6 +159,85 @@ def test_segments_equal_the_loop_through_drifts_and_cooldowns(tmp_path: Path, mo
         assert gaps and min(gaps) >= 5  # the alert cooldown (5 sessions)
 
 
+def _regime_series(path: Path, kind: str) -> Path:
+    """SYNTHETIC closes whose regime switches every few weeks from 2019 on.
+
+    `flip`: AR(1) returns whose phi alternates between 0.6 and -0.6 every 30 sessions (the
+    champion degrades and recovers again and again); `vol`: AR(0.3) returns whose volatility
+    alternates between 4x and 0.5x every 25 sessions (volatility changes on and off, intervals
+    too narrow or too wide).
+    """
+    days = TradingCalendar().sessions_in_range(dt.date(2014, 1, 2), dt.date(2020, 12, 31))
+    rng = np.random.default_rng(1)
+    shocks = rng.normal(0.0, 0.01, len(days))
+    returns = np.zeros(len(days))
+    for t in range(1, len(days)):
+        calm = days[t] < dt.date(2019, 1, 1)
+        if kind == "flip":
+            phi = 0.6 if calm or (t // 30) % 2 == 0 else -0.6
+            returns[t] = phi * returns[t - 1] + shocks[t]
+        else:
+            scale = 1.0 if calm else (4.0 if (t // 25) % 2 else 0.5)
+            returns[t] = 0.3 * returns[t - 1] + scale * shocks[t]
+    closes = 100.0 * np.exp(np.cumsum(returns))
+    pd.DataFrame({"Date": days, "Close": closes}).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "start", "end", "mode", "overrides"),
+    [
+        # no alert cooldown: every onset of the volatility state and every session of broken
+        # coverage alerts; nothing retrains
+        ("vol", "2019-01-02", "2019-06-28", "never", {"alert_cooldown_sessions": 0}),
+        # a drift cooldown longer than the regimes and a long alert cooldown
+        (
+            "flip",
+            "2019-01-02",
+            "2019-06-28",
+            "on-drift",
+            {"drift_cooldown_sessions": 50, "alert_cooldown_sessions": 20},
+        ),
+        # drifts that the monthly schedule ignores, short cooldowns, a 30-close window
+        (
+            "flip",
+            "2019-03-15",
+            "2019-12-31",
+            "monthly",
+            FAST
+            | {
+                "drift_cooldown_sessions": 3,
+                "alert_cooldown_sessions": 0,
+                "interval": "ewma",
+                "max_prices": 30,
+            },
+        ),
+    ],
+)
+def test_segments_equal_the_loop_through_regime_switches(
+    tmp_path: Path, kind: str, start: str, end: str, mode: str, overrides: dict[str, Any]
+) -> None:
+    csv = _regime_series(tmp_path / f"{kind}.csv", kind)
+    settings = Settings(
+        home=tmp_path, price_source="csv", csv_path=csv, **({"order": "0,1,1"} | overrides)
+    )
+    loop = _same(settings, kind.upper(), start, end, mode)
+    s = loop["summary"]
+    kinds = [k for k, _day, _title in loop["alerts"]]
+    decisions = [c.decision for c in loop["checks"].values()]
+    if mode == "never":  # the states come and go, each onset alerts
+        assert s.retrains == 0
+        assert kinds.count("volatility_changed") >= 3 and kinds.count("coverage_broken") >= 20
+        assert kinds.count("model_degraded") >= 2
+    elif mode == "on-drift":  # degraded within the cooldown after a retrain: it waits
+        assert s.retrains >= 2 and decisions.count("cooldown") >= 20
+    else:  # monthly: drifts fire and alert, retrains keep to the first sessions of months
+        assert s.retrains == 9 and s.drift_alerts >= 50
+        assert all(d[4] == "monthly" for d in loop["decisions"])
+        assert kinds.count("model_degraded") > s.drift_alerts  # alerts also in the cooldown
+        assert "cooldown" in decisions
+
+
 def test_segments_refused_where_they_do_not_apply(tmp_path: Path) -> None:
     settings = Settings(
         home=tmp_path,
@@ -174,6 +258,16 @@ def test_segments_refused_where_they_do_not_apply(tmp_path: Path) -> None:
             stack=stack, ticker="MSFT", start=dt.date(2008, 1, 2), end=dt.date(2008, 2, 29)
         )
         assert len(stack.audit.drift_checks("MSFT")) == auto.sessions  # one per session
+    # the bundled MSFT closes lack 1998-10-29: segments refuse, auto replays session by session
+    fast = Settings(home=tmp_path / "m", price_source="bundled", **FAST)  # type: ignore[arg-type]
+    with pytest.raises(BadInput, match="sessions of the period are missing"):
+        _run(fast, "MSFT", "1998-10-01", "1998-12-31", "on-drift", "segments")
+    auto, loop = (
+        _run(fast, "MSFT", "1998-10-01", "1998-12-31", "on-drift", e) for e in ("auto", "sessions")
+    )
+    assert auto["summary"] == loop["summary"] and auto["summary"].sessions == 63
+    assert len(auto["checks"]) == 63  # a check stored for every session: the loop ran
+    assert dt.date(1998, 10, 29) not in auto["checks"]
     from stocky.pipelines.daily import DailyDeps
 
     with memory_stack(Settings(home=tmp_path / "b", price_source="bundled")) as stack:
