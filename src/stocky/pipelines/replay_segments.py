@@ -34,9 +34,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from stocky.adapters.ports import ActualUpdate, Champion, PredictionRecord, Promotion
-from stocky.adapters.prediction_columns import SCORABLE_ERROR
 from stocky.core.assessment import StatePath, state_path
-from stocky.core.drift_rows import LabeledRows
 from stocky.errors import StockyError
 from stocky.pipelines.alerts import cooldown_start
 from stocky.pipelines.daily import DailyDeps, RetrainMode
@@ -44,6 +42,7 @@ from stocky.pipelines.daily_fleet import load_champions
 from stocky.pipelines.drift_check import DriftReads, build_check
 from stocky.pipelines.drift_states import AssessmentInputs, assessment_inputs
 from stocky.pipelines.forecast import forecast_record
+from stocky.pipelines.segment_rows import SegmentRows, label_forecasts
 
 if TYPE_CHECKING:
     from stocky.pipelines.retrain import RetrainResult
@@ -69,33 +68,6 @@ def segment_blocker(deps: DailyDeps, sessions: list[dt.date]) -> str | None:
 
 
 @dataclass
-class _Rows:
-    """The replay's labeled forecasts so far (every version), in session order."""
-
-    target: NDArray[np.datetime64] = field(default_factory=lambda: np.empty(0, "datetime64[D]"))
-    actual: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
-    prediction: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
-    naive: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
-    lower: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
-    upper: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
-    version: NDArray[np.int64] = field(default_factory=lambda: np.empty(0, np.int64))
-
-    def plus(self, other: _Rows) -> _Rows:
-        return _Rows(*(np.concatenate((getattr(self, f), getattr(other, f))) for f in _Rows.FIELDS))
-
-    def take(self, index: NDArray[np.bool_] | slice) -> _Rows:
-        return _Rows(*(getattr(self, f)[index] for f in _Rows.FIELDS))
-
-    def labeled(self) -> LabeledRows:
-        return LabeledRows(
-            self.target, self.actual, self.prediction, self.naive, self.lower, self.upper,
-            self.version,
-        )  # fmt: skip
-
-    FIELDS = ("target", "actual", "prediction", "naive", "lower", "upper", "version")
-
-
-@dataclass
 class _Replay:
     """What the segments share: the sessions, the closes, and the running state."""
 
@@ -109,7 +81,7 @@ class _Replay:
     month_first: NDArray[np.bool_]
     mode: RetrainMode
     clock: Callable[[dt.date], dt.datetime]
-    rows: _Rows = field(default_factory=_Rows)
+    rows: SegmentRows = field(default_factory=SegmentRows)
     #: Session index of the last retrain decision (None before the first).
     decided: int | None = None
     #: Whether the previous session's check was in the volatility state.
@@ -266,30 +238,18 @@ def _forecast(run: _Replay, champion: Champion, model: object, t: int) -> Predic
 
 def _labeled(
     run: _Replay, made: list[PredictionRecord], first: int
-) -> tuple[_Rows, NDArray[np.bool_]]:
+) -> tuple[SegmentRows, NDArray[np.bool_]]:
     """`made` (the forecasts as of sessions first, first + 1, ...) labeled with the next
-    session's close, as the actuals step attaches them, and which of them it would label
-    (a row it finds unscorable stays pending)."""
+    session's close (`label_forecasts`)."""
     m = len(made)
-    actual = run.closes[run.where[first + 1 : first + 1 + m]]
-    numbers = np.array([[r.prediction, r.lower, r.upper, r.naive] for r in made], float)
-    numbers = numbers.reshape(m, 4)
-    with np.errstate(over="ignore", invalid="ignore"):
-        errors = np.abs(actual[:, None] - numbers[:, [0, 3]])
-        ok = np.isfinite(numbers).all(axis=1) & (errors <= SCORABLE_ERROR).all(axis=1)
-    rows = _Rows(
-        np.array(run.sessions[first + 1 : first + 1 + m], dtype="datetime64[D]"),
-        actual,
-        numbers[:, 0],
-        numbers[:, 3],
-        numbers[:, 1],
-        numbers[:, 2],
-        np.array([r.model_version for r in made], dtype=np.int64),
+    return label_forecasts(
+        made,
+        closes=run.closes[run.where[first + 1 : first + 1 + m]],
+        targets=run.sessions[first + 1 : first + 1 + m],
     )
-    return rows.take(ok), ok
 
 
-def _path(own: _Rows, inputs: AssessmentInputs) -> StatePath:
+def _path(own: SegmentRows, inputs: AssessmentInputs) -> StatePath:
     # one forecast per session in a replay: the rows are `per_session` already
     return state_path(
         own.actual, own.prediction, own.naive, own.lower, own.upper, config=inputs.config,
@@ -304,7 +264,7 @@ def _check(
     t: int,
     i: int,
     path: StatePath,
-    everything: _Rows,
+    everything: SegmentRows,
     promotions: Sequence[Promotion],
 ) -> str | None:
     """Session t's drift check from the champion's state at its row i (-1: none yet): stored
