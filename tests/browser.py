@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -43,3 +45,38 @@ def require_browser() -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)
+
+
+def watch_offline(
+    page: Any,
+    base: str,
+    problems: list[str],
+    *,
+    schemes: tuple[str, ...] = ("data:",),
+    console: bool = False,
+) -> None:
+    """Let `page` load from `base` (and URLs starting with `schemes`) only: any other request is
+    aborted and noted in `problems`, as are failed requests, HTTP errors, page errors and (with
+    `console`) console errors."""
+    here = urlsplit(base).netloc
+
+    def only_this_server(route: Any) -> None:
+        target = route.request.url
+        if urlsplit(target).netloc == here or target.startswith(schemes):
+            route.continue_()
+        else:
+            problems.append(f"the page asked for {target}")
+            route.abort()
+
+    page.route("**/*", only_this_server)
+    page.on("requestfailed", lambda req: problems.append(f"failed: {req.url}"))
+    page.on(
+        "response",
+        lambda res: problems.append(f"{res.status}: {res.url}") if res.status >= 400 else None,
+    )
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    if console:
+        page.on(
+            "console",
+            lambda msg: problems.append(f"console: {msg.text}") if msg.type == "error" else None,
+        )

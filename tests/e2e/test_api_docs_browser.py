@@ -16,12 +16,11 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from browser import CHROMIUM, CHROMIUM_ARGS, require_browser
+from browser import CHROMIUM, CHROMIUM_ARGS, require_browser, watch_offline
 from support import free_port, wait_healthy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -79,23 +78,7 @@ def _operations(base: str) -> dict[tuple[str, str], str]:
 def _open_offline(browser: Any, base: str, url: str, problems: list[str]) -> Any:
     """A page of `url` that may load from `base` only; anything else is aborted and noted."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    here = urlsplit(base).netloc
-
-    def only_this_server(route: Any) -> None:
-        target = route.request.url
-        if urlsplit(target).netloc == here or target.startswith(("data:", "blob:")):
-            route.continue_()
-        else:
-            problems.append(f"offline page asked for {target}")
-            route.abort()
-
-    page.route("**/*", only_this_server)
-    page.on("requestfailed", lambda req: problems.append(f"failed: {req.url}"))
-    page.on(
-        "response",
-        lambda res: problems.append(f"{res.status}: {res.url}") if res.status >= 400 else None,
-    )
-    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    watch_offline(page, base, problems, schemes=("data:", "blob:"))
     response = page.goto(url, wait_until="load")
     assert response is not None and response.status == 200
     return page

@@ -27,7 +27,7 @@ from urllib.parse import unquote, urlsplit
 import pandas as pd
 import pytest
 
-from browser import CHROMIUM, CHROMIUM_ARGS, require_browser
+from browser import CHROMIUM, CHROMIUM_ARGS, require_browser, watch_offline
 from stocky.pipelines.study import result_folder
 from stocky.pipelines.study_pages import CELL_PAGE
 from support import free_port
@@ -82,31 +82,6 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]
         thread.join(timeout=30)
 
 
-def _watch(page: Any, base: str, problems: list[str]) -> None:
-    """Let `page` load from `base` only; note every other request, failure and error."""
-    here = urlsplit(base).netloc
-
-    def only_this_server(route: Any) -> None:
-        target = route.request.url
-        if urlsplit(target).netloc == here or target.startswith("data:"):
-            route.continue_()
-        else:
-            problems.append(f"the page asked for {target}")
-            route.abort()
-
-    page.route("**/*", only_this_server)
-    page.on("requestfailed", lambda req: problems.append(f"failed: {req.url}"))
-    page.on(
-        "response",
-        lambda res: problems.append(f"{res.status}: {res.url}") if res.status >= 400 else None,
-    )
-    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-    page.on(
-        "console",
-        lambda msg: problems.append(f"console: {msg.text}") if msg.type == "error" else None,
-    )
-
-
 def _visible_text(locator: Any) -> None:
     assert locator.is_visible(), locator
     box = locator.bounding_box()
@@ -136,7 +111,7 @@ def test_the_study_page_renders_and_a_heatmap_cell_opens_its_replay(
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(30_000)
-            _watch(page, base, problems)
+            watch_offline(page, base, problems, console=True)
             response = page.goto(f"{base}/study.html", wait_until="load")
             assert response is not None and response.status == 200
 

@@ -55,6 +55,17 @@ class LabeledRows:
         """The rows at `index` (a boolean mask, positions or a slice), in that order."""
         return LabeledRows(*(getattr(self, f.name)[index] for f in fields(self)))
 
+    def plus(self, other: LabeledRows) -> LabeledRows:
+        """These rows, then `other`'s (the caller keeps the session order)."""
+        return LabeledRows(
+            *(np.concatenate((getattr(self, f.name), getattr(other, f.name))) for f in fields(self))
+        )
+
+    @classmethod
+    def empty(cls) -> LabeledRows:
+        """No rows."""
+        return _empty()
+
     def per_session(self) -> LabeledRows:
         """One row per target session: the last one logged (rows are in session order)."""
         if not len(self):

@@ -23,7 +23,13 @@ from stocky.adapters.prices.base import PriceSource
 from stocky.errors import StockyError
 from stocky.pipelines.data import pull_many
 
-__all__ = ["ActualsResult", "attach_actuals", "attach_actuals_many", "scorable"]
+__all__ = [
+    "ActualsResult",
+    "attach_actuals",
+    "attach_actuals_many",
+    "scorable",
+    "scorable_numbers",
+]
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +210,11 @@ def _match(due: pd.DataFrame, closes: pd.DataFrame) -> pd.DataFrame:
 def scorable(due: pd.DataFrame, actual: list[float]) -> np.ndarray:
     """Rows whose numbers are finite and whose errors can be stored and squared."""
     numbers = due[["prediction", "lower", "upper", "naive"]].to_numpy(dtype=float)
-    close = np.asarray(actual, dtype=float)
+    return scorable_numbers(numbers, np.asarray(actual, dtype=float))
+
+
+def scorable_numbers(numbers: np.ndarray, close: np.ndarray) -> np.ndarray:
+    """`scorable` on arrays: `numbers` holds (prediction, lower, upper, naive) per row."""
     with np.errstate(over="ignore", invalid="ignore"):
         errors = np.abs(close[:, None] - numbers[:, [0, 3]])
         ok: np.ndarray = np.isfinite(numbers).all(axis=1) & (errors <= SCORABLE_ERROR).all(axis=1)

@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 
 from stocky.adapters.ports import ActualUpdate, Champion, PredictionRecord, Promotion
 from stocky.core.assessment import StatePath, state_path
+from stocky.core.drift_rows import LabeledRows
 from stocky.errors import StockyError
 from stocky.pipelines.alerts import cooldown_start
 from stocky.pipelines.daily import DailyDeps, RetrainMode
@@ -42,7 +43,7 @@ from stocky.pipelines.daily_fleet import load_champions
 from stocky.pipelines.drift_check import DriftReads, build_check
 from stocky.pipelines.drift_states import AssessmentInputs, assessment_inputs
 from stocky.pipelines.forecast import forecast_record
-from stocky.pipelines.segment_rows import SegmentRows, label_forecasts
+from stocky.pipelines.segment_rows import label_forecasts
 
 if TYPE_CHECKING:
     from stocky.pipelines.retrain import RetrainResult
@@ -81,7 +82,7 @@ class _Replay:
     month_first: NDArray[np.bool_]
     mode: RetrainMode
     clock: Callable[[dt.date], dt.datetime]
-    rows: SegmentRows = field(default_factory=SegmentRows)
+    rows: LabeledRows = field(default_factory=LabeledRows.empty)
     #: Session index of the last retrain decision (None before the first).
     decided: int | None = None
     #: Whether the previous session's check was in the volatility state.
@@ -186,14 +187,11 @@ def _segment(
             made.append(_forecast(run, champion, model, first + len(made)))
         new, _ok = _labeled(run, made[: hi - first], first)
         everything = run.rows.plus(new)
-        keep = everything.version == champion.version
-        if after is not None:
-            keep &= everything.target > after
-        own = everything.take(keep)
+        own = everything.since(version=champion.version, after=after)
         path = _path(own, inputs)
         # the champion's rows labeled by each session: its state there is the path's row before
         days = np.array(run.sessions[done + 1 : hi + 1], dtype="datetime64[D]")
-        upto = np.searchsorted(own.target, days, side="right")
+        upto = np.searchsorted(own.target_date, days, side="right")
         for t, count in zip(range(done + 1, hi + 1), upto.tolist(), strict=True):
             why = _check(run, champion, t, count - 1, path, everything, promotions)
             if why is not None:
@@ -238,7 +236,7 @@ def _forecast(run: _Replay, champion: Champion, model: object, t: int) -> Predic
 
 def _labeled(
     run: _Replay, made: list[PredictionRecord], first: int
-) -> tuple[SegmentRows, NDArray[np.bool_]]:
+) -> tuple[LabeledRows, NDArray[np.bool_]]:
     """`made` (the forecasts as of sessions first, first + 1, ...) labeled with the next
     session's close (`label_forecasts`)."""
     m = len(made)
@@ -249,7 +247,7 @@ def _labeled(
     )
 
 
-def _path(own: SegmentRows, inputs: AssessmentInputs) -> StatePath:
+def _path(own: LabeledRows, inputs: AssessmentInputs) -> StatePath:
     # one forecast per session in a replay: the rows are `per_session` already
     return state_path(
         own.actual, own.prediction, own.naive, own.lower, own.upper, config=inputs.config,
@@ -264,7 +262,7 @@ def _check(
     t: int,
     i: int,
     path: StatePath,
-    everything: SegmentRows,
+    everything: LabeledRows,
     promotions: Sequence[Promotion],
 ) -> str | None:
     """Session t's drift check from the champion's state at its row i (-1: none yet): stored
@@ -285,8 +283,8 @@ def _check(
         if on and not _quiet(run, kind, t)
     ]
     if drifted or raised:
-        upto = everything.take(everything.target <= np.datetime64(session, "D"))
-        reads = DriftReads(upto.labeled(), champion, promotions, None, run.volatile)
+        upto = everything.take(everything.target_date <= np.datetime64(session, "D"))
+        reads = DriftReads(upto, champion, promotions, None, run.volatile)
         pending = build_check(
             reads,
             calendar=deps.calendar,
@@ -338,7 +336,9 @@ def _commit(run: _Replay, made: list[PredictionRecord], *, first: int, upto: int
     picked = [i for i, good in zip(ids[:due], ok.tolist(), strict=True) if good]
     updates = [
         ActualUpdate(i, a, run.clock(d))
-        for i, a, d in zip(picked, labeled.actual.tolist(), labeled.target.tolist(), strict=True)
+        for i, a, d in zip(
+            picked, labeled.actual.tolist(), labeled.target_date.tolist(), strict=True
+        )
     ]
     deps.predictions.attach_actuals(updates)
     run.rows = run.rows.plus(labeled)
